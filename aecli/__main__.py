@@ -1,0 +1,5 @@
+import sys
+
+from aecli.cli import main
+
+sys.exit(main())

@@ -1,0 +1,45 @@
+"""`aecli` entry point: dispatches subcommands without importing TensorFlow, so help is instant."""
+
+import importlib
+import sys
+
+from rich.table import Table
+
+from aecli.console import console, report_error
+from aecli.errors import UserError
+
+COMMANDS = {
+    "train": ("aecli.commands.train", "Train a model from Hydra overrides; `-m` sweeps (e.g. beta=0.5,1,2,4,10)."),
+}
+
+
+def _print_help() -> None:
+    table = Table(show_header=False, box=None, padding=(0, 2))
+    for name, (_, summary) in COMMANDS.items():
+        table.add_row(f"[bold]{name}[/]", summary)
+    console.print("usage: aecli COMMAND [ARGS]\n\nAutoencoder experiments driven by Hydra configs.\n")
+    console.print(table)
+    console.print("\n`aecli COMMAND --help` shows a command's options and config groups.")
+
+
+def main(argv=None) -> int:
+    """Run `aecli COMMAND ...`; user errors become one paragraph and exit code 2."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    if not args or args[0] in ("-h", "--help"):
+        _print_help()
+        return 0
+    name, rest = args[0], args[1:]
+    if name not in COMMANDS:
+        report_error(UserError(f"unknown command `{name}`; choose one of: {', '.join(COMMANDS)} "
+                               "(see `aecli --help`)."))
+        return 2
+    command = importlib.import_module(COMMANDS[name][0])
+    try:
+        return command.main(rest) or 0
+    except UserError as error:
+        report_error(error)
+        return error.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Config schema, its registration with Hydra, and validation of a composed run."""

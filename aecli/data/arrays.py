@@ -1,0 +1,55 @@
+"""A dataset as NumPy splits: float32 in [0, 1], images with a channel axis, int64 labels."""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from aecli.data import sources, synthetic
+
+
+@dataclass(frozen=True)
+class Split:
+    x: np.ndarray
+    y: np.ndarray
+
+
+@dataclass(frozen=True)
+class Arrays:
+    train: Split
+    val: Split
+    test: Split
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(self.train.x.shape[1:])
+
+
+def _scaled(x: np.ndarray) -> np.ndarray:
+    return (x.astype(np.float32) / 255.0) if x.dtype == np.uint8 else x.astype(np.float32)
+
+
+def load_arrays(cfg, seed: int) -> Arrays:
+    """Train / validation / test splits of the configured dataset.
+
+    Validation is a seeded random `validation_fraction` of the training split. `limit` then
+    caps training at `limit` examples, validation at the matching share
+    (limit * f / (1 - f), at least 1) and test at `limit`, so a small run is small throughout.
+    """
+    if cfg.name.value == "synthetic":
+        x_train, y_train, x_test, y_test = synthetic.generate(cfg.kind.value, cfg.size, seed)
+    else:
+        x_train, y_train, x_test, y_test = sources.load_files(cfg)
+    order = np.random.default_rng(seed).permutation(len(x_train))
+    n_val = max(1, round(len(x_train) * cfg.validation_fraction))
+    val_index, train_index = order[:n_val], order[n_val:]
+    test_index = np.arange(len(x_test))
+    if cfg.limit is not None:
+        fraction = cfg.validation_fraction
+        train_index = train_index[: cfg.limit]
+        val_index = val_index[: max(1, round(cfg.limit * fraction / (1 - fraction)))]
+        test_index = test_index[: cfg.limit]
+    return Arrays(
+        train=Split(_scaled(x_train[train_index]), y_train[train_index]),
+        val=Split(_scaled(x_train[val_index]), y_train[val_index]),
+        test=Split(_scaled(x_test[test_index]), y_test[test_index]),
+    )

@@ -1,0 +1,81 @@
+"""Readers of the real dataset file formats, in NumPy alone.
+
+Each raises DataError naming the file and what is wrong with it, so a truncated download
+is reported as such instead of as a reshape error deep in a pipeline.
+"""
+
+import gzip
+import pickle
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from aecli.errors import DataError
+
+_IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+def _corrupt(path: Path, what: str) -> DataError:
+    return DataError(f"The dataset file {path} is unreadable: {what}. Delete it and put a complete copy there "
+                     "(or let Keras download it again).")
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """An IDX file (gzipped or not), the format of MNIST and Fashion-MNIST: magic, dims, then the payload."""
+    try:
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rb") as stream:
+            raw = stream.read()
+    except (OSError, EOFError, zlib.error) as error:
+        raise _corrupt(path, f"{error}") from None
+    if len(raw) < 4 or raw[:2] != b"\x00\x00" or raw[2] not in _IDX_DTYPES:
+        raise _corrupt(path, "it does not start with an IDX magic number")
+    dtype, rank = np.dtype(_IDX_DTYPES[raw[2]]), raw[3]
+    header = 4 + 4 * rank
+    if len(raw) < header:
+        raise _corrupt(path, "its header is truncated")
+    shape = struct.unpack(f">{rank}I", raw[4:header])
+    expected = int(np.prod(shape)) * dtype.itemsize
+    if len(raw) - header != expected:
+        raise _corrupt(path, f"the header promises {expected} bytes of data for shape {shape}, "
+                             f"the file holds {len(raw) - header}")
+    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
+
+
+def read_mnist_npz(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Keras' mnist.npz: (x_train, y_train, x_test, y_test)."""
+    keys = ("x_train", "y_train", "x_test", "y_test")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            missing = [key for key in keys if key not in archive.files]
+            if missing:
+                raise _corrupt(path, f"it lacks the arrays {', '.join(missing)}")
+            return tuple(archive[key] for key in keys)
+    except (OSError, ValueError, zlib.error, EOFError) as error:
+        raise _corrupt(path, f"{error}") from None
+
+
+def _read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        with open(path, "rb") as stream:
+            batch = pickle.load(stream, encoding="bytes")
+        data, labels = np.asarray(batch[b"data"], np.uint8), np.asarray(batch[b"labels"], np.int64)
+    except (OSError, EOFError, pickle.UnpicklingError, KeyError, TypeError, ValueError) as error:
+        raise _corrupt(path, f"not a CIFAR-10 batch ({type(error).__name__}: {error})") from None
+    if data.ndim != 2 or data.shape[1] != 3072 or len(labels) != len(data):
+        raise _corrupt(path, f"expected data of shape (N, 3072) with N labels, got {data.shape} and {len(labels)}")
+    # rows are channel-major (1024 red, 1024 green, 1024 blue values)
+    return data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1), labels
+
+
+def read_cifar10(folder: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """CIFAR-10's python batches from `cifar-10-batches-py/`.
+
+    They are pickles, and unpickling can execute code: call this only on a folder the
+    user configured or Keras' own cache, never on files of unknown origin.
+    """
+    train = [_read_cifar_batch(folder / f"data_batch_{i}") for i in range(1, 6)]
+    x_test, y_test = _read_cifar_batch(folder / "test_batch")
+    return (np.concatenate([x for x, _ in train]), np.concatenate([y for _, y in train]), x_test, y_test)

@@ -1,0 +1,64 @@
+"""Data generated in-process from the seed, so any model can run with no files.
+
+- circle: the chapter's 4-D noisy circle (section 10.1), min-max scaled to [0, 1] with the
+  training split's statistics; label = which eighth of the circle t falls in.
+- binary: the chapter's 20-D binary vectors (section 10.2). Fair coin flips hold no structure
+  to learn, so each vector is one of 8 random prototypes with 10% of its bits flipped;
+  label = the prototype.
+- shapes: 28x28x1 images of a filled square, a disc, a horizontal bar, a vertical bar, a
+  plus and a triangle at random positions and sizes; label = the shape.
+
+`size` examples in all: the first 80% train, the rest test.
+"""
+
+import numpy as np
+
+
+def _circle(rng, n):
+    t = rng.uniform(0, 2 * np.pi, n)
+    x = np.column_stack([np.cos(t), np.sin(t), 0.5 * np.cos(2 * t), 0.5 * np.sin(2 * t)])
+    return x + rng.normal(0, 0.1, x.shape), (t // (np.pi / 4)).astype(np.int64)
+
+
+def _binary(rng, n, dims=20, prototypes=8, flip=0.1):
+    centres = rng.random((prototypes, dims)) > 0.5
+    labels = rng.integers(0, prototypes, n)
+    flips = rng.random((n, dims)) < flip
+    return (centres[labels] ^ flips).astype(np.float64), labels.astype(np.int64)
+
+
+def _shapes(rng, n, side=28):
+    labels = rng.integers(0, 6, n)
+    size = rng.integers(6, 13, n)[:, None, None]
+    top = rng.integers(0, side - 12, n)[:, None, None]
+    left = rng.integers(0, side - 12, n)[:, None, None]
+    rows, cols = np.mgrid[:side, :side]
+    r, c = rows[None] - top, cols[None] - left  # coordinates relative to each shape's box
+    inside = (r >= 0) & (c >= 0) & (r < size) & (c < size)
+    centre = (size - 1) / 2
+    masks = np.stack([
+        inside,                                                           # square
+        (r - centre) ** 2 + (c - centre) ** 2 <= (size / 2) ** 2,          # disc
+        inside & (np.abs(r - centre) <= 1.5),                              # horizontal bar
+        inside & (np.abs(c - centre) <= 1.5),                              # vertical bar
+        inside & ((np.abs(r - centre) <= 1) | (np.abs(c - centre) <= 1)),  # plus
+        inside & (c <= r) & (c >= 0),                                      # triangle
+    ])
+    images = masks[labels, np.arange(n)].astype(np.float64)
+    return images[..., None], labels.astype(np.int64)
+
+
+_GENERATORS = {"circle": _circle, "binary": _binary, "shapes": _shapes}
+
+
+def generate(kind: str, size: int, seed: int):
+    """(x_train, y_train, x_test, y_test) as float32 in [0, 1]; `size` examples in all, 80% train."""
+    rng = np.random.default_rng([seed, 2024])
+    x, y = _GENERATORS[kind](rng, size)
+    n_train = int(size * 0.8)
+    x_train, x_test = x[:n_train], x[n_train:]
+    if kind == "circle":
+        low, high = x_train.min(axis=0), x_train.max(axis=0)
+        x_train = (x_train - low) / (high - low)
+        x_test = np.clip((x_test - low) / (high - low), 0.0, 1.0)
+    return (x_train.astype(np.float32), y[:n_train], x_test.astype(np.float32), y[n_train:])

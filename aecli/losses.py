@@ -1,0 +1,77 @@
+"""The chapter's losses as pure functions of tensors (keras.ops, so NumPy arrays work too).
+
+Reduction convention: every `*_per_example` function sums over the data (or latent)
+dimensions and returns one value per example, in nats; models average that over the
+batch. The chapter's per-dimension means (`mse`, `bce`) are kept for its worked examples
+and for image metrics.
+"""
+
+import math
+
+from keras import ops
+
+
+def _flat(x):
+    """(batch, ...) -> (batch, d), computed in float32 whatever the compute dtype."""
+    x = ops.cast(x, "float32")
+    return ops.reshape(x, (ops.shape(x)[0], -1))
+
+
+def mse(x, x_hat):
+    """Chapter 5.2: (1/d) sum_i (x_i - x_hat_i)^2, per example."""
+    return ops.mean(ops.square(_flat(x) - _flat(x_hat)), axis=-1)
+
+
+def bce(x, p, eps=1e-7):
+    """Chapter 5.2: -(1/d) sum_i [x_i log p_i + (1 - x_i) log(1 - p_i)], per example, from probabilities."""
+    x, p = _flat(x), ops.clip(_flat(p), eps, 1.0 - eps)
+    return -ops.mean(x * ops.log(p) + (1.0 - x) * ops.log(1.0 - p), axis=-1)
+
+
+def bernoulli_nll_per_example(x, logits):
+    """-log p(x|z) of a Bernoulli decoder, summed over dimensions: BCE from logits, stable in float32.
+
+    Uses max(l, 0) - l*x + log(1 + exp(-|l|)), which never evaluates log(0).
+    """
+    x, logits = _flat(x), _flat(logits)
+    return ops.sum(ops.relu(logits) - logits * x + ops.log1p(ops.exp(-ops.abs(logits))), axis=-1)
+
+
+def gaussian_nll_per_example(x, mean, std):
+    """-log N(x; mean, std^2 I) summed over dimensions, with a fixed decoder std."""
+    x, mean = _flat(x), _flat(mean)
+    d = ops.cast(ops.shape(x)[-1], "float32")
+    squared = ops.sum(ops.square(x - mean), axis=-1) / (2.0 * std * std)
+    return squared + d * (math.log(std) + 0.5 * math.log(2.0 * math.pi))
+
+
+def gaussian_kl_per_dim(mean, log_var):
+    """Chapter 6.3: KL(N(mu, sigma^2) || N(0, 1)) = -1/2 (1 + log sigma^2 - mu^2 - sigma^2), per dimension."""
+    mean, log_var = ops.cast(mean, "float32"), ops.cast(log_var, "float32")
+    return -0.5 * (1.0 + log_var - ops.square(mean) - ops.exp(log_var))
+
+
+def gaussian_kl_per_example(mean, log_var):
+    """KL(q(z|x) || N(0, I)) for a diagonal Gaussian q, summed over latent dimensions (nats)."""
+    return ops.sum(gaussian_kl_per_dim(mean, log_var), axis=-1)
+
+
+def reparameterize(mean, std, eps):
+    """Chapter 5.5: z = mu + sigma * eps; z is differentiable in mu (dz/dmu = 1) and sigma (dz/dsigma = eps)."""
+    return mean + std * eps
+
+
+def sparsity_kl(rho, rho_hat, eps=1e-7):
+    """Chapter 5.3: sum_j [rho log(rho / rho_hat_j) + (1 - rho) log((1 - rho) / (1 - rho_hat_j))]."""
+    rho_hat = ops.clip(ops.cast(rho_hat, "float32"), eps, 1.0 - eps)
+    return ops.sum(rho * ops.log(rho / rho_hat) + (1.0 - rho) * ops.log((1.0 - rho) / (1.0 - rho_hat)))
+
+
+def l1_activity_per_example(code):
+    """sum_j |h_j| of a code, per example: the L1 sparsity penalty."""
+    return ops.sum(ops.abs(_flat(code)), axis=-1)
+
+
+def psnr_db(mean_squared_error, peak=1.0):
+    """Peak signal-to-noise ratio 10 log10(peak^2 / MSE) in dB, for data in [0, peak]."""
+    return 10.0 * ops.log(peak * peak / ops.cast(mean_squared_error, "float32")) / math.log(10.0)

@@ -1,0 +1,34 @@
+"""Sparse autoencoder (chapter 5.3): a sigmoid code pushed towards mean activation rho."""
+
+from keras import ops
+
+from aecli import losses
+from aecli.config.schema import SparsityPenalty
+from aecli.models.autoencoder import Autoencoder
+
+
+class SparseAutoencoder(Autoencoder):
+    """loss = recon + weight * penalty, penalty = sum_j KL(rho || rho_hat_j) or the batch mean of sum_j |h_j|.
+
+    rho_hat_j is unit j's mean activation over the batch, the chapter's estimate of its
+    average over the training set.
+    """
+
+    loss_names = ("loss", "recon", "sparsity")
+
+    def __init__(self, encoder, decoder, penalty=SparsityPenalty.kl, weight=1e-3, target_rho=0.05, **kwargs):
+        super().__init__(encoder, decoder, **kwargs)
+        self.penalty = SparsityPenalty(penalty)
+        self.weight = weight
+        self.target_rho = target_rho
+
+    def sparsity(self, code):
+        if self.penalty == SparsityPenalty.kl:
+            return losses.sparsity_kl(self.target_rho, ops.mean(code, axis=0))
+        return ops.mean(losses.l1_activity_per_example(code))
+
+    def loss_terms(self, x_in, x_clean, training=False):
+        code = self.encoder(x_in, training=training)
+        recon = ops.mean(self.reconstruction_nll(x_clean, self.decoder(code, training=training)))
+        sparsity = self.sparsity(code)
+        return {"loss": recon + self.weight * sparsity, "recon": recon, "sparsity": sparsity}

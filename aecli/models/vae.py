@@ -1,0 +1,51 @@
+"""The VAE (Kingma & Welling 2013): Gaussian encoder, reparameterized sample, loss = recon + beta * KL."""
+
+import keras
+from keras import ops
+
+from aecli import losses
+from aecli.models.autoencoder import Autoencoder
+
+# exp(-20) .. exp(10): a variance range wide enough for any real posterior, narrow enough that
+# exp(log_var) never overflows float32 and a diverging encoder cannot produce inf in the KL
+LOG_VAR_RANGE = (-20.0, 10.0)
+
+
+class VAE(Autoencoder):
+    """-ELBO = E_q[-log p(x|z)] + KL(q(z|x) || N(0, I)); beta weights the KL (beta-VAE when beta != 1).
+
+    recon is a one-sample Monte Carlo estimate per example; kl is closed form. Both are
+    summed over dimensions (nats per example) and averaged over the batch.
+    """
+
+    loss_names = ("loss", "recon", "kl")
+
+    def __init__(self, encoder, decoder, beta=1.0, seed=0, **kwargs):
+        super().__init__(encoder, decoder, **kwargs)
+        # a variable, not a constant, so schedules can change beta without retracing
+        self.beta = keras.Variable(beta, trainable=False, dtype="float32", name="beta")
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def posterior(self, x, training=False):
+        """(mean, log_var) of q(z|x), log_var clamped to LOG_VAR_RANGE."""
+        mean, log_var = self.encoder(x, training=training)
+        return mean, ops.clip(log_var, *LOG_VAR_RANGE)
+
+    def encode_mean(self, x, training=False):
+        return self.posterior(x, training=training)[0]
+
+    def sample_posterior(self, mean, log_var):
+        epsilon = keras.random.normal(ops.shape(mean), seed=self.seed_generator)
+        return losses.reparameterize(mean, ops.exp(0.5 * log_var), epsilon)
+
+    def sample_prior(self, count):
+        """Decoded means of `count` draws z ~ N(0, I)."""
+        z = keras.random.normal((count, self.decoder.input_shape[-1]), seed=self.seed_generator)
+        return self.decoded_mean(self.decoder(z))
+
+    def loss_terms(self, x_in, x_clean, training=False):
+        mean, log_var = self.posterior(x_in, training=training)
+        z = self.sample_posterior(mean, log_var)
+        recon = ops.mean(self.reconstruction_nll(x_clean, self.decoder(z, training=training)))
+        kl = ops.mean(losses.gaussian_kl_per_example(mean, log_var))
+        return {"loss": recon + self.beta * kl, "recon": recon, "kl": kl}

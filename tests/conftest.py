@@ -1,0 +1,38 @@
+"""Shared helpers: compose configs in-process and run the real `aecli` CLI in a subprocess."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+
+from aecli.config.store import CONF_DIR, register
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def compose_train():
+    """Compose conf/train.yaml with overrides, as `aecli train` would, with paths pinned to tmp."""
+    register()
+
+    def _compose(*overrides, run_dir="/tmp/aecli-compose"):
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+            return compose("train", overrides=[f"paths.root_dir={run_dir}", f"paths.run_dir={run_dir}",
+                                               *overrides])
+
+    return _compose
+
+
+@pytest.fixture
+def aecli(tmp_path):
+    """Run `python -m aecli ARGS` in tmp_path with the network-free environment CI has."""
+
+    def _run(*args, timeout=600, env=None, cwd=None):
+        environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1", **(env or {})}
+        return subprocess.run([sys.executable, "-m", "aecli", *args], cwd=cwd or tmp_path, env=environment,
+                              capture_output=True, text=True, timeout=timeout)
+
+    return _run
