@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import keras
 import tensorflow as tf
 
-from aecli.config.schema import Architecture, HardwareConfig, JitCompile, Precision
+from aecli.config.schema import Architecture, HardwareConfig, JitCompile, Precision, Strategy
 from aecli.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -22,10 +22,23 @@ _CPU_XLA_WINS = {Architecture.mlp: False, Architecture.conv: False}
 class Placement:
     on_gpu: bool
     mixed: bool
+    strategy: tf.distribute.Strategy
+
+
+def _strategy(cfg: HardwareConfig, on_gpu: bool) -> tf.distribute.Strategy:
+    if cfg.strategy == Strategy.multi_worker:
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    if cfg.strategy == Strategy.mirrored:
+        kind = "GPU" if on_gpu else "CPU"
+        return tf.distribute.MirroredStrategy([device.name for device in tf.config.list_logical_devices(kind)])
+    return tf.distribute.get_strategy()
 
 
 def configure(cfg: HardwareConfig) -> Placement:
-    """Pin threads, hide or require GPUs, and set the Keras dtype policy."""
+    """Pin threads, hide or require GPUs, split the CPU if asked, set the dtype policy, pick the strategy."""
+    if cfg.cpu_devices > 1:
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * cfg.cpu_devices)
     if cfg.intra_op_threads:
         tf.config.threading.set_intra_op_parallelism_threads(cfg.intra_op_threads)
     if cfg.inter_op_threads:
@@ -46,7 +59,10 @@ def configure(cfg: HardwareConfig) -> Placement:
             "so the run will be correct but slower than float32. It runs as asked; use `hardware=cpu` for speed."
         )
     keras.mixed_precision.set_global_policy(cfg.precision.value)
-    return Placement(on_gpu=on_gpu, mixed=mixed)
+    strategy = _strategy(cfg, on_gpu)
+    if strategy.num_replicas_in_sync > 1:
+        log.info("%s over %d replicas", cfg.strategy.value, strategy.num_replicas_in_sync)
+    return Placement(on_gpu=on_gpu, mixed=mixed, strategy=strategy)
 
 
 def jit_compile(cfg: HardwareConfig, architecture: Architecture, placement: Placement) -> tuple[bool, str]:
@@ -57,3 +73,17 @@ def jit_compile(cfg: HardwareConfig, architecture: Architecture, placement: Plac
         return True, "auto: XLA on (GPU)"
     wins = _CPU_XLA_WINS[architecture]
     return wins, f"auto: XLA {'on' if wins else 'off'} ({architecture.value} on CPU, measured, see aecli/hardware.py)"
+
+
+# Keras' default first loss scale, 2**15, suits losses averaged over dimensions; ours are summed
+# over them (hundreds of nats per example), so 2**15 overflows float16 gradients and the first ~9
+# steps are skipped while the scale halves its way down. Starting lower loses no steps.
+INITIAL_LOSS_SCALE = 2.0**8
+
+
+def optimizer(learning_rate: float, placement: Placement) -> keras.optimizers.Optimizer:
+    """Adam, wrapped in dynamic loss scaling under mixed_float16."""
+    adam = keras.optimizers.Adam(learning_rate)
+    if placement.mixed:
+        return keras.optimizers.LossScaleOptimizer(adam, initial_scale=INITIAL_LOSS_SCALE)
+    return adam

@@ -19,6 +19,8 @@ from aecli.outputs import print_config, print_metrics, save_networks, write_metr
 from aecli.pipeline import make_pipelines  # noqa: E402
 
 log = logging.getLogger(__name__)
+# tf.distribute reports every all-reduce at INFO
+logging.getLogger("tensorflow").setLevel(logging.WARNING)
 
 
 def train(cfg: TrainConfig, run_dir: Path) -> dict:
@@ -29,11 +31,12 @@ def train(cfg: TrainConfig, run_dir: Path) -> dict:
 
     arrays = load_arrays(cfg.dataset, cfg.seed)
     data = make_pipelines(arrays, cfg.trainer.batch_size, cfg.model.noise, cfg.seed)
-    model = build_model(cfg.model, arrays.input_shape, beta=cfg.beta, seed=cfg.seed)
     jit, why = hardware.jit_compile(cfg.hardware, cfg.model.architecture, placement)
     log.info("XLA %s: %s", "on" if jit else "off", why)
-    model.compile(optimizer=keras.optimizers.Adam(cfg.trainer.learning_rate), jit_compile=jit,
-                  steps_per_execution=cfg.trainer.steps_per_execution)
+    with placement.strategy.scope():
+        model = build_model(cfg.model, arrays.input_shape, beta=cfg.beta, seed=cfg.seed)
+        model.compile(optimizer=hardware.optimizer(cfg.trainer.learning_rate, placement), jit_compile=jit,
+                      steps_per_execution=cfg.trainer.steps_per_execution)
 
     callbacks = [
         keras.callbacks.TensorBoard(run_dir / "tensorboard", write_graph=False, profile_batch=0),

@@ -64,6 +64,14 @@ class Precision(str, Enum):
     mixed_float16 = "mixed_float16"
 
 
+class Strategy(str, Enum):
+    """How training is spread over devices: one device, all local GPUs, or several machines (TF_CONFIG)."""
+
+    none = "none"
+    mirrored = "mirrored"
+    multi_worker = "multi_worker"
+
+
 class JitCompile(str, Enum):
     """XLA on, off, or `auto`: on only where it was measured faster (see aecli/hardware.py)."""
 
@@ -196,6 +204,10 @@ class HardwareConfig:
     device: `cpu` hides every GPU; `gpu` requires one; `auto` uses one when visible.
     precision: float32, or mixed_float16 (float16 compute, float32 variables, loss scaling).
     jit_compile: XLA on | off | auto.
+    strategy: none | mirrored (tf.distribute.MirroredStrategy over the local devices) | multi_worker
+              (MultiWorkerMirroredStrategy, cluster from the TF_CONFIG environment variable).
+    cpu_devices: split the CPU into this many logical devices (device=cpu), so the mirrored
+                 strategy can be run, and tested, without GPUs.
     intra_op_threads, inter_op_threads: TensorFlow thread pools (0 = TensorFlow's choice).
     """
 
@@ -203,11 +215,14 @@ class HardwareConfig:
     device: str = "auto"
     precision: Precision = Precision.float32
     jit_compile: JitCompile = JitCompile.auto
+    strategy: Strategy = Strategy.none
+    cpu_devices: int = 1
     intra_op_threads: int = 0
     inter_op_threads: int = 0
 
     def __post_init__(self) -> None:
         _require(self.device in ("cpu", "gpu", "auto"), "hardware.device", self.device, "one of cpu, gpu, auto")
+        _require(self.cpu_devices >= 1, "hardware.cpu_devices", self.cpu_devices, "an integer >= 1")
         _require(self.intra_op_threads >= 0, "hardware.intra_op_threads", self.intra_op_threads, ">= 0")
         _require(self.inter_op_threads >= 0, "hardware.inter_op_threads", self.inter_op_threads, ">= 0")
 

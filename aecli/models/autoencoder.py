@@ -61,8 +61,10 @@ class Autoencoder(keras.Model):
         x_in, x_clean = data
         with tf.GradientTape() as tape:
             terms = self.loss_terms(x_in, x_clean, training=True)
-            # scale_loss multiplies by the loss scale under mixed_float16 and is the identity otherwise
-            scaled_loss = self.optimizer.scale_loss(terms["loss"])
+            # replicas' gradients are summed, so each contributes its share of the global batch mean;
+            # scale_loss then applies the dynamic loss scale of mixed_float16 (identity otherwise)
+            replicas = tf.distribute.get_strategy().num_replicas_in_sync
+            scaled_loss = self.optimizer.scale_loss(terms["loss"] / replicas)
         gradients = tape.gradient(scaled_loss, self.trainable_weights)
         self.optimizer.apply(gradients, self.trainable_weights)
         return self._track(terms, x_clean)

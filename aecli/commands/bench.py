@@ -1,0 +1,66 @@
+"""`aecli bench [--steps N] [--repeats R] [--steps-per-execution 1,8] [overrides]`: measured training speed."""
+
+import argparse
+import json
+import time
+from datetime import datetime
+from pathlib import Path
+
+from hydra import compose, initialize_config_dir
+from rich.table import Table
+
+from aecli.config.store import CONF_DIR, register
+from aecli.config.validate import validate
+from aecli.console import console
+
+STARTED_AT = time.perf_counter()
+
+
+def _arguments(args):
+    parser = argparse.ArgumentParser(
+        prog="aecli bench",
+        description="Train the configured model with XLA off and on and several steps per execution, "
+                    "side by side, and report samples/s (writes bench.json). Overrides are Hydra's, as for "
+                    "`aecli train`, e.g. `aecli bench model=conv_denoising dataset.limit=8192`.")
+    parser.add_argument("--steps", type=int, default=64, help="steps per timed epoch (default 64)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed epochs after the warm-up one (default 3)")
+    parser.add_argument("--steps-per-execution", default="1,8",
+                        help="comma-separated steps fused per compiled call (default 1,8)")
+    return parser.parse_known_args(args)
+
+
+def _table(report: dict) -> Table:
+    table = Table(title=f"{report['model']} ({report['architecture']}) on {report['dataset']}, "
+                        f"{report['hardware']} {report['precision']}, batch {report['batch_size']}")
+    for column in ("XLA", "steps/call", "compile s", "step ms", "samples/s", "ratio"):
+        table.add_column(column, justify="right")
+    for v in report["variants"]:
+        table.add_row("on" if v["jit_compile"] else "off", str(v["steps_per_execution"]),
+                      f"{v['compile_seconds']:.2f}", f"{v['step_ms']:.2f}", f"{v['samples_per_second']:.0f}",
+                      f"{v['ratio_to_first']:.2f}")
+    return table
+
+
+def main(args) -> int:
+    options, overrides = _arguments(args)
+    per_call = [int(n) for n in options.steps_per_execution.split(",")]
+    stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+    out_dir = Path.cwd() / "outputs" / "bench" / stamp
+    register()
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose("train", overrides=[f"paths.root_dir={Path.cwd()}", f"paths.run_dir={out_dir}", *overrides])
+    settings = validate(cfg)
+    steps = max(options.steps // max(per_call), 1) * max(per_call)  # whole calls for every variant
+
+    from aecli.benchmark import run_benchmark  # TensorFlow loads here
+    from aecli.data import load_arrays
+
+    arrays = load_arrays(settings.dataset, settings.seed)
+    report = run_benchmark(settings, arrays, steps, options.repeats, per_call, STARTED_AT)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "bench.json").write_text(json.dumps(report, indent=2) + "\n")
+    console.print(_table(report))
+    console.print(f"time to first training step: {report['seconds_to_first_step']:.1f} s; input pipeline "
+                  f"{report['input_ms_per_step']:.2f} ms/step = {100 * report['input_share_of_step']:.1f}% of the "
+                  f"fastest step; XLA {report['auto_jit_reason']}\nwrote {out_dir / 'bench.json'}")
+    return 0
