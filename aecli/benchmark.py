@@ -52,7 +52,7 @@ def measure(cfg: TrainConfig, arrays, placement, jit: bool, steps_per_execution:
     with placement.strategy.scope():
         model = build_model(cfg.model, arrays.input_shape, beta=cfg.beta, seed=cfg.seed)
         model.compile(optimizer=hardware.optimizer(cfg.trainer.learning_rate, placement), jit_compile=jit,
-                      steps_per_execution=steps_per_execution)
+                      steps_per_execution=hardware.steps_per_execution(steps_per_execution, placement))
     timer = _EpochTimer()
     model.fit(data.train.repeat(), epochs=1 + repeats, steps_per_epoch=steps, callbacks=[timer], shuffle=False,
               verbose=0)

@@ -11,6 +11,22 @@ from aecli.console import console
 from aecli.images import image_grid
 
 
+class TensorBoard(keras.callbacks.TensorBoard):
+    """Keras' TensorBoard callback, minus partial epochs (a resumed run trains them again, so logging
+    them would duplicate their step) and flushed every epoch (a killed run keeps what it logged)."""
+
+    def __init__(self, log_dir, stop):
+        super().__init__(log_dir, write_graph=False, profile_batch=0)
+        self.stop = stop
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.stop.stopped_mid_epoch:
+            return
+        super().on_epoch_end(epoch, logs)
+        self._train_writer.flush()
+        self._val_writer.flush()
+
+
 class ImageGrids(keras.callbacks.Callback):
     """Every `every` epochs: inputs | reconstructions (| clean targets when denoising), and prior samples for VAEs."""
 
@@ -43,9 +59,9 @@ def _format(logs) -> str:
 class RichProgress(keras.callbacks.Callback):
     """A live bar with the loss terms on a terminal; one plain line per epoch otherwise (CI, log files)."""
 
-    def __init__(self, epochs, steps_per_epoch):
+    def __init__(self, epochs, steps_per_epoch, initial_epoch=0):
         super().__init__()
-        self.epochs, self.steps = epochs, steps_per_epoch
+        self.epochs, self.steps, self.initial_epoch = epochs, steps_per_epoch, initial_epoch
         self.live = console.is_terminal
         self.progress = Progress(TextColumn("epoch {task.fields[epoch]}/{task.fields[epochs]}"), BarColumn(),
                                  TextColumn("{task.fields[terms]}"), TimeElapsedColumn(), console=console)
@@ -53,7 +69,8 @@ class RichProgress(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         if self.live:
             self.progress.start()
-            self.task = self.progress.add_task("train", total=self.epochs * self.steps, epoch=1,
+            self.task = self.progress.add_task("train", total=self.epochs * self.steps,
+                                               completed=self.initial_epoch * self.steps, epoch=self.initial_epoch + 1,
                                                epochs=self.epochs, terms="")
 
     def on_epoch_begin(self, epoch, logs=None):

@@ -10,6 +10,7 @@ from aecli.errors import UserError
 
 COMMANDS = {
     "train": ("aecli.commands.train", "Train a model from Hydra overrides; `-m` sweeps (e.g. beta=0.5,1,2,4,10)."),
+    "resume": ("aecli.commands.resume", "Continue a stopped or crashed run from its last checkpoint."),
     "bench": ("aecli.commands.bench", "Measure training samples/s with XLA off and on, side by side; writes bench.json."),
 }
 

@@ -87,3 +87,12 @@ def optimizer(learning_rate: float, placement: Placement) -> keras.optimizers.Op
     if placement.mixed:
         return keras.optimizers.LossScaleOptimizer(adam, initial_scale=INITIAL_LOSS_SCALE)
     return adam
+
+
+def steps_per_execution(requested: int, placement: Placement) -> int:
+    """Steps fused per compiled call; 1 under several replicas, where Keras 3.15's fused loop
+    fails to run (InvalidArgumentError in `multi_step_on_iterator`)."""
+    if requested > 1 and placement.strategy.num_replicas_in_sync > 1:
+        log.warning("trainer.steps_per_execution=%d is not supported with several replicas; using 1", requested)
+        return 1
+    return requested

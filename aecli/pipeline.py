@@ -5,7 +5,7 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
-from aecli.config.schema import NoiseConfig
+from aecli.config.schema import NoiseConfig, NoiseType
 
 from aecli.errors import ConfigError
 from aecli.noise import corrupt
@@ -21,6 +21,8 @@ class Pipelines:
 
 def _with_noise(batches: tf.data.Dataset, noise: NoiseConfig, seed: int, fresh: bool) -> tf.data.Dataset:
     """Pair each clean batch with its corrupted copy; `fresh` draws new noise on every pass."""
+    if noise.type == NoiseType.none:
+        return batches.map(lambda x: (x, x))
     seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=fresh).batch(2)
     pairs = tf.data.Dataset.zip(batches, seeds)
     return pairs.map(lambda x, s: (corrupt(x, noise.type, noise.level, s), x),

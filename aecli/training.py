@@ -1,7 +1,9 @@
 """The path of one run: hardware -> data -> model -> fit with callbacks -> evaluate -> write outputs."""
 
 import logging
+import math
 import os
+import signal
 import time
 from pathlib import Path
 
@@ -10,21 +12,44 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 
 from aecli import hardware  # noqa: E402
-from aecli.callbacks import ImageGrids, RichProgress  # noqa: E402
+from aecli.callbacks import ImageGrids, RichProgress, TensorBoard  # noqa: E402
+from aecli.checkpoints import Checkpoints, CheckpointStore  # noqa: E402
 from aecli.config.schema import TrainConfig, VAEConfig  # noqa: E402
 from aecli.data import load_arrays  # noqa: E402
 from aecli.evaluation import evaluate  # noqa: E402
 from aecli.models import build_model  # noqa: E402
 from aecli.outputs import print_config, print_metrics, save_networks, write_metrics  # noqa: E402
 from aecli.pipeline import make_pipelines  # noqa: E402
+from aecli.status import write_status  # noqa: E402
+from aecli.stopping import Diverged, Interrupted, StopConditions  # noqa: E402
 
 log = logging.getLogger(__name__)
 # tf.distribute reports every all-reduce at INFO
 logging.getLogger("tensorflow").setLevel(logging.WARNING)
 
 
-def train(cfg: TrainConfig, run_dir: Path) -> dict:
-    """Train `cfg` into `run_dir` and return the metrics written to metrics.json."""
+def train(cfg: TrainConfig, run_dir: Path, resume: bool = False) -> dict:
+    """Train `cfg` into `run_dir` (continuing from its last checkpoint when `resume`); returns the metrics.
+
+    status.json follows the run: running, then completed, interrupted or failed with the error.
+    """
+    write_status(run_dir, "running")
+    try:
+        metrics = _train(cfg, run_dir, resume)
+    except Interrupted as error:
+        write_status(run_dir, "interrupted", epoch=error.epoch, error=str(error))
+        raise
+    except KeyboardInterrupt:
+        write_status(run_dir, "interrupted", error="interrupted before training started")
+        raise
+    except Exception as error:
+        write_status(run_dir, "failed", epoch=getattr(error, "epoch", 0), error=str(error) or repr(error))
+        raise
+    write_status(run_dir, "completed", epoch=metrics["epochs_completed"])
+    return metrics
+
+
+def _train(cfg: TrainConfig, run_dir: Path, resume: bool) -> dict:
     print_config(run_dir)
     placement = hardware.configure(cfg.hardware)
     keras.utils.set_random_seed(cfg.seed)
@@ -36,31 +61,43 @@ def train(cfg: TrainConfig, run_dir: Path) -> dict:
     with placement.strategy.scope():
         model = build_model(cfg.model, arrays.input_shape, beta=cfg.beta, seed=cfg.seed)
         model.compile(optimizer=hardware.optimizer(cfg.trainer.learning_rate, placement), jit_compile=jit,
-                      steps_per_execution=cfg.trainer.steps_per_execution)
+                      steps_per_execution=hardware.steps_per_execution(cfg.trainer.steps_per_execution, placement))
 
+    store = CheckpointStore(run_dir)
+    initial_epoch, best_val_loss = 0, math.inf
+    if resume:
+        checkpoint = store.restore(model)
+        initial_epoch = checkpoint["epoch"] + 1
+        best_val_loss = (store.metadata("best") or {}).get("val_loss", math.inf)
+        log.info("resuming after epoch %d from checkpoint `%s`", initial_epoch, checkpoint["name"])
+
+    stop = StopConditions(initial_epoch)
     callbacks = [
-        keras.callbacks.TensorBoard(run_dir / "tensorboard", write_graph=False, profile_batch=0),
-        RichProgress(cfg.trainer.epochs, data.steps_per_epoch),
+        stop,  # first: later callbacks read whether the epoch ended early
+        Checkpoints(store, stop, every=cfg.trainer.checkpoint_every, best_val_loss=best_val_loss),
+        TensorBoard(run_dir / "tensorboard", stop),
+        RichProgress(cfg.trainer.epochs, data.steps_per_epoch, initial_epoch),
     ]
     if len(arrays.input_shape) == 3:
         x_in, x_clean = next(iter(data.val))
         callbacks.append(ImageGrids(run_dir / "tensorboard" / "images", x_in.numpy(), x_clean.numpy(),
                                     every=cfg.trainer.image_every))
     start = time.perf_counter()
-    history = model.fit(data.train, validation_data=data.val, epochs=cfg.trainer.epochs,
-                        callbacks=callbacks, shuffle=False, verbose=0)  # tf.data shuffles
+    model.fit(data.train, validation_data=data.val, epochs=cfg.trainer.epochs, initial_epoch=initial_epoch,
+              callbacks=callbacks, shuffle=False, verbose=0)  # tf.data shuffles
     seconds = time.perf_counter() - start
-    epochs_completed = len(history.epoch)
+    _raise_if_stopped(stop, store, model, cfg, run_dir)
+    epochs_run = stop.last_completed_epoch + 1 - initial_epoch
 
     metrics = {
         "model": cfg.model.name,
         "dataset": cfg.dataset.name.value,
         "beta": cfg.beta if isinstance(cfg.model, VAEConfig) else None,
         "seed": cfg.seed,
-        "epochs_completed": epochs_completed,
+        "epochs_completed": stop.last_completed_epoch + 1,
         "train_examples": len(arrays.train.x),
         "train_seconds": seconds,
-        "train_samples_per_second": epochs_completed * data.steps_per_epoch * cfg.trainer.batch_size / seconds,
+        "train_samples_per_second": epochs_run * data.steps_per_epoch * cfg.trainer.batch_size / seconds,
         "jit_compile": jit,
         **evaluate(model, data.test),
     }
@@ -68,3 +105,23 @@ def train(cfg: TrainConfig, run_dir: Path) -> dict:
     write_metrics(run_dir, metrics)
     print_metrics(metrics)
     return metrics
+
+
+def _raise_if_stopped(stop: StopConditions, store: CheckpointStore, model, cfg: TrainConfig, run_dir: Path):
+    """Turn an early stop into its error; a signal first saves the weights reached so far."""
+    if stop.non_finite is not None:
+        epoch, step, term = stop.non_finite
+        kept = (f"the last good checkpoint (epoch {stop.last_completed_epoch + 1}) is kept in "
+                f"{store.folder}" if stop.last_completed_epoch >= 0 else "no epoch had completed, so no checkpoint exists")
+        raise Diverged(
+            f"Training diverged: the loss term `{term}` became non-finite in epoch {epoch + 1} at step {step + 1}; "
+            f"{kept}. Lower the learning rate (trainer.learning_rate={cfg.trainer.learning_rate:g}, "
+            f"try `trainer.learning_rate={min(cfg.trainer.learning_rate / 10, 1e-3):g}`), or check that model.likelihood "
+            "suits the data.", epoch=stop.last_completed_epoch + 1)
+    if stop.signum is not None:
+        # the weights of the partial epoch are kept; the epoch itself is trained again on resume
+        store.save(model, "last", stop.last_completed_epoch, None)
+        raise Interrupted(
+            f"Stopped by {signal.Signals(stop.signum).name} during epoch {stop.last_completed_epoch + 2}; a "
+            f"checkpoint is saved. Continue with `aecli resume {run_dir}`.", stop.signum,
+            epoch=stop.last_completed_epoch + 1)

@@ -26,14 +26,12 @@ from rich.table import Table  # noqa: E402
 
 from aecli import hardware  # noqa: E402
 from aecli.config.schema import (Architecture, DatasetConfig, DatasetName, HardwareConfig, NoiseConfig,  # noqa: E402
-                                 NoiseType)
+                                 NoiseType, TrainerConfig)
 from aecli.data import load_arrays  # noqa: E402
 from aecli.models import VAE, Autoencoder  # noqa: E402
 from aecli.pipeline import make_pipelines  # noqa: E402
 
 BATCH, LEARNING_RATE, SIGMA = 128, 1e-3, 0.4
-# steps fused per compiled call, as `aecli bench` recommends for this CPU
-SPE = 8
 
 
 def keras_vae():
@@ -66,7 +64,8 @@ def train_aecli(build, arrays, noise, epochs, hardware_cfg):
     model = build()
     architecture = Architecture.mlp if isinstance(model, VAE) else Architecture.conv
     jit, _ = hardware.jit_compile(hardware_cfg, architecture, placement)
-    model.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE), jit_compile=jit, steps_per_execution=SPE)
+    model.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE), jit_compile=jit,
+                  steps_per_execution=TrainerConfig().steps_per_execution)
     data = make_pipelines(arrays, BATCH, noise, seed=0)
     model.fit(data.train, epochs=1, shuffle=False, verbose=0)
     start = time.perf_counter()

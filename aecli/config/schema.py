@@ -232,13 +232,15 @@ class TrainerConfig:
     """Optimisation loop: Adam on mini-batches.
 
     steps_per_execution: train steps fused into one compiled call (fewer Python round trips).
+    checkpoint_every: save the `last` checkpoint every N epochs (the `best` one whenever validation loss improves).
     image_every: write image grids every N epochs (0 = never).
     """
 
     epochs: int = 10
     batch_size: int = 128
     learning_rate: float = 1e-3
-    steps_per_execution: int = 1
+    steps_per_execution: int = 8
+    checkpoint_every: int = 1
     image_every: int = 1
     verbose: bool = True
 
@@ -248,6 +250,7 @@ class TrainerConfig:
         _require(self.learning_rate > 0, "trainer.learning_rate", self.learning_rate, "> 0")
         _require(self.steps_per_execution >= 1, "trainer.steps_per_execution", self.steps_per_execution,
                  "an integer >= 1")
+        _require(self.checkpoint_every >= 1, "trainer.checkpoint_every", self.checkpoint_every, "an integer >= 1")
         _require(self.image_every >= 0, "trainer.image_every", self.image_every, "an integer >= 0")
 
 

@@ -25,6 +25,8 @@ class Autoencoder(keras.Model):
         self.likelihood = Likelihood(likelihood)
         self.decoder_std = decoder_std
         self.trackers = {name: keras.metrics.Mean(name=name) for name in self.loss_names}
+        # encoder and decoder are functional models, built on creation; so is this wrapper
+        self.built = True
 
     @property
     def metrics(self):

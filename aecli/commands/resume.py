@@ -1,0 +1,28 @@
+"""`aecli resume RUN_DIR`: continue a stopped or crashed run from its last checkpoint."""
+
+import argparse
+import logging
+from pathlib import Path
+
+from aecli.config.validate import load_run_config
+from aecli.errors import UserError
+from aecli.status import read_status
+
+
+def main(args) -> int:
+    parser = argparse.ArgumentParser(
+        prog="aecli resume",
+        description="Continue a run from its last checkpoint, with the config it saved: weights, optimizer "
+                    "state, epoch counter and sampling seed state; TensorBoard goes on in the same folder.")
+    parser.add_argument("run_dir", type=Path, help="the run's folder, e.g. outputs/train/2026-01-01_12-00-00_ab12cd")
+    run_dir = parser.parse_args(args).run_dir.resolve()
+    settings = load_run_config(run_dir)
+    status = read_status(run_dir) or {}
+    if status.get("status") == "completed" or (run_dir / "metrics.json").exists():
+        raise UserError(f"{run_dir} already completed its {settings.trainer.epochs} epochs; there is nothing to "
+                        "resume. Start a new run with `aecli train` (e.g. with more trainer.epochs).")
+    logging.basicConfig(level=logging.INFO, format="[%(asctime)s][%(name)s][%(levelname)s] - %(message)s")
+    from aecli.training import train  # TensorFlow loads here
+
+    train(settings, run_dir, resume=True)
+    return 0
