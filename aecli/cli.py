@@ -11,6 +11,9 @@ from aecli.errors import UserError
 COMMANDS = {
     "train": ("aecli.commands.train", "Train a model from Hydra overrides; `-m` sweeps (e.g. beta=0.5,1,2,4,10)."),
     "resume": ("aecli.commands.resume", "Continue a stopped or crashed run from its last checkpoint."),
+    "runs": ("aecli.commands.runs", "List the runs under a folder (default outputs/), newest first."),
+    "summarize": ("aecli.commands.summarize", "Rebuild a sweep's summary: table, summary.csv/json, plot, HParams."),
+    "tensorboard": ("aecli.commands.tensorboard", "Serve TensorBoard on a folder of runs (localhost by default)."),
     "bench": ("aecli.commands.bench", "Measure training samples/s with XLA off and on, side by side; writes bench.json."),
 }
 

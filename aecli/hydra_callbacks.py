@@ -4,6 +4,7 @@ import os
 import sys
 from pathlib import Path
 
+from hydra.core.hydra_config import HydraConfig
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
@@ -30,4 +31,20 @@ class CheckOutputDir(Callback):
         _check_writable(Path(config.hydra.run.dir).absolute())
 
     def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
+        HydraConfig.instance().set_config(config)  # not set yet at this point; the sweep dir's paths need it
         _check_writable(Path(config.hydra.sweep.dir).absolute())
+
+
+class SweepSummary(Callback):
+    """At the end of a multirun: the summary table and files; a non-zero exit when any run failed."""
+
+    def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
+        from aecli.sweeps import summarize
+
+        records = summarize(Path(config.hydra.sweep.dir))
+        failed = [record for record in records if record["status"] != "completed"]
+        if failed:
+            report_error(UserError(f"{len(failed)} of {len(records)} runs did not complete: "
+                                   + "; ".join(f"{r['run']} ({r['overrides']}): {r['error'] or r['status']}"
+                                               for r in failed)))
+            sys.exit(1)

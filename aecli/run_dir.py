@@ -17,9 +17,14 @@ def claim_run_dir(cfg: DictConfig, hydra_cfg: DictConfig) -> Path:
             f"The run folder {run_dir} already holds a run, and aecli never overwrites one. "
             "Pick a new folder with `hydra.run.dir=...` (or drop that override to get a fresh one)."
         )
-    config_dir = run_dir / CONFIG_DIR
-    config_dir.mkdir(parents=True, exist_ok=True)
-    OmegaConf.save(cfg, config_dir / "config.yaml", resolve=True)
-    OmegaConf.save(hydra_cfg, config_dir / "hydra.yaml")
-    OmegaConf.save(OmegaConf.create(list(hydra_cfg.overrides.task)), config_dir / "overrides.yaml")
+    record_overrides(hydra_cfg)
+    OmegaConf.save(cfg, run_dir / CONFIG_DIR / "config.yaml", resolve=True)
+    OmegaConf.save(hydra_cfg, run_dir / CONFIG_DIR / "hydra.yaml")
     return run_dir
+
+
+def record_overrides(hydra_cfg: DictConfig) -> None:
+    """The command-line overrides of a run, the one file even a run rejected before training keeps."""
+    config_dir = Path(hydra_cfg.runtime.output_dir) / CONFIG_DIR
+    config_dir.mkdir(parents=True, exist_ok=True)
+    OmegaConf.save(OmegaConf.create(list(hydra_cfg.overrides.task)), config_dir / "overrides.yaml")

@@ -1,9 +1,11 @@
 """Registers the typed schema and aecli's resolvers with Hydra, and says where the YAML lives."""
 
+import os
 import secrets
 from pathlib import Path
 
 from hydra.core.config_store import ConfigStore
+from hydra.core.hydra_config import HydraConfig
 from omegaconf import OmegaConf
 
 from aecli.config import schema
@@ -32,3 +34,16 @@ def register() -> None:
     # a short random tag, cached per config, so two runs started in the same second get different folders
     if not OmegaConf.has_resolver("aecli_uid"):
         OmegaConf.register_new_resolver("aecli_uid", lambda: secrets.token_hex(3), use_cache=True)
+    if not OmegaConf.has_resolver("aecli_threads_per_job"):
+        OmegaConf.register_new_resolver("aecli_threads_per_job", threads_per_job)
+
+
+def threads_per_job() -> int:
+    """TensorFlow threads for one job: the cores divided among a parallel launcher's jobs (joblib's
+    `n_jobs`, -1 meaning one job per core), or 0 (TensorFlow's choice) when jobs run one at a time."""
+    launcher = HydraConfig.get().launcher if HydraConfig.initialized() else {}
+    jobs = launcher.get("n_jobs") if "n_jobs" in launcher else None
+    cores = os.cpu_count() or 1
+    if jobs is None:
+        return 0
+    return max(1, cores // (cores if jobs < 0 else jobs))

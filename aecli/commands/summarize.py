@@ -1,0 +1,19 @@
+"""`aecli summarize SWEEP_DIR`: rebuild a sweep's summary table, files, plot and HParams."""
+
+import argparse
+from pathlib import Path
+
+from aecli.errors import UserError
+
+
+def main(args) -> int:
+    parser = argparse.ArgumentParser(prog="aecli summarize", description="Rebuild the summary of a sweep folder.")
+    parser.add_argument("sweep_dir", type=Path, help="a folder made by `aecli train -m`, e.g. outputs/train-multirun/...")
+    sweep_dir = parser.parse_args(args).sweep_dir
+    if not (sweep_dir / "multirun.yaml").exists():
+        raise UserError(f"{sweep_dir} is not a sweep folder (it has no multirun.yaml). Pass a folder made by "
+                        "`aecli train -m`, e.g. one under outputs/train-multirun/.")
+    from aecli.sweeps import summarize
+
+    records = summarize(sweep_dir)
+    return 0 if all(record["status"] == "completed" for record in records) else 1
