@@ -45,6 +45,11 @@ class ImageGrids(keras.callbacks.Callback):
         with self.writer.as_default():
             name = "clean_noisy_denoised" if self.denoising else "inputs_vs_reconstructions"
             tf.summary.image(name, image_grid(rows), step=epoch)
+            if hasattr(self.model, "code_features") and len(self.model.decoder.input_shape) == 2:
+                features = np.asarray(self.model.code_features())[: 8 * self.count]
+                tf.summary.image("decoder_features", image_grid(np.split(features, len(features) // self.count)
+                                                                if len(features) % self.count == 0 else [features]),
+                                 step=epoch)
             if hasattr(self.model, "sample_prior"):
                 samples = np.asarray(self.model.sample_prior(2 * self.count))
                 tf.summary.image("prior_samples", image_grid([samples[: self.count], samples[self.count:]]),

@@ -8,14 +8,22 @@
 - test_psnr_db: 10 log10(1 / test_recon_mse), the PSNR of that pooled MSE.
 - active_units: latent dimensions whose variance over test inputs of E[z|x] exceeds 0.01
   (Burda et al. 2016).
+- with input noise: test_psnr_noisy_db / test_psnr_denoised_db, the PSNR of the pooled MSE of
+  the corrupted input / the reconstruction against the clean input; test_ssim_noisy /
+  test_ssim_denoised, tf.image.ssim (max value 1) averaged over test images.
+- sparse codes: mean_activation, the code's mean over units and test examples; dead_fraction,
+  the share of units never above 0.5 (the sigmoid's midpoint, "on") for any test example.
 """
 
 import numpy as np
 
+import tensorflow as tf
+
 from aecli import losses
-from aecli.models import VAE
+from aecli.models import VAE, SparseAutoencoder
 
 ACTIVE_UNIT_THRESHOLD = 0.01
+UNIT_ON = 0.5
 
 
 def active_units(posterior_means: np.ndarray, threshold: float = ACTIVE_UNIT_THRESHOLD) -> int:
@@ -23,21 +31,36 @@ def active_units(posterior_means: np.ndarray, threshold: float = ACTIVE_UNIT_THR
     return int(np.sum(np.var(posterior_means, axis=0) > threshold))
 
 
-def evaluate(model, test) -> dict:
-    """Evaluate on the (input, clean) test pipeline."""
+def evaluate(model, test, noisy: bool = False) -> dict:
+    """Evaluate on the (input, clean) test pipeline; `noisy` adds the denoising metrics."""
     terms = model.evaluate(test, verbose=0, return_dict=True)
-    squared_error, values, means = 0.0, 0, []
+    sums = {"recon": 0.0, "noisy": 0.0, "ssim_noisy": 0.0, "ssim_denoised": 0.0}
+    values, examples, codes = 0, 0, []
     for x_in, x_clean in test:
         code = model.encode_mean(x_in)
         reconstruction = model.decoded_mean(model.decoder(code))
-        squared_error += float(np.sum(np.square(np.asarray(reconstruction) - np.asarray(x_clean))))
+        sums["recon"] += float(tf.reduce_sum(tf.square(reconstruction - x_clean)))
         values += int(np.prod(x_clean.shape))
-        means.append(np.asarray(code))
-    recon_mse = squared_error / values
+        examples += int(x_clean.shape[0])
+        codes.append(np.asarray(code))
+        if noisy:
+            sums["noisy"] += float(tf.reduce_sum(tf.square(x_in - x_clean)))
+            sums["ssim_noisy"] += float(tf.reduce_sum(tf.image.ssim(x_in, x_clean, max_val=1.0)))
+            sums["ssim_denoised"] += float(tf.reduce_sum(tf.image.ssim(reconstruction, x_clean, max_val=1.0)))
+    recon_mse = sums["recon"] / values
     metrics = {f"test_{name}": float(value) for name, value in terms.items()}
     metrics["test_recon_mse"] = recon_mse
     metrics["test_psnr_db"] = float(losses.psnr_db(recon_mse))
+    codes = np.concatenate(codes)
+    if noisy:
+        metrics["test_psnr_noisy_db"] = float(losses.psnr_db(sums["noisy"] / values))
+        metrics["test_psnr_denoised_db"] = metrics["test_psnr_db"]
+        metrics["test_ssim_noisy"] = sums["ssim_noisy"] / examples
+        metrics["test_ssim_denoised"] = sums["ssim_denoised"] / examples
     if isinstance(model, VAE):
         metrics["test_elbo"] = -(metrics["test_recon"] + metrics["test_kl"])
-        metrics["active_units"] = active_units(np.concatenate(means))
+        metrics["active_units"] = active_units(codes)
+    if isinstance(model, SparseAutoencoder):
+        metrics["mean_activation"] = float(codes.mean())
+        metrics["dead_fraction"] = float(np.mean(codes.max(axis=0) <= UNIT_ON))
     return metrics

@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 # MLP 784-400-20: 23.0k / 20.9k (1 step per call), 39.3k / 33.6k (8 steps per call); conv 32-64: 4.4k / 1.8k.
 # XLA loses on this CPU for both families, so `auto` leaves it off there; on a GPU it fuses the
 # elementwise loss math around the matmuls and convs.
-_CPU_XLA_WINS = {Architecture.mlp: False, Architecture.conv: False}
+_CPU_XLA_WINS = {Architecture.mlp: False, Architecture.conv: False, Architecture.fully_conv: False}
 
 
 @dataclass(frozen=True)

@@ -75,3 +75,22 @@ def l1_activity_per_example(code):
 def psnr_db(mean_squared_error, peak=1.0):
     """Peak signal-to-noise ratio 10 log10(peak^2 / MSE) in dB, for data in [0, peak]."""
     return 10.0 * ops.log(peak * peak / ops.cast(mean_squared_error, "float32")) / math.log(10.0)
+
+
+def free_bits_kl(kl_per_dim, floor):
+    """sum_j max(floor, KL_j) over batch-mean per-dimension KLs: dimensions under the floor get no gradient
+    pushing them further to the prior (free bits, Kingma et al. 2016)."""
+    return ops.sum(ops.maximum(ops.cast(kl_per_dim, "float32"), floor))
+
+
+def capacity_penalty(kl, capacity, gamma):
+    """gamma * |KL - C| (Burgess et al. 2018): the KL is pulled towards a target capacity C, not to 0."""
+    return gamma * ops.abs(kl - capacity)
+
+
+def contractive_sigmoid(code, weights):
+    """||dh/dx||_F^2 per example for h = sigmoid(Wx + b), in closed form:
+    dh_j/dx_i = h_j (1 - h_j) W_ij, so the squared norm is sum_j (h_j (1 - h_j))^2 sum_i W_ij^2."""
+    code = ops.cast(code, "float32")
+    column_norms = ops.sum(ops.square(ops.cast(weights, "float32")), axis=0)
+    return ops.sum(ops.square(code * (1.0 - code)) * column_norms, axis=-1)

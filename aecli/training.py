@@ -14,12 +14,13 @@ import keras  # noqa: E402
 from aecli import hardware  # noqa: E402
 from aecli.callbacks import ImageGrids, RichProgress, TensorBoard  # noqa: E402
 from aecli.checkpoints import Checkpoints, CheckpointStore  # noqa: E402
-from aecli.config.schema import TrainConfig, VAEConfig  # noqa: E402
+from aecli.config.schema import NoiseType, TrainConfig, VAEConfig  # noqa: E402
 from aecli.data import load_arrays  # noqa: E402
 from aecli.evaluation import evaluate  # noqa: E402
 from aecli.models import build_model  # noqa: E402
 from aecli.outputs import print_config, print_metrics, save_networks, write_metrics  # noqa: E402
 from aecli.pipeline import make_pipelines  # noqa: E402
+from aecli.schedules import VAESchedules  # noqa: E402
 from aecli.status import write_status  # noqa: E402
 from aecli.stopping import Diverged, Interrupted, StopConditions  # noqa: E402
 
@@ -74,6 +75,7 @@ def _train(cfg: TrainConfig, run_dir: Path, resume: bool) -> dict:
     stop = StopConditions(initial_epoch)
     callbacks = [
         stop,  # first: later callbacks read whether the epoch ended early
+        *([VAESchedules(cfg.model, cfg.beta)] if isinstance(cfg.model, VAEConfig) else []),
         Checkpoints(store, stop, every=cfg.trainer.checkpoint_every, best_val_loss=best_val_loss),
         TensorBoard(run_dir / "tensorboard", stop),
         RichProgress(cfg.trainer.epochs, data.steps_per_epoch, initial_epoch),
@@ -99,7 +101,7 @@ def _train(cfg: TrainConfig, run_dir: Path, resume: bool) -> dict:
         "train_seconds": seconds,
         "train_samples_per_second": epochs_run * data.steps_per_epoch * cfg.trainer.batch_size / seconds,
         "jit_compile": jit,
-        **evaluate(model, data.test),
+        **evaluate(model, data.test, noisy=cfg.model.noise.type != NoiseType.none),
     }
     save_networks(model, run_dir)
     write_metrics(run_dir, metrics)

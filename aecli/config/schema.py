@@ -18,10 +18,20 @@ from aecli.errors import ConfigError
 
 
 class Architecture(str, Enum):
-    """MLP for flat inputs, conv for images."""
+    """MLP for flat inputs; conv (strided convs, dense code) or fully_conv (the code is a feature map
+    with latent_dim channels, for denoisers that must keep spatial detail) for images."""
 
     mlp = "mlp"
     conv = "conv"
+    fully_conv = "fully_conv"
+
+
+class KLSchedule(str, Enum):
+    """Weight on the KL term over epochs: constant, linear warm-up, or cyclical (Fu et al. 2019)."""
+
+    none = "none"
+    linear = "linear"
+    cyclical = "cyclical"
 
 
 class Likelihood(str, Enum):
@@ -143,10 +153,34 @@ class VAEConfig(ModelConfig):
     """Gaussian encoder q(z|x) = N(mu, diag(sigma^2)), prior N(0, I); loss = recon + beta * KL.
 
     default_beta: the beta used when the top-level `beta` is not given (1 for vae, 4 for beta_vae).
+    kl_schedule: none | linear (weight epoch / kl_schedule_epochs, capped at 1) | cyclical (period
+                 kl_schedule_epochs, rising over its first kl_schedule_ratio, then 1): multiplies beta.
+    free_bits: floor in nats on each latent dimension's batch-mean KL in the objective (Kingma et al. 2016).
+    capacity_max, capacity_epochs, capacity_gamma: capacity beta-VAE (Burgess et al. 2018): the
+                 objective's KL part becomes gamma * |KL - C|, C rising linearly to capacity_max.
+    The logged `kl` is always the true KL; the objective's KL part is logged as `kl_penalty`.
     """
 
     latent_dim: int = 16
     default_beta: float = 1.0
+    kl_schedule: KLSchedule = KLSchedule.none
+    kl_schedule_epochs: int = 10
+    kl_schedule_ratio: float = 0.5
+    free_bits: float = 0.0
+    capacity_max: float = 0.0
+    capacity_epochs: int = 10
+    capacity_gamma: float = 100.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _require(self.architecture != Architecture.fully_conv, "model.architecture", "fully_conv",
+                 "mlp or conv for VAEs (a VAE's code is a vector)")
+        _require(self.kl_schedule_epochs >= 1, "model.kl_schedule_epochs", self.kl_schedule_epochs, "an integer >= 1")
+        _require(0 < self.kl_schedule_ratio <= 1, "model.kl_schedule_ratio", self.kl_schedule_ratio, "in (0, 1]")
+        _require(self.free_bits >= 0, "model.free_bits", self.free_bits, ">= 0 (nats per latent dimension)")
+        _require(self.capacity_max >= 0, "model.capacity_max", self.capacity_max, ">= 0 (0 turns capacity off)")
+        _require(self.capacity_epochs >= 1, "model.capacity_epochs", self.capacity_epochs, "an integer >= 1")
+        _require(self.capacity_gamma > 0, "model.capacity_gamma", self.capacity_gamma, "> 0")
 
 
 @dataclass
@@ -166,6 +200,23 @@ class SparseConfig(ModelConfig):
         super().__post_init__()
         _require(self.sparsity_weight >= 0, "model.sparsity_weight", self.sparsity_weight, ">= 0")
         _require(0 < self.target_rho < 1, "model.target_rho", self.target_rho, "in (0, 1)")
+
+
+@dataclass
+class ContractiveConfig(ModelConfig):
+    """Contractive autoencoder (Rifai et al. 2011): recon + weight * ||dh/dx||_F^2 with a sigmoid code h.
+
+    contractive_weight: lambda of the penalty. With `hidden_units: []` the encoder is h = sigmoid(Wx + b)
+    and the penalty has the closed form sum_j (h_j (1 - h_j))^2 sum_i W_ij^2; deeper encoders use
+    the exact batched Jacobian.
+    """
+
+    hidden_units: List[int] = field(default_factory=list)
+    contractive_weight: float = 0.1
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _require(self.contractive_weight >= 0, "model.contractive_weight", self.contractive_weight, ">= 0")
 
 
 @dataclass

@@ -19,6 +19,7 @@ _SCHEMAS = {
     "autoencoder_schema": schema.ModelConfig,
     "vae_schema": schema.VAEConfig,
     "sparse_schema": schema.SparseConfig,
+    "contractive_schema": schema.ContractiveConfig,
     "dataset_schema": schema.DatasetConfig,
     "hardware_schema": schema.HardwareConfig,
     "trainer_schema": schema.TrainerConfig,

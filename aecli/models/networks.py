@@ -14,10 +14,10 @@ from aecli.config.schema import Architecture, ModelConfig
 from aecli.errors import ConfigError
 
 
-def _check_conv_fits(input_shape, filters) -> None:
+def _check_conv_fits(input_shape, filters, architecture: Architecture) -> None:
     if len(input_shape) != 3:
         raise ConfigError(
-            f"model.architecture=conv needs image data, but this dataset's examples have shape {tuple(input_shape)}. "
+            f"model.architecture={architecture.value} needs image data, but this dataset's examples have shape {tuple(input_shape)}. "
             "Use `model.architecture=mlp`, or an image dataset (mnist, fashion_mnist, cifar10, synthetic with kind=shapes)."
         )
     factor = 2 ** len(filters)
@@ -31,8 +31,14 @@ def _check_conv_fits(input_shape, filters) -> None:
 
 def _encoder_trunk(cfg: ModelConfig, inputs):
     """Shared feature extractor of every encoder."""
+    if cfg.architecture == Architecture.fully_conv:
+        _check_conv_fits(inputs.shape[1:], cfg.conv_filters, cfg.architecture)
+        x = inputs
+        for filters in cfg.conv_filters:
+            x = layers.Conv2D(filters, 3, strides=2, padding="same", activation="relu")(x)
+        return x
     if cfg.architecture == Architecture.conv:
-        _check_conv_fits(inputs.shape[1:], cfg.conv_filters)
+        _check_conv_fits(inputs.shape[1:], cfg.conv_filters, cfg.architecture)
         x = inputs
         for filters in cfg.conv_filters:
             x = layers.Conv2D(filters, 3, strides=2, padding="same", activation="relu")(x)
@@ -51,23 +57,31 @@ def build_encoder(cfg: ModelConfig, input_shape, gaussian: bool, code_activation
         mean = layers.Dense(cfg.latent_dim, dtype="float32", name="z_mean")(features)
         log_var = layers.Dense(cfg.latent_dim, dtype="float32", name="z_log_var")(features)
         return keras.Model(inputs, [mean, log_var], name="encoder")
+    if cfg.architecture == Architecture.fully_conv:  # the code is a feature map with latent_dim channels
+        code = layers.Conv2D(cfg.latent_dim, 1, activation=code_activation, dtype="float32", name="z")(features)
+        return keras.Model(inputs, code, name="encoder")
     code = layers.Dense(cfg.latent_dim, activation=code_activation, dtype="float32", name="z")(features)
     return keras.Model(inputs, code, name="encoder")
 
 
 def build_decoder(cfg: ModelConfig, output_shape) -> keras.Model:
     """z -> parameters of p(x|z) with the data's shape (logits or mean)."""
-    latent = keras.Input(shape=(cfg.latent_dim,), name="z")
-    if cfg.architecture == Architecture.conv:
+    if cfg.architecture in (Architecture.conv, Architecture.fully_conv):
         height, width, channels = output_shape
         factor = 2 ** len(cfg.conv_filters)
         top = cfg.conv_filters[-1]
-        x = layers.Dense((height // factor) * (width // factor) * top, activation="relu")(latent)
-        x = layers.Reshape((height // factor, width // factor, top))(x)
+        if cfg.architecture == Architecture.fully_conv:
+            latent = keras.Input(shape=(height // factor, width // factor, cfg.latent_dim), name="z")
+            x = latent
+        else:
+            latent = keras.Input(shape=(cfg.latent_dim,), name="z")
+            x = layers.Dense((height // factor) * (width // factor) * top, activation="relu")(latent)
+            x = layers.Reshape((height // factor, width // factor, top))(x)
         for filters in reversed(cfg.conv_filters):
             x = layers.Conv2DTranspose(filters, 3, strides=2, padding="same", activation="relu")(x)
         params = layers.Conv2D(channels, 3, padding="same", dtype="float32", name="x_params")(x)
         return keras.Model(latent, params, name="decoder")
+    latent = keras.Input(shape=(cfg.latent_dim,), name="z")
     x = latent
     for units in reversed(cfg.hidden_units):
         x = layers.Dense(units, activation="relu")(x)

@@ -27,6 +27,19 @@ class SparseAutoencoder(Autoencoder):
             return losses.sparsity_kl(self.target_rho, ops.mean(code, axis=0))
         return ops.mean(losses.l1_activity_per_example(code))
 
+    def code_features(self):
+        """What each code unit adds to the decoded mean: g(e_j) - g(0) for unit basis vectors e_j
+        (a unit fully on, the rest off). For a one-layer decoder this is the chapter's picture of
+        a unit's weights through the output sigmoid; for deeper ones it still shows each unit's own
+        contribution, which a raw weight matrix of an inner layer cannot."""
+        units = self.decoder.input_shape[-1]
+        basis = ops.concatenate([ops.zeros((1, units)), ops.eye(units)], axis=0)
+        decoded = self.decoded_mean(self.decoder(basis))
+        features = decoded[1:] - decoded[:1]
+        low = ops.min(features, axis=tuple(range(1, len(features.shape))), keepdims=True)
+        high = ops.max(features, axis=tuple(range(1, len(features.shape))), keepdims=True)
+        return (features - low) / ops.maximum(high - low, 1e-8)
+
     def loss_terms(self, x_in, x_clean, training=False):
         code = self.encoder(x_in, training=training)
         recon = ops.mean(self.reconstruction_nll(x_clean, self.decoder(code, training=training)))

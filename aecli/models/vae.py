@@ -14,16 +14,21 @@ LOG_VAR_RANGE = (-20.0, 10.0)
 class VAE(Autoencoder):
     """-ELBO = E_q[-log p(x|z)] + KL(q(z|x) || N(0, I)); beta weights the KL (beta-VAE when beta != 1).
 
+    With free bits or capacity the optimised KL part differs from the KL; `kl` stays the true KL.
+
     recon is a one-sample Monte Carlo estimate per example; kl is closed form. Both are
     summed over dimensions (nats per example) and averaged over the batch.
     """
 
-    loss_names = ("loss", "recon", "kl")
+    loss_names = ("loss", "recon", "kl", "kl_penalty")
 
-    def __init__(self, encoder, decoder, beta=1.0, seed=0, **kwargs):
+    def __init__(self, encoder, decoder, beta=1.0, seed=0, free_bits=0.0, capacity_gamma=None, **kwargs):
         super().__init__(encoder, decoder, **kwargs)
-        # a variable, not a constant, so schedules can change beta without retracing
+        # variables, not constants, so schedules can change them without retracing
         self.beta = keras.Variable(beta, trainable=False, dtype="float32", name="beta")
+        self.capacity = keras.Variable(0.0, trainable=False, dtype="float32", name="capacity")
+        self.free_bits = free_bits
+        self.capacity_gamma = capacity_gamma
         self.seed_generator = keras.random.SeedGenerator(seed)
 
     def posterior(self, x, training=False):
@@ -43,9 +48,18 @@ class VAE(Autoencoder):
         z = keras.random.normal((count, self.decoder.input_shape[-1]), seed=self.seed_generator)
         return self.decoded_mean(self.decoder(z))
 
+    def kl_penalty(self, kl_per_dim):
+        """The objective's KL part: beta * KL, with free bits as a per-dimension floor, or capacity's
+        gamma * |KL - C| (with beta and C set per epoch by aecli.schedules)."""
+        kl = losses.free_bits_kl(kl_per_dim, self.free_bits) if self.free_bits else ops.sum(kl_per_dim)
+        if self.capacity_gamma:
+            return self.beta * losses.capacity_penalty(kl, self.capacity, self.capacity_gamma)
+        return self.beta * kl
+
     def loss_terms(self, x_in, x_clean, training=False):
         mean, log_var = self.posterior(x_in, training=training)
         z = self.sample_posterior(mean, log_var)
         recon = ops.mean(self.reconstruction_nll(x_clean, self.decoder(z, training=training)))
-        kl = ops.mean(losses.gaussian_kl_per_example(mean, log_var))
-        return {"loss": recon + self.beta * kl, "recon": recon, "kl": kl}
+        kl_per_dim = ops.mean(losses.gaussian_kl_per_dim(mean, log_var), axis=0)
+        penalty = self.kl_penalty(kl_per_dim)
+        return {"loss": recon + penalty, "recon": recon, "kl": ops.sum(kl_per_dim), "kl_penalty": penalty}
