@@ -11,6 +11,9 @@
 - with input noise: test_psnr_noisy_db / test_psnr_denoised_db, the PSNR of the pooled MSE of
   the corrupted input / the reconstruction against the clean input; test_ssim_noisy /
   test_ssim_denoised, tf.image.ssim (max value 1) averaged over test images.
+- `aecli eval` (evaluate_run): recon_mse and recon_bce (binary cross-entropy of the decoded mean,
+  summed over dimensions) per example, averaged; psnr_db; ssim (images); for VAEs the ELBO and the
+  importance-weighted bound L_k (aecli/likelihood.py) in nats per example, averaged, and active_units.
 - sparse codes: mean_activation, the code's mean over units and test examples; dead_fraction,
   the share of units never above 0.5 (the sigmoid's midpoint, "on") for any test example.
 """
@@ -64,3 +67,37 @@ def evaluate(model, test, noisy: bool = False) -> dict:
         metrics["mean_activation"] = float(codes.mean())
         metrics["dead_fraction"] = float(np.mean(codes.max(axis=0) <= UNIT_ON))
     return metrics
+
+
+def evaluate_run(run, split: str, k: int) -> dict:
+    """Metrics of a reloaded run on one split (see the module docstring for each reduction)."""
+    from aecli.errors import UserError
+    from aecli.likelihood import importance_weighted_bound
+
+    if split not in ("test", "val", "train"):
+        raise UserError(f"eval.split={split} is not a split; use test, val or train.")
+    if k < 1:
+        raise UserError(f"eval.k={k} must be >= 1 (the number of importance samples).")
+    x = getattr(run.arrays, split).x
+    model = run.model
+    report = {"run": str(run.path), "split": split, "examples": int(len(x))}
+    mse, bce, ssim, codes = [], [], [], []
+    for start in range(0, len(x), 256):
+        batch = tf.constant(x[start:start + 256])
+        code = model.encode_mean(batch)
+        reconstruction = model.decoded_mean(model.decoder(code))
+        mse.append(losses.mse(batch, reconstruction).numpy())
+        bce.append(losses.bce(batch, reconstruction).numpy() * np.prod(batch.shape[1:]))
+        if len(batch.shape) == 4:
+            ssim.append(tf.image.ssim(batch, tf.cast(reconstruction, tf.float32), max_val=1.0).numpy())
+        codes.append(np.asarray(code))
+    report["recon_mse"] = float(np.concatenate(mse).mean())
+    report["recon_bce"] = float(np.concatenate(bce).mean())
+    report["psnr_db"] = float(losses.psnr_db(report["recon_mse"]))
+    if ssim:
+        report["ssim"] = float(np.concatenate(ssim).mean())
+    if isinstance(model, VAE):
+        bound, elbo = importance_weighted_bound(model, x, k)
+        report.update(k=k, elbo=float(elbo.mean()), iw_bound=float(bound.mean()),
+                      active_units=active_units(np.concatenate(codes)))
+    return report

@@ -20,12 +20,13 @@ def validate(cfg: DictConfig) -> TrainConfig:
 
 
 def _model_schema(keys: set) -> type:
-    """The model config class whose fields are exactly `keys` (each family adds its own fields)."""
+    """The model config class with the fewest fields that holds all of `keys` (each family adds its own
+    fields; a run saved before a field existed gets its default)."""
     families = [schema.ModelConfig, *schema.ModelConfig.__subclasses__()]
     families += [grandchild for family in families[1:] for grandchild in family.__subclasses__()]
-    for family in families:
-        if {f.name for f in fields(family)} == keys:
-            return family
+    fitting = [family for family in families if keys <= {f.name for f in fields(family)}]
+    if fitting:
+        return min(fitting, key=lambda family: len(fields(family)))
     raise ConfigError(f"The saved model config has keys {sorted(keys)}, which match no model family of this "
                       "version of aecli.")
 

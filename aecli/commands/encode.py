@@ -1,0 +1,37 @@
+"""`aecli encode RUN_DIR [encode.split=test]`: latent codes of a split as .npy, and what they save."""
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from aecli.commands._options import parse_options
+from aecli.console import console
+from aecli.errors import UserError
+
+DEFAULTS = {"encode.split": "test", "dataset.limit": None}
+
+
+def main(args) -> int:
+    run_dir, options = parse_options(args, DEFAULTS, "encode")
+    split = options["encode.split"]
+    if split not in ("train", "val", "test"):
+        raise UserError(f"encode.split={split} is not a split; use train, val or test.")
+    from aecli.reload import load_run  # TensorFlow loads here
+
+    run = load_run(Path(run_dir), limit=options["dataset.limit"])
+    data = getattr(run.arrays, split)
+    codes = np.concatenate([np.asarray(run.model.encode_mean(data.x[i:i + 512])) for i in range(0, len(data.x), 512)])
+    out_dir = run.path / "codes"
+    out_dir.mkdir(exist_ok=True)
+    np.save(out_dir / f"{split}_codes.npy", codes.astype(np.float32))
+    np.save(out_dir / f"{split}_labels.npy", data.y)
+    input_dims, code_dims = math.prod(data.x.shape[1:]), math.prod(codes.shape[1:])
+    # images are stored as 8-bit pixels; other inputs and the codes as float32
+    input_bytes = input_dims * (1 if len(data.x.shape) == 4 else 4)
+    console.print(f"{len(codes)} {split} codes of shape {codes.shape[1:]} -> {out_dir}/{split}_codes.npy "
+                  f"(labels in {split}_labels.npy)\ncompression: {input_dims} -> {code_dims} dimensions "
+                  f"({input_dims / code_dims:.1f}x); {input_bytes} -> {4 * code_dims} bytes per example "
+                  f"({input_bytes / (4 * code_dims):.1f}x, {'uint8 pixels' if input_bytes == input_dims else 'float32'} "
+                  "in, float32 codes out)")
+    return 0

@@ -1,0 +1,27 @@
+"""`aecli sample RUN_DIR [sample.count=64]`: PNGs and TensorBoard images of what a finished run makes."""
+
+from pathlib import Path
+
+from aecli.commands._options import parse_options
+from aecli.console import console
+from aecli.errors import UserError
+
+DEFAULTS = {"sample.count": 64, "dataset.limit": 2000}
+
+
+def main(args) -> int:
+    run_dir, options = parse_options(args, DEFAULTS, "sample")
+    from aecli.generation import sample_all  # TensorFlow loads here
+    from aecli.reload import load_run
+
+    run = load_run(Path(run_dir), limit=options["dataset.limit"])
+    if len(run.arrays.input_shape) != 3:
+        raise UserError(f"aecli sample draws images, but {run.path} was trained on vectors of shape "
+                        f"{run.arrays.input_shape}; use `aecli encode` for its codes.")
+    count = max(8, options["sample.count"] // 8 * 8)
+    written = sample_all(run, run.path / "samples", count)
+    for name, path in written.items():
+        console.print(f"{name}: {path}")
+    console.print(f"TensorBoard: images under {run.path / 'tensorboard' / 'samples'}, "
+                  f"embeddings under {run.path / 'tensorboard' / 'projector'}")
+    return 0
