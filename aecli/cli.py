@@ -13,6 +13,7 @@ COMMANDS = {
     "eval": ("aecli.commands.eval", "Reload a finished run: test metrics, ELBO and importance-weighted log p(x)."),
     "sample": ("aecli.commands.sample", "Images from a finished run: prior samples, interpolations, traversals."),
     "encode": ("aecli.commands.encode", "Latent codes of a split as .npy, with the compression ratio."),
+    "anomaly": ("aecli.commands.anomaly", "Train on normal data only and detect anomalies (tabular or one-class images)."),
     "resume": ("aecli.commands.resume", "Continue a stopped or crashed run from its last checkpoint."),
     "runs": ("aecli.commands.runs", "List the runs under a folder (default outputs/), newest first."),
     "summarize": ("aecli.commands.summarize", "Rebuild a sweep's summary: table, summary.csv/json, plot, HParams."),

@@ -10,14 +10,17 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 from rich.table import Table
 
 from aecli.console import console
 from aecli.runs import Run, read_run
 
 KEY_METRICS = ("test_recon_mse", "test_kl", "test_elbo", "active_units", "test_psnr_db")
+# shown in the table when some run has them: the key metrics, then those of denoising and anomaly runs
 SHORT_NAMES = {"test_recon_mse": "recon MSE", "test_kl": "KL", "test_elbo": "ELBO", "active_units": "active",
-               "test_psnr_db": "PSNR dB"}
+               "test_psnr_db": "PSNR dB", "test_psnr_noisy_db": "noisy PSNR dB", "test_ssim_denoised": "SSIM",
+               "test_roc_auc": "ROC-AUC", "test_pr_auc": "PR-AUC"}
 PLOTTED = ("test_recon_mse", "test_kl")
 
 
@@ -118,19 +121,30 @@ def summary_table(records: list[dict], swept: dict[str, list], title: str) -> Ta
     table = Table(title=title)
     for column in ("run", "swept", "status"):
         table.add_column(column, no_wrap=True)
-    for metric in KEY_METRICS:
+    shown = [m for m in SHORT_NAMES if m in KEY_METRICS or any(m in record for record in records)]
+    for metric in shown:
         table.add_column(SHORT_NAMES[metric], justify="right", no_wrap=True)
     for index, record in enumerate(records):
         values = " ".join(f"{key}={values[index]:g}" if isinstance(values[index], float) else f"{key}={values[index]}"
                           for key, values in swept.items() if values[index] is not None)
         status = "[red]failed[/]" if record["status"] == "failed" else record["status"]
-        cells = [f"{record[m]:.4g}" if isinstance(record.get(m), float) else str(record.get(m, "")) for m in KEY_METRICS]
+        cells = [f"{record[m]:.4g}" if isinstance(record.get(m), float) else str(record.get(m, "")) for m in shown]
         table.add_row(record["run"], values, status, *cells)
     return table
 
 
+def metric_means(records: list[dict]) -> dict:
+    """The mean of every numeric metric over the completed runs (e.g. the ten-class mean ROC-AUC)."""
+    completed = [r for r in records if r["status"] == "completed"]
+    keys = [k for k in dict.fromkeys(k for r in completed for k in r)
+            if k.startswith("test_") or k == "active_units"]
+    means = {k: float(np.mean([r[k] for r in completed if isinstance(r.get(k), (int, float))])) for k in keys
+             if any(isinstance(r.get(k), (int, float)) for r in completed)}
+    return {"completed_runs": len(completed), **means}
+
+
 def summarize(sweep_dir: Path) -> list[dict]:
-    """Write summary.json, summary.csv, sweep_plot.png and HParams into `sweep_dir`, print the table."""
+    """Write summary.json, summary.csv, means.json, sweep_plot.png and HParams into `sweep_dir`, print the table."""
     sweep_dir = Path(sweep_dir)
     runs = sweep_runs(sweep_dir)
     records = rows(runs)
@@ -141,6 +155,10 @@ def summarize(sweep_dir: Path) -> list[dict]:
     if runs:
         write_hparams(runs, swept, sweep_dir / "hparams")
     console.print(summary_table(records, swept, f"sweep {sweep_dir}"))
+    means = metric_means(records)
+    (sweep_dir / "means.json").write_text(json.dumps(means, indent=2) + "\n")
+    if "test_roc_auc" in means:
+        console.print(f"mean ROC-AUC over {means['completed_runs']} runs: {means['test_roc_auc']:.4f}")
     failed = sum(record["status"] != "completed" for record in records)
     console.print(f"{len(records) - failed} of {len(records)} runs completed; summary in {sweep_dir}/summary.csv")
     return records

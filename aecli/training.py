@@ -14,8 +14,9 @@ import keras  # noqa: E402
 from aecli import hardware  # noqa: E402
 from aecli.callbacks import ImageGrids, RichProgress, TensorBoard  # noqa: E402
 from aecli.checkpoints import Checkpoints, CheckpointStore  # noqa: E402
-from aecli.config.schema import NoiseType, TrainConfig, VAEConfig  # noqa: E402
+from aecli.config.schema import Likelihood, NoiseType, TrainConfig, VAEConfig  # noqa: E402
 from aecli.data import load_arrays  # noqa: E402
+from aecli.errors import ConfigError  # noqa: E402
 from aecli.evaluation import evaluate  # noqa: E402
 from aecli.models import build_model  # noqa: E402
 from aecli.outputs import print_config, print_metrics, save_networks, write_metrics  # noqa: E402
@@ -56,6 +57,7 @@ def _train(cfg: TrainConfig, run_dir: Path, resume: bool) -> dict:
     keras.utils.set_random_seed(cfg.seed)
 
     arrays = load_arrays(cfg.dataset, cfg.seed)
+    _check_likelihood(cfg, arrays)
     data = make_pipelines(arrays, cfg.trainer.batch_size, cfg.model.noise, cfg.seed)
     jit, why = hardware.jit_compile(cfg.hardware, cfg.model.architecture, placement)
     log.info("XLA %s: %s", "on" if jit else "off", why)
@@ -107,6 +109,15 @@ def _train(cfg: TrainConfig, run_dir: Path, resume: bool) -> dict:
     write_metrics(run_dir, metrics)
     print_metrics(metrics)
     return metrics
+
+
+def _check_likelihood(cfg: TrainConfig, arrays) -> None:
+    """A Bernoulli decoder's BCE is unbounded below for targets outside [0, 1]: refuse it before training."""
+    low, high = float(arrays.train.x.min()), float(arrays.train.x.max())
+    if cfg.model.likelihood == Likelihood.bernoulli and (low < 0 or high > 1):
+        raise ConfigError(
+            f"model.likelihood=bernoulli needs data in [0, 1], but this dataset's values span [{low:.3g}, {high:.3g}]. "
+            "Use `model.likelihood=gaussian` (with `model.decoder_std`) for unbounded data.")
 
 
 def _raise_if_stopped(stop: StopConditions, store: CheckpointStore, model, cfg: TrainConfig, run_dir: Path):

@@ -49,11 +49,14 @@ class DatasetName(str, Enum):
 
 
 class SyntheticKind(str, Enum):
-    """The chapter's toy data: 4-D noisy circle, 20-D binary vectors; plus 28x28 shapes for conv models."""
+    """The chapter's toy data: 4-D noisy circle, 20-D binary vectors, 28x28 shapes for conv models, and its
+    tabular anomaly sets (transactions with frauds, network traffic with DDoS and scans)."""
 
     circle = "circle"
     binary = "binary"
     shapes = "shapes"
+    transactions = "transactions"
+    network_traffic = "network_traffic"
 
 
 class SparsityPenalty(str, Enum):
@@ -229,6 +232,8 @@ class DatasetConfig:
     limit: cap on training examples (null = all).
     validation_fraction: share of the training split held out for validation.
     kind, size: the synthetic set's shape and number of examples (synthetic only).
+    normal_class: train and validate on this label only, test on every label (one-class anomaly
+                  detection); null = all labels.
     """
 
     name: DatasetName = MISSING
@@ -238,6 +243,7 @@ class DatasetConfig:
     validation_fraction: float = 0.1
     kind: SyntheticKind = SyntheticKind.shapes
     size: int = 6000
+    normal_class: Optional[int] = None
 
     def __post_init__(self) -> None:
         if self.limit is not None:
@@ -329,3 +335,36 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         _require(self.beta >= 0, "beta", self.beta, ">= 0 (0 drops the KL term, 1 is the plain VAE)")
+
+
+class AnomalyScore(str, Enum):
+    """Reconstruction error (mean squared, per example), or the negative ELBO (VAEs)."""
+
+    recon = "recon"
+    neg_elbo = "neg_elbo"
+
+
+@dataclass
+class AnomalySettings:
+    """How `aecli anomaly` flags examples.
+
+    score: recon | neg_elbo (VAEs only) decides the flag; both are reported for VAEs.
+    percentile: the threshold is this percentile of the scores of normal validation examples.
+    elbo_samples: posterior samples averaged in the negative-ELBO score.
+    """
+
+    score: AnomalyScore = AnomalyScore.recon
+    percentile: float = 95.0
+    elbo_samples: int = 10
+
+    def __post_init__(self) -> None:
+        _require(0 < self.percentile < 100, "anomaly.percentile", self.percentile, "in (0, 100)")
+        _require(self.elbo_samples >= 1, "anomaly.elbo_samples", self.elbo_samples, "an integer >= 1")
+
+
+@dataclass
+class AnomalyConfig(TrainConfig):
+    """A run of `aecli anomaly`: train on normal data only, then score and threshold the test split."""
+
+    task_name: str = "anomaly"
+    anomaly: AnomalySettings = field(default_factory=AnomalySettings)

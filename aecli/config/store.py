@@ -16,6 +16,7 @@ CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 # theirs in with `defaults: [/<name>@_here_]`.
 _SCHEMAS = {
     "train_schema": schema.TrainConfig,
+    "anomaly_schema": schema.AnomalyConfig,
     "autoencoder_schema": schema.ModelConfig,
     "vae_schema": schema.VAEConfig,
     "sparse_schema": schema.SparseConfig,

@@ -38,7 +38,7 @@ def load_run_config(run_dir: Path) -> TrainConfig:
         raise ConfigError(f"{run_dir} is not an aecli run: it has no .hydra/config.yaml. "
                           "Pass a folder made by `aecli train`, e.g. one listed under outputs/train/.")
     saved = OmegaConf.load(path)
-    typed = OmegaConf.structured(TrainConfig)
+    typed = OmegaConf.structured(schema.AnomalyConfig if "anomaly" in saved else TrainConfig)
     typed.model = OmegaConf.structured(_model_schema(set(saved.model.keys())))
     try:
         return validate(OmegaConf.merge(typed, saved))

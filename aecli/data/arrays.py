@@ -5,6 +5,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from aecli.data import sources, synthetic
+from aecli.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -28,17 +29,27 @@ def _scaled(x: np.ndarray) -> np.ndarray:
     return (x.astype(np.float32) / 255.0) if x.dtype == np.uint8 else x.astype(np.float32)
 
 
+def _only_class(x, y, label):
+    if not np.any(y == label):
+        raise ConfigError(f"dataset.normal_class={label} matches no training example; the labels present are "
+                          f"{sorted(set(np.unique(y).tolist()))}.")
+    return x[y == label], y[y == label]
+
+
 def load_arrays(cfg, seed: int) -> Arrays:
     """Train / validation / test splits of the configured dataset.
 
     Validation is a seeded random `validation_fraction` of the training split. `limit` then
     caps training at `limit` examples, validation at the matching share
     (limit * f / (1 - f), at least 1) and test at `limit`, so a small run is small throughout.
+    With `normal_class`, training and validation keep that label only; test keeps every label.
     """
     if cfg.name.value == "synthetic":
         x_train, y_train, x_test, y_test = synthetic.generate(cfg.kind.value, cfg.size, seed)
     else:
         x_train, y_train, x_test, y_test = sources.load_files(cfg)
+    if cfg.normal_class is not None:
+        x_train, y_train = _only_class(x_train, y_train, cfg.normal_class)
     order = np.random.default_rng(seed).permutation(len(x_train))
     n_val = max(1, round(len(x_train) * cfg.validation_fraction))
     val_index, train_index = order[:n_val], order[n_val:]

@@ -48,7 +48,7 @@ def test_top_level_help_lists_commands_quickly_without_tensorflow():
 def test_train_help_lists_config_groups(aecli):
     result = aecli("train", "--help")
     assert result.returncode == 0
-    for group in ["model: beta_vae, conv_denoising, sparse, vae, vanilla", "dataset:", "hardware: cpu, gpu, mixed"]:
+    for group in ["model: beta_vae, contractive, conv_denoising, sparse, vae, vanilla", "dataset:", "hardware: cpu, gpu, mixed"]:
         assert group in result.stdout
 
 
