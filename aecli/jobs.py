@@ -4,15 +4,20 @@ import math
 import sys
 from pathlib import Path
 
+import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
+from aecli.config.store import CONF_DIR, register
 from aecli.config.validate import validate
 from aecli.console import report_error
 from aecli.errors import UserError
 from aecli.run_dir import claim_run_dir, record_overrides
 from aecli.status import read_status, write_status
+
+# at import, so launchers that run jobs in other processes (joblib, submitit) have the resolvers too
+register()
 
 
 def run_job(cfg: DictConfig, work) -> float:
@@ -40,11 +45,19 @@ def run_job(cfg: DictConfig, work) -> float:
         return math.nan
 
 
-def hydra_main(app, args, name: str) -> int:
-    """Run a Hydra app as `aecli NAME ARGS`, turning Hydra's own argument errors into user errors."""
-    sys.argv = [f"aecli {name}", *args]
-    try:
-        app()
-    except ValueError as error:  # Hydra's own command-line checks, raised before any job runs
-        raise UserError(f"{error}. See `aecli {name} --help`.") from None
-    return 0
+def hydra_command(config_name: str, work):
+    """`main(args)` of a subcommand that is a Hydra app over conf/<config_name>.yaml running `work`."""
+
+    @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name=config_name)
+    def job(cfg: DictConfig) -> float:
+        return run_job(cfg, work)
+
+    def main(args) -> int:
+        sys.argv = [f"aecli {config_name}", *args]
+        try:
+            job()
+        except ValueError as error:  # Hydra's own command-line checks, raised before any job runs
+            raise UserError(f"{error}. See `aecli {config_name} --help`.") from None
+        return 0
+
+    return main
