@@ -18,6 +18,7 @@ from aecli.runs import Run, read_run
 
 KEY_METRICS = ("test_recon_mse", "test_kl", "test_elbo", "active_units", "test_psnr_db")
 # shown in the table when some run has them: the key metrics, then those of denoising and anomaly runs
+# (before any run completes, the table still names each run and its status)
 SHORT_NAMES = {"test_recon_mse": "recon MSE", "test_kl": "KL", "test_elbo": "ELBO", "active_units": "active",
                "test_psnr_db": "PSNR dB", "test_psnr_noisy_db": "noisy PSNR dB", "test_ssim_denoised": "SSIM",
                "test_roc_auc": "ROC-AUC", "test_pr_auc": "PR-AUC"}
@@ -121,7 +122,7 @@ def summary_table(records: list[dict], swept: dict[str, list], title: str) -> Ta
     table = Table(title=title)
     for column in ("run", "swept", "status"):
         table.add_column(column, no_wrap=True)
-    shown = [m for m in SHORT_NAMES if m in KEY_METRICS or any(m in record for record in records)]
+    shown = [m for m in SHORT_NAMES if any(m in record for record in records)]
     for metric in shown:
         table.add_column(SHORT_NAMES[metric], justify="right", no_wrap=True)
     for index, record in enumerate(records):
