@@ -10,18 +10,23 @@ from aecli.errors import ConfigError
 
 @dataclass(frozen=True)
 class Split:
+    """One split: x float32 of shape (n, *input_shape), y int64 labels of shape (n,)."""
+
     x: np.ndarray
     y: np.ndarray
 
 
 @dataclass(frozen=True)
 class Arrays:
+    """The three splits a run trains, early-stops and reports on."""
+
     train: Split
     val: Split
     test: Split
 
     @property
     def input_shape(self) -> tuple[int, ...]:
+        """Shape of one example, which sizes the model's input."""
         return tuple(self.train.x.shape[1:])
 
 
@@ -39,10 +44,13 @@ def _only_class(x, y, label):
 def load_arrays(cfg, seed: int) -> Arrays:
     """Train / validation / test splits of the configured dataset.
 
-    Validation is a seeded random `validation_fraction` of the training split. `limit` then
+    Validation is a seeded random `validation_fraction` f of the training split. `limit` then
     caps training at `limit` examples, validation at the matching share
-    (limit * f / (1 - f), at least 1) and test at `limit`, so a small run is small throughout.
-    With `normal_class`, training and validation keep that label only; test keeps every label.
+    (round(limit * f / (1 - f)), at least 1) and test at `limit`, so a small run (and
+    `aecli eval dataset.limit=N`) is small throughout. A capped test split is a seeded random
+    subset kept in file order, so it holds every label in proportion (the anomalies the tabular
+    sets append at the end included). With `normal_class`, training and validation keep that
+    label only; test keeps every label. Pixels are uint8 / 255, everything float32.
     """
     if cfg.name.value == "synthetic":
         x_train, y_train, x_test, y_test = synthetic.generate(cfg.kind.value, cfg.size, seed)
@@ -50,7 +58,8 @@ def load_arrays(cfg, seed: int) -> Arrays:
         x_train, y_train, x_test, y_test = sources.load_files(cfg)
     if cfg.normal_class is not None:
         x_train, y_train = _only_class(x_train, y_train, cfg.normal_class)
-    order = np.random.default_rng(seed).permutation(len(x_train))
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(x_train))
     n_val = max(1, round(len(x_train) * cfg.validation_fraction))
     val_index, train_index = order[:n_val], order[n_val:]
     test_index = np.arange(len(x_test))
@@ -58,7 +67,8 @@ def load_arrays(cfg, seed: int) -> Arrays:
         fraction = cfg.validation_fraction
         train_index = train_index[: cfg.limit]
         val_index = val_index[: max(1, round(cfg.limit * fraction / (1 - fraction)))]
-        test_index = test_index[: cfg.limit]
+        if cfg.limit < len(x_test):
+            test_index = np.sort(rng.choice(len(x_test), cfg.limit, replace=False))
     return Arrays(
         train=Split(_scaled(x_train[train_index]), y_train[train_index]),
         val=Split(_scaled(x_train[val_index]), y_train[val_index]),

@@ -7,6 +7,7 @@ is reported as such instead of as a reshape error deep in a pipeline.
 import gzip
 import pickle
 import struct
+import zipfile
 import zlib
 from pathlib import Path
 
@@ -53,8 +54,8 @@ def read_mnist_npz(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.n
             if missing:
                 raise _corrupt(path, f"it lacks the arrays {', '.join(missing)}")
             return tuple(archive[key] for key in keys)
-    except (OSError, ValueError, zlib.error, EOFError) as error:
-        raise _corrupt(path, f"{error}") from None
+    except (OSError, ValueError, zipfile.BadZipFile, zlib.error, EOFError) as error:
+        raise _corrupt(path, f"not a readable .npz archive ({type(error).__name__}: {error})") from None
 
 
 def _read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -62,7 +63,8 @@ def _read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
         with open(path, "rb") as stream:
             batch = pickle.load(stream, encoding="bytes")
         data, labels = np.asarray(batch[b"data"], np.uint8), np.asarray(batch[b"labels"], np.int64)
-    except (OSError, EOFError, pickle.UnpicklingError, KeyError, TypeError, ValueError) as error:
+    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, IndexError, KeyError,
+            TypeError, ValueError) as error:
         raise _corrupt(path, f"not a CIFAR-10 batch ({type(error).__name__}: {error})") from None
     if data.ndim != 2 or data.shape[1] != 3072 or len(labels) != len(data):
         raise _corrupt(path, f"expected data of shape (N, 3072) with N labels, got {data.shape} and {len(labels)}")
@@ -76,6 +78,11 @@ def read_cifar10(folder: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.n
     They are pickles, and unpickling can execute code: call this only on a folder the
     user configured or Keras' own cache, never on files of unknown origin.
     """
-    train = [_read_cifar_batch(folder / f"data_batch_{i}") for i in range(1, 6)]
+    names = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
+    missing = [name for name in names if not (folder / name).is_file()]
+    if missing:
+        raise DataError(f"The CIFAR-10 folder {folder} lacks {', '.join(missing)}. Put the complete "
+                        "cifar-10-batches-py folder there (all of data_batch_1..5 and test_batch).")
+    train = [_read_cifar_batch(folder / name) for name in names[:5]]
     x_test, y_test = _read_cifar_batch(folder / "test_batch")
     return (np.concatenate([x for x, _ in train]), np.concatenate([y for _, y in train]), x_test, y_test)

@@ -1,6 +1,16 @@
 """Where each named dataset's files are looked for, in order, and what to say when none is found.
 
-Returns raw (x_train, y_train, x_test, y_test) arrays, images as uint8 with a channel axis.
+- fashion_mnist: the four IDX gz files in dataset.data_dir, then ~/.keras/datasets/fashion-mnist/,
+  then $AECLI_DEBIAN_DATASETS/fashion-mnist/ (default /usr/share/datasets, Debian's
+  dataset-fashion-mnist), then the Keras download.
+- mnist: dataset.data_dir/mnist.npz, then ~/.keras/datasets/mnist.npz, then the Keras download.
+- cifar10: dataset.data_dir itself or its cifar-10-batches-py/, then ~/.keras/datasets/cifar-10-batches-py/
+  (older Keras) and ~/.keras/datasets/cifar-10-batches-py-target/cifar-10-batches-py/ (Keras 3), then the
+  Keras download.
+
+~/.keras is $KERAS_HOME when set, as in Keras. The download runs only with dataset.download=true; when
+it is off or fails, DataError lists every place searched. Returns raw (x_train, y_train, x_test, y_test)
+arrays, images as uint8 with a channel axis.
 """
 
 import os
@@ -43,7 +53,7 @@ def _fashion_mnist(cfg):
         if all((folder / name).exists() for name in FASHION_FILES):
             return tuple(readers.read_idx(folder / name) for name in FASHION_FILES)
     return _download(cfg, "fashion_mnist", [f"{folder}/{{{','.join(FASHION_FILES)}}}" for folder in candidates],
-                     "or install Debian's package: `apt-get install dataset-fashion-mnist`.")
+                     ", or install Debian's package: `apt-get install dataset-fashion-mnist`")
 
 
 def _mnist(cfg):
@@ -52,19 +62,22 @@ def _mnist(cfg):
     for path in candidates:
         if path.exists():
             return readers.read_mnist_npz(path)
-    return _download(cfg, "mnist", [str(p) for p in candidates], "")
+    return _download(cfg, "mnist", [str(p) for p in candidates])
 
 
 def _cifar10(cfg):
     folder = _data_dir(cfg)
-    candidates = ([folder, folder / "cifar-10-batches-py"] if folder else []) + [keras_cache() / "cifar-10-batches-py"]
+    cache = keras_cache()
+    # Keras 3 extracts its download into cifar-10-batches-py-target/, older versions straight into the cache
+    candidates = (([folder, folder / "cifar-10-batches-py"] if folder else [])
+                  + [cache / "cifar-10-batches-py", cache / "cifar-10-batches-py-target" / "cifar-10-batches-py"])
     for path in candidates:
         if (path / "test_batch").exists():
             return readers.read_cifar10(path)
-    return _download(cfg, "cifar10", [f"{p}/{{data_batch_1..5,test_batch}}" for p in candidates], "")
+    return _download(cfg, "cifar10", [f"{p}/{{data_batch_1..5,test_batch}}" for p in candidates])
 
 
-def _download(cfg, name: str, searched: list[str], extra: str):
+def _download(cfg, name: str, searched: list[str], extra: str = ""):
     """The Keras download, the last resort; offline or disabled, a message saying where files go."""
     where = "; ".join(searched)
     if cfg.download:
@@ -79,7 +92,7 @@ def _download(cfg, name: str, searched: list[str], extra: str):
     else:
         reason = "dataset.download=false"
     raise DataError(f"No {name} files were found (searched: {where}) and {reason}. Put the files in one of "
-                    f"those places, or set `dataset.data_dir=/path/to/folder` {extra}".strip())
+                    f"those places, or set `dataset.data_dir=/path/to/folder` to a folder that holds them{extra}.")
 
 
 _SOURCES = {"fashion_mnist": _fashion_mnist, "mnist": _mnist, "cifar10": _cifar10}
@@ -92,6 +105,9 @@ def load_files(cfg) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     expected = IMAGE_SHAPES[name]
     arrays = []
     for x, y, split in ((x_train, y_train, "train"), (x_test, y_test, "test")):
+        if x.dtype != np.uint8:
+            raise DataError(f"The {name} {split} images are {x.dtype}; expected uint8 pixels (0..255) as in the "
+                            "original files. Replace them with the original files.")
         x = x.reshape(*x.shape, 1) if x.ndim == 3 else x
         if x.shape[1:] != expected or len(x) != len(y):
             raise DataError(f"The {name} {split} files hold images of shape {x.shape[1:]} with {len(y)} labels; "

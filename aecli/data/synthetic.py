@@ -29,24 +29,32 @@ def _binary(rng, n, dims=20, prototypes=8, flip=0.1):
     return (centres[labels] ^ flips).astype(np.float64), labels.astype(np.int64)
 
 
+# Each shape's pixels from (dr, dc), a pixel's offset from the centre of the shape's box of `size` pixels a side,
+# half = (size - 1) / 2, and box, the pixels inside that box.
+_SHAPES = (
+    lambda dr, dc, half, box: box,                                            # square
+    lambda dr, dc, half, box: dr**2 + dc**2 <= (half + 0.5) ** 2,             # disc
+    lambda dr, dc, half, box: box & (np.abs(dr) <= 1.5),                      # horizontal bar
+    lambda dr, dc, half, box: box & (np.abs(dc) <= 1.5),                      # vertical bar
+    lambda dr, dc, half, box: box & ((np.abs(dr) <= 1) | (np.abs(dc) <= 1)),  # plus
+    lambda dr, dc, half, box: box & (dc <= dr),                               # triangle
+)
+
+
 def _shapes(rng, n, side=28):
-    labels = rng.integers(0, 6, n)
-    size = rng.integers(6, 13, n)[:, None, None]
-    top = rng.integers(0, side - 12, n)[:, None, None]
-    left = rng.integers(0, side - 12, n)[:, None, None]
-    rows, cols = np.mgrid[:side, :side]
-    r, c = rows[None] - top, cols[None] - left  # coordinates relative to each shape's box
-    inside = (r >= 0) & (c >= 0) & (r < size) & (c < size)
-    centre = (size - 1) / 2
-    masks = np.stack([
-        inside,                                                           # square
-        (r - centre) ** 2 + (c - centre) ** 2 <= (size / 2) ** 2,          # disc
-        inside & (np.abs(r - centre) <= 1.5),                              # horizontal bar
-        inside & (np.abs(c - centre) <= 1.5),                              # vertical bar
-        inside & ((np.abs(r - centre) <= 1) | (np.abs(c - centre) <= 1)),  # plus
-        inside & (c <= r) & (c >= 0),                                      # triangle
-    ])
-    images = masks[labels, np.arange(n)].astype(np.float64)
+    labels = rng.integers(0, len(_SHAPES), n)
+    size = rng.integers(6, 13, n)
+    top = rng.integers(0, side - 12, n)
+    left = rng.integers(0, side - 12, n)
+    half = ((size - 1) / 2).astype(np.float32)[:, None, None]
+    grid = np.arange(side, dtype=np.float32)
+    dr = grid[None, :, None] - (top[:, None, None] + half)  # (n, side, 1)
+    dc = grid[None, None, :] - (left[:, None, None] + half)  # (n, 1, side)
+    images = np.zeros((n, side, side), np.float32)
+    for label, shape in enumerate(_SHAPES):  # vectorised over the examples of each shape
+        pick = labels == label
+        box = (np.abs(dr[pick]) <= half[pick]) & (np.abs(dc[pick]) <= half[pick])
+        images[pick] = shape(dr[pick], dc[pick], half[pick], box)
     return images[..., None], labels.astype(np.int64)
 
 

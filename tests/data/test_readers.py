@@ -63,3 +63,17 @@ def test_cifar_batch_of_the_wrong_width_is_rejected(tmp_path):
     folder = write_cifar(tmp_path / "c", data_width=100)
     with pytest.raises(DataError, match="3072"):
         readers.read_cifar10(folder)
+
+
+def test_truncated_npz_is_rejected_naming_the_file(tmp_path):
+    path = write_mnist_npz(tmp_path / "mnist.npz")
+    path.write_bytes(path.read_bytes()[:500])
+    with pytest.raises(DataError, match="mnist.npz.*not a readable .npz"):
+        readers.read_mnist_npz(path)
+
+
+def test_cifar_pickle_of_a_foreign_object_is_rejected(tmp_path):
+    folder = write_cifar(tmp_path / "c")
+    (folder / "data_batch_2").write_bytes(b"cno_such_module\nThing\n.")  # a pickled global of a missing module
+    with pytest.raises(DataError, match="data_batch_2.*not a CIFAR-10 batch"):
+        readers.read_cifar10(folder)

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from aecli.config.schema import DatasetConfig, DatasetName, SyntheticKind
+from aecli.config.schema import DatasetConfig, DatasetName
 from aecli.data import load_arrays
 from aecli.errors import DataError
 
@@ -93,26 +93,63 @@ def test_validation_split_is_seeded_disjoint_and_limited(tmp_path, isolated_home
 
 
 @pytest.mark.skipif(not FASHION.exists(), reason="Debian's dataset-fashion-mnist is not installed (make data)")
-def test_real_fashion_mnist_from_debian():
-    arrays = load_arrays(_cfg("fashion_mnist", limit=512), seed=0)
+def test_real_fashion_mnist_from_debian(isolated_home, monkeypatch):
+    monkeypatch.setenv("AECLI_DEBIAN_DATASETS", str(FASHION.parent.parent))
+    arrays = load_arrays(_cfg("fashion_mnist", limit=512, download=False), seed=0)
     assert arrays.train.x.shape == (512, 28, 28, 1) and arrays.train.x.dtype == np.float32
     assert 0.0 == arrays.train.x.min() and arrays.train.x.max() == 1.0
-    assert set(arrays.test.y.tolist()) == set(range(10))
+    assert len(arrays.val.x) == 57 and arrays.test.x.shape == (512, 28, 28, 1)
+    assert arrays.train.y.dtype == np.int64 and set(arrays.test.y.tolist()) == set(range(10))
 
 
-@pytest.mark.parametrize("kind, shape", [("circle", (4,)), ("binary", (20,)), ("shapes", (28, 28, 1))])
-def test_synthetic_sets_are_seeded_and_in_unit_range(kind, shape):
-    cfg = _cfg("synthetic", kind=SyntheticKind(kind), size=500)
+def test_mnist_data_dir_wins_over_keras_cache(tmp_path, isolated_home):
+    write_mnist_npz(isolated_home / ".keras" / "datasets" / "mnist.npz", fill=200)
+    write_mnist_npz(tmp_path / "d" / "mnist.npz", fill=0)
+    assert _fill(load_arrays(_cfg("mnist", data_dir=str(tmp_path / "d")), seed=0)) < 50
+    assert _fill(load_arrays(_cfg("mnist", download=False), seed=0)) >= 200
+
+
+def test_mnist_pixels_are_the_file_bytes_over_255(tmp_path, isolated_home):
+    write_mnist_npz(tmp_path / "d" / "mnist.npz", n_train=40, n_test=10, fill=7)
+    arrays = load_arrays(_cfg("mnist", data_dir=str(tmp_path / "d")), seed=0)
+    np.testing.assert_allclose(arrays.test.x[:, 0, 0, 0], (7 + np.arange(10)) / 255, rtol=1e-6)
+    np.testing.assert_array_equal(arrays.test.y, np.arange(10))
+
+
+def test_images_that_are_not_uint8_are_rejected(tmp_path, isolated_home):
+    write_mnist_npz(tmp_path / "d" / "mnist.npz", x_test=np.zeros((10, 28, 28), np.float64))
+    with pytest.raises(DataError, match="test images are float64; expected uint8"):
+        load_arrays(_cfg("mnist", data_dir=str(tmp_path / "d")), seed=0)
+
+
+@pytest.mark.parametrize("inner", ["", "cifar-10-batches-py"])
+def test_cifar_data_dir_may_be_the_batches_folder_or_its_parent(tmp_path, isolated_home, inner):
+    write_cifar(tmp_path / "d" / "cifar-10-batches-py", per_batch=4)
+    arrays = load_arrays(_cfg("cifar10", data_dir=str(tmp_path / "d" / inner), validation_fraction=0.25), seed=0)
+    assert (len(arrays.train.x), len(arrays.val.x), len(arrays.test.x)) == (15, 5, 4)
+    assert arrays.train.x.dtype == np.float32 and 0 <= arrays.train.x.min() and arrays.train.x.max() <= 1
+
+
+def test_cifar_found_where_keras_3_extracts_it(isolated_home):
+    write_cifar(isolated_home / ".keras" / "datasets" / "cifar-10-batches-py-target" / "cifar-10-batches-py")
+    assert load_arrays(_cfg("cifar10", download=False), seed=0).input_shape == (32, 32, 3)
+
+
+def test_a_capped_test_split_is_a_seeded_subset_in_file_order(tmp_path, isolated_home):
+    sorted_labels = np.repeat(np.arange(10), 10)
+    write_mnist_npz(tmp_path / "d" / "mnist.npz", n_test=100, y_test=sorted_labels)
+    cfg = _cfg("mnist", data_dir=str(tmp_path / "d"), limit=30)
     first, again, other = (load_arrays(cfg, seed=s) for s in (0, 0, 1))
-    assert first.input_shape == shape and first.train.x.dtype == np.float32
-    assert first.train.x.min() >= 0 and first.train.x.max() <= 1
-    np.testing.assert_array_equal(first.train.x, again.train.x)
-    assert not np.array_equal(first.train.x, other.train.x)
+    picked = np.round(first.test.x[:, 0, 0, 0] * 255).astype(int)
+    assert len(picked) == 30 and np.all(np.diff(picked) > 0)
+    np.testing.assert_array_equal(first.test.y, sorted_labels[picked])
+    assert len(set(first.test.y.tolist())) >= 8  # the first 30 rows would hold labels 0, 1, 2 only
+    np.testing.assert_array_equal(first.test.x, again.test.x)
+    assert not np.array_equal(first.test.x, other.test.x)
 
 
-def test_synthetic_binary_is_binary_and_shapes_has_six_classes():
-    binary = load_arrays(_cfg("synthetic", kind=SyntheticKind.binary, size=500), seed=0)
-    assert set(np.unique(binary.train.x).tolist()) == {0.0, 1.0}
-    shapes = load_arrays(_cfg("synthetic", kind=SyntheticKind.shapes, size=600), seed=0)
-    assert set(shapes.train.y.tolist()) == set(range(6))
-    assert all(shapes.train.x[i].sum() > 0 for i in range(len(shapes.train.x)))
+def test_cifar_folder_missing_a_batch_names_it(tmp_path, isolated_home):
+    folder = write_cifar(tmp_path / "d" / "cifar-10-batches-py")
+    (folder / "data_batch_3").unlink()
+    with pytest.raises(DataError, match="lacks data_batch_3"):
+        load_arrays(_cfg("cifar10", data_dir=str(tmp_path / "d")), seed=0)
