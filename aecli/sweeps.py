@@ -21,6 +21,7 @@ from rich.table import Table
 from aecli.console import console
 from aecli.errors import UserError
 from aecli.runs import Run, read_run
+from aecli.sweep_latents import write_latent_scatters
 
 KEY_METRICS = ("test_recon_mse", "test_kl", "test_elbo", "active_units", "test_psnr_db")
 # shown in the table when some run has them: the key metrics, then those of denoising and anomaly runs
@@ -108,8 +109,12 @@ def _plot(path: Path, swept: dict[str, list], records: list[dict]) -> bool:
                             if isinstance(r.get(metric), (int, float)) and math.isfinite(r[metric]))
             axis = axes[row][column]
             axis.plot([x for x, _ in points], [y for _, y in points], "o-")
-            if points and min(x for x, _ in points) > 0 and max(x for x, _ in points) / min(x for x, _ in points) >= 10:
+            xs = sorted({x for x, _ in points})
+            if xs and xs[0] > 0 and xs[-1] / xs[0] >= 10:
                 axis.set_xscale("log")
+            if len(xs) <= 12:  # the swept values themselves, not powers of ten
+                axis.set_xticks(xs, [f"{x:g}" for x in xs])
+                axis.minorticks_off()
             axis.set_xlabel(key)
             axis.set_ylabel(metric)
             axis.grid(alpha=0.3)
@@ -160,6 +165,12 @@ def write_hparams(sweep_dir: Path, runs: list[Run], swept: dict[str, list]) -> N
             tf.summary.experimental.write_raw_pb(end.SerializeToString(), step=0)
 
 
+def swept_label(swept: dict[str, list], index: int) -> str:
+    """What sets run `index` apart, e.g. `beta=0.5`."""
+    return " ".join(f"{key}={values[index]:g}" if isinstance(values[index], float) else f"{key}={values[index]}"
+                    for key, values in swept.items() if values[index] is not None)
+
+
 def summary_table(records: list[dict], swept: dict[str, list], title: str) -> Table:
     """One row per run: the values that differ between runs, its status, its key metrics."""
     table = Table(title=title)
@@ -169,11 +180,9 @@ def summary_table(records: list[dict], swept: dict[str, list], title: str) -> Ta
     for metric in shown:
         table.add_column(SHORT_NAMES[metric], justify="right", no_wrap=True)
     for index, record in enumerate(records):
-        values = " ".join(f"{key}={values[index]:g}" if isinstance(values[index], float) else f"{key}={values[index]}"
-                          for key, values in swept.items() if values[index] is not None)
         status = "[red]failed[/]" if record["status"] == "failed" else record["status"]
         cells = [f"{record[m]:.4g}" if isinstance(record.get(m), float) else str(record.get(m, "")) for m in shown]
-        table.add_row(record["run"], values, status, *cells)
+        table.add_row(record["run"], swept_label(swept, index), status, *cells)
     return table
 
 
@@ -188,7 +197,8 @@ def metric_means(records: list[dict]) -> dict:
 
 
 def summarize(sweep_dir: Path) -> list[dict]:
-    """Write summary.json, summary.csv, means.json, sweep_plot.png and HParams into `sweep_dir`, print the table."""
+    """Write summary.json, summary.csv, means.json, sweep_plot.png, latent_scatter.png (2-D codes) and HParams
+    into `sweep_dir`, print the table."""
     sweep_dir = Path(sweep_dir)
     runs = sweep_runs(sweep_dir)
     swept = swept_values(runs, declared_sweep_keys(sweep_dir))
@@ -196,6 +206,7 @@ def summarize(sweep_dir: Path) -> list[dict]:
     (sweep_dir / "summary.json").write_text(json.dumps(records, indent=2) + "\n")
     _write_csv(sweep_dir / "summary.csv", records)
     _plot(sweep_dir / "sweep_plot.png", swept, records)
+    write_latent_scatters(sweep_dir / "latent_scatter.png", runs, [swept_label(swept, i) for i in range(len(runs))])
     if runs:
         write_hparams(sweep_dir, runs, swept)
     console.print(summary_table(records, swept, f"sweep {sweep_dir}"))

@@ -18,8 +18,10 @@ from tensorboard.plugins.hparams import metadata as hparams_metadata
 
 from tensorboard_events import read_events
 
-TINY = ["dataset=synthetic", "dataset.size=600", "model.hidden_units=[16]", "model.latent_dim=2",
-        "trainer.epochs=1", "trainer.batch_size=32"]
+_SMALL = ["dataset=synthetic", "dataset.size=600", "model.hidden_units=[16]", "trainer.epochs=1", "trainer.batch_size=32"]
+TINY = [*_SMALL, "model.latent_dim=3"]
+# 2-D codes add the sweep's latent scatter (and its cost: each run is reloaded), so only where it is checked
+TINY_2D = [*_SMALL, "model.latent_dim=2"]
 
 
 def _sweep_dir(root: Path) -> Path:
@@ -32,7 +34,7 @@ def _sweep_dir(root: Path) -> Path:
 def beta_sweep(tmp_path_factory):
     """A three-run beta sweep on synthetic data, run once for the tests that inspect it."""
     root = tmp_path_factory.mktemp("sweep")
-    result = subprocess.run([sys.executable, "-m", "aecli", "train", "-m", *TINY, "beta=0.5,2,8"], cwd=root,
+    result = subprocess.run([sys.executable, "-m", "aecli", "train", "-m", *TINY_2D, "beta=0.5,2,8"], cwd=root,
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     return root, result
@@ -50,6 +52,7 @@ def test_beta_sweep_writes_one_run_per_value_and_a_summary(beta_sweep):
     with (sweep / "summary.csv").open() as stream:
         assert len(list(csv.DictReader(stream))) == 3
     assert (sweep / "sweep_plot.png").read_bytes()[:4] == b"\x89PNG"
+    assert (sweep / "latent_scatter.png").read_bytes()[:4] == b"\x89PNG"  # 2-D codes: one panel per beta
     assert "beta=0.5" in result.stdout and "3 of 3 runs completed" in result.stdout
 
 
