@@ -156,13 +156,15 @@ def write_hparams(sweep_dir: Path, runs: list[Run], swept: dict[str, list]) -> N
     for index, run in enumerate(runs):
         folder = run.path / "tensorboard" / HPARAMS_DIR
         shutil.rmtree(folder, ignore_errors=True)
-        with tf.summary.create_file_writer(str(folder)).as_default():
+        writer = tf.summary.create_file_writer(str(folder))
+        with writer.as_default():
             hp.hparams({key: values[index] for key, values in swept.items() if values[index] is not None},
                        trial_id=f"{sweep_dir.name}/{run.path.name}", start_time_secs=_seconds(run.started))
             for name, value in final_metrics(run.metrics).items():
                 tf.summary.scalar(_tag(name), value, step=0)
             end = session_end_pb(ends.get(run.status, api_pb2.STATUS_UNKNOWN), _seconds(run.ended))
             tf.summary.experimental.write_raw_pb(end.SerializeToString(), step=0)
+        writer.close()
 
 
 def swept_label(swept: dict[str, list], index: int) -> str:
