@@ -39,12 +39,9 @@ class SweepSummary(Callback):
     """At the end of a multirun: the summary table and files; a non-zero exit when any run failed."""
 
     def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
-        from aecli.sweeps import summarize
+        from aecli.sweeps import summarize, unfinished_runs_error
 
-        records = summarize(Path(config.hydra.sweep.dir))
-        failed = [record for record in records if record["status"] != "completed"]
-        if failed:
-            report_error(UserError(f"{len(failed)} of {len(records)} runs did not complete: "
-                                   + "; ".join(f"{r['run']} ({r['overrides']}): {r['error'] or r['status']}"
-                                               for r in failed)))
-            sys.exit(1)
+        error = unfinished_runs_error(summarize(Path(config.hydra.sweep.dir)))
+        if error is not None:
+            report_error(error)
+            sys.exit(error.exit_code)

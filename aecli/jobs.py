@@ -20,12 +20,27 @@ from aecli.status import read_status, write_status
 register()
 
 
+class SweepStopped(KeyboardInterrupt):
+    """A signal stopped a sweep's job: the sweep must stop too, so it passes through Hydra's launchers,
+    which record an Exception as a failed job and go on to the next one."""
+
+    def __init__(self, exit_code: int):
+        super().__init__()
+        self.exit_code = exit_code
+
+
+def _stopped_by_signal(error: Exception) -> bool:
+    # aecli.stopping imports Keras: it is only loaded once training began, and only then can it have raised
+    stopping = sys.modules.get("aecli.stopping")
+    return stopping is not None and isinstance(error, stopping.Interrupted)
+
+
 def run_job(cfg: DictConfig, work) -> float:
     """`work(settings, run_dir)` after validation (no TensorFlow yet) and claiming the folder.
 
     In a sweep a failing run must not stop the others: its error goes to its status.json and the
-    summary written when the sweep ends, and the job returns NaN. A single run exits with the
-    error's code and one paragraph, no traceback.
+    summary written when the sweep ends, and the job returns NaN. A signal (Ctrl-C) stops the whole
+    sweep. A single run exits with the error's code and one paragraph, no traceback.
     """
     hydra_cfg = HydraConfig.get()
     try:
@@ -39,10 +54,19 @@ def run_job(cfg: DictConfig, work) -> float:
             sys.exit(error.exit_code)
         run_dir = Path(hydra_cfg.runtime.output_dir)
         record_overrides(hydra_cfg)
-        if (read_status(run_dir) or {}).get("status") != "failed":
+        if (read_status(run_dir) or {}).get("status") in (None, "running"):  # training records its own end
             write_status(run_dir, "failed", error=str(error) or repr(error))
         report_error(error)
+        if _stopped_by_signal(error):
+            raise SweepStopped(error.exit_code) from None
         return math.nan
+
+
+def _sweep_dir() -> Path | None:
+    """The folder of the multirun in progress in this process, if any."""
+    if not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.MULTIRUN:
+        return None
+    return Path(HydraConfig.get().sweep.dir)
 
 
 def hydra_command(config_name: str, work):
@@ -58,6 +82,13 @@ def hydra_command(config_name: str, work):
             job()
         except ValueError as error:  # Hydra's own command-line checks, raised before any job runs
             raise UserError(f"{error}. See `aecli {config_name} --help`.") from None
+        except KeyboardInterrupt as stop:
+            sweep_dir = _sweep_dir()
+            if sweep_dir is None:
+                raise
+            from aecli.sweeps import stopped_sweep_error
+
+            raise stopped_sweep_error(sweep_dir, getattr(stop, "exit_code", 130)) from None
         return 0
 
     return main

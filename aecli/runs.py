@@ -2,6 +2,7 @@
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import yaml
@@ -17,6 +18,8 @@ class Run:
     error: str | None
     metrics: dict = field(default_factory=dict)
     config: dict = field(default_factory=dict)
+    started: str | None = None
+    ended: str | None = None
 
     @property
     def first_error_line(self) -> str:
@@ -32,11 +35,22 @@ def read_run(path: Path) -> Run:
     status = read_status(path) or {}
     state = status.get("status") or ("completed" if metrics else "unknown")
     return Run(path=path, overrides=list(overrides or []), status=state, error=status.get("error"),
-               metrics=metrics, config=config or {})
+               metrics=metrics, config=config or {}, started=status.get("started"), ended=status.get("ended"))
+
+
+def started_at(run: Run) -> float:
+    """When a run started: its status.json says so; older runs fall back to when their config was written
+    (not the folder's time, which changes whenever a file is added to it, e.g. by `aecli summarize`)."""
+    if run.started:
+        return datetime.fromisoformat(run.started).timestamp()
+    for name in (".hydra/config.yaml", ".hydra/overrides.yaml"):
+        if (run.path / name).exists():
+            return (run.path / name).stat().st_mtime
+    return run.path.stat().st_mtime
 
 
 def find_runs(root: Path) -> list[Run]:
     """Every run folder under `root` (a folder holding .hydra/ or status.json), newest first."""
     folders = {p.parent.parent for p in root.rglob(".hydra/config.yaml")} | {p.parent for p in root.rglob("status.json")}
     runs = [read_run(folder) for folder in folders]
-    return sorted(runs, key=lambda run: run.path.stat().st_mtime, reverse=True)
+    return sorted(runs, key=lambda run: (started_at(run), str(run.path)), reverse=True)

@@ -3,6 +3,9 @@
 import csv
 import json
 import math
+import os
+import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -11,11 +14,14 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from tensorboard.plugins.hparams import metadata as hparams_metadata
 
 from tensorboard_events import read_events
 
-TINY = ["dataset=synthetic", "dataset.size=600", "model.hidden_units=[16]", "model.latent_dim=2",
-        "trainer.epochs=1", "trainer.batch_size=32"]
+_SMALL = ["dataset=synthetic", "dataset.size=600", "model.hidden_units=[16]", "trainer.epochs=1", "trainer.batch_size=32"]
+TINY = [*_SMALL, "model.latent_dim=3"]
+# 2-D codes add the sweep's latent scatter (and its cost: each run is reloaded), so only where it is checked
+TINY_2D = [*_SMALL, "model.latent_dim=2"]
 
 
 def _sweep_dir(root: Path) -> Path:
@@ -28,7 +34,7 @@ def _sweep_dir(root: Path) -> Path:
 def beta_sweep(tmp_path_factory):
     """A three-run beta sweep on synthetic data, run once for the tests that inspect it."""
     root = tmp_path_factory.mktemp("sweep")
-    result = subprocess.run([sys.executable, "-m", "aecli", "train", "-m", *TINY, "beta=0.5,2,8"], cwd=root,
+    result = subprocess.run([sys.executable, "-m", "aecli", "train", "-m", *TINY_2D, "beta=0.5,2,8"], cwd=root,
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     return root, result
@@ -46,24 +52,50 @@ def test_beta_sweep_writes_one_run_per_value_and_a_summary(beta_sweep):
     with (sweep / "summary.csv").open() as stream:
         assert len(list(csv.DictReader(stream))) == 3
     assert (sweep / "sweep_plot.png").read_bytes()[:4] == b"\x89PNG"
+    assert (sweep / "latent_scatter.png").read_bytes()[:4] == b"\x89PNG"  # 2-D codes: one panel per beta
     assert "beta=0.5" in result.stdout and "3 of 3 runs completed" in result.stdout
 
 
 def test_sweep_records_hparams_that_tensorboard_reads(beta_sweep):
     sweep = _sweep_dir(beta_sweep[0])
-    experiment = read_events(sweep / "hparams")
-    assert "_hparams_/experiment" in experiment.Tags()["tensors"]
-    session = read_events(sweep / "1" / "tensorboard")
-    assert {"_hparams_/session_start_info", "test/recon_mse", "test/kl"} <= set(session.Tags()["tensors"])
+    session = read_events(sweep / "1" / "tensorboard" / "hparams")
+    tags = set(session.Tags()["tensors"])
+    assert {"_hparams_/session_start_info", "_hparams_/session_end_info", "test/recon_mse", "test/kl"} <= tags
+    start = hparams_metadata.parse_session_start_info_plugin_data(
+        session.SummaryMetadata("_hparams_/session_start_info").plugin_data.content)
+    assert dict(start.hparams)["beta"].number_value == 2.0
+    assert start.group_name == f"{sweep.name}/1"  # unique across sweeps: TensorBoard averages a shared group
 
 
 def test_a_failing_run_does_not_stop_the_sweep(aecli, tmp_path):
-    result = aecli("train", "-m", *TINY, "trainer.batch_size=32,4096")
+    result = aecli("train", "-m", *TINY, "trainer.batch_size=32,4096,16")
     assert result.returncode == 1
-    records = json.loads((_sweep_dir(tmp_path) / "summary.json").read_text())
-    assert [r["status"] for r in records] == ["completed", "failed"]
-    assert "trainer.batch_size=4096" in records[1]["error"]
-    assert "Traceback" not in result.stderr
+    sweep = _sweep_dir(tmp_path)
+    records = json.loads((sweep / "summary.json").read_text())
+    assert [r["status"] for r in records] == ["completed", "failed", "completed"]
+    assert records[1]["error"].startswith("trainer.batch_size=4096 is larger than the training set")
+    assert records[1]["trainer.batch_size"] == 4096  # the swept value is kept though the run wrote no metrics
+    assert json.loads((sweep / "1" / "status.json").read_text())["status"] == "failed"
+    assert "1 of 3 runs did not complete" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_ctrl_c_stops_the_whole_sweep_and_summarizes_what_ran(tmp_path):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    sweep = subprocess.Popen([sys.executable, "-m", "aecli", "train", "-m", *TINY, "dataset.size=4000",
+                              "trainer.epochs=30", "seed=1,2"],
+                             cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob("outputs/train-multirun/*/0/checkpoints/last.json")):
+        assert sweep.poll() is None, sweep.communicate()
+        assert time.monotonic() < deadline, "the first job never saved a checkpoint"
+        time.sleep(0.05)
+    sweep.send_signal(signal.SIGINT)
+    _, stderr = sweep.communicate(timeout=120)
+    assert sweep.returncode == 130
+    folder = _sweep_dir(tmp_path)
+    assert not (folder / "1").exists(), "the job after the stopped one ran"
+    assert [r["status"] for r in json.loads((folder / "summary.json").read_text())] == ["interrupted"]
+    assert f"aecli resume {folder / '0'}" in stderr and "Traceback" not in stderr
 
 
 def test_joblib_launcher_runs_two_jobs_with_divided_threads(aecli, tmp_path):
@@ -72,8 +104,6 @@ def test_joblib_launcher_runs_two_jobs_with_divided_threads(aecli, tmp_path):
     sweep = _sweep_dir(tmp_path)
     assert [r["status"] for r in json.loads((sweep / "summary.json").read_text())] == ["completed"] * 2
     config = (sweep / "0" / ".hydra" / "config.yaml").read_text()
-    import os
-
     assert f"intra_op_threads: {max(1, (os.cpu_count() or 1) // 2)}" in config
 
 
@@ -83,8 +113,22 @@ def test_summarize_rebuilds_and_runs_lists_newest_first(beta_sweep, aecli):
     (sweep / "summary.csv").unlink()
     assert aecli("summarize", str(sweep)).returncode == 0
     assert (sweep / "summary.csv").exists()
+    assert len(list((sweep / "0" / "tensorboard" / "hparams").iterdir())) == 1  # replaced, not appended to
     listing = aecli("runs", str(root / "outputs"))
     assert listing.returncode == 0 and "3 runs under" in listing.stdout and "completed" in listing.stdout
+    assert listing.stdout.index(f"{sweep.name}/2") < listing.stdout.index(f"{sweep.name}/0")
+
+
+def _finished_sweep(folder: Path, key: str, values: list[float]) -> None:
+    """A sweep's files as its runs leave them, without training (for what only reads them)."""
+    for job, value in enumerate(values):
+        run = folder / str(job)
+        (run / ".hydra").mkdir(parents=True)
+        (run / ".hydra" / "overrides.yaml").write_text(f"- {key}={value}\n")
+        (run / "metrics.json").write_text(json.dumps({"test_recon_mse": 0.1 * value, "test_kl": value}))
+    from aecli.sweeps import summarize
+
+    summarize(folder)
 
 
 def _free_port() -> int:
@@ -98,18 +142,31 @@ def _get(url: str):
         return json.loads(response.read())
 
 
-def test_tensorboard_server_serves_runs_scalars_images_and_hparams(beta_sweep):
-    root, _ = beta_sweep
+def _post(url: str, body: dict):
+    request = urllib.request.Request(url, method="POST", data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def test_tensorboard_server_serves_runs_scalars_images_and_hparams(beta_sweep, tmp_path):
+    beta = _sweep_dir(beta_sweep[0])
+    shutil.copytree(beta, tmp_path / "outputs" / "train-multirun" / beta.name)
+    _finished_sweep(tmp_path / "outputs" / "train-multirun" / "seeds", "seed", [1, 2])
     port = _free_port()
-    server = subprocess.Popen([sys.executable, "-m", "aecli", "tensorboard", str(root / "outputs"), "--port", str(port)],
+    server = subprocess.Popen([sys.executable, "-m", "aecli", "tensorboard", str(tmp_path / "outputs"), "--port", str(port)],
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
+    groups_query = {"experimentName": "", "startIndex": 0, "sliceSize": 100, "colParams": [],
+                    "allowedStatuses": ["STATUS_UNKNOWN", "STATUS_SUCCESS", "STATUS_FAILURE", "STATUS_RUNNING"]}
     try:
         deadline = time.monotonic() + 90
-        while True:
+        while True:  # the server loads the folder in the background: ask until everything is there
             try:
                 runs = _get(f"{base}/data/runs")
-                if any(run.endswith("2/tensorboard/train") for run in runs):
+                groups = _post(f"{base}/data/plugin/hparams/session_groups", groups_query)["sessionGroups"]
+                sessions = sum(len(group["sessions"]) for group in groups)
+                if f"train-multirun/{beta.name}/2/tensorboard/train" in runs and sessions == 5:
                     break
             except OSError:
                 pass
@@ -119,19 +176,21 @@ def test_tensorboard_server_serves_runs_scalars_images_and_hparams(beta_sweep):
         assert {"epoch_loss", "epoch_kl"} <= set(scalars[next(r for r in scalars if r.endswith("0/tensorboard/train"))])
         images = _get(f"{base}/data/plugin/images/tags")
         assert "prior_samples" in images[next(r for r in images if r.endswith("0/tensorboard/images"))]
-        request = urllib.request.Request(f"{base}/data/plugin/hparams/experiment", method="POST",
-                                         data=json.dumps({"experimentName": ""}).encode(),
-                                         headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=10) as response:
-            experiment = json.loads(response.read())
-        assert [info["name"] for info in experiment["hparamInfos"]] == ["beta"]
+        # both sweeps' hyperparameters, and one session group per run, not one per job number
+        experiment = _post(f"{base}/data/plugin/hparams/experiment", {"experimentName": ""})
+        assert sorted(info["name"] for info in experiment["hparamInfos"]) == ["beta", "seed"]
+        assert {"test/recon_mse", "test/kl"} <= {info["name"]["tag"] for info in experiment["metricInfos"]}
+        assert sorted(group["name"] for group in groups) == [f"{beta.name}/0", f"{beta.name}/1", f"{beta.name}/2",
+                                                             "seeds/0", "seeds/1"]
     finally:
         server.terminate()
         server.wait(timeout=30)
 
 
 def test_submitit_local_launcher_completes_a_sweep(aecli, tmp_path):
-    result = aecli("train", "-m", "hydra/launcher=submitit_local", *TINY, "seed=1,2")
+    result = aecli("train", "-m", "hydra/launcher=submitit_local", "hydra.launcher.cpus_per_task=1", *TINY, "seed=1,2")
     assert result.returncode == 0, result.stderr[-3000:]
-    records = json.loads((_sweep_dir(tmp_path) / "summary.json").read_text())
+    sweep = _sweep_dir(tmp_path)
+    records = json.loads((sweep / "summary.json").read_text())
     assert [r["status"] for r in records] == ["completed", "completed"]
+    assert "intra_op_threads: 1" in (sweep / "0" / ".hydra" / "config.yaml").read_text()
