@@ -30,7 +30,7 @@ def _with_noise(batches: tf.data.Dataset, noise: NoiseConfig, seed: int, fresh: 
 
 
 def make_pipelines(arrays, batch_size: int, noise: NoiseConfig, seed: int) -> Pipelines:
-    """cache -> shuffle -> batch (drop_remainder for training) -> corrupt -> prefetch."""
+    """Training: cache -> shuffle -> batch (drop_remainder) -> corrupt -> prefetch; evaluation: batch -> corrupt -> prefetch."""
     n_train = len(arrays.train.x)
     if batch_size > n_train:
         raise ConfigError(
@@ -43,7 +43,9 @@ def make_pipelines(arrays, batch_size: int, noise: NoiseConfig, seed: int) -> Pi
              .batch(batch_size, drop_remainder=True))
 
     def evaluation(x: np.ndarray, offset: int) -> tf.data.Dataset:
-        batches = tf.data.Dataset.from_tensor_slices(x).cache().batch(batch_size)
+        # in memory already and read in order, so no cache: a partial read (one batch for the image
+        # grids) would make tf.data warn that it discarded a half-filled cache
+        batches = tf.data.Dataset.from_tensor_slices(x).batch(batch_size)
         return _with_noise(batches, noise, seed + offset, fresh=False).prefetch(tf.data.AUTOTUNE)
 
     return Pipelines(
