@@ -52,6 +52,12 @@ def test_train_help_lists_config_groups(aecli):
         assert group in result.stdout
 
 
+def test_anomaly_help_describes_anomaly(aecli):
+    result = aecli("anomaly", "--help")
+    assert result.returncode == 0
+    assert result.stdout.startswith("aecli anomaly:") and "experiment=one_class_fashion" in result.stdout
+
+
 SMALL = ["dataset.limit=256", "trainer.epochs=1", "trainer.batch_size=32", "model.hidden_units=[8]"]
 
 
