@@ -10,7 +10,7 @@ from omegaconf import OmegaConf
 
 from aecli.config import schema
 
-CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
+CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 
 # Stored outside any group, so `--help` lists only the real choices; YAML files in conf/ pull
 # theirs in with `defaults: [/<name>@_here_]`.
