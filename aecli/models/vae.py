@@ -1,6 +1,7 @@
 """The VAE (Kingma & Welling 2013): Gaussian encoder, reparameterized sample, loss = recon + beta * KL."""
 
 import keras
+import tensorflow as tf
 from keras import ops
 
 from aecli import losses
@@ -9,6 +10,14 @@ from aecli.models.autoencoder import Autoencoder
 # exp(-20) .. exp(10): a variance range wide enough for any real posterior, narrow enough that
 # exp(log_var) never overflows float32 and a diverging encoder cannot produce inf in the KL
 LOG_VAR_RANGE = (-20.0, 10.0)
+
+
+def standard_normal(shape, seed_generator):
+    """N(0, I) draws seeded by the keras.random SeedGenerator (checkpointed, XLA-safe), through TF's
+    Philox kernel: keras.random.normal's default `auto_select` algorithm costs 1.2 ms per draw under
+    XLA on CPU against Philox's 0.15 ms, a third of an MLP VAE's training step (measured, TF 2.21)."""
+    seed = ops.cast(ops.mod(seed_generator.next(), 2**31 - 2), "int32")  # what keras.random does
+    return tf.random.stateless_normal(shape, seed=seed, alg="philox")
 
 
 class VAE(Autoencoder):
@@ -40,12 +49,12 @@ class VAE(Autoencoder):
         return self.posterior(x, training=training)[0]
 
     def sample_posterior(self, mean, log_var):
-        epsilon = keras.random.normal(ops.shape(mean), seed=self.seed_generator)
+        epsilon = standard_normal(ops.shape(mean), self.seed_generator)
         return losses.reparameterize(mean, ops.exp(0.5 * log_var), epsilon)
 
     def sample_prior(self, count):
         """Decoded means of `count` draws z ~ N(0, I)."""
-        z = keras.random.normal((count, self.decoder.input_shape[-1]), seed=self.seed_generator)
+        z = standard_normal((count, self.decoder.input_shape[-1]), self.seed_generator)
         return self.decoded_mean(self.decoder(z))
 
     def kl_penalty(self, kl_per_dim):
