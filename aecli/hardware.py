@@ -12,10 +12,11 @@ from aecli.errors import ConfigError
 log = logging.getLogger(__name__)
 
 # `aecli bench` on the reference 2-core AVX-512 CPU, batch 128, 8 steps per call, samples/s without -> with XLA:
-# VAE 784-512-256-16: 29.5k -> 30.0k, 25.7k -> 29.2k, 30.9k -> 34.4k; VAE 784-400-20: 45.8k -> 45.8k;
-# conv_denoising (fully_conv 32-64): 5.3k -> 3.3k. XLA never lost on the MLPs and costs 0.6 s more to compile;
-# it loses 40% on the convs, so `auto` follows the architecture. On a GPU it fuses the elementwise loss
-# math around the matmuls and convs.
+# VAE 784-512-256-16: 17.3k -> 20.0k and 16.7k -> 20.7k (2026-11-24, after the VAE's noise moved to
+# Philox; earlier, on a then faster machine, 29.5k -> 30.0k and 30.9k -> 34.4k); VAE 784-400-20:
+# 45.8k -> 45.8k; conv_denoising (fully_conv 32-64): 5.3k -> 3.3k and 3.0k -> 2.2k. XLA never lost on
+# the MLPs and costs about 1 s more to compile; it loses 25-40% on the convs, so `auto` follows the
+# architecture. On a GPU it fuses the elementwise loss math around the matmuls and convs.
 _CPU_XLA_WINS = {Architecture.mlp: True, Architecture.conv: False, Architecture.fully_conv: False}
 
 
