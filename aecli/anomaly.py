@@ -13,14 +13,14 @@ from pathlib import Path
 import numpy as np
 from rich.table import Table
 
-from aecli import losses
+from aecli.models import losses
 from aecli.console import console
 from aecli.models import VAE
 
 
 def scores(model, x: np.ndarray, elbo_samples: int) -> dict[str, np.ndarray]:
     """Every score the model supports, per example."""
-    from aecli.likelihood import importance_weighted_bound
+    from aecli.evaluation.likelihood import importance_weighted_bound
 
     recon = np.concatenate([np.asarray(losses.mse(x[i:i + 512], model.reconstruct(x[i:i + 512])))
                             for i in range(0, len(x), 512)])
@@ -67,8 +67,8 @@ def detect(settings, run_dir: Path) -> dict:
     """Train on normal data, score the test split, write anomaly.json, the histogram and test_* metrics."""
     from aecli.config.schema import AnomalyScore, VAEConfig
     from aecli.errors import ConfigError
-    from aecli.reload import load_run
-    from aecli.training import train
+    from aecli.evaluation.reload import load_run
+    from aecli.train import train
 
     if settings.anomaly.score == AnomalyScore.neg_elbo and not isinstance(settings.model, VAEConfig):
         raise ConfigError(f"anomaly.score=neg_elbo needs a VAE (model=vae); use anomaly.score=recon for "

@@ -1,6 +1,6 @@
 """`aecli anomaly [overrides]`: train on normal data only, then detect anomalies in the test split."""
 
-from aecli.jobs import hydra_command
+from aecli.commands.hydra_app import hydra_command
 
 
 def _detect(settings, run_dir) -> float:

@@ -52,7 +52,7 @@ def main(args) -> int:
     settings = validate(cfg)
     steps = max(options.steps // max(per_call), 1) * max(per_call)  # whole calls for every variant
 
-    from aecli.benchmark import run_benchmark  # TensorFlow loads here
+    from aecli.bench import run_benchmark  # TensorFlow loads here
     from aecli.data import load_arrays
 
     arrays = load_arrays(settings.dataset, settings.seed)

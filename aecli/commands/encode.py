@@ -17,7 +17,7 @@ def main(args) -> int:
     split = options["encode.split"]
     if split not in ("train", "val", "test"):
         raise UserError(f"encode.split={split} is not a split; use train, val or test.")
-    from aecli.reload import load_run  # TensorFlow loads here
+    from aecli.evaluation.reload import load_run  # TensorFlow loads here
 
     run = load_run(Path(run_dir), limit=options["dataset.limit"])
     data = getattr(run.arrays, split)

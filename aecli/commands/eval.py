@@ -13,8 +13,8 @@ DEFAULTS = {"eval.k": 5000, "eval.split": "test", "dataset.limit": None}
 
 def main(args) -> int:
     run_dir, options = parse_options(args, DEFAULTS, "eval")
-    from aecli.evaluation import evaluate_run  # TensorFlow loads here
-    from aecli.reload import load_run
+    from aecli.evaluation.metrics import evaluate_run  # TensorFlow loads here
+    from aecli.evaluation.reload import load_run
 
     run = load_run(Path(run_dir), limit=options["dataset.limit"])
     report = evaluate_run(run, options["eval.split"], options["eval.k"])

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from aecli.config.validate import load_run_config
 from aecli.errors import UserError
-from aecli.status import read_status
+from aecli.rundir.status import read_status
 
 
 def main(args) -> int:
@@ -22,7 +22,7 @@ def main(args) -> int:
         raise UserError(f"{run_dir} already completed its {settings.trainer.epochs} epochs; there is nothing to "
                         "resume. Start a new run with `aecli train` (e.g. with more trainer.epochs).")
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s][%(name)s][%(levelname)s] - %(message)s")
-    from aecli.training import train  # TensorFlow loads here
+    from aecli.train import train  # TensorFlow loads here
 
     train(settings, run_dir, resume=True)
     return 0

@@ -7,7 +7,7 @@ from rich.table import Table
 
 from aecli.console import console
 from aecli.errors import UserError
-from aecli.runs import find_runs
+from aecli.rundir.listing import find_runs
 
 # each shown when some listed run has it (anomaly runs have ROC-AUC, not every run an ELBO)
 COLUMNS = {"test_recon_mse": "recon MSE", "test_kl": "KL", "test_elbo": "ELBO", "test_psnr_db": "PSNR dB",

@@ -11,8 +11,8 @@ DEFAULTS = {"sample.count": 64, "dataset.limit": 2000}
 
 def main(args) -> int:
     run_dir, options = parse_options(args, DEFAULTS, "sample")
-    from aecli.generation import sample_all  # TensorFlow loads here
-    from aecli.reload import load_run
+    from aecli.evaluation.generation import sample_all  # TensorFlow loads here
+    from aecli.evaluation.reload import load_run
 
     run = load_run(Path(run_dir), limit=options["dataset.limit"])
     if len(run.arrays.input_shape) != 3:

@@ -13,7 +13,7 @@ def main(args) -> int:
     if not (sweep_dir / "multirun.yaml").exists():
         raise UserError(f"{sweep_dir} is not a sweep folder (it has no multirun.yaml). Pass a folder made by "
                         "`aecli train -m`, e.g. one under outputs/train-multirun/.")
-    from aecli.sweeps import summarize
+    from aecli.sweeps.summary import summarize
 
     records = summarize(sweep_dir)
     return 0 if all(record["status"] == "completed" for record in records) else 1

@@ -1,11 +1,11 @@
 """`aecli train [overrides]`: one Hydra job per run; `-m` turns overrides into a sweep."""
 
-from aecli.jobs import hydra_command
+from aecli.commands.hydra_app import hydra_command
 
 
 def _train(settings, run_dir) -> float:
     """Train; the test loss is the job's return value, for sweepers that optimise it."""
-    from aecli.training import train  # TensorFlow loads here, after the config is known to be good
+    from aecli.train import train  # TensorFlow loads here, after the config is known to be good
 
     return train(settings, run_dir)["test_loss"]
 

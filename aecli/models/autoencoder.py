@@ -4,7 +4,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from aecli import losses
+from aecli.models import losses
 from aecli.config.schema import Likelihood
 
 

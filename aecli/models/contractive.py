@@ -3,7 +3,7 @@
 import tensorflow as tf
 from keras import ops
 
-from aecli import losses
+from aecli.models import losses
 from aecli.models.autoencoder import Autoencoder
 
 

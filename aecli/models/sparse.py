@@ -2,7 +2,7 @@
 
 from keras import ops
 
-from aecli import losses
+from aecli.models import losses
 from aecli.config.schema import SparsityPenalty
 from aecli.models.autoencoder import Autoencoder
 

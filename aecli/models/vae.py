@@ -4,7 +4,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from aecli import losses
+from aecli.models import losses
 from aecli.models.autoencoder import Autoencoder
 
 # exp(-20) .. exp(10): a variance range wide enough for any real posterior, narrow enough that
@@ -59,7 +59,7 @@ class VAE(Autoencoder):
 
     def kl_penalty(self, kl_per_dim):
         """The objective's KL part: beta * KL, with free bits as a per-dimension floor, or capacity's
-        gamma * |KL - C| (with beta and C set per epoch by aecli.schedules)."""
+        gamma * |KL - C| (with beta and C set per epoch by aecli.models.schedules)."""
         kl = losses.free_bits_kl(kl_per_dim, self.free_bits) if self.free_bits else ops.sum(kl_per_dim)
         if self.capacity_gamma:
             return self.beta * losses.capacity_penalty(kl, self.capacity, self.capacity_gamma)

@@ -21,7 +21,7 @@ def test_fraud_detector_separates_fraud_with_the_stated_percentile_threshold(aec
     assert metrics["test_roc_auc"] == report["recon"]["roc_auc"]
 
     from aecli.anomaly import scores
-    from aecli.reload import load_run
+    from aecli.evaluation.reload import load_run
 
     reloaded = load_run(run)
     normal_val = scores(reloaded.model, reloaded.arrays.val.x, 1)["recon"]

@@ -12,7 +12,7 @@ import tensorflow as tf
 from keras import layers
 
 from aecli.config.schema import Likelihood
-from aecli.likelihood import importance_weighted_bound
+from aecli.evaluation.likelihood import importance_weighted_bound
 from aecli.models import VAE
 
 
@@ -88,8 +88,8 @@ def test_sample_writes_every_picture_and_interpolation_ends_at_the_reconstructio
     projector = trained_vae / "tensorboard" / "projector"
     assert (projector / "projector_config.pbtxt").exists() and (projector / "sprite.png").exists()
 
-    from aecli.generation import interpolation
-    from aecli.reload import load_run
+    from aecli.evaluation.generation import interpolation
+    from aecli.evaluation.reload import load_run
 
     run = load_run(trained_vae, limit=50)
     x_a, x_b = run.arrays.test.x[0], run.arrays.test.x[1]

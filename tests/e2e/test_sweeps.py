@@ -126,7 +126,7 @@ def _finished_sweep(folder: Path, key: str, values: list[float]) -> None:
         (run / ".hydra").mkdir(parents=True)
         (run / ".hydra" / "overrides.yaml").write_text(f"- {key}={value}\n")
         (run / "metrics.json").write_text(json.dumps({"test_recon_mse": 0.1 * value, "test_kl": value}))
-    from aecli.sweeps import summarize
+    from aecli.sweeps.summary import summarize
 
     summarize(folder)
 

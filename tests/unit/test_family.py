@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from aecli import losses
+from aecli.models import losses
 from aecli.config.schema import ContractiveConfig, KLSchedule, ModelConfig, SparseConfig
 from aecli.data import load_arrays
 from aecli.config.schema import DatasetConfig, DatasetName, SyntheticKind
 from aecli.models import build_model
-from aecli.schedules import capacity, kl_weight
+from aecli.models.schedules import capacity, kl_weight
 
 RNG = np.random.default_rng(1)
 

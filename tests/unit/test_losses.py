@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from aecli import losses
+from aecli.models import losses
 
 RNG = np.random.default_rng(7)
 

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from aecli import noise
+from aecli.data import noise
 from aecli.config.schema import NoiseConfig, NoiseType
 from aecli.data import Arrays, Split
-from aecli.pipeline import make_pipelines
+from aecli.data.pipeline import make_pipelines
 
 SEED = tf.constant([3, 4], tf.int64)
 GREY = tf.fill((200, 28, 28, 1), 0.5)

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from aecli.images import image_grid
+from aecli.evaluation.images import image_grid
 from aecli.models import VAE
 
 

@@ -22,7 +22,7 @@ import numpy as np
 
 import tensorflow as tf
 
-from aecli import losses
+from aecli.models import losses
 from aecli.models import VAE, SparseAutoencoder
 
 ACTIVE_UNIT_THRESHOLD = 0.01
@@ -72,7 +72,7 @@ def evaluate(model, test, noisy: bool = False) -> dict:
 def evaluate_run(run, split: str, k: int) -> dict:
     """Metrics of a reloaded run on one split (see the module docstring for each reduction)."""
     from aecli.errors import UserError
-    from aecli.likelihood import importance_weighted_bound
+    from aecli.evaluation.likelihood import importance_weighted_bound
 
     if split not in ("test", "val", "train"):
         raise UserError(f"eval.split={split} is not a split; use test, val or train.")

@@ -12,10 +12,10 @@ from dataclasses import asdict, dataclass
 
 import keras
 
-from aecli import hardware
+from aecli.training import hardware
 from aecli.config.schema import TrainConfig
 from aecli.models import build_model
-from aecli.pipeline import make_pipelines
+from aecli.data.pipeline import make_pipelines
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ class SweepSummary(Callback):
     """At the end of a multirun: the summary table and files; a non-zero exit when any run failed."""
 
     def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
-        from aecli.sweeps import summarize, unfinished_runs_error
+        from aecli.sweeps.summary import summarize, unfinished_runs_error
 
         error = unfinished_runs_error(summarize(Path(config.hydra.sweep.dir)))
         if error is not None:

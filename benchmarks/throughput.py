@@ -24,12 +24,12 @@ from keras import layers  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from aecli import hardware  # noqa: E402
+from aecli.training import hardware  # noqa: E402
 from aecli.config.schema import (Architecture, DatasetConfig, DatasetName, HardwareConfig, NoiseConfig,  # noqa: E402
                                  NoiseType, TrainerConfig)
 from aecli.data import load_arrays  # noqa: E402
 from aecli.models import VAE, Autoencoder  # noqa: E402
-from aecli.pipeline import make_pipelines  # noqa: E402
+from aecli.data.pipeline import make_pipelines  # noqa: E402
 
 BATCH, LEARNING_RATE, SIGMA = 128, 1e-3, 0.4
 

@@ -20,8 +20,8 @@ from rich.table import Table
 
 from aecli.console import console
 from aecli.errors import UserError
-from aecli.runs import Run, read_run
-from aecli.sweep_latents import write_latent_scatters
+from aecli.rundir.listing import Run, read_run
+from aecli.sweeps.latents import write_latent_scatters
 
 KEY_METRICS = ("test_recon_mse", "test_kl", "test_elbo", "active_units", "test_psnr_db")
 # shown in the table when some run has them: the key metrics, then those of denoising and anomaly runs

@@ -11,19 +11,19 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 
-from aecli import hardware  # noqa: E402
-from aecli.callbacks import ImageGrids, RichProgress, TensorBoard  # noqa: E402
-from aecli.checkpoints import Checkpoints, CheckpointStore  # noqa: E402
+from aecli.training import hardware  # noqa: E402
+from aecli.training.callbacks import ImageGrids, RichProgress, TensorBoard  # noqa: E402
+from aecli.training.checkpoints import Checkpoints, CheckpointStore  # noqa: E402
 from aecli.config.schema import Likelihood, NoiseType, TrainConfig, VAEConfig  # noqa: E402
 from aecli.data import load_arrays  # noqa: E402
 from aecli.errors import ConfigError  # noqa: E402
-from aecli.evaluation import evaluate  # noqa: E402
+from aecli.evaluation.metrics import evaluate  # noqa: E402
 from aecli.models import build_model  # noqa: E402
-from aecli.outputs import print_config, print_metrics, save_networks, write_metrics  # noqa: E402
-from aecli.pipeline import make_pipelines  # noqa: E402
-from aecli.schedules import VAESchedules  # noqa: E402
-from aecli.status import write_status  # noqa: E402
-from aecli.stopping import Diverged, Interrupted, StopConditions  # noqa: E402
+from aecli.rundir.outputs import print_config, print_metrics, save_networks, write_metrics  # noqa: E402
+from aecli.data.pipeline import make_pipelines  # noqa: E402
+from aecli.models.schedules import VAESchedules  # noqa: E402
+from aecli.rundir.status import write_status  # noqa: E402
+from aecli.training.stopping import Diverged, Interrupted, StopConditions  # noqa: E402
 
 log = logging.getLogger(__name__)
 # tf.distribute reports every all-reduce at INFO

@@ -15,7 +15,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from aecli.atomic import write_json
+from aecli.rundir.atomic import write_json
 from aecli.errors import UserError
 
 CHECKPOINT_DIR = "checkpoints"

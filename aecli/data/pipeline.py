@@ -8,7 +8,7 @@ import tensorflow as tf
 from aecli.config.schema import NoiseConfig, NoiseType
 
 from aecli.errors import ConfigError
-from aecli.noise import corrupt
+from aecli.data.noise import corrupt
 
 
 @dataclass(frozen=True)

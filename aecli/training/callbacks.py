@@ -8,7 +8,7 @@ import tensorflow as tf
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from aecli.console import console
-from aecli.images import image_grid
+from aecli.evaluation.images import image_grid
 
 
 class TensorBoard(keras.callbacks.TensorBoard):

@@ -8,7 +8,7 @@ from rich.table import Table
 from rich.tree import Tree
 
 from aecli.console import console
-from aecli.run_dir import CONFIG_DIR
+from aecli.rundir.claim import CONFIG_DIR
 
 METRICS_FILE = "metrics.json"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from aecli.status import read_status
+from aecli.rundir.status import read_status
 
 
 @dataclass

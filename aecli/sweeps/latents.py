@@ -11,7 +11,7 @@ import numpy as np
 
 from aecli.console import console
 from aecli.errors import UserError
-from aecli.runs import Run
+from aecli.rundir.listing import Run
 
 # enough to show the clusters, few enough to encode and draw in a moment per run
 POINTS_PER_RUN = 5000
@@ -24,7 +24,7 @@ def has_2d_codes(run: Run) -> bool:
 
 def test_codes(run_dir: Path) -> tuple[np.ndarray, np.ndarray]:
     """The 2-D codes and labels of a finished run's first test examples."""
-    from aecli.reload import load_run  # TensorFlow loads here
+    from aecli.evaluation.reload import load_run  # TensorFlow loads here
 
     run = load_run(run_dir)
     x, y = run.arrays.test.x[:POINTS_PER_RUN], run.arrays.test.y[:POINTS_PER_RUN]

@@ -13,8 +13,8 @@ from aecli.config.store import CONF_DIR, register
 from aecli.config.validate import validate
 from aecli.console import report_error
 from aecli.errors import UserError
-from aecli.run_dir import claim_run_dir, record_overrides
-from aecli.status import read_status, write_status
+from aecli.rundir.claim import claim_run_dir, record_overrides
+from aecli.rundir.status import read_status, write_status
 
 # at import, so launchers that run jobs in other processes (joblib, submitit) have the resolvers too
 register()
@@ -30,8 +30,8 @@ class SweepStopped(KeyboardInterrupt):
 
 
 def _stopped_by_signal(error: Exception) -> bool:
-    # aecli.stopping imports Keras: it is only loaded once training began, and only then can it have raised
-    stopping = sys.modules.get("aecli.stopping")
+    # aecli.training.stopping imports Keras: it is only loaded once training began, and only then can it have raised
+    stopping = sys.modules.get("aecli.training.stopping")
     return stopping is not None and isinstance(error, stopping.Interrupted)
 
 
@@ -86,7 +86,7 @@ def hydra_command(config_name: str, work):
             sweep_dir = _sweep_dir()
             if sweep_dir is None:
                 raise
-            from aecli.sweeps import stopped_sweep_error
+            from aecli.sweeps.summary import stopped_sweep_error
 
             raise stopped_sweep_error(sweep_dir, getattr(stop, "exit_code", 130)) from None
         return 0

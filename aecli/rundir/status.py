@@ -4,7 +4,7 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
-from aecli.atomic import write_json
+from aecli.rundir.atomic import write_json
 
 STATUS_FILE = "status.json"
 

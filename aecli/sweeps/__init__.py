@@ -1,0 +1,1 @@
+"""What a multirun ends with: the summary table, files, plots and HParams."""

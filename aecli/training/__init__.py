@@ -1,0 +1,1 @@
+"""What runs around model.fit: hardware placement, callbacks, stopping, checkpoints."""
