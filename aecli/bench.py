@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 import keras
 
 from aecli.training import hardware
-from aecli.config.schema import TrainConfig
+from aecli.config.run import TrainConfig
 from aecli.models import build_model
 from aecli.data.pipeline import make_pipelines
 
@@ -50,7 +50,8 @@ def measure(cfg: TrainConfig, arrays, placement, jit: bool, steps_per_execution:
     keras.utils.set_random_seed(cfg.seed)
     data = make_pipelines(arrays, cfg.trainer.batch_size, cfg.model.noise, cfg.seed)
     with placement.strategy.scope():
-        model = build_model(cfg.model, arrays.input_shape, beta=cfg.beta, seed=cfg.seed)
+        model = build_model(cfg.model, arrays.input_shape, seed=cfg.seed,
+                            dataset_size=len(arrays.train.x))
         model.compile(optimizer=hardware.optimizer(cfg.trainer.learning_rate, placement), jit_compile=jit,
                       steps_per_execution=hardware.steps_per_execution(steps_per_execution, placement))
     timer = _EpochTimer()

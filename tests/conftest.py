@@ -18,10 +18,9 @@ def compose_train():
     """Compose conf/train.yaml with overrides, as `aecli train` would, with paths pinned to tmp."""
     register()
 
-    def _compose(*overrides, run_dir="/tmp/aecli-compose"):
+    def _compose(*overrides, run_dir="/tmp/aecli-compose", config_name="train"):
         with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-            return compose("train", overrides=[f"paths.root_dir={run_dir}", f"paths.run_dir={run_dir}",
-                                               *overrides])
+            return compose(config_name, overrides=[f"paths.root_dir={run_dir}", *overrides])
 
     return _compose
 

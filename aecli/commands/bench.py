@@ -1,7 +1,6 @@
 """`aecli bench [--steps N] [--repeats R] [--steps-per-execution 1,8] [overrides]`: measured training speed."""
 
 import argparse
-import json
 import time
 from datetime import datetime
 from pathlib import Path
@@ -12,6 +11,7 @@ from rich.table import Table
 from aecli.config.store import CONF_DIR, register
 from aecli.config.validate import validate
 from aecli.console import console
+from aecli.rundir.atomic import write_json
 
 STARTED_AT = time.perf_counter()
 
@@ -48,7 +48,7 @@ def main(args) -> int:
     out_dir = Path.cwd() / "outputs" / "bench" / stamp
     register()
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose("train", overrides=[f"paths.root_dir={Path.cwd()}", f"paths.run_dir={out_dir}", *overrides])
+        cfg = compose("train", overrides=[f"paths.root_dir={Path.cwd()}", *overrides])
     settings = validate(cfg)
     steps = max(options.steps // max(per_call), 1) * max(per_call)  # whole calls for every variant
 
@@ -58,7 +58,7 @@ def main(args) -> int:
     arrays = load_arrays(settings.dataset, settings.seed)
     report = run_benchmark(settings, arrays, steps, options.repeats, per_call, STARTED_AT)
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "bench.json").write_text(json.dumps(report, indent=2) + "\n")
+    write_json(out_dir / "bench.json", report)
     console.print(_table(report))
     console.print(f"time to first training step: {report['seconds_to_first_step']:.1f} s; input pipeline "
                   f"{report['input_ms_per_step']:.2f} ms/step = {100 * report['input_share_of_step']:.1f}% of the "

@@ -1,12 +1,12 @@
 """`aecli eval RUN_DIR [eval.k=5000] [eval.split=test] [dataset.limit=N]`: test metrics of a finished run."""
 
-import json
 from pathlib import Path
 
 from rich.table import Table
 
 from aecli.commands._options import parse_options
 from aecli.console import console
+from aecli.rundir.atomic import write_json
 
 DEFAULTS = {"eval.k": 5000, "eval.split": "test", "dataset.limit": None}
 
@@ -18,12 +18,12 @@ def main(args) -> int:
 
     run = load_run(Path(run_dir), limit=options["dataset.limit"])
     report = evaluate_run(run, options["eval.split"], options["eval.k"])
-    (run.path / "eval.json").write_text(json.dumps(report, indent=2) + "\n")
-    table = Table(title=f"eval of {run.path} on {report['split']} ({report['examples']} examples)")
+    write_json(run.folder.eval_report, report)
+    table = Table(title=f"eval of {run.folder.path} on {report['split']} ({report['examples']} examples)")
     table.add_column("metric")
     table.add_column("value", justify="right")
     for key, value in report.items():
         table.add_row(key, f"{value:.6g}" if isinstance(value, float) else str(value))
     console.print(table)
-    console.print(f"wrote {run.path / 'eval.json'}")
+    console.print(f"wrote {run.folder.eval_report}")
     return 0

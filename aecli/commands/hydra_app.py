@@ -13,7 +13,8 @@ from aecli.config.store import CONF_DIR, register
 from aecli.config.validate import validate
 from aecli.console import report_error
 from aecli.errors import UserError
-from aecli.rundir.claim import claim_run_dir, record_overrides
+from aecli.rundir.claim import claim, record_overrides
+from aecli.rundir.layout import RunFolder
 from aecli.rundir.status import read_status, write_status
 
 # at import, so launchers that run jobs in other processes (joblib, submitit) have the resolvers too
@@ -36,30 +37,38 @@ def _stopped_by_signal(error: Exception) -> bool:
 
 
 def run_job(cfg: DictConfig, work) -> float:
-    """`work(settings, run_dir)` after validation (no TensorFlow yet) and claiming the folder.
+    """`work(settings, folder)` after validation (no TensorFlow yet) and claiming the folder.
 
     In a sweep a failing run must not stop the others: its error goes to its status.json and the
     summary written when the sweep ends, and the job returns NaN. A signal (Ctrl-C) stops the whole
     sweep. A single run exits with the error's code and one paragraph, no traceback.
     """
     hydra_cfg = HydraConfig.get()
+    folder = RunFolder(Path(hydra_cfg.runtime.output_dir))
     try:
         settings = validate(cfg)
-        return work(settings, claim_run_dir(cfg, hydra_cfg))
+        return work(settings, claim(folder, settings, hydra_cfg))
     except Exception as error:
         if hydra_cfg.mode != RunMode.MULTIRUN:
             if not isinstance(error, UserError):
                 raise
             report_error(error)
             sys.exit(error.exit_code)
-        run_dir = Path(hydra_cfg.runtime.output_dir)
-        record_overrides(hydra_cfg)
-        if (read_status(run_dir) or {}).get("status") in (None, "running"):  # training records its own end
-            write_status(run_dir, "failed", error=str(error) or repr(error))
+        record_overrides(folder, hydra_cfg)
+        # training records its own end; a folder that holds an earlier run is never written to
+        if (read_status(folder) or {}).get("status") in (None, "running") and not _foreign(folder):
+            write_status(folder, "failed", error=str(error) or repr(error))
         report_error(error)
         if _stopped_by_signal(error):
             raise SweepStopped(error.exit_code) from None
         return math.nan
+
+
+def _foreign(folder: RunFolder) -> bool:
+    """Whether the folder belongs to another process's or an earlier run (its lock is not ours)."""
+    from aecli.rundir.claim import holds_lock
+
+    return folder.holds_run() and not holds_lock(folder)
 
 
 def _sweep_dir() -> Path | None:

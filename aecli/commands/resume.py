@@ -6,6 +6,8 @@ from pathlib import Path
 
 from aecli.config.validate import load_run_config
 from aecli.errors import UserError
+from aecli.rundir.claim import lock
+from aecli.rundir.layout import RunFolder
 from aecli.rundir.status import read_status
 
 
@@ -15,14 +17,15 @@ def main(args) -> int:
         description="Continue a run from its last checkpoint, with the config it saved: weights, optimizer "
                     "state, epoch counter and sampling seed state; TensorBoard goes on in the same folder.")
     parser.add_argument("run_dir", type=Path, help="the run's folder, e.g. outputs/train/2026-01-01_12-00-00_ab12cd")
-    run_dir = parser.parse_args(args).run_dir.resolve()
-    settings = load_run_config(run_dir)
-    status = read_status(run_dir) or {}
-    if status.get("status") == "completed" or (run_dir / "metrics.json").exists():
-        raise UserError(f"{run_dir} already completed its {settings.trainer.epochs} epochs; there is nothing to "
+    folder = RunFolder(parser.parse_args(args).run_dir.resolve())
+    settings = load_run_config(folder.path)
+    status = read_status(folder) or {}
+    if status.get("status") == "completed" or folder.metrics.exists():
+        raise UserError(f"{folder.path} already completed its {settings.trainer.epochs} epochs; there is nothing to "
                         "resume. Start a new run with `aecli train` (e.g. with more trainer.epochs).")
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s][%(name)s][%(levelname)s] - %(message)s")
     from aecli.train import train  # TensorFlow loads here
 
-    train(settings, run_dir, resume=True)
+    lock(folder)
+    train(settings, folder, resume=True)
     return 0

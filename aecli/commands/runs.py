@@ -32,7 +32,7 @@ def main(args) -> int:
         table.add_column(column, overflow="fold", min_width=18 if column == "dir" else None)
     for run in runs:
         model, dataset = run.config.get("model", {}), run.config.get("dataset", {})
-        beta = run.config.get("beta") if "default_beta" in model else None
+        beta = model.get("beta")
         status = {"failed": "[red]failed[/]", "interrupted": "[yellow]interrupted[/]"}.get(run.status, run.status)
         table.add_row(str(run.path.relative_to(root)), model.get("name", ""), dataset.get("name", ""), _cell(beta),
                       status, _cell(run.metrics.get("epochs_completed")),

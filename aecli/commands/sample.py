@@ -16,12 +16,12 @@ def main(args) -> int:
 
     run = load_run(Path(run_dir), limit=options["dataset.limit"])
     if len(run.arrays.input_shape) != 3:
-        raise UserError(f"aecli sample draws images, but {run.path} was trained on vectors of shape "
+        raise UserError(f"aecli sample draws images, but {run.folder.path} was trained on vectors of shape "
                         f"{run.arrays.input_shape}; use `aecli encode` for its codes.")
     count = max(8, options["sample.count"] // 8 * 8)
-    written = sample_all(run, run.path / "samples", count)
+    written = sample_all(run, run.folder.samples, count)
     for name, path in written.items():
         console.print(f"{name}: {path}")
-    console.print(f"TensorBoard: images under {run.path / 'tensorboard' / 'samples'}, "
-                  f"embeddings under {run.path / 'tensorboard' / 'projector'}")
+    console.print(f"TensorBoard: images under {run.folder.tensorboard_run('samples')}, "
+                  f"embeddings under {run.folder.tensorboard_run('projector')}")
     return 0

@@ -8,23 +8,25 @@ from hydra.core.config_store import ConfigStore
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import OmegaConf
 
-from aecli.config import schema
+from aecli.config import dataset, model, run
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 
 # Stored outside any group, so `--help` lists only the real choices; YAML files in conf/ pull
 # theirs in with `defaults: [/<name>@_here_]`.
 _SCHEMAS = {
-    "train_schema": schema.TrainConfig,
-    "anomaly_schema": schema.AnomalyConfig,
-    "autoencoder_schema": schema.ModelConfig,
-    "vae_schema": schema.VAEConfig,
-    "sparse_schema": schema.SparseConfig,
-    "contractive_schema": schema.ContractiveConfig,
-    "dataset_schema": schema.DatasetConfig,
-    "hardware_schema": schema.HardwareConfig,
-    "trainer_schema": schema.TrainerConfig,
-    "paths_schema": schema.PathsConfig,
+    "train_schema": run.TrainConfig,
+    "anomaly_schema": run.AnomalyConfig,
+    "autoencoder_schema": model.AutoencoderConfig,
+    "vae_schema": model.VAEConfig,
+    "sparse_schema": model.SparseConfig,
+    "contractive_schema": model.ContractiveConfig,
+    "file_dataset_schema": dataset.FileDatasetConfig,
+    "generated_dataset_schema": dataset.GeneratedDatasetConfig,
+    "synthetic_dataset_schema": dataset.SyntheticConfig,
+    "hardware_schema": run.HardwareConfig,
+    "trainer_schema": run.TrainerConfig,
+    "paths_schema": run.PathsConfig,
 }
 
 

@@ -3,44 +3,82 @@
 from dataclasses import fields
 from pathlib import Path
 
+import yaml
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from aecli.config import schema
-from aecli.config.schema import TrainConfig
+from aecli.config import dataset, model
+from aecli.config.run import AnomalyConfig, TrainConfig
 from aecli.errors import ConfigError
 
 
 def validate(cfg: DictConfig) -> TrainConfig:
-    """Resolve interpolations and build the dataclasses; their `__post_init__` checks raise ConfigError."""
+    """Resolve interpolations and build the dataclasses; their `__post_init__` checks raise
+    ConfigError."""
     try:
         return OmegaConf.to_object(cfg)
     except OmegaConfBaseException as error:
         raise ConfigError(f"The config does not fit the schema: {error}") from None
 
 
-def _model_schema(keys: set) -> type:
-    """The model config class with the fewest fields that holds all of `keys` (each family adds its own
-    fields; a run saved before a field existed gets its default)."""
-    families = [schema.ModelConfig, *schema.ModelConfig.__subclasses__()]
-    families += [grandchild for family in families[1:] for grandchild in family.__subclasses__()]
-    fitting = [family for family in families if keys <= {f.name for f in fields(family)}]
+def _subclasses(base: type) -> list[type]:
+    found = []
+    for child in base.__subclasses__():
+        found += [child, *_subclasses(child)]
+    return found
+
+
+def _fitting_schema(base: type, keys: set, what: str) -> type:
+    """The config class under `base` with the fewest fields that holds all of `keys` (each family
+    adds its own fields; a run saved before a field existed gets its default)."""
+    fitting = [kind for kind in _subclasses(base) if keys <= {f.name for f in fields(kind)}]
     if fitting:
-        return min(fitting, key=lambda family: len(fields(family)))
-    raise ConfigError(f"The saved model config has keys {sorted(keys)}, which match no model family of this "
-                      "version of aecli.")
+        return min(fitting, key=lambda kind: len(fields(kind)))
+    raise ConfigError(f"The saved {what} config has keys {sorted(keys)}, which match no {what} "
+                      "kind of this version of aecli.")
+
+
+def _upgrade(saved: DictConfig) -> None:
+    """Runs saved by aecli 0.1 kept the VAE's default beta as `model.default_beta` and the tabular
+    sets under `dataset.name=synthetic`: read them as today's keys."""
+    if "default_beta" in saved.model:
+        saved.model.beta = saved.get("beta", saved.model.default_beta)
+        del saved.model["default_beta"]
+    if "run_dir" in saved.get("paths", {}):
+        del saved.paths["run_dir"]
+    if "verbose" in saved.get("trainer", {}):
+        del saved.trainer["verbose"]
+    data = saved.dataset
+    if data.get("name") == "synthetic" and data.get("kind") in ("transactions", "network_traffic"):
+        data.name = data.kind
+        del data["kind"]
+    if data.get("name") != "synthetic" and "kind" in data:
+        del data["kind"]
+    if data.get("name") in ("mnist", "fashion_mnist", "cifar10") and "size" in data:
+        del data["size"]
 
 
 def load_run_config(run_dir: Path) -> TrainConfig:
-    """The resolved config a run saved in .hydra/config.yaml, typed and validated again."""
-    path = Path(run_dir) / ".hydra" / "config.yaml"
+    """The config a run saved in .hydra/config.yaml, typed and validated again."""
+    from aecli.rundir.layout import RunFolder
+
+    path = RunFolder(Path(run_dir)).config
     if not path.exists():
         raise ConfigError(f"{run_dir} is not an aecli run: it has no .hydra/config.yaml. "
                           "Pass a folder made by `aecli train`, e.g. one listed under outputs/train/.")
-    saved = OmegaConf.load(path)
-    typed = OmegaConf.structured(schema.AnomalyConfig if "anomaly" in saved else TrainConfig)
-    typed.model = OmegaConf.structured(_model_schema(set(saved.model.keys())))
     try:
+        saved = OmegaConf.load(path)
+        if not isinstance(saved, DictConfig) or not {"model", "dataset"} <= set(saved.keys()):
+            raise ConfigError(f"{path} is not the config of an aecli run (it has no model and "
+                              "dataset sections). Restore the file, or start the run anew.")
+        _upgrade(saved)
+        typed = OmegaConf.structured(AnomalyConfig if "anomaly" in saved else TrainConfig)
+        typed.model = OmegaConf.structured(
+            _fitting_schema(model.BaseModelConfig, set(saved.model.keys()), "model"))
+        typed.dataset = OmegaConf.structured(
+            _fitting_schema(dataset.BaseDatasetConfig, set(saved.dataset.keys()), "dataset"))
         return validate(OmegaConf.merge(typed, saved))
-    except OmegaConfBaseException as error:
-        raise ConfigError(f"{path} does not fit the schema: {error}") from None
+    except (OmegaConfBaseException, yaml.YAMLError, ValueError, TypeError, AttributeError) as error:
+        raise ConfigError(f"{path} cannot be read as an aecli run config ({type(error).__name__}: "
+                          f"{str(error).splitlines()[0] if str(error) else ''}). Restore the file, "
+                          "or start the run anew.") from None

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from aecli.data import sources, synthetic
+from aecli.data import sources, synthetic, tabular
 from aecli.errors import ConfigError
 
 
@@ -41,6 +41,16 @@ def _only_class(x, y, label):
     return x[y == label], y[y == label]
 
 
+def _raw_splits(cfg, seed: int):
+    """(x_train, y_train, x_test, y_test) from the dataset's generator or files."""
+    name = cfg.name.value
+    if name == "synthetic":
+        return synthetic.generate(cfg.kind.value, cfg.size, seed)
+    if name in tabular.GENERATORS:
+        return tabular.generate(name, cfg.size, seed)
+    return sources.load_files(cfg)
+
+
 def load_arrays(cfg, seed: int) -> Arrays:
     """Train / validation / test splits of the configured dataset.
 
@@ -52,10 +62,7 @@ def load_arrays(cfg, seed: int) -> Arrays:
     sets append at the end included). With `normal_class`, training and validation keep that
     label only; test keeps every label. Pixels are uint8 / 255, everything float32.
     """
-    if cfg.name.value == "synthetic":
-        x_train, y_train, x_test, y_test = synthetic.generate(cfg.kind.value, cfg.size, seed)
-    else:
-        x_train, y_train, x_test, y_test = sources.load_files(cfg)
+    x_train, y_train, x_test, y_test = _raw_splits(cfg, seed)
     if cfg.normal_class is not None:
         x_train, y_train = _only_class(x_train, y_train, cfg.normal_class)
     rng = np.random.default_rng(seed)

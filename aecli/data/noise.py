@@ -7,7 +7,7 @@ reproducible while training noise never repeats.
 
 import tensorflow as tf
 
-from aecli.config.schema import NoiseType
+from aecli.config.model import NoiseType
 
 
 def _uniform(x, seed):

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
-from aecli.config.schema import NoiseConfig, NoiseType
+from aecli.config.model import NoiseConfig, NoiseType
 
 from aecli.errors import ConfigError
 from aecli.data.noise import corrupt

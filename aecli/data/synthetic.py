@@ -13,8 +13,6 @@
 
 import numpy as np
 
-from aecli.data import tabular
-
 
 def _circle(rng, n):
     t = rng.uniform(0, 2 * np.pi, n)
@@ -62,10 +60,7 @@ _GENERATORS = {"circle": _circle, "binary": _binary, "shapes": _shapes}
 
 
 def generate(kind: str, size: int, seed: int):
-    """(x_train, y_train, x_test, y_test) as float32 in [0, 1]; `size` examples in all, 80% train.
-    The tabular anomaly sets come from aecli.data.tabular (standardised, not in [0, 1])."""
-    if kind in tabular.GENERATORS:
-        return tabular.generate(kind, size, seed)
+    """(x_train, y_train, x_test, y_test) as float32 in [0, 1]; `size` examples in all, 80% train."""
     rng = np.random.default_rng([seed, 2024])
     x, y = _GENERATORS[kind](rng, size)
     n_train = int(size * 0.8)

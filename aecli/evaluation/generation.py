@@ -6,8 +6,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from aecli.evaluation.images import image_grid
-from aecli.models import VAE
+from aecli.evaluation.images import image_grid, rows_of
 
 
 def decode(model, z) -> np.ndarray:
@@ -90,19 +89,18 @@ def sample_all(run, out_dir: Path, count: int = 64) -> dict[str, Path]:
         raise ValueError("images only")
     out_dir.mkdir(parents=True, exist_ok=True)
     grids = {}
-    if isinstance(model, VAE):
-        samples = np.asarray(model.sample_prior(count))
-        grids["prior_samples"] = image_grid(np.split(samples, 8))
+    for name, images in model.generated_images(count).items():
+        grids[name] = image_grid(rows_of(images, 8))
     first = 0
     second = next((i for i in range(1, len(test.y)) if test.y[i] != test.y[first]), 1)
     grids["interpolation"] = image_grid([interpolation(model, test.x[first], test.x[second])])
-    code_shape = model.encoder.output_shape[0] if isinstance(model, VAE) else model.encoder.output_shape
-    if len(code_shape) == 2:
+    code_shape = model.code_shape
+    if len(code_shape) == 1:
         grids["traversal"] = image_grid(traversal(model, test.x[first]))
         if code_shape[-1] == 2:
             grids["manifold"] = image_grid(manifold(model))
     written = {}
-    writer = tf.summary.create_file_writer(str(run.path / "tensorboard" / "samples"))
+    writer = tf.summary.create_file_writer(str(run.folder.tensorboard_run("samples")))
     with writer.as_default():
         for name, grid in grids.items():
             write_png(out_dir / f"{name}.png", grid)
@@ -113,5 +111,5 @@ def sample_all(run, out_dir: Path, count: int = 64) -> dict[str, Path]:
     if codes.ndim == 2 and codes.shape[1] == 2:
         latent_scatter(out_dir / "latent_scatter.png", codes, test.y)
         written["latent_scatter"] = out_dir / "latent_scatter.png"
-    projector(run.path / "tensorboard" / "projector", codes[:2000], test.y[:2000], test.x[:2000])
+    projector(run.folder.tensorboard_run("projector"), codes[:2000], test.y[:2000], test.x[:2000])
     return written

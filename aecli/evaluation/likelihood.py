@@ -9,8 +9,6 @@ import math
 import numpy as np
 import tensorflow as tf
 
-from aecli.models import VAE
-
 LOG_2PI = math.log(2 * math.pi)
 
 
@@ -19,7 +17,7 @@ def _log_normal(z, mean, log_var):
     return -0.5 * tf.reduce_sum(LOG_2PI + log_var + tf.square(z - mean) / tf.exp(log_var), axis=-1)
 
 
-def log_weights(model: VAE, x, samples: int):
+def log_weights(model, x, samples: int):
     """(batch, samples) log importance weights log p(x|z) + log p(z) - log q(z|x)."""
     mean, log_var = model.posterior(x)
     batch, latent = tf.shape(mean)[0], tf.shape(mean)[1]
@@ -35,7 +33,7 @@ def log_weights(model: VAE, x, samples: int):
     return tf.transpose(log_px_z + log_pz - log_qz)
 
 
-def importance_weighted_bound(model: VAE, x: np.ndarray, k: int, sample_chunk: int = 256,
+def importance_weighted_bound(model, x: np.ndarray, k: int, sample_chunk: int = 256,
                               example_chunk: int = 64) -> tuple[np.ndarray, np.ndarray]:
     """(L_k, ELBO) per example in nats; samples come in chunks whose log-sum-exp is accumulated, so
     memory is bounded by example_chunk x sample_chunk decoder passes whatever k is."""

@@ -13,25 +13,15 @@
   test_ssim_denoised, tf.image.ssim (max value 1) averaged over test images.
 - `aecli eval` (evaluate_run): recon_mse and recon_bce (binary cross-entropy of the decoded mean,
   summed over dimensions) per example, averaged; psnr_db; ssim (images); for VAEs the ELBO and the
-  importance-weighted bound L_k (aecli/likelihood.py) in nats per example, averaged, and active_units.
+  importance-weighted bound L_k (aecli/evaluation/likelihood.py) in nats per example, averaged, and active_units.
 - sparse codes: mean_activation, the code's mean over units and test examples; dead_fraction,
   the share of units never above 0.5 (the sigmoid's midpoint, "on") for any test example.
 """
 
 import numpy as np
-
 import tensorflow as tf
 
 from aecli.models import losses
-from aecli.models import VAE, SparseAutoencoder
-
-ACTIVE_UNIT_THRESHOLD = 0.01
-UNIT_ON = 0.5
-
-
-def active_units(posterior_means: np.ndarray, threshold: float = ACTIVE_UNIT_THRESHOLD) -> int:
-    """Number of dimensions j with Cov_x(E[z_j | x]) > threshold."""
-    return int(np.sum(np.var(posterior_means, axis=0) > threshold))
 
 
 def evaluate(model, test, noisy: bool = False) -> dict:
@@ -60,19 +50,14 @@ def evaluate(model, test, noisy: bool = False) -> dict:
         metrics["test_psnr_denoised_db"] = metrics["test_psnr_db"]
         metrics["test_ssim_noisy"] = sums["ssim_noisy"] / examples
         metrics["test_ssim_denoised"] = sums["ssim_denoised"] / examples
-    if isinstance(model, VAE):
-        metrics["test_elbo"] = -(metrics["test_recon"] + metrics["test_kl"])
-        metrics["active_units"] = active_units(codes)
-    if isinstance(model, SparseAutoencoder):
-        metrics["mean_activation"] = float(codes.mean())
-        metrics["dead_fraction"] = float(np.mean(codes.max(axis=0) <= UNIT_ON))
+    metrics.update(model.term_metrics(metrics))
+    metrics.update(model.code_metrics(codes))
     return metrics
 
 
 def evaluate_run(run, split: str, k: int) -> dict:
     """Metrics of a reloaded run on one split (see the module docstring for each reduction)."""
     from aecli.errors import UserError
-    from aecli.evaluation.likelihood import importance_weighted_bound
 
     if split not in ("test", "val", "train"):
         raise UserError(f"eval.split={split} is not a split; use test, val or train.")
@@ -80,7 +65,7 @@ def evaluate_run(run, split: str, k: int) -> dict:
         raise UserError(f"eval.k={k} must be >= 1 (the number of importance samples).")
     x = getattr(run.arrays, split).x
     model = run.model
-    report = {"run": str(run.path), "split": split, "examples": int(len(x))}
+    report = {"run": str(run.folder.path), "split": split, "examples": int(len(x))}
     mse, bce, ssim, codes = [], [], [], []
     for start in range(0, len(x), 256):
         batch = tf.constant(x[start:start + 256])
@@ -96,8 +81,9 @@ def evaluate_run(run, split: str, k: int) -> dict:
     report["psnr_db"] = float(losses.psnr_db(report["recon_mse"]))
     if ssim:
         report["ssim"] = float(np.concatenate(ssim).mean())
-    if isinstance(model, VAE):
-        bound, elbo = importance_weighted_bound(model, x, k)
-        report.update(k=k, elbo=float(elbo.mean()), iw_bound=float(bound.mean()),
-                      active_units=active_units(np.concatenate(codes)))
+    bounds = model.likelihood_bounds(x, k)
+    if bounds:
+        report["k"] = k
+    report.update(bounds)
+    report.update(model.code_metrics(np.concatenate(codes)))
     return report

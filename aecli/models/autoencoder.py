@@ -1,11 +1,13 @@
 """The deterministic autoencoder: z = f(x), x_hat = g(z), loss = -log p(x | z) averaged over the batch."""
 
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from aecli.config.model import Likelihood
 from aecli.models import losses
-from aecli.config.schema import Likelihood
+from aecli.models.networks import build_decoder, build_encoder
 
 
 class Autoencoder(keras.Model):
@@ -17,6 +19,8 @@ class Autoencoder(keras.Model):
     """
 
     loss_names = ("loss", "recon")
+    # the code's activation: sigmoid for the families whose penalties read it as a firing rate
+    code_activation = None
 
     def __init__(self, encoder, decoder, likelihood=Likelihood.bernoulli, decoder_std=0.1, **kwargs):
         super().__init__(**kwargs)
@@ -27,6 +31,58 @@ class Autoencoder(keras.Model):
         self.trackers = {name: keras.metrics.Mean(name=name) for name in self.loss_names}
         # encoder and decoder are functional models, built on creation; so is this wrapper
         self.built = True
+
+    @classmethod
+    def from_model_config(cls, cfg, input_shape, seed: int, dataset_size: int = 0) -> "Autoencoder":
+        """The model of `cfg` with fresh networks (Keras' own `from_config` rebuilds a saved model,
+        hence the longer name). Families with their own keys extend `family_arguments`."""
+        return cls(encoder=cls.build_encoder(cfg, input_shape),
+                   decoder=build_decoder(cfg, input_shape), likelihood=cfg.likelihood,
+                   decoder_std=cfg.decoder_std, name=cfg.name,
+                   **cls.family_arguments(cfg, seed=seed, dataset_size=dataset_size))
+
+    @classmethod
+    def build_encoder(cls, cfg, input_shape):
+        return build_encoder(cfg, input_shape, gaussian=False, code_activation=cls.code_activation)
+
+    @classmethod
+    def family_arguments(cls, cfg, seed: int, dataset_size: int) -> dict:
+        """Constructor arguments of this family taken from its config."""
+        return {}
+
+    # --- hooks: what differs by family, asked of the model instead of testing its type ----------
+
+    @property
+    def code_shape(self) -> tuple:
+        """Shape of one example's code (a vector, or a feature map for fully_conv)."""
+        return tuple(self.encoder.output_shape[1:])
+
+    def training_callbacks(self) -> list:
+        """Keras callbacks this family needs during fit (e.g. the VAE's beta schedule)."""
+        return []
+
+    def term_metrics(self, terms: dict) -> dict:
+        """Test metrics this family derives from its evaluated loss terms (`test_<term>`)."""
+        return {}
+
+    def code_metrics(self, codes: np.ndarray) -> dict:
+        """Metrics this family reads off the codes of a split."""
+        return {}
+
+    def generated_images(self, count: int) -> dict:
+        """Named arrays of up to `count` images this family draws beside its reconstructions."""
+        return {}
+
+    def likelihood_bounds(self, x: np.ndarray, k: int) -> dict:
+        """Bounds on log p(x) in nats per example (families with a posterior)."""
+        return {}
+
+    def anomaly_scores(self, x: np.ndarray, samples: int) -> dict:
+        """Per-example anomaly scores: the mean squared reconstruction error (the chapter's
+        score), plus what the family adds."""
+        batches = (x[i:i + 512] for i in range(0, len(x), 512))
+        return {"recon": np.concatenate([np.asarray(losses.mse(batch, self.reconstruct(batch)))
+                                         for batch in batches])}
 
     @property
     def metrics(self):

@@ -1,5 +1,6 @@
 """Contractive autoencoder (Rifai et al. 2011): a sigmoid code made insensitive to small input changes."""
 
+import keras
 import tensorflow as tf
 from keras import ops
 
@@ -15,12 +16,20 @@ class ContractiveAutoencoder(Autoencoder):
     """
 
     loss_names = ("loss", "recon", "contractive")
+    code_activation = "sigmoid"
 
     def __init__(self, encoder, decoder, weight=0.1, **kwargs):
         super().__init__(encoder, decoder, **kwargs)
         self.weight = weight
-        dense = [layer for layer in encoder.layers if hasattr(layer, "kernel")]
-        self.closed_form_kernel = dense[0].kernel if len(dense) == 1 else None
+        # the closed form holds for h = sigmoid(Wx + b) over the flattened input only: a 1x1 conv
+        # also has one kernel, but its Jacobian sums over every pixel, which the form misses
+        kernels = [layer for layer in encoder.layers if hasattr(layer, "kernel")]
+        one_dense = len(kernels) == 1 and isinstance(kernels[0], keras.layers.Dense)
+        self.closed_form_kernel = kernels[0].kernel if one_dense else None
+
+    @classmethod
+    def family_arguments(cls, cfg, seed: int, dataset_size: int) -> dict:
+        return dict(weight=cfg.contractive_weight)
 
     def jacobian_norm(self, x, training=False):
         """(code, ||dh/dx||_F^2 per example)."""

@@ -10,7 +10,7 @@ import math
 import keras
 from keras import layers
 
-from aecli.config.schema import Architecture, ModelConfig
+from aecli.config.model import Architecture, BaseModelConfig
 from aecli.errors import ConfigError
 
 
@@ -29,7 +29,7 @@ def _check_conv_fits(input_shape, filters, architecture: Architecture) -> None:
         )
 
 
-def _encoder_trunk(cfg: ModelConfig, inputs):
+def _encoder_trunk(cfg: BaseModelConfig, inputs):
     """Shared feature extractor of every encoder."""
     if cfg.architecture == Architecture.fully_conv:
         _check_conv_fits(inputs.shape[1:], cfg.conv_filters, cfg.architecture)
@@ -49,7 +49,7 @@ def _encoder_trunk(cfg: ModelConfig, inputs):
     return x
 
 
-def build_encoder(cfg: ModelConfig, input_shape, gaussian: bool, code_activation=None) -> keras.Model:
+def build_encoder(cfg: BaseModelConfig, input_shape, gaussian: bool, code_activation=None) -> keras.Model:
     """x -> z (deterministic, `code_activation` on the code) or x -> (mean, log_var) (Gaussian posterior)."""
     inputs = keras.Input(shape=input_shape, name="x")
     features = _encoder_trunk(cfg, inputs)
@@ -64,7 +64,7 @@ def build_encoder(cfg: ModelConfig, input_shape, gaussian: bool, code_activation
     return keras.Model(inputs, code, name="encoder")
 
 
-def build_decoder(cfg: ModelConfig, output_shape) -> keras.Model:
+def build_decoder(cfg: BaseModelConfig, output_shape) -> keras.Model:
     """z -> parameters of p(x|z) with the data's shape (logits or mean)."""
     if cfg.architecture in (Architecture.conv, Architecture.fully_conv):
         height, width, channels = output_shape

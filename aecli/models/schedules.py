@@ -2,7 +2,7 @@
 
 import keras
 
-from aecli.config.schema import KLSchedule, VAEConfig
+from aecli.config.model import KLSchedule, VAEConfig
 
 
 def kl_weight(epoch: int, schedule: KLSchedule, period: int, ratio: float) -> float:
@@ -27,9 +27,9 @@ def capacity(epoch: int, capacity_max: float, epochs: int) -> float:
 class VAESchedules(keras.callbacks.Callback):
     """Sets the VAE's effective beta and capacity before each epoch and logs both after it."""
 
-    def __init__(self, cfg: VAEConfig, beta: float):
+    def __init__(self, cfg: VAEConfig):
         super().__init__()
-        self.cfg, self.beta = cfg, beta
+        self.cfg, self.beta = cfg, cfg.beta
 
     def on_epoch_begin(self, epoch, logs=None):
         cfg = self.cfg

@@ -1,10 +1,14 @@
 """Sparse autoencoder (chapter 5.3): a sigmoid code pushed towards mean activation rho."""
 
+import numpy as np
 from keras import ops
 
+from aecli.config.model import SparsityPenalty
 from aecli.models import losses
-from aecli.config.schema import SparsityPenalty
 from aecli.models.autoencoder import Autoencoder
+
+# a sigmoid unit counts as "on" above its midpoint
+UNIT_ON = 0.5
 
 
 class SparseAutoencoder(Autoencoder):
@@ -15,12 +19,29 @@ class SparseAutoencoder(Autoencoder):
     """
 
     loss_names = ("loss", "recon", "sparsity")
+    code_activation = "sigmoid"
 
     def __init__(self, encoder, decoder, penalty=SparsityPenalty.kl, weight=1e-3, target_rho=0.05, **kwargs):
         super().__init__(encoder, decoder, **kwargs)
         self.penalty = SparsityPenalty(penalty)
         self.weight = weight
         self.target_rho = target_rho
+
+    @classmethod
+    def family_arguments(cls, cfg, seed: int, dataset_size: int) -> dict:
+        return dict(penalty=cfg.penalty, weight=cfg.sparsity_weight, target_rho=cfg.target_rho)
+
+    def code_metrics(self, codes: np.ndarray) -> dict:
+        """mean_activation, the code's mean over units and test examples; dead_fraction, the share
+        of units never on (above UNIT_ON) for any test example."""
+        return {"mean_activation": float(codes.mean()),
+                "dead_fraction": float(np.mean(codes.max(axis=0) <= UNIT_ON))}
+
+    def generated_images(self, count: int) -> dict:
+        """The decoded features of the first `count` code units (MLP codes)."""
+        if len(self.code_shape) != 1:
+            return {}
+        return {"decoder_features": np.asarray(self.code_features())[:count]}
 
     def sparsity(self, code):
         if self.penalty == SparsityPenalty.kl:

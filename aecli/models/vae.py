@@ -1,11 +1,16 @@
 """The VAE (Kingma & Welling 2013): Gaussian encoder, reparameterized sample, loss = recon + beta * KL."""
 
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import ops
 
 from aecli.models import losses
 from aecli.models.autoencoder import Autoencoder
+from aecli.models.networks import build_encoder
+
+# Burda et al. 2016: a latent dimension is active when Cov_x(E[z_j | x]) exceeds this
+ACTIVE_UNIT_THRESHOLD = 0.01
 
 # exp(-20) .. exp(10): a variance range wide enough for any real posterior, narrow enough that
 # exp(log_var) never overflows float32 and a diverging encoder cannot produce inf in the KL
@@ -40,6 +45,55 @@ class VAE(Autoencoder):
         self.capacity_gamma = capacity_gamma
         self.seed_generator = keras.random.SeedGenerator(seed)
 
+    @classmethod
+    def from_model_config(cls, cfg, input_shape, seed: int, dataset_size: int = 0) -> "VAE":
+        model = super().from_model_config(cfg, input_shape, seed, dataset_size)
+        model.schedule = cfg  # read each epoch by VAESchedules
+        return model
+
+    @classmethod
+    def family_arguments(cls, cfg, seed: int, dataset_size: int) -> dict:
+        return dict(beta=cfg.beta, seed=seed, free_bits=cfg.free_bits,
+                    capacity_gamma=cfg.capacity_gamma if cfg.capacity_max > 0 else None)
+
+    @classmethod
+    def build_encoder(cls, cfg, input_shape):
+        return build_encoder(cfg, input_shape, gaussian=True)
+
+    @property
+    def code_shape(self) -> tuple:
+        return tuple(self.encoder.output_shape[0][1:])
+
+    def training_callbacks(self) -> list:
+        from aecli.models.schedules import VAESchedules
+
+        return [VAESchedules(self.schedule)] if getattr(self, "schedule", None) else []
+
+    def term_metrics(self, terms: dict) -> dict:
+        """test_elbo = -(recon + KL) at beta = 1: a lower bound on log p(x), nats per example."""
+        return {"test_elbo": -(terms["test_recon"] + terms["test_kl"])}
+
+    def code_metrics(self, codes: np.ndarray) -> dict:
+        """active_units: the dimensions whose posterior mean varies over the inputs."""
+        return {"active_units": active_units(codes)}
+
+    def generated_images(self, count: int) -> dict:
+        """Decoded means of `count` draws from the prior."""
+        return {"prior_samples": np.asarray(self.sample_prior(count))}
+
+    def likelihood_bounds(self, x: np.ndarray, k: int) -> dict:
+        from aecli.evaluation.likelihood import importance_weighted_bound
+
+        bound, elbo = importance_weighted_bound(self, x, k)
+        return {"elbo": float(elbo.mean()), "iw_bound": float(bound.mean())}
+
+    def anomaly_scores(self, x: np.ndarray, samples: int) -> dict:
+        """Adds `neg_elbo`, minus the ELBO averaged over `samples` posterior draws (nats)."""
+        from aecli.evaluation.likelihood import importance_weighted_bound
+
+        return {**super().anomaly_scores(x, samples),
+                "neg_elbo": -importance_weighted_bound(self, x, k=samples)[1]}
+
     def posterior(self, x, training=False):
         """(mean, log_var) of q(z|x), log_var clamped to LOG_VAR_RANGE."""
         mean, log_var = self.encoder(x, training=training)
@@ -58,11 +112,12 @@ class VAE(Autoencoder):
         return self.decoded_mean(self.decoder(z))
 
     def kl_penalty(self, kl_per_dim):
-        """The objective's KL part: beta * KL, with free bits as a per-dimension floor, or capacity's
-        gamma * |KL - C| (with beta and C set per epoch by aecli.models.schedules)."""
+        """The objective's KL part: beta * KL, with free bits as a per-dimension floor; or, with
+        capacity on, gamma * |KL - C| as in Burgess et al. (2018), eq. 8, where beta has no part
+        (C set per epoch by aecli.models.schedules)."""
         kl = losses.free_bits_kl(kl_per_dim, self.free_bits) if self.free_bits else ops.sum(kl_per_dim)
         if self.capacity_gamma:
-            return self.beta * losses.capacity_penalty(kl, self.capacity, self.capacity_gamma)
+            return losses.capacity_penalty(kl, self.capacity, self.capacity_gamma)
         return self.beta * kl
 
     def loss_terms(self, x_in, x_clean, training=False):
@@ -72,3 +127,8 @@ class VAE(Autoencoder):
         kl_per_dim = ops.mean(losses.gaussian_kl_per_dim(mean, log_var), axis=0)
         penalty = self.kl_penalty(kl_per_dim)
         return {"loss": recon + penalty, "recon": recon, "kl": ops.sum(kl_per_dim), "kl_penalty": penalty}
+
+
+def active_units(posterior_means: np.ndarray, threshold: float = ACTIVE_UNIT_THRESHOLD) -> int:
+    """Number of dimensions j with Cov_x(E[z_j | x]) > threshold (Burda et al. 2016)."""
+    return int(np.sum(np.var(posterior_means, axis=0) > threshold))

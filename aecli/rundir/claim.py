@@ -1,30 +1,96 @@
-"""A run's folder: claimed once, never reused, with the composed config written into it."""
+"""A run folder is claimed by one process at a time, and never reused for a second run.
 
+The claim is a lock file created with O_EXCL holding the owner's PID: a second `aecli train
+hydra.run.dir=X` or `aecli resume X` started beside the first is refused, and a lock left by a
+process that died (kill -9) is recognised by its dead PID and taken over.
+"""
+
+import atexit
+import os
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
 from aecli.errors import UserError
+from aecli.rundir.atomic import write_text
+from aecli.rundir.layout import RunFolder
 
-CONFIG_DIR = ".hydra"
+
+class FolderBusy(UserError):
+    """Another live process holds the run folder."""
 
 
-def claim_run_dir(cfg: DictConfig, hydra_cfg: DictConfig) -> Path:
-    """Refuse a folder that already holds a run, then save the composed config, Hydra's config and overrides."""
-    run_dir = Path(hydra_cfg.runtime.output_dir)
-    if (run_dir / CONFIG_DIR / "config.yaml").exists() or (run_dir / "metrics.json").exists():
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def lock(folder: RunFolder) -> None:
+    """Take the folder's lock for this process (released at exit), or refuse with FolderBusy."""
+    folder.path.mkdir(parents=True, exist_ok=True)
+    for _ in range(2):
+        try:
+            descriptor = os.open(folder.lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            try:
+                owner = int(folder.lock.read_text().strip() or 0)
+            except (OSError, ValueError):
+                owner = 0
+            if owner == os.getpid():
+                return
+            if owner and _alive(owner):
+                raise FolderBusy(
+                    f"Another aecli process (PID {owner}) is working on {folder.path}; two processes "
+                    "must not train into one run folder. Wait for it to end, or stop it first "
+                    f"(`kill {owner}`).") from None
+            folder.lock.unlink(missing_ok=True)  # stale: its process is gone
+            continue
+        with os.fdopen(descriptor, "w") as stream:
+            stream.write(f"{os.getpid()}\n")
+        atexit.register(unlock, folder)
+        return
+    raise FolderBusy(f"Could not take the lock {folder.lock}: another process keeps creating it.")
+
+
+def holds_lock(folder: RunFolder) -> bool:
+    try:
+        return int(folder.lock.read_text().strip() or 0) == os.getpid()
+    except (OSError, ValueError):
+        return False
+
+
+def unlock(folder: RunFolder) -> None:
+    """Release the lock if this process holds it."""
+    if holds_lock(folder):
+        folder.lock.unlink(missing_ok=True)
+
+
+def claim(folder: RunFolder, settings, hydra_cfg: DictConfig) -> RunFolder:
+    """Lock the folder, refuse it if it holds an earlier run (writing nothing into it), then save
+    the validated config, Hydra's config and the overrides."""
+    lock(folder)
+    if folder.holds_run():
+        unlock(folder)
         raise UserError(
-            f"The run folder {run_dir} already holds a run, and aecli never overwrites one. "
-            "Pick a new folder with `hydra.run.dir=...` (or drop that override to get a fresh one)."
-        )
-    record_overrides(hydra_cfg)
-    OmegaConf.save(cfg, run_dir / CONFIG_DIR / "config.yaml", resolve=True)
-    OmegaConf.save(hydra_cfg, run_dir / CONFIG_DIR / "hydra.yaml")
-    return run_dir
+            f"The run folder {folder.path} already holds a run, and aecli never overwrites one. "
+            "Pick a new folder with `hydra.run.dir=...` (or drop that override to get a fresh one); "
+            f"to continue that run, use `aecli resume {folder.path}`.")
+    folder.config_dir.mkdir(parents=True, exist_ok=True)
+    write_text(folder.overrides, OmegaConf.to_yaml(list(hydra_cfg.overrides.task)))
+    write_text(folder.hydra_config, OmegaConf.to_yaml(hydra_cfg))
+    write_text(folder.config, OmegaConf.to_yaml(OmegaConf.structured(settings)))
+    return folder
 
 
-def record_overrides(hydra_cfg: DictConfig) -> None:
-    """The command-line overrides of a run, the one file even a run rejected before training keeps."""
-    config_dir = Path(hydra_cfg.runtime.output_dir) / CONFIG_DIR
-    config_dir.mkdir(parents=True, exist_ok=True)
-    OmegaConf.save(OmegaConf.create(list(hydra_cfg.overrides.task)), config_dir / "overrides.yaml")
+def record_overrides(folder: RunFolder, hydra_cfg: DictConfig) -> None:
+    """The command line of a sweep job refused before training (its config did not validate), so
+    the summary can say which job it was; never written into a folder that holds a run."""
+    if folder.holds_run():
+        return
+    folder.config_dir.mkdir(parents=True, exist_ok=True)
+    write_text(folder.overrides, OmegaConf.to_yaml(list(hydra_cfg.overrides.task)))

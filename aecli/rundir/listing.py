@@ -7,6 +7,7 @@ from pathlib import Path
 
 import yaml
 
+from aecli.rundir.layout import RunFolder
 from aecli.rundir.status import read_status
 
 
@@ -26,31 +27,49 @@ class Run:
         return (self.error or "").strip().splitlines()[0] if self.error else ""
 
 
+def _load(path: Path, read, empty):
+    """A file's content, or `empty` when it is missing or damaged (the status then says so)."""
+    try:
+        return (read(path.read_text()) or empty) if path.exists() else empty
+    except (OSError, ValueError, yaml.YAMLError):
+        return empty
+
+
 def read_run(path: Path) -> Run:
-    """A run folder as written by `aecli train`; status falls back to 'completed' when only metrics exist."""
-    hydra_dir = path / ".hydra"
-    overrides = yaml.safe_load((hydra_dir / "overrides.yaml").read_text()) if (hydra_dir / "overrides.yaml").exists() else []
-    config = yaml.safe_load((hydra_dir / "config.yaml").read_text()) if (hydra_dir / "config.yaml").exists() else {}
-    metrics = json.loads((path / "metrics.json").read_text()) if (path / "metrics.json").exists() else {}
-    status = read_status(path) or {}
+    """A run folder as written by `aecli train`; status falls back to 'completed' when only metrics
+    exist. Damaged files read as empty, so one torn record never breaks a listing."""
+    folder = RunFolder(path)
+    overrides = _load(folder.overrides, yaml.safe_load, [])
+    config = _load(folder.config, yaml.safe_load, {})
+    metrics = _load(folder.metrics, json.loads, {})
+    status = read_status(folder) or {}
     state = status.get("status") or ("completed" if metrics else "unknown")
-    return Run(path=path, overrides=list(overrides or []), status=state, error=status.get("error"),
-               metrics=metrics, config=config or {}, started=status.get("started"), ended=status.get("ended"))
+    return Run(path=path, overrides=[str(item) for item in overrides] if isinstance(overrides, list) else [],
+               status=state, error=status.get("error"),
+               metrics=metrics if isinstance(metrics, dict) else {},
+               config=config if isinstance(config, dict) else {},
+               started=status.get("started"), ended=status.get("ended"))
 
 
 def started_at(run: Run) -> float:
     """When a run started: its status.json says so; older runs fall back to when their config was written
     (not the folder's time, which changes whenever a file is added to it, e.g. by `aecli summarize`)."""
     if run.started:
-        return datetime.fromisoformat(run.started).timestamp()
-    for name in (".hydra/config.yaml", ".hydra/overrides.yaml"):
-        if (run.path / name).exists():
-            return (run.path / name).stat().st_mtime
+        try:
+            return datetime.fromisoformat(run.started).timestamp()
+        except (TypeError, ValueError):
+            pass
+    for path in (RunFolder(run.path).config, RunFolder(run.path).overrides):
+        if path.exists():
+            return path.stat().st_mtime
     return run.path.stat().st_mtime
 
 
 def find_runs(root: Path) -> list[Run]:
     """Every run folder under `root` (a folder holding .hydra/ or status.json), newest first."""
-    folders = {p.parent.parent for p in root.rglob(".hydra/config.yaml")} | {p.parent for p in root.rglob("status.json")}
+    marker = RunFolder(Path())  # the layout's relative names
+    depth = len(marker.config.parts) - 1
+    folders = ({p.parents[depth] for p in root.rglob(str(marker.config))}
+               | {p.parent for p in root.rglob(marker.status.name)})
     runs = [read_run(folder) for folder in folders]
     return sorted(runs, key=lambda run: (started_at(run), str(run.path)), reverse=True)

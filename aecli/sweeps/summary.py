@@ -20,6 +20,8 @@ from rich.table import Table
 
 from aecli.console import console
 from aecli.errors import UserError
+from aecli.rundir.atomic import write_json
+from aecli.rundir.layout import RunFolder
 from aecli.rundir.listing import Run, read_run
 from aecli.sweeps.latents import write_latent_scatters
 
@@ -30,14 +32,12 @@ SHORT_NAMES = {"test_recon_mse": "recon MSE", "test_kl": "KL", "test_elbo": "ELB
                "test_psnr_db": "PSNR dB", "test_psnr_noisy_db": "noisy PSNR dB", "test_ssim_denoised": "SSIM",
                "test_roc_auc": "ROC-AUC", "test_pr_auc": "PR-AUC"}
 PLOTTED = ("test_recon_mse", "test_kl")
-# under each run's tensorboard/ folder, so a rebuilt summary replaces its own records and nothing else
-HPARAMS_DIR = "hparams"
 
 
 def sweep_runs(sweep_dir: Path) -> list[Run]:
     """The job folders of a sweep, in job order."""
     jobs = [p for p in Path(sweep_dir).iterdir()
-            if p.is_dir() and ((p / ".hydra").is_dir() or (p / "status.json").exists())]
+            if p.is_dir() and (RunFolder(p).config_dir.is_dir() or RunFolder(p).status.exists())]
     return [read_run(p) for p in sorted(jobs, key=lambda p: (len(p.name), p.name))]
 
 
@@ -154,7 +154,7 @@ def write_hparams(sweep_dir: Path, runs: list[Run], swept: dict[str, list]) -> N
 
     ends = {"completed": api_pb2.STATUS_SUCCESS, "failed": api_pb2.STATUS_FAILURE}
     for index, run in enumerate(runs):
-        folder = run.path / "tensorboard" / HPARAMS_DIR
+        folder = RunFolder(run.path).tensorboard_run("hparams")
         shutil.rmtree(folder, ignore_errors=True)
         writer = tf.summary.create_file_writer(str(folder))
         with writer.as_default():
@@ -205,7 +205,7 @@ def summarize(sweep_dir: Path) -> list[dict]:
     runs = sweep_runs(sweep_dir)
     swept = swept_values(runs, declared_sweep_keys(sweep_dir))
     records = rows(runs, swept)
-    (sweep_dir / "summary.json").write_text(json.dumps(records, indent=2) + "\n")
+    write_json(sweep_dir / "summary.json", records)
     _write_csv(sweep_dir / "summary.csv", records)
     _plot(sweep_dir / "sweep_plot.png", swept, records)
     write_latent_scatters(sweep_dir / "latent_scatter.png", runs, [swept_label(swept, i) for i in range(len(runs))])
@@ -213,7 +213,7 @@ def summarize(sweep_dir: Path) -> list[dict]:
         write_hparams(sweep_dir, runs, swept)
     console.print(summary_table(records, swept, f"sweep {sweep_dir}"))
     means = metric_means(records)
-    (sweep_dir / "means.json").write_text(json.dumps(means, indent=2) + "\n")
+    write_json(sweep_dir / "means.json", means)
     if "test_roc_auc" in means:
         console.print(f"mean ROC-AUC over {means['completed_runs']} runs: {means['test_roc_auc']:.4f}")
     failed = sum(record["status"] != "completed" for record in records)

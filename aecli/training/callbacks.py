@@ -1,14 +1,10 @@
-"""Keras callbacks of a run: image grids in TensorBoard and a rich progress display."""
-
-import time
+"""Keras callbacks that write TensorBoard: scalars without partial epochs, and image grids."""
 
 import keras
 import numpy as np
 import tensorflow as tf
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from aecli.console import console
-from aecli.evaluation.images import image_grid
+from aecli.evaluation.images import image_grid, rows_of
 
 
 class TensorBoard(keras.callbacks.TensorBoard):
@@ -28,7 +24,8 @@ class TensorBoard(keras.callbacks.TensorBoard):
 
 
 class ImageGrids(keras.callbacks.Callback):
-    """Every `every` epochs: inputs | reconstructions (| clean targets when denoising), and prior samples for VAEs."""
+    """Every `every` epochs: inputs | reconstructions (| clean targets when denoising), and what
+    the model's family draws besides (prior samples, decoder features), `count` to a row."""
 
     def __init__(self, log_dir, x_in, x_clean, every=1, count=8):
         super().__init__()
@@ -41,65 +38,12 @@ class ImageGrids(keras.callbacks.Callback):
         if not self.every or (epoch + 1) % self.every:
             return
         reconstructions = np.asarray(self.model.reconstruct(self.x_in))
-        rows = [self.x_clean, self.x_in, reconstructions] if self.denoising else [self.x_in, reconstructions]
+        rows = ([self.x_clean, self.x_in, reconstructions] if self.denoising
+                else [self.x_in, reconstructions])
         with self.writer.as_default():
             name = "clean_noisy_denoised" if self.denoising else "inputs_vs_reconstructions"
             tf.summary.image(name, image_grid(rows), step=epoch)
-            if hasattr(self.model, "code_features") and len(self.model.decoder.input_shape) == 2:
-                features = np.asarray(self.model.code_features())[: 8 * self.count]
-                tf.summary.image("decoder_features", image_grid(np.split(features, len(features) // self.count)
-                                                                if len(features) % self.count == 0 else [features]),
-                                 step=epoch)
-            if hasattr(self.model, "sample_prior"):
-                samples = np.asarray(self.model.sample_prior(2 * self.count))
-                tf.summary.image("prior_samples", image_grid([samples[: self.count], samples[self.count:]]),
-                                 step=epoch)
+            for name, images in self.model.generated_images(8 * self.count).items():
+                tf.summary.image(name, image_grid(rows_of(images, self.count)), step=epoch)
         self.writer.flush()
 
-
-def _format(logs) -> str:
-    return "  ".join(f"{name} {value:.4g}" for name, value in logs.items())
-
-
-class RichProgress(keras.callbacks.Callback):
-    """A live bar with the loss terms on a terminal; one plain line per epoch otherwise (CI, log files)."""
-
-    def __init__(self, epochs, steps_per_epoch, initial_epoch=0):
-        super().__init__()
-        self.epochs, self.steps, self.initial_epoch = epochs, steps_per_epoch, initial_epoch
-        self.live = console.is_terminal
-        self.progress = Progress(TextColumn("epoch {task.fields[epoch]}/{task.fields[epochs]}"), BarColumn(),
-                                 TextColumn("{task.fields[terms]}"), TimeElapsedColumn(), console=console)
-
-    def on_train_begin(self, logs=None):
-        if self.live:
-            self.progress.start()
-            self.task = self.progress.add_task("train", total=self.epochs * self.steps,
-                                               completed=self.initial_epoch * self.steps, epoch=self.initial_epoch + 1,
-                                               epochs=self.epochs, terms="")
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epoch_start = time.perf_counter()
-        if self.live:
-            self.progress.update(self.task, epoch=epoch + 1)
-
-    def on_train_batch_end(self, batch, logs=None):
-        if self.live:
-            self.progress.update(self.task, completed=self.epoch_index * self.steps + batch + 1,
-                                 terms=_format(logs or {}))
-
-    def on_epoch_end(self, epoch, logs=None):
-        seconds = time.perf_counter() - self.epoch_start
-        line = f"epoch {epoch + 1}/{self.epochs}  {_format(logs or {})}  ({seconds:.1f}s)"
-        if self.live:
-            self.progress.console.print(line)
-        else:
-            console.print(line, soft_wrap=True)
-
-    def on_train_end(self, logs=None):
-        if self.live:
-            self.progress.stop()
-
-    @property
-    def epoch_index(self):
-        return self.progress.tasks[0].fields["epoch"] - 1

@@ -18,16 +18,14 @@ import numpy as np
 from aecli.rundir.atomic import write_json
 from aecli.errors import UserError
 
-CHECKPOINT_DIR = "checkpoints"
-
 
 class CheckpointError(UserError):
     """No checkpoint of a run could be loaded into the model its config builds."""
 
 
 class CheckpointStore:
-    def __init__(self, run_dir: Path):
-        self.folder = Path(run_dir) / CHECKPOINT_DIR
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
 
     def _paths(self, name):
         return self.folder / f"{name}.weights.h5", self.folder / f"{name}.json"

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 import keras
 import tensorflow as tf
 
-from aecli.config.schema import Architecture, HardwareConfig, JitCompile, Precision, Strategy
+from aecli.config.model import Architecture
+from aecli.config.run import HardwareConfig, JitCompile, Precision, Strategy
 from aecli.errors import ConfigError
 
 log = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from aecli.config.schema import DatasetConfig, DatasetName
+from aecli.config.dataset import DatasetName, FileDatasetConfig
 from aecli.data import load_arrays
 from aecli.errors import DataError
 
@@ -15,7 +15,7 @@ FASHION = Path("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")
 
 
 def _cfg(name, **keys):
-    return DatasetConfig(name=DatasetName(name), **keys)
+    return FileDatasetConfig(name=DatasetName(name), **keys)
 
 
 def _fill(arrays):

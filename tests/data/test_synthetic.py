@@ -3,13 +3,16 @@
 import numpy as np
 import pytest
 
-from aecli.config.schema import DatasetConfig, DatasetName, SyntheticKind
+from aecli.config.dataset import DatasetName, GeneratedDatasetConfig, SyntheticConfig, SyntheticKind
 from aecli.data import load_arrays
 from aecli.data import synthetic
 
 
 def _arrays(kind, size=500, seed=0, **keys):
-    return load_arrays(DatasetConfig(name=DatasetName.synthetic, kind=SyntheticKind(kind), size=size, **keys), seed)
+    if kind in ("transactions", "network_traffic"):  # the tabular sets are datasets of their own
+        return load_arrays(GeneratedDatasetConfig(name=DatasetName(kind), size=size, **keys), seed)
+    return load_arrays(SyntheticConfig(name=DatasetName.synthetic, kind=SyntheticKind(kind), size=size, **keys),
+                       seed)
 
 
 @pytest.mark.parametrize("kind, shape", [("circle", (4,)), ("binary", (20,)), ("shapes", (28, 28, 1))])

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from aecli.config.schema import DatasetConfig, DatasetName, SyntheticKind
+from aecli.config.dataset import DatasetName, SyntheticConfig, SyntheticKind
 from aecli.data import load_arrays
 
 
@@ -51,7 +51,7 @@ def test_one_class_sweep_reports_the_mean_roc_auc(aecli, tmp_path):
 
 
 def test_normal_class_keeps_one_label_for_training_and_all_for_test():
-    cfg = DatasetConfig(name=DatasetName.synthetic, kind=SyntheticKind.shapes, size=1200, normal_class=3)
+    cfg = SyntheticConfig(name=DatasetName.synthetic, kind=SyntheticKind.shapes, size=1200, normal_class=3)
     arrays = load_arrays(cfg, seed=0)
     assert set(arrays.train.y.tolist()) == {3} and set(arrays.val.y.tolist()) == {3}
     assert set(arrays.test.y.tolist()) == set(range(6))

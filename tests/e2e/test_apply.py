@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 from keras import layers
 
-from aecli.config.schema import Likelihood
+from aecli.config.model import Likelihood
 from aecli.evaluation.likelihood import importance_weighted_bound
 from aecli.models import VAE
 

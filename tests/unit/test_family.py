@@ -8,9 +8,9 @@ import pytest
 import tensorflow as tf
 
 from aecli.models import losses
-from aecli.config.schema import ContractiveConfig, KLSchedule, ModelConfig, SparseConfig
+from aecli.config.model import AutoencoderConfig, ContractiveConfig, KLSchedule, SparseConfig
 from aecli.data import load_arrays
-from aecli.config.schema import DatasetConfig, DatasetName, SyntheticKind
+from aecli.config.dataset import DatasetName, SyntheticConfig, SyntheticKind
 from aecli.models import build_model
 from aecli.models.schedules import capacity, kl_weight
 
@@ -31,7 +31,7 @@ def test_contractive_closed_form_equals_the_tape_jacobian():
 
 @pytest.mark.parametrize("hidden", [[], [5]])
 def test_contractive_model_penalty_equals_the_jacobian_of_its_encoder(hidden):
-    model = build_model(ContractiveConfig(name="contractive", hidden_units=hidden, latent_dim=3), (6,), 1.0, 0)
+    model = build_model(ContractiveConfig(name="contractive", hidden_units=hidden, latent_dim=3), (6,), seed=0)
     x = tf.constant(RNG.random((4, 6)), tf.float32)
     _, norms = model.jacobian_norm(x)
     expected = []
@@ -69,9 +69,9 @@ def test_capacity_penalty_pulls_kl_to_the_target():
 
 def _mean_activation(weight):
     keras.utils.set_random_seed(0)
-    arrays = load_arrays(DatasetConfig(name=DatasetName.synthetic, kind=SyntheticKind.shapes, size=1000), seed=0)
+    arrays = load_arrays(SyntheticConfig(name=DatasetName.synthetic, kind=SyntheticKind.shapes, size=1000), seed=0)
     model = build_model(SparseConfig(name="sparse", hidden_units=[64], latent_dim=32, sparsity_weight=weight),
-                        arrays.input_shape, 1.0, 0)
+                        arrays.input_shape, seed=0)
     model.compile(optimizer=keras.optimizers.Adam(1e-3))
     model.fit(arrays.train.x, arrays.train.x, batch_size=64, epochs=3, verbose=0)
     return float(np.mean(model.encoder(arrays.test.x)))
@@ -83,10 +83,10 @@ def test_sparsity_penalty_lowers_mean_activation_against_the_same_model_without_
 
 def test_overcomplete_unregularised_code_warns(caplog):
     with caplog.at_level(logging.WARNING):
-        build_model(ModelConfig(name="vanilla", hidden_units=[8], latent_dim=4), (4,), 1.0, 0)
+        build_model(AutoencoderConfig(name="vanilla", hidden_units=[8], latent_dim=4), (4,), seed=0)
     assert "can learn the identity" in caplog.text
     caplog.clear()
     with caplog.at_level(logging.WARNING):
-        build_model(SparseConfig(name="sparse", hidden_units=[8], latent_dim=4), (4,), 1.0, 0)
-        build_model(ModelConfig(name="vanilla", hidden_units=[8], latent_dim=3), (4,), 1.0, 0)
+        build_model(SparseConfig(name="sparse", hidden_units=[8], latent_dim=4), (4,), seed=0)
+        build_model(AutoencoderConfig(name="vanilla", hidden_units=[8], latent_dim=3), (4,), seed=0)
     assert "can learn the identity" not in caplog.text

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from aecli.config.schema import Architecture, Likelihood, ModelConfig, SparseConfig, VAEConfig
+from aecli.config.model import Architecture, AutoencoderConfig, Likelihood, SparseConfig, VAEConfig
 from aecli.errors import ConfigError
 from aecli.models import VAE, SparseAutoencoder, build_model
 
@@ -20,7 +20,7 @@ def _terms_with_beta(model, beta, x):
 
 
 def test_beta_scales_only_the_kl_term():
-    model = build_model(VAEConfig(name="vae", hidden_units=[32], latent_dim=4), (28, 28, 1), beta=1.0, seed=3)
+    model = build_model(VAEConfig(name="vae", hidden_units=[32], latent_dim=4), (28, 28, 1), seed=3)
     plain, heavy = _terms_with_beta(model, 0.0, IMAGES), _terms_with_beta(model, 4.0, IMAGES)
     assert heavy["recon"] == pytest.approx(plain["recon"], rel=1e-6)
     assert heavy["kl"] == pytest.approx(plain["kl"], rel=1e-6)
@@ -32,7 +32,7 @@ def test_beta_scales_only_the_kl_term():
 @pytest.mark.parametrize("architecture", [Architecture.mlp, Architecture.conv])
 def test_encoder_and_decoder_are_separate_models_with_matching_shapes(architecture):
     cfg = VAEConfig(name="vae", architecture=architecture, hidden_units=[32], conv_filters=[8, 16], latent_dim=3)
-    model = build_model(cfg, (28, 28, 1), beta=1.0, seed=0)
+    model = build_model(cfg, (28, 28, 1), seed=0)
     mean, log_var = model.encoder(IMAGES)
     assert mean.shape == log_var.shape == (16, 3)
     assert model.decoder(mean).shape == (16, 28, 28, 1)
@@ -41,27 +41,27 @@ def test_encoder_and_decoder_are_separate_models_with_matching_shapes(architectu
 
 
 def test_conv_on_vectors_is_a_config_error_naming_the_key():
-    cfg = ModelConfig(name="vanilla", architecture=Architecture.conv)
+    cfg = AutoencoderConfig(name="vanilla", architecture=Architecture.conv)
     with pytest.raises(ConfigError, match="model.architecture=conv"):
-        build_model(cfg, (4,), beta=1.0, seed=0)
+        build_model(cfg, (4,), seed=0)
 
 
 def test_conv_filters_that_do_not_divide_the_image_are_rejected():
-    cfg = ModelConfig(name="vanilla", architecture=Architecture.conv, conv_filters=[8, 8, 8])
+    cfg = AutoencoderConfig(name="vanilla", architecture=Architecture.conv, conv_filters=[8, 8, 8])
     with pytest.raises(ConfigError, match="model.conv_filters"):
-        build_model(cfg, (28, 28, 1), beta=1.0, seed=0)
+        build_model(cfg, (28, 28, 1), seed=0)
 
 
 def test_gaussian_likelihood_reconstruction_is_the_decoder_mean():
-    cfg = ModelConfig(name="vanilla", hidden_units=[16], latent_dim=2, likelihood=Likelihood.gaussian)
-    model = build_model(cfg, (5,), beta=1.0, seed=0)
+    cfg = AutoencoderConfig(name="vanilla", hidden_units=[16], latent_dim=2, likelihood=Likelihood.gaussian)
+    model = build_model(cfg, (5,), seed=0)
     x = RNG.random((4, 5)).astype(np.float32)
     np.testing.assert_allclose(model.reconstruct(x), model.decoder(model.encoder(x)), rtol=1e-6)
 
 
 def test_sparse_model_reports_its_penalty_and_adds_it_weighted():
     cfg = SparseConfig(name="sparse", hidden_units=[16], latent_dim=8, sparsity_weight=0.5)
-    model = build_model(cfg, (28, 28, 1), beta=1.0, seed=0)
+    model = build_model(cfg, (28, 28, 1), seed=0)
     assert isinstance(model, SparseAutoencoder)
     terms = {k: float(v) for k, v in model.loss_terms(IMAGES, IMAGES).items()}
     assert terms["sparsity"] > 0
@@ -71,7 +71,7 @@ def test_sparse_model_reports_its_penalty_and_adds_it_weighted():
 def test_mixed_precision_keeps_log_variance_and_losses_float32():
     keras.mixed_precision.set_global_policy("mixed_float16")
     try:
-        model = build_model(VAEConfig(name="vae", hidden_units=[16], latent_dim=2), (28, 28, 1), beta=1.0, seed=0)
+        model = build_model(VAEConfig(name="vae", hidden_units=[16], latent_dim=2), (28, 28, 1), seed=0)
         mean, log_var = model.encoder(IMAGES)
         assert log_var.dtype == "float32" and mean.dtype == "float32"
         assert model.decoder(mean).dtype == "float32"
@@ -82,7 +82,7 @@ def test_mixed_precision_keeps_log_variance_and_losses_float32():
 
 
 def test_vae_sampling_is_seeded():
-    first = build_model(VAEConfig(name="vae", hidden_units=[8], latent_dim=2), (28, 28, 1), beta=1.0, seed=5)
+    first = build_model(VAEConfig(name="vae", hidden_units=[8], latent_dim=2), (28, 28, 1), seed=5)
     assert isinstance(first, VAE)
     a = np.asarray(first.sample_posterior(np.zeros((3, 2), np.float32), np.zeros((3, 2), np.float32)))
     first.seed_generator.state.assign(np.array([5, 0], dtype=first.seed_generator.state.dtype))

@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 from aecli.data import noise
-from aecli.config.schema import NoiseConfig, NoiseType
+from aecli.config.model import NoiseConfig, NoiseType
 from aecli.data import Arrays, Split
 from aecli.data.pipeline import make_pipelines
 

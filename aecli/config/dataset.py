@@ -1,0 +1,95 @@
+"""Dataset configs: a base for what every dataset shares, one subclass per kind of source.
+
+Each YAML in conf/dataset/ pulls in the schema of its source, so a dataset accepts exactly its
+own keys: `dataset=fashion_mnist dataset.kind=circle` is refused while composing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Optional
+
+from omegaconf import MISSING
+
+from aecli.config.checks import require
+
+
+class DatasetName(str, Enum):
+    """The datasets aecli knows; recorded in metrics.json and shown by `aecli runs`."""
+
+    mnist = "mnist"
+    fashion_mnist = "fashion_mnist"
+    cifar10 = "cifar10"
+    synthetic = "synthetic"
+    transactions = "transactions"
+    network_traffic = "network_traffic"
+
+
+class SyntheticKind(str, Enum):
+    """The chapter's toy data: 4-D noisy circle, 20-D binary vectors, 28x28 shapes for conv models."""
+
+    circle = "circle"
+    binary = "binary"
+    shapes = "shapes"
+
+
+@dataclass
+class BaseDatasetConfig:
+    """What every dataset shares: its name, how many examples, and how they are split.
+
+    name: which dataset (the option's name in conf/dataset/).
+    limit: cap on training examples (null = all).
+    validation_fraction: share of the training split held out for validation.
+    normal_class: train and validate on this label only, test on every label (one-class anomaly
+                  detection); null = all labels.
+    """
+
+    name: DatasetName = MISSING
+    limit: Optional[int] = None
+    validation_fraction: float = 0.1
+    normal_class: Optional[int] = None
+
+    def __post_init__(self) -> None:
+        if self.limit is not None:
+            require(self.limit >= 1, "dataset.limit", self.limit, "null (all) or an integer >= 1")
+        require(0 < self.validation_fraction < 1, "dataset.validation_fraction",
+                self.validation_fraction, "in (0, 1)")
+
+
+@dataclass
+class FileDatasetConfig(BaseDatasetConfig):
+    """A published dataset read from its original files (mnist, fashion_mnist, cifar10).
+
+    data_dir: a folder holding the dataset's files in the Keras formats; when set, the files are
+              read from there or the run fails naming the missing ones.
+    download: fall back to the Keras download when no local files are found.
+    """
+
+    data_dir: Optional[str] = None
+    download: bool = True
+
+
+@dataclass
+class GeneratedDatasetConfig(BaseDatasetConfig):
+    """Data generated in-process from the seed, so any model can run with no files.
+
+    size: examples in all (synthetic: 80% train, the rest test); for the tabular anomaly sets
+          (transactions, network_traffic) the normal rows, anomalies being added to the test split.
+    """
+
+    size: int = 6000
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        require(self.size >= 10, "dataset.size", self.size, "an integer >= 10")
+
+
+@dataclass
+class SyntheticConfig(GeneratedDatasetConfig):
+    """The chapter's toy data (aecli/data/synthetic.py).
+
+    kind: circle (4-D noisy circle) | binary (20-D binary vectors) | shapes (28x28 images).
+    """
+
+    kind: SyntheticKind = SyntheticKind.shapes

@@ -1,0 +1,204 @@
+"""Model configs: one dataclass per family, paired with its keras.Model in aecli/models/.
+
+`BaseModelConfig` holds what every family shares (networks, likelihood, input noise) and is never
+used on its own; `AutoencoderConfig` is the plain deterministic autoencoder. A variant subclasses
+the config it changes and adds only its own keys, so OmegaConf rejects a key of another family
+(`model=vanilla beta=4`) while composing, before TensorFlow loads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import ClassVar, List
+
+from omegaconf import MISSING
+
+from aecli.config.checks import finite, require
+
+
+class Architecture(str, Enum):
+    """MLP for flat inputs; conv (strided convs, dense code) or fully_conv (the code is a feature map
+    with latent_dim channels, for denoisers that must keep spatial detail) for images."""
+
+    mlp = "mlp"
+    conv = "conv"
+    fully_conv = "fully_conv"
+
+
+class KLSchedule(str, Enum):
+    """Weight on the KL term over epochs: constant, linear warm-up, or cyclical (Fu et al. 2019)."""
+
+    none = "none"
+    linear = "linear"
+    cyclical = "cyclical"
+
+
+class Likelihood(str, Enum):
+    """Decoder likelihood: Bernoulli (BCE from logits) for [0,1] data, Gaussian (MSE) otherwise."""
+
+    bernoulli = "bernoulli"
+    gaussian = "gaussian"
+
+
+class SparsityPenalty(str, Enum):
+    l1 = "l1"
+    kl = "kl"
+
+
+class NoiseType(str, Enum):
+    none = "none"
+    gaussian = "gaussian"
+    salt_and_pepper = "salt_and_pepper"
+    speckle = "speckle"
+    masking = "masking"
+
+
+@dataclass
+class NoiseConfig:
+    """Corruption applied to the encoder's input in the tf.data pipeline, drawn fresh every epoch.
+
+    type: none | gaussian (additive sigma, clipped to [0,1]) | salt_and_pepper (fraction of pixels)
+          | speckle (multiplicative sigma) | masking (fraction of pixels zeroed).
+    level: sigma for gaussian and speckle, the fraction for salt_and_pepper and masking.
+    """
+
+    type: NoiseType = NoiseType.none
+    level: float = 0.4
+
+    def __post_init__(self) -> None:
+        if self.type in (NoiseType.salt_and_pepper, NoiseType.masking):
+            require(0 <= self.level <= 1, "model.noise.level", self.level,
+                    f"a fraction in [0, 1] for {self.type.value}")
+        else:
+            require(finite(self.level) and self.level >= 0, "model.noise.level", self.level,
+                    "a finite value >= 0")
+
+
+@dataclass
+class BaseModelConfig:
+    """What every family shares: x -> z = f(x) -> parameters of p(x | z).
+
+    name: the option's name (`model=<name>`), recorded in metrics.json.
+    architecture: `mlp` (Dense stack over the flattened input), `conv` (strided Conv2D, images only)
+                  or `fully_conv` (the code is a feature map).
+    latent_dim: size of the code z.
+    hidden_units: Dense widths of the MLP encoder; the decoder mirrors them.
+    conv_filters: Conv2D filters of the conv encoder, each halving height and width; the decoder
+                  mirrors them.
+    likelihood: `bernoulli` (BCE from logits, data in [0,1]) or `gaussian` (fixed std `decoder_std`).
+    decoder_std: std of the Gaussian decoder, so its reconstruction term is a true NLL in nats.
+    noise: corruption of the encoder's input; the loss always compares with the clean input.
+    """
+
+    # True for families with a Gaussian posterior and a KL term (ELBO, beta, neg_elbo scores)
+    variational: ClassVar[bool] = False
+
+    name: str = MISSING
+    architecture: Architecture = Architecture.mlp
+    latent_dim: int = 32
+    hidden_units: List[int] = field(default_factory=lambda: [512, 256])
+    conv_filters: List[int] = field(default_factory=lambda: [32, 64])
+    likelihood: Likelihood = Likelihood.bernoulli
+    decoder_std: float = 0.1
+    noise: NoiseConfig = field(default_factory=NoiseConfig)
+
+    def __post_init__(self) -> None:
+        require(self.latent_dim >= 1, "model.latent_dim", self.latent_dim, "an integer >= 1")
+        require(all(u >= 1 for u in self.hidden_units), "model.hidden_units", self.hidden_units,
+                "a list of positive integers")
+        require(all(f >= 1 for f in self.conv_filters), "model.conv_filters", self.conv_filters,
+                "a list of positive integers")
+        require(finite(self.decoder_std) and self.decoder_std > 0, "model.decoder_std",
+                self.decoder_std, "finite and > 0")
+
+
+@dataclass
+class AutoencoderConfig(BaseModelConfig):
+    """Deterministic autoencoder trained on reconstruction alone (vanilla, conv_denoising)."""
+
+
+@dataclass
+class VAEConfig(BaseModelConfig):
+    """Gaussian encoder q(z|x) = N(mu, diag(sigma^2)), prior N(0, I); loss = recon + beta * KL.
+
+    beta: weight of the KL term (1 for vae, 4 for beta_vae); the top-level `beta=` sets it.
+    kl_schedule: none | linear (weight epoch / kl_schedule_epochs, capped at 1) | cyclical (period
+                 kl_schedule_epochs, rising over its first kl_schedule_ratio, then 1): multiplies
+                 beta.
+    free_bits: floor in nats on each latent dimension's batch-mean KL in the objective (Kingma et
+               al. 2016).
+    capacity_max, capacity_epochs, capacity_gamma: capacity beta-VAE (Burgess et al. 2018): the
+                 objective's KL part becomes gamma * |KL - C|, C rising linearly from 0 to
+                 capacity_max over capacity_epochs; beta is not used then.
+    The logged `kl` is always the true KL; the objective's KL part is logged as `kl_penalty`.
+    """
+
+    variational: ClassVar[bool] = True
+
+    latent_dim: int = 16
+    beta: float = 1.0
+    kl_schedule: KLSchedule = KLSchedule.none
+    kl_schedule_epochs: int = 10
+    kl_schedule_ratio: float = 0.5
+    free_bits: float = 0.0
+    capacity_max: float = 0.0
+    capacity_epochs: int = 10
+    capacity_gamma: float = 100.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        require(self.architecture != Architecture.fully_conv, "model.architecture", "fully_conv",
+                "mlp or conv for VAEs (a VAE's code is a vector)")
+        require(finite(self.beta) and self.beta >= 0, "beta", self.beta,
+                "finite and >= 0 (0 drops the KL term, 1 is the plain VAE)")
+        require(self.kl_schedule_epochs >= 1, "model.kl_schedule_epochs", self.kl_schedule_epochs,
+                "an integer >= 1")
+        require(0 < self.kl_schedule_ratio <= 1, "model.kl_schedule_ratio",
+                self.kl_schedule_ratio, "in (0, 1]")
+        require(finite(self.free_bits) and self.free_bits >= 0, "model.free_bits", self.free_bits,
+                "finite and >= 0 (nats per latent dimension)")
+        require(finite(self.capacity_max) and self.capacity_max >= 0, "model.capacity_max",
+                self.capacity_max, "finite and >= 0 (0 turns capacity off)")
+        require(self.capacity_epochs >= 1, "model.capacity_epochs", self.capacity_epochs,
+                "an integer >= 1")
+        require(finite(self.capacity_gamma) and self.capacity_gamma > 0, "model.capacity_gamma",
+                self.capacity_gamma, "finite and > 0")
+
+
+@dataclass
+class SparseConfig(AutoencoderConfig):
+    """Autoencoder whose code is pushed towards sparsity (the chapter's section 5.3).
+
+    penalty: `l1` (weight * mean_batch sum_j |h_j|) or `kl` (weight * sum_j KL(rho || rho_hat_j)).
+    sparsity_weight: the penalty's weight.
+    target_rho: rho of the KL penalty, the desired mean activation of each code unit.
+    """
+
+    penalty: SparsityPenalty = SparsityPenalty.kl
+    sparsity_weight: float = 1e-3
+    target_rho: float = 0.05
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        require(finite(self.sparsity_weight) and self.sparsity_weight >= 0,
+                "model.sparsity_weight", self.sparsity_weight, "finite and >= 0")
+        require(0 < self.target_rho < 1, "model.target_rho", self.target_rho, "in (0, 1)")
+
+
+@dataclass
+class ContractiveConfig(AutoencoderConfig):
+    """Contractive autoencoder (Rifai et al. 2011): recon + weight * ||dh/dx||_F^2, sigmoid code h.
+
+    contractive_weight: lambda of the penalty. With `hidden_units: []` and an MLP the encoder is
+    h = sigmoid(Wx + b) and the penalty has the closed form sum_j (h_j (1 - h_j))^2 sum_i W_ij^2;
+    every other encoder uses the exact batched Jacobian.
+    """
+
+    hidden_units: List[int] = field(default_factory=list)
+    contractive_weight: float = 0.1
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        require(finite(self.contractive_weight) and self.contractive_weight >= 0,
+                "model.contractive_weight", self.contractive_weight, "finite and >= 0")

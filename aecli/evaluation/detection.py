@@ -1,0 +1,39 @@
+"""Anomaly detection figures from scores: a threshold from normal data, then ROC-AUC, PR-AUC,
+precision, recall, F1 and the confusion matrix, and the score histogram."""
+
+from pathlib import Path
+
+import numpy as np
+
+
+def detection_metrics(anomalous: np.ndarray, score: np.ndarray, threshold: float) -> dict:
+    """Threshold-free (ROC-AUC, PR-AUC) and thresholded (precision, recall, F1, confusion) figures."""
+    from sklearn.metrics import average_precision_score, confusion_matrix, precision_recall_fscore_support, roc_auc_score
+
+    flagged = score > threshold
+    precision, recall, f1, _ = precision_recall_fscore_support(anomalous, flagged, average="binary", zero_division=0)
+    (tn, fp), (fn, tp) = confusion_matrix(anomalous, flagged, labels=[False, True])
+    return {"roc_auc": float(roc_auc_score(anomalous, score)), "pr_auc": float(average_precision_score(anomalous, score)),
+            "precision": float(precision), "recall": float(recall), "f1": float(f1),
+            "confusion": {"true_negative": int(tn), "false_positive": int(fp), "false_negative": int(fn),
+                          "true_positive": int(tp)}}
+
+
+def histogram(path: Path, score: np.ndarray, anomalous: np.ndarray, threshold: float, name: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(8, 4.5))
+    bins = np.histogram_bin_edges(score, bins=60)
+    axis.hist(score[~anomalous], bins=bins, alpha=0.7, label="normal", color="tab:green")
+    axis.hist(score[anomalous], bins=bins, alpha=0.7, label="anomalous", color="tab:red")
+    axis.axvline(threshold, color="black", linestyle="--", label=f"threshold {threshold:.4g}")
+    axis.set_xlabel(f"anomaly score ({name})")
+    axis.set_ylabel("test examples")
+    axis.set_yscale("log")
+    axis.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)

@@ -1,0 +1,128 @@
+"""Composition of every config option found in conf/, and the schema's answer to each bad value."""
+
+from pathlib import Path
+
+import pytest
+from omegaconf import OmegaConf
+
+from aecli.config import dataset, model, run
+from aecli.config.store import CONF_DIR
+from aecli.config.validate import validate
+from aecli.errors import ConfigError
+
+
+def _options(group: str) -> list[str]:
+    return sorted(path.stem for path in (Path(CONF_DIR) / group).glob("*.yaml"))
+
+
+MODELS, DATASETS, HARDWARE = _options("model"), _options("dataset"), _options("hardware")
+EXPERIMENTS, DEBUG = _options("experiment"), _options("debug")
+
+
+def test_the_groups_hold_the_options_the_readme_lists():
+    assert {"vanilla", "conv_denoising", "sparse", "contractive", "vae", "beta_vae"} <= set(MODELS)
+    assert {"mnist", "fashion_mnist", "cifar10", "synthetic", "transactions",
+            "network_traffic"} <= set(DATASETS)
+    assert {"cpu", "gpu", "mixed", "multi_gpu"} <= set(HARDWARE)
+
+
+@pytest.mark.parametrize("option", MODELS)
+@pytest.mark.parametrize("data", DATASETS)
+def test_every_model_and_dataset_compose_into_typed_config(compose_train, option, data):
+    settings = validate(compose_train(f"model={option}", f"dataset={data}"))
+    assert isinstance(settings, run.TrainConfig)
+    assert settings.model.name == option
+    assert settings.dataset.name.value == data
+
+
+@pytest.mark.parametrize("option", HARDWARE)
+def test_every_hardware_option_composes(compose_train, option):
+    assert validate(compose_train(f"hardware={option}")).hardware.name == option
+
+
+@pytest.mark.parametrize("option", EXPERIMENTS)
+def test_every_experiment_composes(compose_train, option):
+    # the anomaly studies set `anomaly.*` keys, which only `aecli anomaly`'s config has
+    text = (Path(CONF_DIR) / "experiment" / f"{option}.yaml").read_text()
+    command = "anomaly" if "aecli anomaly" in text else "train"
+    settings = validate(compose_train(f"experiment={option}", config_name=command))
+    assert isinstance(settings, run.AnomalyConfig if command == "anomaly" else run.TrainConfig)
+
+
+@pytest.mark.parametrize("option", DEBUG)
+def test_every_debug_preset_composes(compose_train, option):
+    assert validate(compose_train(f"debug={option}")).trainer.epochs >= 1
+
+
+def test_model_options_map_to_their_config_classes(compose_train):
+    assert type(validate(compose_train("model=vae")).model) is model.VAEConfig
+    assert type(validate(compose_train("model=beta_vae")).model) is model.VAEConfig
+    assert type(validate(compose_train("model=sparse")).model) is model.SparseConfig
+    assert type(validate(compose_train("model=contractive")).model) is model.ContractiveConfig
+    assert type(validate(compose_train("model=vanilla")).model) is model.AutoencoderConfig
+
+
+def test_dataset_options_map_to_their_source_schemas(compose_train):
+    assert type(validate(compose_train("dataset=fashion_mnist")).dataset) is dataset.FileDatasetConfig
+    assert type(validate(compose_train("dataset=synthetic")).dataset) is dataset.SyntheticConfig
+    tabular = validate(compose_train("dataset=transactions")).dataset
+    assert type(tabular) is dataset.GeneratedDatasetConfig
+    assert tabular.name == dataset.DatasetName.transactions
+
+
+def test_beta_follows_the_model_default_unless_given(compose_train):
+    assert validate(compose_train("model=vae")).model.beta == 1.0
+    assert validate(compose_train("model=beta_vae")).model.beta == 4.0
+    assert validate(compose_train("model=beta_vae", "beta=10")).model.beta == 10.0
+    assert validate(compose_train("model=vae", "beta=4")).model.beta == 4.0
+
+
+@pytest.mark.parametrize("option", ["vanilla", "conv_denoising", "sparse", "contractive"])
+def test_a_model_without_a_kl_term_refuses_beta(compose_train, option):
+    with pytest.raises(ConfigError, match=rf"`beta=4`.*model={option} has no KL term"):
+        validate(compose_train(f"model={option}", "beta=4"))
+
+
+def test_a_key_of_another_dataset_source_is_refused_while_composing(compose_train):
+    with pytest.raises(Exception, match=r"kind"):
+        compose_train("dataset=fashion_mnist", "dataset.kind=circle")
+    with pytest.raises(Exception, match=r"data_dir"):
+        compose_train("dataset=synthetic", "dataset.data_dir=/tmp")
+
+
+def test_a_key_of_another_model_family_is_refused_while_composing(compose_train):
+    with pytest.raises(Exception, match=r"sparsity_weight"):
+        compose_train("model=vae", "model.sparsity_weight=1")
+
+
+def test_conv_denoising_defaults_to_the_chapters_gaussian_noise(compose_train):
+    noise = validate(compose_train("model=conv_denoising")).model.noise
+    assert (noise.type, noise.level) == (model.NoiseType.gaussian, 0.4)
+
+
+def test_required_keys_exist(compose_train):
+    cfg = compose_train()
+    for key in ["beta", "seed", "trainer.epochs", "trainer.batch_size", "trainer.learning_rate",
+                "dataset.limit", "model.latent_dim", "model.beta"]:
+        assert OmegaConf.select(cfg, key, default="missing") != "missing", key
+
+
+@pytest.mark.parametrize("override, key", [
+    ("beta=-1", "beta"),
+    ("beta=inf", "beta"),
+    ("beta=nan", "beta"),
+    ("model.latent_dim=0", "model.latent_dim"),
+    ("trainer.learning_rate=0", "trainer.learning_rate"),
+    ("trainer.learning_rate=inf", "trainer.learning_rate"),
+    ("trainer.batch_size=0", "trainer.batch_size"),
+    ("trainer.epochs=0", "trainer.epochs"),
+    ("dataset.limit=0", "dataset.limit"),
+    ("model.decoder_std=inf", "model.decoder_std"),
+    ("model.noise.level=-0.1", "model.noise.level"),
+    ("model.noise.level=inf", "model.noise.level"),
+    ("model.noise.type=masking model.noise.level=1.5", "model.noise.level"),
+    ("model.free_bits=inf", "model.free_bits"),
+])
+def test_out_of_range_values_name_their_key(compose_train, override, key):
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        validate(compose_train(*override.split()))
