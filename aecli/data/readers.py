@@ -50,17 +50,46 @@ def read_idx(path: Path) -> np.ndarray:
     return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
 
 
+def check_examples(where: str, x_name: str, x: np.ndarray, y_name: str, y: np.ndarray,
+                   fix: str) -> None:
+    """Examples and their labels agree: numbers, at least one example, one integer label each.
+
+    Checked as soon as a file is read so that the message names the file and the array, where a
+    later np.asarray(y, np.int64) or a batch of mismatched length would raise a bare traceback.
+    `where` names the file ("The file /data/mnist.npz"); `fix` is the sentence saying what to do.
+    """
+    if x.dtype.kind not in "biuf":
+        raise DataError(f"{where}: {x_name} holds {x.dtype} values, not numbers. {fix}")
+    if x.ndim < 2 or len(x) == 0:
+        raise DataError(f"{where}: {x_name} holds no examples (shape {x.shape}; expected "
+                        f"(examples, ...) with at least one example). {fix}")
+    if y.dtype.kind not in "biu":
+        kind = f"strings ({y.dtype})" if y.dtype.kind in "US" else f"{y.dtype} values"
+        raise DataError(f"{where}: {y_name} holds {kind}; labels must be integer class numbers "
+                        f"(e.g. y.astype('int64'), after mapping names to 0, 1, ...). {fix}")
+    if not (y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1)):
+        raise DataError(f"{where}: {y_name} has shape {y.shape}; expected one integer label per "
+                        f"example, shape ({len(x)},) (not one-hot). {fix}")
+    if len(y) != len(x):
+        raise DataError(f"{where}: {x_name} holds {len(x)} examples but {y_name} {len(y)} labels; "
+                        f"expected one label per example. {fix}")
+
+
 def read_mnist_npz(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Keras' mnist.npz: (x_train, y_train, x_test, y_test)."""
+    """Keras' mnist.npz: (x_train, y_train, x_test, y_test), each split checked."""
     keys = ("x_train", "y_train", "x_test", "y_test")
     try:
         with np.load(path, allow_pickle=False) as archive:
             missing = [key for key in keys if key not in archive.files]
             if missing:
                 raise _corrupt(path, f"it lacks the arrays {', '.join(missing)}")
-            return tuple(archive[key] for key in keys)
+            arrays = tuple(archive[key] for key in keys)
     except (OSError, ValueError, zipfile.BadZipFile, zlib.error, EOFError) as error:
         raise _corrupt(path, f"not a readable .npz archive ({type(error).__name__}: {error})") from None
+    fix = "Replace it with the original mnist.npz (or delete it and let Keras download it again)."
+    for split, (x, y) in (("train", arrays[:2]), ("test", arrays[2:])):
+        check_examples(f"The MNIST file {path}", f"x_{split}", x, f"y_{split}", y, fix)
+    return arrays
 
 
 # What a CIFAR-10 batch pickle refers to: NumPy's array reconstruction and nothing else. Numpy 1

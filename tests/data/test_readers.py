@@ -195,3 +195,39 @@ def test_the_cifar_download_is_read_by_the_restricted_unpickler(tmp_path, isolat
     with pytest.raises(DataError, match="data_batch_1 refers to"):
         sources.load_files(DatasetConfig(name=DatasetName.cifar10, download=True))
     assert not marker.exists()
+
+
+@pytest.mark.parametrize("replace, problem", [
+    (dict(y_train=np.array([str(i % 10) for i in range(40)])),
+     r"y_train holds strings \(<U1\); labels must be integer class numbers"),
+    (dict(y_test=np.linspace(0, 9, 10)), r"y_test holds float64 values; labels must be integer"),
+    (dict(x_train=np.zeros((0, 28, 28), np.uint8), y_train=np.zeros(0, np.uint8)),
+     r"x_train holds no examples \(shape \(0, 28, 28\)"),
+    (dict(x_test=np.zeros((0,), np.uint8)), r"x_test holds no examples"),
+    (dict(y_train=np.arange(39) % 10), "x_train holds 40 examples but y_train 39 labels"),
+    (dict(y_test=np.eye(10, dtype=np.uint8)), r"y_test has shape \(10, 10\); expected one integer"),
+    (dict(x_train=np.array([["a"] * 4] * 40)), "x_train holds <U1 values, not numbers"),
+], ids=["string labels", "float labels", "empty x_train", "empty x_test", "length mismatch",
+        "one-hot", "string images"])
+def test_mnist_npz_with_bad_arrays_names_the_file_the_array_and_the_fix(tmp_path, replace, problem):
+    path = write_mnist_npz(tmp_path / "mnist.npz", **replace)
+    with pytest.raises(DataError, match=problem) as error:
+        readers.read_mnist_npz(path)
+    assert f"The MNIST file {path}: " in str(error.value)
+    assert "Replace it with the original mnist.npz" in str(error.value)
+
+
+def test_mnist_npz_holding_an_object_array_is_refused_not_unpickled(tmp_path):
+    labels = np.array([1, "a", None] * 13 + [2], dtype=object)
+    path = write_mnist_npz(tmp_path / "mnist.npz", y_train=labels)
+    with pytest.raises(DataError, match="mnist.npz is unreadable: .*allow_pickle=False"):
+        readers.read_mnist_npz(path)
+
+
+def test_bad_mnist_npz_reaches_the_user_as_one_paragraph(aecli, tmp_path):
+    write_mnist_npz(tmp_path / "d" / "mnist.npz", y_train=np.array(["x"] * 40))
+    result = aecli("train", "dataset=mnist", f"dataset.data_dir={tmp_path / 'd'}",
+                   "trainer.epochs=1")
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr + result.stdout
+    assert "y_train holds strings" in result.stderr + result.stdout
