@@ -155,7 +155,11 @@ def read_image_folder(path, image_size: int | None = None, color_mode: str = "rg
         raise ConfigError(f"dataset.image_size={image_size} is not a positive integer (pixels per "
                           "side), or null to keep the images' own size.")
     folder = Path(path).expanduser()
-    classes = _class_folders(folder, str(path))
+    try:
+        classes = _class_folders(folder, str(path))
+    except PermissionError as error:
+        raise DataError(f"The image folder {folder} cannot be read ({error.strerror}: "
+                        f"{error.filename}). Make it readable to this user.") from None
     size = (image_size, image_size) if image_size is not None else _common_size(classes)
     dataset = keras.utils.image_dataset_from_directory(
         str(folder), labels="inferred", label_mode="int", class_names=list(classes),

@@ -306,3 +306,15 @@ def test_csv_file_problems_are_named(tmp_path, content, problem):
         path.write_bytes(content)
     with pytest.raises(DataError, match=problem):
         user_files.read_csv(path)
+
+
+def test_an_unreadable_image_folder_is_named(tmp_path, monkeypatch):
+    root = _image_folder(tmp_path / "imgs")
+
+    def denied(self):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    # as root (CI containers) chmod cannot deny a read, so the denial is simulated
+    monkeypatch.setattr(type(root), "iterdir", denied)
+    with pytest.raises(DataError, match=r"imgs cannot be read \(Permission denied: .*readable"):
+        user_files.read_image_folder(root)
