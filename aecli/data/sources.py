@@ -1,29 +1,61 @@
-"""Where each named dataset's files are looked for, in order, and what to say when none is found.
+"""Where each named dataset's files are read from, and what the user is told when they are not.
 
-- fashion_mnist: the four IDX gz files in dataset.data_dir, then ~/.keras/datasets/fashion-mnist/,
-  then $AECLI_DEBIAN_DATASETS/fashion-mnist/ (default /usr/share/datasets, Debian's
-  dataset-fashion-mnist), then the Keras download.
-- mnist: dataset.data_dir/mnist.npz, then ~/.keras/datasets/mnist.npz, then the Keras download.
-- cifar10: dataset.data_dir itself or its cifar-10-batches-py/, then ~/.keras/datasets/cifar-10-batches-py/
-  (older Keras) and ~/.keras/datasets/cifar-10-batches-py-target/cifar-10-batches-py/ (Keras 3), then the
-  Keras download.
+With `dataset.data_dir` set, that folder is the only source: the user named it, so a folder
+without the files is an error naming the missing files, never a silent switch to other files
+while config.yaml records the folder. Without it, the default places are searched in order:
 
-~/.keras is $KERAS_HOME when set, as in Keras. The download runs only with dataset.download=true; when
-it is off or fails, DataError lists every place searched. Returns raw (x_train, y_train, x_test, y_test)
-arrays, images as uint8 with a channel axis.
+- fashion_mnist: ~/.keras/datasets/fashion-mnist/, then $AECLI_DEBIAN_DATASETS/fashion-mnist/
+  (default /usr/share/datasets, Debian's dataset-fashion-mnist), then the Keras download.
+- mnist: ~/.keras/datasets/mnist.npz, then the Keras download.
+- cifar10: ~/.keras/datasets/cifar-10-batches-py/ (older Keras) and
+  ~/.keras/datasets/cifar-10-batches-py-target/cifar-10-batches-py/ (Keras 3), then the Keras
+  download.
+
+In data_dir, fashion_mnist wants the four IDX gz files, mnist `mnist.npz`, cifar10 the batches
+in the folder itself or in its cifar-10-batches-py/.
+
+~/.keras is $KERAS_HOME when set, as in Keras. The download runs only with dataset.download=true;
+when it is off or fails, DataError lists every place searched. `load` returns the raw arrays
+(images uint8 with a channel axis) and the files read, for the run to log and record.
 """
 
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from aecli.errors import DataError
 from aecli.data import readers
+from aecli.errors import DataError
 
 FASHION_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
                  "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
+CIFAR_FILES = tuple(f"data_batch_{i}" for i in range(1, 6)) + ("test_batch",)
 IMAGE_SHAPES = {"mnist": (28, 28, 1), "fashion_mnist": (28, 28, 1), "cifar10": (32, 32, 3)}
+# what `files` holds when Keras' own loader read the files (it does not say which)
+KERAS_DOWNLOAD = "keras download"
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A dataset's raw splits and the files they were read from.
+
+    files: the paths read, in order, or [KERAS_DOWNLOAD] when Keras' loader fetched and read
+    them; a run logs it and writes it into its metrics, so a result says which data it saw.
+    class_names: the label names, index = label, where the source has them (image folders).
+    """
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    files: list[str]
+    class_names: list[str] = field(default_factory=list)
+
+    @property
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(x_train, y_train, x_test, y_test)."""
+        return self.x_train, self.y_train, self.x_test, self.y_test
 
 
 def keras_cache() -> Path:
@@ -32,7 +64,7 @@ def keras_cache() -> Path:
 
 
 def debian_datasets() -> Path:
-    """Debian's dataset packages (e.g. dataset-fashion-mnist); $AECLI_DEBIAN_DATASETS overrides it."""
+    """Debian's dataset packages (dataset-fashion-mnist); $AECLI_DEBIAN_DATASETS overrides it."""
     return Path(os.environ.get("AECLI_DEBIAN_DATASETS", "/usr/share/datasets"))
 
 
@@ -41,76 +73,145 @@ def _data_dir(cfg) -> Path | None:
         return None
     folder = Path(cfg.data_dir).expanduser()
     if not folder.is_dir():
-        raise DataError(f"dataset.data_dir={cfg.data_dir} is not a folder. Point it at the folder that holds "
-                        f"the {cfg.name.value} files, or drop the override to use the default locations.")
+        raise DataError(f"dataset.data_dir={cfg.data_dir} is not a folder. Point it at the folder "
+                        f"that holds the {cfg.name.value} files, or drop the override to use the "
+                        "default locations.")
     return folder
 
 
-def _fashion_mnist(cfg):
-    candidates = [folder for folder in (_data_dir(cfg), keras_cache() / "fashion-mnist",
-                                        debian_datasets() / "fashion-mnist") if folder is not None]
+def _lacks(cfg, folder: Path, missing: list[str], wanted: str) -> DataError:
+    """The named folder lacks files: say which, and that nothing else was tried."""
+    return DataError(f"dataset.data_dir={cfg.data_dir} ({folder}) lacks {', '.join(missing)}. Put "
+                     f"{wanted} there, or drop dataset.data_dir to search the default places "
+                     "and the Keras download; a named folder is the only place searched.")
+
+
+def _read_fashion(folder: Path) -> Loaded:
+    paths = [folder / name for name in FASHION_FILES]
+    return Loaded(*(readers.read_idx(path) for path in paths), files=[str(p) for p in paths])
+
+
+def _read_mnist(path: Path) -> Loaded:
+    return Loaded(*readers.read_mnist_npz(path), files=[str(path)])
+
+
+def _read_cifar(folder: Path) -> Loaded:
+    return Loaded(*readers.read_cifar10(folder), files=[str(folder / name) for name in CIFAR_FILES])
+
+
+def _fashion_mnist(cfg) -> Loaded:
+    folder = _data_dir(cfg)
+    if folder is not None:
+        missing = [name for name in FASHION_FILES if not (folder / name).is_file()]
+        if missing:
+            raise _lacks(cfg, folder, missing,
+                         f"the four Fashion-MNIST files ({', '.join(FASHION_FILES)})")
+        return _read_fashion(folder)
+    candidates = [keras_cache() / "fashion-mnist", debian_datasets() / "fashion-mnist"]
     for folder in candidates:
         if all((folder / name).exists() for name in FASHION_FILES):
-            return tuple(readers.read_idx(folder / name) for name in FASHION_FILES)
-    return _download(cfg, "fashion_mnist", [f"{folder}/{{{','.join(FASHION_FILES)}}}" for folder in candidates],
+            return _read_fashion(folder)
+    return _download(cfg, "fashion_mnist",
+                     [f"{folder}/{{{','.join(FASHION_FILES)}}}" for folder in candidates],
                      ", or install Debian's package: `apt-get install dataset-fashion-mnist`")
 
 
-def _mnist(cfg):
+def _mnist(cfg) -> Loaded:
     folder = _data_dir(cfg)
-    candidates = ([folder / "mnist.npz"] if folder else []) + [keras_cache() / "mnist.npz"]
-    for path in candidates:
-        if path.exists():
-            return readers.read_mnist_npz(path)
-    return _download(cfg, "mnist", [str(p) for p in candidates])
+    if folder is not None:
+        if not (folder / "mnist.npz").is_file():
+            raise _lacks(cfg, folder, ["mnist.npz"], "Keras' mnist.npz")
+        return _read_mnist(folder / "mnist.npz")
+    path = keras_cache() / "mnist.npz"
+    if path.exists():
+        return _read_mnist(path)
+    return _download(cfg, "mnist", [str(path)])
 
 
-def _cifar10(cfg):
+def _cifar10(cfg) -> Loaded:
     folder = _data_dir(cfg)
+    if folder is not None:
+        # the batches folder itself, or the folder the archive was extracted into
+        if not any((folder / name).exists() for name in CIFAR_FILES):
+            if (folder / "cifar-10-batches-py").is_dir():
+                folder = folder / "cifar-10-batches-py"
+            else:
+                raise _lacks(cfg, folder, [*CIFAR_FILES, "a cifar-10-batches-py/ folder"],
+                             "the extracted cifar-10-batches-py folder (or its six batches)")
+        # read_cifar10 names any batch still missing
+        return _read_cifar(folder)
     cache = keras_cache()
-    # Keras 3 extracts its download into cifar-10-batches-py-target/, older versions straight into the cache
-    candidates = (([folder, folder / "cifar-10-batches-py"] if folder else [])
-                  + [cache / "cifar-10-batches-py", cache / "cifar-10-batches-py-target" / "cifar-10-batches-py"])
+    # Keras 3 extracts its download into cifar-10-batches-py-target/, older versions straight
+    # into the cache
+    candidates = [cache / "cifar-10-batches-py",
+                  cache / "cifar-10-batches-py-target" / "cifar-10-batches-py"]
     for path in candidates:
         if (path / "test_batch").exists():
-            return readers.read_cifar10(path)
+            return _read_cifar(path)
     return _download(cfg, "cifar10", [f"{p}/{{data_batch_1..5,test_batch}}" for p in candidates])
 
 
-def _download(cfg, name: str, searched: list[str], extra: str = ""):
+def _download_cifar10(keras) -> Path:
+    """Keras' CIFAR-10 download, read by our restricted unpickler, not keras.datasets.cifar10.
+
+    Keras' loader pickle.loads whatever lies in its cache folder (a download it made, or files
+    someone put there), which can run code; we fetch the same archive, checked against the same
+    hash, and read the batches ourselves.
+    """
+    folder = keras.utils.get_file(
+        fname="cifar-10-batches-py-target",
+        origin="https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz", extract=True,
+        file_hash="6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce")
+    return Path(folder) / "cifar-10-batches-py"
+
+
+def _download(cfg, name: str, searched: list[str], extra: str = "") -> Loaded:
     """The Keras download, the last resort; offline or disabled, a message saying where files go."""
     where = "; ".join(searched)
     if cfg.download:
         import keras
 
-        loader = getattr(keras.datasets, name)
         try:
-            (x_train, y_train), (x_test, y_test) = loader.load_data()
-            return x_train, y_train, x_test, y_test
+            if name == "cifar10":
+                return _read_cifar(_download_cifar10(keras))
+            (x_train, y_train), (x_test, y_test) = getattr(keras.datasets, name).load_data()
+            return Loaded(x_train, y_train, x_test, y_test, files=[KERAS_DOWNLOAD])
+        except DataError:
+            raise
         except Exception as error:  # any failure of the download is reported the same way
             reason = f"the Keras download failed ({type(error).__name__}: {error})"
     else:
         reason = "dataset.download=false"
-    raise DataError(f"No {name} files were found (searched: {where}) and {reason}. Put the files in one of "
-                    f"those places, or set `dataset.data_dir=/path/to/folder` to a folder that holds them{extra}.")
+    raise DataError(f"No {name} files were found (searched: {where}) and {reason}. Put the files "
+                    "in one of those places, or set `dataset.data_dir=/path/to/folder` to a folder "
+                    f"that holds them{extra}.")
 
 
 _SOURCES = {"fashion_mnist": _fashion_mnist, "mnist": _mnist, "cifar10": _cifar10}
 
 
-def load_files(cfg) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(x_train, y_train, x_test, y_test) of an image dataset, shapes checked, images with a channel axis."""
+def load(cfg) -> Loaded:
+    """The named image dataset's raw splits, checked, images with a channel axis, and its files."""
     name = cfg.name.value
-    x_train, y_train, x_test, y_test = _SOURCES[name](cfg)
+    loaded = _SOURCES[name](cfg)
     expected = IMAGE_SHAPES[name]
+    where = f"The {name} files ({', '.join(loaded.files)})"
+    fix = "Replace them with the original files."
     arrays = []
-    for x, y, split in ((x_train, y_train, "train"), (x_test, y_test, "test")):
+    splits = ((loaded.x_train, loaded.y_train, "train"), (loaded.x_test, loaded.y_test, "test"))
+    for x, y, split in splits:
+        readers.check_examples(where, f"x_{split}", x, f"y_{split}", y, fix)
         if x.dtype != np.uint8:
-            raise DataError(f"The {name} {split} images are {x.dtype}; expected uint8 pixels (0..255) as in the "
-                            "original files. Replace them with the original files.")
+            raise DataError(f"{where}: the {split} images are {x.dtype}; expected uint8 pixels "
+                            f"(0..255) as in the original files. {fix}")
         x = x.reshape(*x.shape, 1) if x.ndim == 3 else x
-        if x.shape[1:] != expected or len(x) != len(y):
-            raise DataError(f"The {name} {split} files hold images of shape {x.shape[1:]} with {len(y)} labels; "
-                            f"expected {expected} with one label per image. Replace them with the original files.")
+        if x.shape[1:] != expected:
+            raise DataError(f"{where}: the {split} images have shape {x.shape[1:]}; expected "
+                            f"{expected}. {fix}")
         arrays += [x, np.asarray(y, np.int64).reshape(-1)]
-    return tuple(arrays)
+    return Loaded(*arrays, files=loaded.files)
+
+
+def load_files(cfg) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """load(cfg).arrays: (x_train, y_train, x_test, y_test), for callers that need no file list."""
+    return load(cfg).arrays

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from aecli.config.dataset import DatasetName, FileDatasetConfig
-from aecli.data import load_arrays
+from aecli.data import load_arrays, sources
 from aecli.errors import DataError
 
-from dataset_files import write_cifar, write_fashion, write_mnist_npz
+from dataset_files import write_cifar, write_fashion, write_idx, write_mnist_npz
 
 FASHION = Path("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")
 
@@ -153,3 +153,109 @@ def test_cifar_folder_missing_a_batch_names_it(tmp_path, isolated_home):
     (folder / "data_batch_3").unlink()
     with pytest.raises(DataError, match="lacks data_batch_3"):
         load_arrays(_cfg("cifar10", data_dir=str(tmp_path / "d")), seed=0)
+
+
+# A named dataset.data_dir is the only place searched: these used to fall back silently to the
+# Keras cache, Debian's folder or the download while config.yaml recorded the named folder.
+
+def _no_download(monkeypatch):
+    """Fails the test if the Keras download is tried."""
+    import keras
+
+    def refuse(*_, **__):
+        raise AssertionError("the Keras download was tried although dataset.data_dir was set")
+
+    for name in ("mnist", "fashion_mnist"):
+        monkeypatch.setattr(getattr(keras.datasets, name), "load_data", refuse)
+    monkeypatch.setattr(keras.utils, "get_file", refuse)
+
+
+@pytest.mark.parametrize("name, write_elsewhere, missing", [
+    ("fashion_mnist", lambda home, tmp: write_fashion(home / ".keras/datasets/fashion-mnist"),
+     "lacks train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, "
+     "t10k-labels-idx1-ubyte.gz"),
+    ("fashion_mnist", lambda home, tmp: write_fashion(tmp / "debian" / "fashion-mnist"),
+     "lacks train-images-idx3-ubyte.gz"),
+    ("mnist", lambda home, tmp: write_mnist_npz(home / ".keras" / "datasets" / "mnist.npz"),
+     "lacks mnist.npz"),
+    ("cifar10", lambda home, tmp: write_cifar(home / ".keras" / "datasets" / "cifar-10-batches-py"),
+     "lacks data_batch_1, data_batch_2, data_batch_3, data_batch_4, data_batch_5, test_batch, "
+     "a cifar-10-batches-py/ folder"),
+], ids=["fashion beside a keras cache", "fashion beside debian", "mnist", "cifar10"])
+def test_an_empty_data_dir_is_an_error_naming_the_missing_files_not_a_fallback(
+        tmp_path, isolated_home, monkeypatch, name, write_elsewhere, missing):
+    write_elsewhere(isolated_home, tmp_path)
+    monkeypatch.setenv("AECLI_DEBIAN_DATASETS", str(tmp_path / "debian"))
+    _no_download(monkeypatch)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError) as error:
+        load_arrays(_cfg(name, data_dir=str(tmp_path / "empty"), download=True), seed=0)
+    message = str(error.value)
+    assert f"dataset.data_dir={tmp_path / 'empty'}" in message and missing in message
+    assert "drop dataset.data_dir to search the default places and the Keras download" in message
+
+
+def test_a_data_dir_missing_one_fashion_file_names_just_it(tmp_path, isolated_home, monkeypatch):
+    write_fashion(isolated_home / ".keras" / "datasets" / "fashion-mnist")
+    (write_fashion(tmp_path / "mine") / "t10k-labels-idx1-ubyte.gz").unlink()
+    _no_download(monkeypatch)
+    with pytest.raises(DataError, match=r"mine\) lacks t10k-labels-idx1-ubyte.gz\. Put the four"):
+        load_arrays(_cfg("fashion_mnist", data_dir=str(tmp_path / "mine")), seed=0)
+
+
+def test_a_cifar_data_dir_with_an_empty_batches_folder_names_the_batches(tmp_path, isolated_home,
+                                                                        monkeypatch):
+    write_cifar(isolated_home / ".keras" / "datasets" / "cifar-10-batches-py")
+    (tmp_path / "d" / "cifar-10-batches-py").mkdir(parents=True)
+    _no_download(monkeypatch)
+    with pytest.raises(DataError, match=r"cifar-10-batches-py lacks data_batch_1, .*test_batch"):
+        load_arrays(_cfg("cifar10", data_dir=str(tmp_path / "d")), seed=0)
+
+
+def test_the_files_read_are_reported_for_a_data_dir(tmp_path, isolated_home):
+    folder = write_fashion(tmp_path / "f")
+    assert sources.load(_cfg("fashion_mnist", data_dir=str(folder))).files == [
+        str(folder / name) for name in sources.FASHION_FILES]
+    path = write_mnist_npz(tmp_path / "m" / "mnist.npz")
+    assert sources.load(_cfg("mnist", data_dir=str(path.parent))).files == [str(path)]
+    batches = write_cifar(tmp_path / "c" / "cifar-10-batches-py")
+    assert sources.load(_cfg("cifar10", data_dir=str(batches.parent))).files == [
+        str(batches / name) for name in sources.CIFAR_FILES]
+
+
+def test_the_files_read_are_reported_for_the_default_places(tmp_path, isolated_home, monkeypatch):
+    debian = write_fashion(tmp_path / "debian" / "fashion-mnist")
+    monkeypatch.setenv("AECLI_DEBIAN_DATASETS", str(tmp_path / "debian"))
+    files = sources.load(_cfg("fashion_mnist")).files
+    assert files == [str(debian / name) for name in sources.FASHION_FILES]
+    cached = write_mnist_npz(isolated_home / ".keras" / "datasets" / "mnist.npz")
+    assert sources.load(_cfg("mnist", download=False)).files == [str(cached)]
+
+
+def test_a_keras_download_is_reported_as_such(isolated_home, monkeypatch):
+    import keras
+
+    def fake_download():
+        x, y = np.zeros((20, 28, 28), np.uint8), np.arange(20, dtype=np.uint8) % 10
+        return (x, y), (x[:5], y[:5])
+
+    monkeypatch.setattr(keras.datasets.mnist, "load_data", fake_download)
+    loaded = sources.load(_cfg("mnist", download=True))
+    assert loaded.files == ["keras download"] and loaded.x_train.shape == (20, 28, 28, 1)
+    assert loaded.y_train.dtype == np.int64
+
+
+def test_the_cifar_download_reports_the_batches_it_read(tmp_path, isolated_home, monkeypatch):
+    import keras
+
+    batches = write_cifar(tmp_path / "download" / "cifar-10-batches-py")
+    monkeypatch.setattr(keras.utils, "get_file", lambda **_: str(batches.parent))
+    loaded = sources.load(_cfg("cifar10", download=True))
+    assert loaded.files == [str(batches / name) for name in sources.CIFAR_FILES]
+
+
+def test_bad_arrays_found_by_load_name_the_files(tmp_path, isolated_home):
+    folder = write_fashion(tmp_path / "f", n_train=30)
+    write_idx(folder / "train-labels-idx1-ubyte.gz", np.arange(29, dtype=np.uint8) % 10)
+    with pytest.raises(DataError, match=r"ubyte.gz\): x_train holds 30 examples but y_train 29"):
+        load_arrays(_cfg("fashion_mnist", data_dir=str(folder)), seed=0)
