@@ -47,7 +47,7 @@ def _check(codes, factors):
 def _split(n, seed, train_fraction):
     """Indices of a seeded random split of n points: (train, test)."""
     order = np.random.default_rng([seed, 7]).permutation(n)
-    n_train = int(math.ceil(n * train_fraction))
+    n_train = math.ceil(n * train_fraction)
     return order[:n_train], order[n_train:]
 
 
@@ -76,7 +76,7 @@ def discrete_entropy(factors):
 
 
 def mig(codes, factors, bins=20):
-    """Mutual Information Gap (Chen et al. 2018, eq. 5), as disentanglement_lib's `discrete_mig`.
+    """Mutual Information Gap (Chen et al. 2018), as disentanglement_lib's `discrete_mig`.
 
     Each latent z_i is discretised into `bins` equal-width bins over its range; then, with the
     empirical discrete mutual information I(z_i; v_k) and factor entropy H(v_k), both in nats,

@@ -110,7 +110,7 @@ def _log_aggregate_weights(batch, dataset_size, estimator):
     "mss" (stratified: z_i was drawn from x_i, whose share of q(z) = (1/N) sum_n q(z|x_n) is
     exactly 1/N; the other M - 1 points stand in for the other N - 1 examples): w_ii = 1/N,
     w_ij = (N - 1) / (N (M - 1)); each row sums to 1, and the estimate of q(z_i) is unbiased.
-    "mws" (minibatch-weighted sampling, Chen et al. 2018 eq. in sec. 4.1 and their code's
+    "mws" (minibatch-weighted sampling, the estimator of Chen et al. 2018 and their code's
     default): w_ij = 1 / (N M) for all j, whose rows sum to 1/N: log q(z) is shifted by about
     -log N and log prod_j q(z_j) by -d log N, so the three terms carry constant offsets (their
     sum and all gradients are unaffected)."""
@@ -127,7 +127,7 @@ def _log_aggregate_weights(batch, dataset_size, estimator):
 
 def tc_decomposition(z, mean, log_var, dataset_size, estimator="mss"):
     """(index-code MI, total correlation, dimension-wise KL) of a batch, each a float32 batch
-    mean in nats (Chen et al. 2018, "Isolating Sources of Disentanglement in VAEs", eq. 2):
+    mean in nats (Chen et al. 2018, "Isolating Sources of Disentanglement in VAEs"):
 
         E_x KL(q(z|x) || p(z)) = E[log q(z|x) - log q(z)]                 index-code MI
                                + E[log q(z) - log prod_j q(z_j)]          total correlation

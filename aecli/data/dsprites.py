@@ -90,7 +90,7 @@ def _render_chunk(classes, resolution):
     centre_y = LOW + SPAN * FACTOR_VALUES[4][classes[:, 4]]
     # only a window of side `window` pixels around each sprite is tested: a sprite's
     # half-extent is at most HALF * sqrt(2) (the rotated square), so the window holds it all
-    window = min(resolution, int(math.ceil(2 * HALF * math.sqrt(2) * resolution)) + 3)
+    window = min(resolution, math.ceil(2 * HALF * math.sqrt(2) * resolution) + 3)
     top = np.clip(np.floor(centre_y * resolution - window / 2).astype(np.int64),
                   0, resolution - window)
     left = np.clip(np.floor(centre_x * resolution - window / 2).astype(np.int64),

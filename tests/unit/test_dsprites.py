@@ -114,7 +114,8 @@ def _official_like(path, n=10, **overrides):
     grid = dsprites.sample_factor_classes("all", None)[::73729][:n]
     classes = np.column_stack([np.zeros(len(grid), np.int64), grid])
     values = np.column_stack([np.ones(len(grid)), dsprites.factor_values(grid)])
-    arrays = dict(imgs=dsprites.render(grid, 64), latents_values=values, latents_classes=classes)
+    arrays = {"imgs": dsprites.render(grid, 64), "latents_values": values,
+              "latents_classes": classes}
     arrays.update(overrides)
     arrays = {name: value for name, value in arrays.items() if value is not None}
     np.savez(path, **arrays)
