@@ -7,6 +7,8 @@
   label = the prototype.
 - shapes: 28x28x1 images of a filled square, a disc, a horizontal bar, a vertical bar, a
   plus and a triangle at random positions and sizes; label = the shape.
+  `generate_shapes_with_factors` also returns each image's generating factors (shape, size,
+  row, column), for the disentanglement metrics.
 
 `size` examples in all: the first 80% train, the rest test.
 """
@@ -39,7 +41,15 @@ _SHAPES = (
 )
 
 
-def _shapes(rng, n, side=28):
+# factors of kind=shapes, with their number of values: shape, box size (6..12 pixels, as size
+# - 6), box top row and left column (0..15 each, for 28x28 images)
+SHAPES_FACTOR_NAMES = ("shape", "size", "row", "column")
+SHAPES_FACTOR_SIZES = (len(_SHAPES), 7, 16, 16)
+
+
+def _shapes_and_factors(rng, n, side=28):
+    """(images (n, side, side, 1), labels (n,), factors (n, 4) int64): the factors are shape,
+    size - 6, top row and left column of the shape's box."""
     labels = rng.integers(0, len(_SHAPES), n)
     size = rng.integers(6, 13, n)
     top = rng.integers(0, side - 12, n)
@@ -53,7 +63,13 @@ def _shapes(rng, n, side=28):
         pick = labels == label
         box = (np.abs(dr[pick]) <= half[pick]) & (np.abs(dc[pick]) <= half[pick])
         images[pick] = shape(dr[pick], dc[pick], half[pick], box)
-    return images[..., None], labels.astype(np.int64)
+    factors = np.stack([labels, size - 6, top, left], axis=1).astype(np.int64)
+    return images[..., None], labels.astype(np.int64), factors
+
+
+def _shapes(rng, n, side=28):
+    images, labels, _ = _shapes_and_factors(rng, n, side)
+    return images, labels
 
 
 _GENERATORS = {"circle": _circle, "binary": _binary, "shapes": _shapes}
@@ -70,3 +86,15 @@ def generate(kind: str, size: int, seed: int):
         x_train = (x_train - low) / (high - low)
         x_test = np.clip((x_test - low) / (high - low), 0.0, 1.0)
     return (x_train.astype(np.float32), y[:n_train], x_test.astype(np.float32), y[n_train:])
+
+
+def generate_shapes_with_factors(size: int, seed: int):
+    """`generate("shapes", size, seed)` (the same images and labels for the same seed) plus the
+    factor classes of each example: (x_train, y_train, x_test, y_test, factors_train,
+    factors_test), factors (n, 4) int64 = (shape, size - 6, top row, left column) with
+    SHAPES_FACTOR_SIZES values each."""
+    rng = np.random.default_rng([seed, 2024])
+    x, y, factors = _shapes_and_factors(rng, size)
+    n_train = int(size * 0.8)
+    return (x[:n_train], y[:n_train], x[n_train:], y[n_train:], factors[:n_train],
+            factors[n_train:])

@@ -94,3 +94,62 @@ def contractive_sigmoid(code, weights):
     code = ops.cast(code, "float32")
     column_norms = ops.sum(ops.square(ops.cast(weights, "float32")), axis=0)
     return ops.sum(ops.square(code * (1.0 - code)) * column_norms, axis=-1)
+
+
+def log_density_gaussian(z, mean, log_var):
+    """log N(z; mean, exp(log_var)) elementwise, in nats:
+    -1/2 [log(2 pi) + log sigma^2 + (z - mu)^2 / sigma^2]. Broadcasts, so z (M, 1, d) against
+    mean, log_var (1, M, d) gives every sample's density under every posterior of a batch."""
+    z, mean, log_var = (ops.cast(t, "float32") for t in (z, mean, log_var))
+    return -0.5 * (math.log(2.0 * math.pi) + log_var + ops.square(z - mean) * ops.exp(-log_var))
+
+
+def _log_aggregate_weights(batch, dataset_size, estimator):
+    """(M, M) log importance weights w_ij of q(z_i|x_j) in q(z_i) ~ sum_j w_ij q(z_i|x_j).
+
+    "mss" (stratified: z_i was drawn from x_i, whose share of q(z) = (1/N) sum_n q(z|x_n) is
+    exactly 1/N; the other M - 1 points stand in for the other N - 1 examples): w_ii = 1/N,
+    w_ij = (N - 1) / (N (M - 1)); each row sums to 1, and the estimate of q(z_i) is unbiased.
+    "mws" (minibatch-weighted sampling, the estimator of Chen et al. 2018 and their code's
+    default): w_ij = 1 / (N M) for all j, whose rows sum to 1/N: log q(z) is shifted by about
+    -log N and log prod_j q(z_j) by -d log N, so the three terms carry constant offsets (their
+    sum and all gradients are unaffected)."""
+    m = ops.cast(batch, "float32")
+    n = ops.cast(dataset_size, "float32")
+    if estimator == "mws":
+        return ops.zeros((batch, batch)) - ops.log(n * m)
+    if estimator != "mss":
+        raise ValueError(f"estimator must be 'mss' or 'mws', got {estimator!r}")
+    own = -ops.log(n)
+    other = ops.log(n - 1.0) - ops.log(n) - ops.log(ops.maximum(m - 1.0, 1.0))
+    return ops.where(ops.eye(batch) > 0, own, other)
+
+
+def tc_decomposition(z, mean, log_var, dataset_size, estimator="mss"):
+    """(index-code MI, total correlation, dimension-wise KL) of a batch, each a float32 batch
+    mean in nats (Chen et al. 2018, "Isolating Sources of Disentanglement in VAEs"):
+
+        E_x KL(q(z|x) || p(z)) = E[log q(z|x) - log q(z)]                 index-code MI
+                               + E[log q(z) - log prod_j q(z_j)]          total correlation
+                               + E[sum_j log q(z_j) - log p(z_j)]         dimension-wise KL
+
+    with z_i ~ q(z|x_i) the batch's samples, p = N(0, I), and the aggregate posterior q(z) and
+    its marginals q(z_j) estimated from the M posteriors of the batch, N = dataset_size:
+    log q(z_i) = logsumexp_k [log w_ik + sum_j log q(z_ij|x_k)] and log q(z_ij) = logsumexp_k
+    [log w_ik + log q(z_ij|x_k)], w from `_log_aggregate_weights` ("mss" by default, "mws" the
+    paper's minibatch-weighted sampling). The three terms telescope, so their sum is the
+    one-sample estimate E[log q(z|x) - log p(z)] of the KL whatever the estimator.
+    """
+    z, mean, log_var = (ops.cast(t, "float32") for t in (z, mean, log_var))
+    batch = ops.shape(z)[0]
+    log_qz_x = ops.sum(log_density_gaussian(z, mean, log_var), axis=-1)  # (M,)
+    log_pz = ops.sum(log_density_gaussian(z, 0.0, 0.0), axis=-1)
+    # log q(z_ij | x_k) for every sample i, posterior k, dimension j: (M, M, d)
+    pairwise = log_density_gaussian(z[:, None, :], mean[None, :, :], log_var[None, :, :])
+    log_w = _log_aggregate_weights(batch, dataset_size, estimator)
+    log_qz = ops.logsumexp(log_w + ops.sum(pairwise, axis=-1), axis=1)
+    log_prod_qzj = ops.sum(ops.logsumexp(log_w[:, :, None] + pairwise, axis=1), axis=-1)
+    mi = ops.mean(log_qz_x - log_qz)
+    tc = ops.mean(log_qz - log_prod_qzj)
+    dimwise_kl = ops.mean(log_prod_qzj - log_pz)
+    return mi, tc, dimwise_kl

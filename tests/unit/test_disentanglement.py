@@ -1,0 +1,186 @@
+"""Disentanglement metrics on constructed representations whose answers are known."""
+
+import math
+
+import numpy as np
+import pytest
+
+from aecli import disentanglement as dis
+
+# dSprites' factor grid without colour: shape, scale, orientation, posX, posY
+SIZES = (3, 6, 40, 32, 32)
+N = 4000
+
+
+def _factors(n=N, seed=0, sizes=SIZES):
+    """Factor classes drawn uniformly over the grid, as dSprites' sampler does."""
+    rng = np.random.default_rng(seed)
+    return np.stack([rng.integers(0, size, n) for size in sizes], axis=1)
+
+
+def _perfect_code(factors, seed=1, noise=0.01):
+    """Each factor standardised into its own latent, plus tiny noise."""
+    rng = np.random.default_rng(seed)
+    z = (factors - factors.mean(axis=0)) / factors.std(axis=0)
+    return z + noise * rng.normal(size=z.shape)
+
+
+def _rotate_pair(codes, i, j, angle=math.pi / 4):
+    """Latents i and j rotated into each other: each mixes two factors."""
+    out = codes.copy()
+    c, s = math.cos(angle), math.sin(angle)
+    out[:, i], out[:, j] = c * codes[:, i] - s * codes[:, j], s * codes[:, i] + c * codes[:, j]
+    return out
+
+
+FACTORS = _factors()
+PERFECT = _perfect_code(FACTORS)
+NOISE = np.random.default_rng(2).normal(size=(N, len(SIZES)))
+# factors 0 (shape) and 2 (orientation) mixed by a 45-degree rotation
+ROTATED = _rotate_pair(PERFECT, 0, 2)
+
+
+@pytest.fixture(scope="module")
+def scores():
+    return {name: dis.all_metrics(codes, FACTORS, seed=0)
+            for name, codes in [("perfect", PERFECT), ("noise", NOISE), ("rotated", ROTATED)]}
+
+
+def test_all_metrics_reports_every_key_in_unit_interval_and_is_deterministic(scores):
+    again = dis.all_metrics(ROTATED, FACTORS, seed=0)
+    assert tuple(again) == dis.METRIC_NAMES
+    assert again == scores["rotated"]
+    for result in scores.values():
+        assert all(0.0 <= value <= 1.0 for value in result.values()), result
+
+
+def test_factors_themselves_score_near_one(scores):
+    perfect = scores["perfect"]
+    assert perfect["dci_disentanglement"] > 0.97
+    assert perfect["dci_completeness"] > 0.97
+    assert perfect["dci_informativeness"] > 0.97
+    assert perfect["factor_vae_score"] == 1.0
+    # 20 bins cap MIG for the 32- and 40-valued factors (test below); the few-valued ones reach 1
+    assert dis.mig(PERFECT[:, :2], FACTORS[:, :2]) > 0.99
+    assert perfect["mig"] > 0.85
+    # the discrete SAP's 1-D linear classifiers cannot separate 40 classes: high only relative
+    assert perfect["sap"] > 5 * scores["noise"]["sap"] + 0.1
+    assert dis.sap(PERFECT, FACTORS, continuous=True) > 0.99
+
+
+def test_independent_noise_scores_near_zero_and_factor_vae_near_chance(scores):
+    noise = scores["noise"]
+    assert noise["mig"] < 0.02
+    assert noise["sap"] < 0.02
+    assert noise["dci_disentanglement"] < 0.05
+    assert noise["dci_completeness"] < 0.05
+    chance = np.mean([1 / size for size in SIZES])
+    assert noise["dci_informativeness"] == pytest.approx(chance, abs=0.03)
+    assert noise["factor_vae_score"] == pytest.approx(1 / len(SIZES), abs=0.06)
+
+
+@pytest.mark.parametrize("metric, margin", [
+    ("mig", 0.05), ("sap", 0.02), ("dci_disentanglement", 0.05), ("dci_completeness", 0.05),
+    ("factor_vae_score", 0.05)])
+def test_rotation_mixing_two_factors_scores_strictly_between_noise_and_factors(scores, metric,
+                                                                               margin):
+    assert scores["noise"][metric] + margin < scores["rotated"][metric]
+    assert scores["rotated"][metric] < scores["perfect"][metric] - margin
+
+
+def test_continuous_sap_of_a_rotation_is_strictly_between_noise_and_factors():
+    perfect, noise, rotated = (dis.sap(codes, FACTORS, continuous=True)
+                               for codes in (PERFECT, NOISE, ROTATED))
+    assert noise < 0.01 and perfect > 0.99
+    assert 0.5 < rotated < 0.7  # the two mixed factors' gaps vanish: 3/5
+
+
+def test_rotation_keeps_informativeness_since_it_loses_no_information(scores):
+    assert scores["rotated"]["dci_informativeness"] > 0.95
+
+
+def test_permuting_latents_leaves_scores_unchanged():
+    perm = np.array([3, 0, 4, 1, 2])
+    base = dis.all_metrics(ROTATED, FACTORS, seed=3)
+    permuted = dis.all_metrics(ROTATED[:, perm], FACTORS, seed=3)
+    for name in ("mig", "sap", "factor_vae_score"):
+        assert permuted[name] == pytest.approx(base[name], abs=1e-12), name
+    # the tree ensemble's random draws follow the column order: equal up to its randomness
+    for name in ("dci_disentanglement", "dci_completeness", "dci_informativeness"):
+        assert permuted[name] == pytest.approx(base[name], abs=0.02), name
+
+
+def _numpy_mutual_info(a, b):
+    """I(a; b) in nats from the contingency table of two integer vectors."""
+    _, a = np.unique(a, return_inverse=True)
+    _, b = np.unique(b, return_inverse=True)
+    joint = np.zeros((a.max() + 1, b.max() + 1))
+    np.add.at(joint, (a, b), 1.0)
+    joint /= joint.sum()
+    outer = joint.sum(axis=1, keepdims=True) * joint.sum(axis=0, keepdims=True)
+    nonzero = joint > 0
+    return float(np.sum(joint[nonzero] * np.log(joint[nonzero] / outer[nonzero])))
+
+
+def test_mig_matches_hand_computed_discrete_mutual_information():
+    a = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    b = np.array([0, 1, 2, 3, 0, 1, 2, 3])
+    factors = np.stack([a, b], axis=1)
+    # binary latents, so 2 bins put 0 in bin 1 and 1 in bin 2: a copy of a, a with two of its
+    # eight values flipped, and b >= 2
+    codes = np.stack([a, np.array([0, 0, 0, 1, 1, 1, 1, 0]), (b >= 2)], axis=1).astype(float)
+    assert _numpy_mutual_info(codes[:, 0], a) == pytest.approx(math.log(2))
+    assert _numpy_mutual_info(codes[:, 2], b) == pytest.approx(math.log(2))
+    mi = np.array([[_numpy_mutual_info(codes[:, i], factors[:, j]) for j in range(2)]
+                   for i in range(3)])
+    np.testing.assert_allclose(dis.discrete_mutual_info(dis.histogram_discretize(codes, 2),
+                                                        factors), mi, atol=1e-12)
+    top = np.sort(mi, axis=0)[::-1]
+    entropy = np.array([math.log(2), math.log(4)])
+    expected = np.mean((top[0] - top[1]) / entropy)
+    assert dis.mig(codes, factors, bins=2) == pytest.approx(expected, abs=1e-12)
+    # factor b's best latent (z_2) carries log 2 of its log 4 nats
+    assert expected < 1.0
+
+
+def test_mig_of_a_perfect_code_is_capped_at_log_bins_over_log_values():
+    factors = _factors(sizes=(40,))
+    assert dis.mig(_perfect_code(factors), factors, bins=20) == pytest.approx(
+        math.log(20) / math.log(40), abs=0.01)
+
+
+@pytest.mark.parametrize("importance, expected_d, expected_c", [
+    (np.eye(3), 1.0, 1.0),                        # one latent per factor
+    (np.ones((3, 3)), 0.0, 0.0),                  # every latent matters equally for every factor
+    (np.array([[1.0, 1.0], [0.0, 0.0]]), 0.0, 1.0),  # one latent encodes both factors
+    (np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 2.0]]), 1.0, 1.0 - 0.5 * math.log(2) / math.log(3)),
+])
+def test_dci_reduces_importance_by_weighted_entropies(importance, expected_d, expected_c):
+    assert dis.dci_disentanglement(importance) == pytest.approx(expected_d, abs=1e-6)
+    assert dis.dci_completeness(importance) == pytest.approx(expected_c, abs=1e-6)
+
+
+def test_factor_vae_score_never_chooses_a_collapsed_latent():
+    collapsed = np.column_stack([PERFECT, np.zeros(N), 1e-3 * NOISE[:, 0]])
+    assert dis.factor_vae_score(collapsed, FACTORS) == 1.0
+
+
+def test_factor_vae_score_follows_the_generator_protocol_given_an_encoder():
+    mean, std = FACTORS.mean(axis=0), FACTORS.std(axis=0)
+
+    def encode(classes):
+        return (classes - mean) / std
+
+    def mixed(classes):
+        return _rotate_pair(encode(classes), 0, 2)
+
+    assert dis.factor_vae_score(PERFECT, FACTORS, encode=encode) == 1.0
+    score = dis.factor_vae_score(ROTATED, FACTORS, encode=mixed)
+    assert 0.7 < score < 0.9  # shape and orientation each pick either mixed latent: 3/5 + 2/5 / 2
+
+
+def test_metrics_reject_mismatched_or_non_integer_factors():
+    with pytest.raises(ValueError, match="share n"):
+        dis.mig(PERFECT[:10], FACTORS[:11])
+    with pytest.raises(ValueError, match="integer"):
+        dis.mig(PERFECT, FACTORS.astype(float))
