@@ -66,6 +66,7 @@ def _fit_and_evaluate(cfg: TrainConfig, folder: RunFolder, resume: bool) -> tupl
     keras.utils.set_random_seed(cfg.seed)
 
     arrays = load_arrays(cfg.dataset, cfg.seed)
+    log.info("data: %s", ", ".join(arrays.files))
     _check_likelihood(cfg, arrays)
     data = make_pipelines(arrays, cfg.trainer.batch_size, cfg.model.noise, cfg.seed)
     jit, why = hardware.jit_compile(cfg.hardware, cfg.model.architecture, placement)
@@ -112,6 +113,7 @@ def _fit_and_evaluate(cfg: TrainConfig, folder: RunFolder, resume: bool) -> tupl
         "seed": cfg.seed,
         "epochs_completed": stop.last_completed_epoch + 1,
         "train_examples": len(arrays.train.x),
+        "data_files": arrays.files,
         "train_seconds": seconds,
         "train_samples_per_second":
             epochs_run * data.steps_per_epoch * cfg.trainer.batch_size / seconds,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import Optional
+from typing import List, Optional
 
 from omegaconf import MISSING
 
@@ -24,6 +24,9 @@ class DatasetName(str, Enum):
     synthetic = "synthetic"
     transactions = "transactions"
     network_traffic = "network_traffic"
+    image_folder = "image_folder"
+    npz = "npz"
+    csv = "csv"
 
 
 class SyntheticKind(str, Enum):
@@ -93,3 +96,59 @@ class SyntheticConfig(GeneratedDatasetConfig):
     """
 
     kind: SyntheticKind = SyntheticKind.shapes
+
+
+class ColorMode(str, Enum):
+    grayscale = "grayscale"
+    rgb = "rgb"
+
+
+@dataclass
+class UserFileDatasetConfig(BaseDatasetConfig):
+    """The user's own file (npz, csv) or folder (image_folder), read without running any of it.
+
+    path: the file or folder.
+    test_fraction: share held out for testing (a seeded, stratified draw) when the data has no
+                   test split of its own.
+    split_seed: seed of that draw, apart from the run's seed, so every seed of a sweep is tested
+                on the same examples.
+    """
+
+    path: str = MISSING
+    test_fraction: float = 0.2
+    split_seed: int = 0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        require(0 < self.test_fraction < 1, "dataset.test_fraction", self.test_fraction,
+                "in (0, 1)")
+
+
+@dataclass
+class ImageFolderConfig(UserFileDatasetConfig):
+    """One subfolder per class of PNG/JPEG images, decoded by Keras' directory loader.
+
+    image_size: resize to image_size x image_size (null keeps the images' common size).
+    color_mode: grayscale (1 channel) or rgb (3).
+    """
+
+    image_size: Optional[int] = None
+    color_mode: ColorMode = ColorMode.rgb
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.image_size is not None:
+            require(self.image_size >= 4, "dataset.image_size", self.image_size,
+                    "null (keep) or an integer >= 4")
+
+
+@dataclass
+class CsvConfig(UserFileDatasetConfig):
+    """A table with a header row; features standardised by the training rows.
+
+    label_column: integer labels (nonzero = anomalous for `aecli anomaly`); null = unlabelled.
+    columns: the feature columns (null = every column but the label).
+    """
+
+    label_column: Optional[str] = None
+    columns: Optional[List[str]] = None

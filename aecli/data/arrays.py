@@ -1,10 +1,10 @@
 """A dataset as NumPy splits: float32 in [0, 1], images with a channel axis, int64 labels."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from aecli.data import sources, synthetic, tabular
+from aecli.data import sources, synthetic, tabular, user_files
 from aecli.errors import ConfigError
 
 
@@ -23,6 +23,8 @@ class Arrays:
     train: Split
     val: Split
     test: Split
+    files: list[str] = field(default_factory=list)  # what was read (or how it was generated)
+    class_names: list[str] = field(default_factory=list)  # label names, index = label
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -41,14 +43,26 @@ def _only_class(x, y, label):
     return x[y == label], y[y == label]
 
 
-def _raw_splits(cfg, seed: int):
-    """(x_train, y_train, x_test, y_test) from the dataset's generator or files."""
+GENERATED = "generated from the seed"
+
+
+def _raw_splits(cfg, seed: int) -> sources.Loaded:
+    """The raw splits from the dataset's generator, published files or the user's own files."""
     name = cfg.name.value
     if name == "synthetic":
-        return synthetic.generate(cfg.kind.value, cfg.size, seed)
+        return sources.Loaded(*synthetic.generate(cfg.kind.value, cfg.size, seed), [GENERATED])
     if name in tabular.GENERATORS:
-        return tabular.generate(name, cfg.size, seed)
-    return sources.load_files(cfg)
+        return sources.Loaded(*tabular.generate(name, cfg.size, seed), [GENERATED])
+    if name == "image_folder":
+        return user_files.read_image_folder(cfg.path, cfg.image_size, cfg.color_mode.value,
+                                            cfg.test_fraction, cfg.split_seed)
+    if name == "npz":
+        return user_files.read_npz(cfg.path, cfg.test_fraction, cfg.split_seed)
+    if name == "csv":
+        return user_files.read_csv(cfg.path, cfg.label_column,
+                                   None if cfg.columns is None else list(cfg.columns),
+                                   cfg.test_fraction, cfg.split_seed)
+    return sources.load(cfg)
 
 
 def load_arrays(cfg, seed: int) -> Arrays:
@@ -62,7 +76,8 @@ def load_arrays(cfg, seed: int) -> Arrays:
     sets append at the end included). With `normal_class`, training and validation keep that
     label only; test keeps every label. Pixels are uint8 / 255, everything float32.
     """
-    x_train, y_train, x_test, y_test = _raw_splits(cfg, seed)
+    loaded = _raw_splits(cfg, seed)
+    x_train, y_train, x_test, y_test = loaded.arrays
     if cfg.normal_class is not None:
         x_train, y_train = _only_class(x_train, y_train, cfg.normal_class)
     rng = np.random.default_rng(seed)
@@ -80,4 +95,6 @@ def load_arrays(cfg, seed: int) -> Arrays:
         train=Split(_scaled(x_train[train_index]), y_train[train_index]),
         val=Split(_scaled(x_train[val_index]), y_train[val_index]),
         test=Split(_scaled(x_test[test_index]), y_test[test_index]),
+        files=list(loaded.files),
+        class_names=list(loaded.class_names),
     )

@@ -21,15 +21,17 @@ EXPERIMENTS, DEBUG = _options("experiment"), _options("debug")
 
 def test_the_groups_hold_the_options_the_readme_lists():
     assert {"vanilla", "conv_denoising", "sparse", "contractive", "vae", "beta_vae"} <= set(MODELS)
-    assert {"mnist", "fashion_mnist", "cifar10", "synthetic", "transactions",
-            "network_traffic"} <= set(DATASETS)
+    assert {"mnist", "fashion_mnist", "cifar10", "synthetic", "transactions", "network_traffic",
+            "image_folder", "npz", "csv"} <= set(DATASETS)
     assert {"cpu", "gpu", "mixed", "multi_gpu"} <= set(HARDWARE)
 
 
 @pytest.mark.parametrize("option", MODELS)
 @pytest.mark.parametrize("data", DATASETS)
 def test_every_model_and_dataset_compose_into_typed_config(compose_train, option, data):
-    settings = validate(compose_train(f"model={option}", f"dataset={data}"))
+    # the user's own data has no default location
+    path = ["dataset.path=/data/mine"] if data in ("image_folder", "npz", "csv") else []
+    settings = validate(compose_train(f"model={option}", f"dataset={data}", *path))
     assert isinstance(settings, run.TrainConfig)
     assert settings.model.name == option
     assert settings.dataset.name.value == data
@@ -126,3 +128,8 @@ def test_required_keys_exist(compose_train):
 def test_out_of_range_values_name_their_key(compose_train, override, key):
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
         validate(compose_train(*override.split()))
+
+
+def test_the_users_own_data_needs_its_path(compose_train):
+    with pytest.raises(ConfigError, match=r"dataset\.path|path"):
+        validate(compose_train("dataset=npz"))
