@@ -15,7 +15,7 @@ from aecli.config.run import TrainConfig  # noqa: E402
 from aecli.data import load_arrays  # noqa: E402
 from aecli.data.pipeline import make_pipelines  # noqa: E402
 from aecli.errors import ConfigError  # noqa: E402
-from aecli.evaluation.metrics import evaluate  # noqa: E402
+from aecli.evaluation.metrics import evaluate, factor_metrics  # noqa: E402
 from aecli.evaluation.reload import TrainedRun  # noqa: E402
 from aecli.models import build_model  # noqa: E402
 from aecli.rundir.layout import RunFolder  # noqa: E402
@@ -89,7 +89,7 @@ def _fit_and_evaluate(cfg: TrainConfig, folder: RunFolder, resume: bool) -> tupl
     stop = StopConditions(initial_epoch)
     callbacks = [
         stop,  # first: later callbacks read whether the epoch ended early
-        *model.training_callbacks(),
+        *model.training_callbacks(arrays.val.x, folder.tensorboard_run("latents")),
         Checkpoints(store, stop, every=cfg.trainer.checkpoint_every, best_val_loss=best_val_loss),
         TensorBoard(folder.tensorboard, stop),
         RichProgress(cfg.trainer.epochs, data.steps_per_epoch, initial_epoch),
@@ -119,6 +119,8 @@ def _fit_and_evaluate(cfg: TrainConfig, folder: RunFolder, resume: bool) -> tupl
             epochs_run * data.steps_per_epoch * cfg.trainer.batch_size / seconds,
         "jit_compile": jit,
         **evaluate(model, data.test, noisy=cfg.model.noise.type != NoiseType.none),
+        **model.posterior_metrics(arrays.test.x),
+        **factor_metrics(model, arrays.test, cfg.seed),
     }
     return TrainedRun(folder, cfg, arrays, model), metrics
 

@@ -26,6 +26,8 @@ def main(args) -> int:
     folder.codes.mkdir(exist_ok=True)
     np.save(folder.code_file(split, "codes"), codes.astype(np.float32))
     np.save(folder.code_file(split, "labels"), data.y)
+    if data.factors is not None:  # ground-truth factors, for disentanglement analyses
+        np.save(folder.code_file(split, "factors"), data.factors)
     input_dims, code_dims = math.prod(data.x.shape[1:]), math.prod(codes.shape[1:])
     # images are stored as 8-bit pixels; other inputs and the codes as float32
     input_bytes = input_dims * (1 if len(data.x.shape) == 4 else 4)

@@ -24,6 +24,7 @@ class DatasetName(str, Enum):
     synthetic = "synthetic"
     transactions = "transactions"
     network_traffic = "network_traffic"
+    dsprites = "dsprites"
     image_folder = "image_folder"
     npz = "npz"
     csv = "csv"
@@ -152,3 +153,25 @@ class CsvConfig(UserFileDatasetConfig):
 
     label_column: Optional[str] = None
     columns: Optional[List[str]] = None
+
+
+@dataclass
+class DSpritesConfig(BaseDatasetConfig):
+    """dSprites (Matthey et al. 2017): 2-D shapes from five known factors, for disentanglement.
+
+    size: points drawn uniformly from the 737,280-image factor grid (null: the whole grid);
+          80% train, the rest test.
+    resolution: 64 (the original) or 32 (four times fewer pixels, for speed).
+    data_dir: a folder holding the official dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz, read
+              instead of the generator when set.
+    """
+
+    size: Optional[int] = 20000
+    resolution: int = 64
+    data_dir: Optional[str] = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.size is not None:
+            require(self.size >= 10, "dataset.size", self.size, "null (all) or an integer >= 10")
+        require(self.resolution in (32, 64), "dataset.resolution", self.resolution, "32 or 64")

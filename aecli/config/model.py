@@ -166,6 +166,33 @@ class VAEConfig(BaseModelConfig):
                 self.capacity_gamma, "finite and > 0")
 
 
+class TCEstimator(str, Enum):
+    """How beta-TCVAE estimates the aggregate posterior q(z) from a minibatch (Chen et al. 2018):
+    minibatch stratified sampling (lower variance) or minibatch weighted sampling."""
+
+    mss = "mss"
+    mws = "mws"
+
+
+@dataclass
+class BetaTCVAEConfig(VAEConfig):
+    """beta-TCVAE (Chen et al. 2018): the KL split into index-code mutual information, total
+    correlation and dimension-wise KL; beta weights the total correlation alone.
+
+    tc_estimator: mss | mws, the minibatch estimator of q(z). Free bits and capacity act on the
+    whole KL, which this model splits, so they must stay off.
+    """
+
+    tc_estimator: TCEstimator = TCEstimator.mss
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        require(self.free_bits == 0, "model.free_bits", self.free_bits,
+                "0 for beta_tcvae (free bits bound the whole KL, which beta-TCVAE splits)")
+        require(self.capacity_max == 0, "model.capacity_max", self.capacity_max,
+                "0 for beta_tcvae (capacity bounds the whole KL, which beta-TCVAE splits)")
+
+
 @dataclass
 class SparseConfig(AutoencoderConfig):
     """Autoencoder whose code is pushed towards sparsity (the chapter's section 5.3).

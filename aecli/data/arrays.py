@@ -1,10 +1,11 @@
 """A dataset as NumPy splits: float32 in [0, 1], images with a channel axis, int64 labels."""
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
-from aecli.data import sources, synthetic, tabular, user_files
+from aecli.data import dsprites, sources, synthetic, tabular, user_files
 from aecli.errors import ConfigError
 
 
@@ -14,6 +15,7 @@ class Split:
 
     x: np.ndarray
     y: np.ndarray
+    factors: np.ndarray | None = None  # (n, k) integer ground-truth factors, where known
 
 
 @dataclass(frozen=True)
@@ -36,11 +38,12 @@ def _scaled(x: np.ndarray) -> np.ndarray:
     return (x.astype(np.float32) / 255.0) if x.dtype == np.uint8 else x.astype(np.float32)
 
 
-def _only_class(x, y, label):
+def _only_class(y, label) -> np.ndarray:
+    """The training rows of one label (one-class anomaly detection)."""
     if not np.any(y == label):
-        raise ConfigError(f"dataset.normal_class={label} matches no training example; the labels present are "
-                          f"{sorted(set(np.unique(y).tolist()))}.")
-    return x[y == label], y[y == label]
+        raise ConfigError(f"dataset.normal_class={label} matches no training example; the labels "
+                          f"present are {sorted(set(np.unique(y).tolist()))}.")
+    return np.flatnonzero(y == label)
 
 
 GENERATED = "generated from the seed"
@@ -49,8 +52,14 @@ GENERATED = "generated from the seed"
 def _raw_splits(cfg, seed: int) -> sources.Loaded:
     """The raw splits from the dataset's generator, published files or the user's own files."""
     name = cfg.name.value
+    if name == "synthetic" and cfg.kind.value == "shapes":
+        *splits, factors_train, factors_test = synthetic.generate_shapes_with_factors(cfg.size, seed)
+        return sources.Loaded(*splits, [GENERATED], factors_train=factors_train,
+                              factors_test=factors_test)
     if name == "synthetic":
         return sources.Loaded(*synthetic.generate(cfg.kind.value, cfg.size, seed), [GENERATED])
+    if name == "dsprites":
+        return _dsprites(cfg, seed)
     if name in tabular.GENERATORS:
         return sources.Loaded(*tabular.generate(name, cfg.size, seed), [GENERATED])
     if name == "image_folder":
@@ -63,6 +72,30 @@ def _raw_splits(cfg, seed: int) -> sources.Loaded:
                                    None if cfg.columns is None else list(cfg.columns),
                                    cfg.test_fraction, cfg.split_seed)
     return sources.load(cfg)
+
+
+def _dsprites(cfg, seed: int) -> sources.Loaded:
+    """dSprites: the official file when dataset.data_dir holds it, else the equivalent generator;
+    `size` points drawn uniformly from the grid (null: all 737,280), 80% train, labels = shape."""
+    if cfg.data_dir is not None:
+        path = Path(cfg.data_dir).expanduser() / dsprites.OFFICIAL_FILE
+        images, classes, _ = dsprites.read_official_subset(path, cfg.size, seed)
+        if cfg.resolution != images.shape[1]:  # area-average down to the asked resolution
+            factor = images.shape[1] // cfg.resolution
+            images = images.reshape(len(images), cfg.resolution, factor, cfg.resolution,
+                                    factor).mean(axis=(2, 4)).astype(np.float32)
+        images, files = images[..., None], [str(path)]
+    else:
+        images, classes, _ = dsprites.generate(cfg.size or dsprites.NUM_IMAGES, seed,
+                                               cfg.resolution)
+        files = [GENERATED]
+    order = np.random.default_rng([seed, 7]).permutation(len(images))
+    images, classes = images[order], classes[order]
+    n_train = int(0.8 * len(images))
+    x = images.astype(np.float32)  # binary pixels, already in [0, 1]
+    return sources.Loaded(x[:n_train], classes[:n_train, 0], x[n_train:], classes[n_train:, 0],
+                          files, class_names=list(dsprites.SHAPE_NAMES),
+                          factors_train=classes[:n_train], factors_test=classes[n_train:])
 
 
 def load_arrays(cfg, seed: int) -> Arrays:
@@ -78,8 +111,11 @@ def load_arrays(cfg, seed: int) -> Arrays:
     """
     loaded = _raw_splits(cfg, seed)
     x_train, y_train, x_test, y_test = loaded.arrays
+    factors_train = loaded.factors_train
     if cfg.normal_class is not None:
-        x_train, y_train = _only_class(x_train, y_train, cfg.normal_class)
+        rows = _only_class(y_train, cfg.normal_class)
+        x_train, y_train = x_train[rows], y_train[rows]
+        factors_train = None if factors_train is None else factors_train[rows]
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(x_train))
     n_val = max(1, round(len(x_train) * cfg.validation_fraction))
@@ -91,10 +127,17 @@ def load_arrays(cfg, seed: int) -> Arrays:
         val_index = val_index[: max(1, round(cfg.limit * fraction / (1 - fraction)))]
         if cfg.limit < len(x_test):
             test_index = np.sort(rng.choice(len(x_test), cfg.limit, replace=False))
+
+    def factors(rows, index):
+        return None if rows is None else rows[index]
+
     return Arrays(
-        train=Split(_scaled(x_train[train_index]), y_train[train_index]),
-        val=Split(_scaled(x_train[val_index]), y_train[val_index]),
-        test=Split(_scaled(x_test[test_index]), y_test[test_index]),
+        train=Split(_scaled(x_train[train_index]), y_train[train_index],
+                    factors(factors_train, train_index)),
+        val=Split(_scaled(x_train[val_index]), y_train[val_index],
+                  factors(factors_train, val_index)),
+        test=Split(_scaled(x_test[test_index]), y_test[test_index],
+                   factors(loaded.factors_test, test_index)),
         files=list(loaded.files),
         class_names=list(loaded.class_names),
     )

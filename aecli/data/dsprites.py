@@ -27,6 +27,7 @@ import numpy as np
 from aecli.errors import DataError
 
 FACTOR_NAMES = ("shape", "scale", "orientation", "posX", "posY")
+SHAPE_NAMES = ("square", "ellipse", "heart")
 FACTOR_SIZES = (3, 6, 40, 32, 32)
 FACTOR_VALUES = (
     np.array([1.0, 2.0, 3.0]),

@@ -51,6 +51,9 @@ class Loaded:
     y_test: np.ndarray
     files: list[str]
     class_names: list[str] = field(default_factory=list)
+    # integer ground-truth factors per example (n, k), for datasets generated from known factors
+    factors_train: np.ndarray | None = None
+    factors_test: np.ndarray | None = None
 
     @property
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -17,11 +17,12 @@ def _log_normal(z, mean, log_var):
     return -0.5 * tf.reduce_sum(LOG_2PI + log_var + tf.square(z - mean) / tf.exp(log_var), axis=-1)
 
 
-def log_weights(model, x, samples: int):
-    """(batch, samples) log importance weights log p(x|z) + log p(z) - log q(z|x)."""
+def log_weights(model, x, samples: int, seed=(0, 0)):
+    """(batch, samples) log importance weights log p(x|z) + log p(z) - log q(z|x); the draws are
+    a function of `seed`, so a bound is reproducible."""
     mean, log_var = model.posterior(x)
     batch, latent = tf.shape(mean)[0], tf.shape(mean)[1]
-    eps = tf.random.normal((samples, batch, latent))
+    eps = tf.random.stateless_normal((samples, batch, latent), seed=seed)
     z = mean[None] + tf.exp(0.5 * log_var)[None] * eps
     flat_z = tf.reshape(z, (-1, latent))
     repeated_x = tf.repeat(x[None], samples, axis=0)
@@ -34,7 +35,7 @@ def log_weights(model, x, samples: int):
 
 
 def importance_weighted_bound(model, x: np.ndarray, k: int, sample_chunk: int = 256,
-                              example_chunk: int = 64) -> tuple[np.ndarray, np.ndarray]:
+                              example_chunk: int = 64, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """(L_k, ELBO) per example in nats; samples come in chunks whose log-sum-exp is accumulated, so
     memory is bounded by example_chunk x sample_chunk decoder passes whatever k is."""
     bounds, elbos = [], []
@@ -45,7 +46,8 @@ def importance_weighted_bound(model, x: np.ndarray, k: int, sample_chunk: int = 
         drawn = 0
         while drawn < k:
             n = min(sample_chunk, k - drawn)
-            weights = log_weights(model, batch, n)
+            # one seed per (example chunk, sample chunk): the same x and k give the same bound
+            weights = log_weights(model, batch, n, seed=(seed, start * k + drawn))
             chunk = tf.reduce_logsumexp(weights, axis=1)
             running = chunk if running is None else tf.reduce_logsumexp(tf.stack([running, chunk]), axis=0)
             total += tf.reduce_sum(weights, axis=1)

@@ -55,6 +55,25 @@ def evaluate(model, test, noisy: bool = False) -> dict:
     return metrics
 
 
+def encode_means(model, x: np.ndarray, batch: int = 512) -> np.ndarray:
+    """The codes (posterior means) of `x`, batch by batch: what `aecli encode` exports."""
+    return np.concatenate([np.asarray(model.encode_mean(x[i:i + batch]))
+                           for i in range(0, len(x), batch)])
+
+
+def factor_metrics(model, split, seed: int) -> dict:
+    """Disentanglement of the split's codes against its ground-truth factors (datasets generated
+    from known factors, vector codes): test_mig, test_sap, test_dci_disentanglement,
+    test_dci_completeness, test_dci_informativeness, test_factor_vae_score, each in [0, 1]
+    (aecli/evaluation/disentanglement.py says how each is reduced)."""
+    if split.factors is None or len(model.code_shape) != 1:
+        return {}
+    from aecli.evaluation.disentanglement import all_metrics
+
+    scores = all_metrics(encode_means(model, split.x), split.factors, seed=seed)
+    return {f"test_{name}": float(value) for name, value in scores.items()}
+
+
 def evaluate_run(run, split: str, k: int) -> dict:
     """Metrics of a reloaded run on one split (see the module docstring for each reduction)."""
     from aecli.errors import UserError
@@ -86,4 +105,8 @@ def evaluate_run(run, split: str, k: int) -> dict:
         report["k"] = k
     report.update(bounds)
     report.update(model.code_metrics(np.concatenate(codes)))
+    report.update({key.removeprefix("test_"): value
+                   for key, value in {**model.posterior_metrics(x),
+                                      **factor_metrics(model, getattr(run.arrays, split),
+                                                       run.cfg.seed)}.items()})
     return report

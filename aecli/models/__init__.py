@@ -8,9 +8,10 @@ through its hooks (aecli/models/autoencoder.py), never by testing its type elsew
 import logging
 import math
 
-from aecli.config.model import (AutoencoderConfig, BaseModelConfig, ContractiveConfig, NoiseType,
-                                SparseConfig, VAEConfig)
+from aecli.config.model import (AutoencoderConfig, BaseModelConfig, BetaTCVAEConfig,
+                                ContractiveConfig, NoiseType, SparseConfig, VAEConfig)
 from aecli.models.autoencoder import Autoencoder
+from aecli.models.beta_tcvae import BetaTCVAE
 from aecli.models.contractive import ContractiveAutoencoder
 from aecli.models.sparse import SparseAutoencoder
 from aecli.models.vae import VAE
@@ -20,6 +21,7 @@ log = logging.getLogger(__name__)
 MODELS: dict[type[BaseModelConfig], type[Autoencoder]] = {
     AutoencoderConfig: Autoencoder,
     VAEConfig: VAE,
+    BetaTCVAEConfig: BetaTCVAE,
     SparseConfig: SparseAutoencoder,
     ContractiveConfig: ContractiveAutoencoder,
 }
@@ -45,5 +47,5 @@ def build_model(cfg: BaseModelConfig, input_shape, seed: int, dataset_size: int 
                                                dataset_size=dataset_size)
 
 
-__all__ = ["MODELS", "Autoencoder", "ContractiveAutoencoder", "SparseAutoencoder", "VAE",
+__all__ = ["MODELS", "Autoencoder", "BetaTCVAE", "ContractiveAutoencoder", "SparseAutoencoder", "VAE",
            "build_model"]

@@ -57,8 +57,9 @@ class Autoencoder(keras.Model):
         """Shape of one example's code (a vector, or a feature map for fully_conv)."""
         return tuple(self.encoder.output_shape[1:])
 
-    def training_callbacks(self) -> list:
-        """Keras callbacks this family needs during fit (e.g. the VAE's beta schedule)."""
+    def training_callbacks(self, val_x: np.ndarray, log_dir) -> list:
+        """Keras callbacks this family needs during fit (e.g. the VAE's beta schedule), given the
+        validation inputs and a TensorBoard folder of its own."""
         return []
 
     def term_metrics(self, terms: dict) -> dict:
@@ -67,6 +68,10 @@ class Autoencoder(keras.Model):
 
     def code_metrics(self, codes: np.ndarray) -> dict:
         """Metrics this family reads off the codes of a split."""
+        return {}
+
+    def posterior_metrics(self, x: np.ndarray) -> dict:
+        """Metrics of this family's posterior over the inputs `x` (e.g. KL per latent dimension)."""
         return {}
 
     def generated_images(self, count: int) -> dict:

@@ -4,7 +4,7 @@ with beta weighting only the total correlation."""
 
 from keras import ops
 
-from aecli import losses
+from aecli.models import losses
 from aecli.models.vae import VAE
 
 
@@ -37,6 +37,11 @@ class BetaTCVAE(VAE):
         super().__init__(encoder, decoder, beta=beta, seed=seed, **kwargs)
         self.dataset_size = int(dataset_size)
         self.estimator = estimator
+
+    @classmethod
+    def family_arguments(cls, cfg, seed: int, dataset_size: int) -> dict:
+        return dict(beta=cfg.beta, seed=seed, dataset_size=dataset_size,
+                    estimator=cfg.tc_estimator.value)
 
     def loss_terms(self, x_in, x_clean, training=False):
         mean, log_var = self.posterior(x_in, training=training)

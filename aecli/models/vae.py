@@ -64,10 +64,25 @@ class VAE(Autoencoder):
     def code_shape(self) -> tuple:
         return tuple(self.encoder.output_shape[0][1:])
 
-    def training_callbacks(self) -> list:
+    def training_callbacks(self, val_x: np.ndarray, log_dir) -> list:
         from aecli.models.schedules import VAESchedules
+        from aecli.training.callbacks import KLPerDimension
 
-        return [VAESchedules(self.schedule)] if getattr(self, "schedule", None) else []
+        schedules = [VAESchedules(self.schedule)] if getattr(self, "schedule", None) else []
+        return [*schedules, KLPerDimension(val_x, log_dir)]
+
+    def kl_per_dimension(self, x: np.ndarray, batch: int = 512) -> np.ndarray:
+        """KL(q(z_j|x) || N(0, 1)) of each latent dimension, averaged over the inputs (nats): the
+        dimensions beta switches off sit near 0."""
+        total = np.zeros(self.code_shape, np.float64)
+        for start in range(0, len(x), batch):
+            mean, log_var = self.posterior(x[start:start + batch])
+            total += np.asarray(ops.sum(losses.gaussian_kl_per_dim(mean, log_var), axis=0))
+        return total / max(len(x), 1)
+
+    def posterior_metrics(self, x: np.ndarray) -> dict:
+        """test_kl_per_dim: each latent dimension's KL, averaged over the inputs (nats)."""
+        return {"test_kl_per_dim": [float(v) for v in self.kl_per_dimension(x)]}
 
     def term_metrics(self, terms: dict) -> dict:
         """test_elbo = -(recon + KL) at beta = 1: a lower bound on log p(x), nats per example."""

@@ -28,6 +28,8 @@ def print_metrics(metrics: dict, title: str = "test metrics") -> None:
     table.add_column("metric")
     table.add_column("value", justify="right")
     for name, value in metrics.items():
+        if isinstance(value, (list, dict)):  # per-dimension values and file lists: in metrics.json
+            continue
         shown = f"{value:.6g}" if isinstance(value, float) and math.isfinite(value) else str(value)
         table.add_row(escape(name), escape(shown))
     console.print(table)

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from aecli import losses
+from aecli.models import losses
 from aecli.config.schema import VAEConfig
 from aecli.models.beta_tcvae import BetaTCVAE
 from aecli.models.networks import build_decoder, build_encoder

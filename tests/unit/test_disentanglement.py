@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from aecli import disentanglement as dis
+from aecli.evaluation import disentanglement as dis
 
 # dSprites' factor grid without colour: shape, scale, orientation, posX, posY
 SIZES = (3, 6, 40, 32, 32)
