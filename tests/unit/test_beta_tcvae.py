@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from aecli.models import losses
-from aecli.config.schema import VAEConfig
+from aecli.config.model import VAEConfig
 from aecli.models.beta_tcvae import BetaTCVAE
 from aecli.models.networks import build_decoder, build_encoder
 
