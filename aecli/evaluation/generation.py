@@ -90,7 +90,7 @@ def sample_all(run, out_dir: Path, count: int = 64) -> dict[str, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     grids = {}
     for name, images in model.generated_images(count).items():
-        grids[name] = image_grid(rows_of(images, 8))
+        grids[name] = image_grid(rows_of(images, max(1, len(images) // 8)))  # eight rows
     first = 0
     second = next((i for i in range(1, len(test.y)) if test.y[i] != test.y[first]), 1)
     grids["interpolation"] = image_grid([interpolation(model, test.x[first], test.x[second])])

@@ -18,6 +18,12 @@ CASES = [
     (["trainer.batch_size=0"], "trainer.batch_size"),
     (["trainer.epochs=0"], "trainer.epochs"),
     (["model.architecture=rnn"], "mlp, conv"),
+    # keys that used to be accepted and ignored
+    (["model=vanilla", "beta=4"], "model=vanilla has no KL term"),
+    (["dataset=fashion_mnist", "dataset.kind=circle"], "dataset.kind"),
+    (["beta=inf"], "beta"),
+    (["trainer.learning_rate=inf"], "trainer.learning_rate"),
+    (["model.decoder_std=inf"], "model.decoder_std"),
 ]
 
 
@@ -48,7 +54,8 @@ def test_top_level_help_lists_commands_quickly_without_tensorflow():
 def test_train_help_lists_config_groups(aecli):
     result = aecli("train", "--help")
     assert result.returncode == 0
-    for group in ["model: beta_vae, contractive, conv_denoising, sparse, vae, vanilla", "dataset:", "hardware: cpu, gpu, mixed"]:
+    for group in ["model: beta_tcvae, beta_vae, contractive, conv_denoising, sparse, vae, vanilla",
+                  "dataset:", "hardware: cpu, gpu, mixed", "debug: overfit, smoke"]:
         assert group in result.stdout
 
 
