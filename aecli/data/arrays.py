@@ -47,6 +47,14 @@ def _only_class(y, label) -> np.ndarray:
 
 
 GENERATED = "generated from the seed"
+# label names of the published datasets, index = label (legends of latent scatters)
+CLASS_NAMES = {
+    "mnist": tuple(str(digit) for digit in range(10)),
+    "fashion_mnist": ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+                      "Sneaker", "Bag", "Ankle boot"),
+    "cifar10": ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
+                "truck"),
+}
 
 
 def _raw_splits(cfg, seed: int) -> sources.Loaded:
@@ -139,5 +147,5 @@ def load_arrays(cfg, seed: int) -> Arrays:
         test=Split(_scaled(x_test[test_index]), y_test[test_index],
                    factors(loaded.factors_test, test_index)),
         files=list(loaded.files),
-        class_names=list(loaded.class_names),
+        class_names=list(loaded.class_names or CLASS_NAMES.get(cfg.name.value, ())),
     )

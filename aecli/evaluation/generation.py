@@ -21,15 +21,61 @@ def interpolation(model, x_a, x_b, steps=10) -> np.ndarray:
     return decode(model, (1 - alphas) * z_a + alphas * z_b)
 
 
-def traversal(model, x, steps=9, span=3.0) -> list[np.ndarray]:
-    """One row per latent dimension: the code of `x` with that dimension swept over [-span, span]."""
+def traversal(model, x, steps=9, span=3.0, order=None) -> list[np.ndarray]:
+    """One row per latent dimension (in `order`, default 0, 1, ...): the code of `x` with that
+    dimension swept over [-span, span]."""
     z = np.asarray(model.encode_mean(x[None]))[0]
     rows = []
-    for dim in range(len(z)):
+    for dim in range(len(z)) if order is None else order:
         codes = np.repeat(z[None], steps, axis=0)
         codes[:, dim] = np.linspace(-span, span, steps)
         rows.append(decode(model, codes))
     return rows
+
+
+def labelled_traversal(path: Path, rows: list[np.ndarray], dims, importance, values,
+                       what: str) -> None:
+    """The traversal as a figure: a row per dimension, labelled with its index and importance (KL
+    in nats for a VAE), a column per swept value, labelled with it."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    height, width = rows[0].shape[1:3]
+    figure, axes = plt.subplots(len(rows), len(values), squeeze=False,
+                                figsize=(0.9 * len(values) + 1.6, 0.9 * len(rows) * height / width + 0.8))
+    for r, (row, dim) in enumerate(zip(rows, dims)):
+        for c, image in enumerate(row):
+            axis = axes[r][c]
+            axis.imshow(np.clip(image.squeeze(), 0, 1), cmap="gray" if image.shape[-1] == 1 else None,
+                        vmin=0, vmax=1)
+            axis.set_xticks([])
+            axis.set_yticks([])
+            if c == 0:
+                axis.set_ylabel(f"z{dim}\n{what} {importance[dim]:.2f}", rotation=0, ha="right",
+                                va="center", fontsize=8)
+            if r == len(rows) - 1:
+                axis.set_xlabel(f"{values[c]:+.1f}", fontsize=8)
+    figure.suptitle(f"latent traversals, most informative first ({what} per dimension)", fontsize=10)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+def traversal_gif(path: Path, rows: list[np.ndarray], seconds_per_frame: float = 0.15) -> None:
+    """An animated GIF: frame t shows every traversed dimension at the t-th swept value, side by
+    side, sweeping forth and back."""
+    from PIL import Image
+
+    frames = []
+    steps = len(rows[0])
+    for t in [*range(steps), *range(steps - 2, 0, -1)]:
+        strip = np.concatenate([row[t] for row in rows], axis=1)
+        pixels = (np.clip(strip, 0, 1) * 255).round().astype(np.uint8)
+        frames.append(Image.fromarray(pixels.squeeze(-1) if pixels.shape[-1] == 1 else pixels))
+    frames[0].save(path, save_all=True, append_images=frames[1:], loop=0,
+                   duration=int(1000 * seconds_per_frame))
 
 
 def manifold(model, steps=15, span=3.0) -> list[np.ndarray]:
@@ -44,16 +90,24 @@ def write_png(path: Path, grid: np.ndarray) -> None:
     tf.io.write_file(str(path), tf.io.encode_png(pixels))
 
 
-def latent_scatter(path: Path, means: np.ndarray, labels: np.ndarray) -> None:
-    """Test latent means coloured by label (2-D codes)."""
+def latent_scatter(path: Path, means: np.ndarray, labels: np.ndarray,
+                   class_names: list[str] = ()) -> None:
+    """Test latent means coloured by label (2-D codes), with a legend of class names where the
+    dataset has them."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     figure, axis = plt.subplots(figsize=(7, 6))
-    points = axis.scatter(means[:, 0], means[:, 1], c=labels, cmap="tab10", s=3, alpha=0.6)
-    figure.colorbar(points, label="label")
+    colours = plt.get_cmap("tab10")
+    for label in np.unique(labels):
+        pick = labels == label
+        name = class_names[label] if 0 <= label < len(class_names) else f"label {label}"
+        axis.scatter(means[pick, 0], means[pick, 1], color=colours(int(label) % 10), s=3, alpha=0.6,
+                     label=name)
+    axis.legend(markerscale=4, fontsize=8, loc="best")
+    axis.set_title("test codes (posterior means) by label")
     axis.set_xlabel("z1")
     axis.set_ylabel("z2")
     figure.tight_layout()
@@ -80,6 +134,11 @@ def projector(log_dir: Path, codes: np.ndarray, labels: np.ndarray, images: np.n
         entry.sprite.image_path = "sprite.png"
         entry.sprite.single_image_dim.extend(list(images.shape[1:3]))
     tb_projector.visualize_embeddings(str(log_dir), config)
+    # TensorBoard lists a folder as a run only when it holds an event file
+    writer = tf.summary.create_file_writer(str(log_dir))
+    with writer.as_default():
+        tf.summary.text("embedding", f"{len(codes)} codes of {codes.shape[1:]}", step=0)
+    writer.close()
 
 
 def sample_all(run, out_dir: Path, count: int = 64) -> dict[str, Path]:
@@ -95,11 +154,19 @@ def sample_all(run, out_dir: Path, count: int = 64) -> dict[str, Path]:
     second = next((i for i in range(1, len(test.y)) if test.y[i] != test.y[first]), 1)
     grids["interpolation"] = image_grid([interpolation(model, test.x[first], test.x[second])])
     code_shape = model.code_shape
+    written = {}
     if len(code_shape) == 1:
-        grids["traversal"] = image_grid(traversal(model, test.x[first]))
+        importance, what = model.latent_importance(test.x)
+        order = list(np.argsort(-importance))
+        values = np.linspace(-3.0, 3.0, 9)
+        rows = traversal(model, test.x[first], order=order)
+        grids["traversal"] = image_grid(rows)
+        labelled_traversal(out_dir / "traversal_labelled.png", rows, order, importance, values, what)
+        traversal_gif(out_dir / "traversal.gif", rows)
+        written.update(traversal_labelled=out_dir / "traversal_labelled.png",
+                       traversal_gif=out_dir / "traversal.gif")
         if code_shape[-1] == 2:
             grids["manifold"] = image_grid(manifold(model))
-    written = {}
     writer = tf.summary.create_file_writer(str(run.folder.tensorboard_run("samples")))
     with writer.as_default():
         for name, grid in grids.items():
@@ -109,7 +176,7 @@ def sample_all(run, out_dir: Path, count: int = 64) -> dict[str, Path]:
     writer.flush()
     codes = np.concatenate([np.asarray(model.encode_mean(test.x[i:i + 512])) for i in range(0, len(test.x), 512)])
     if codes.ndim == 2 and codes.shape[1] == 2:
-        latent_scatter(out_dir / "latent_scatter.png", codes, test.y)
+        latent_scatter(out_dir / "latent_scatter.png", codes, test.y, run.arrays.class_names)
         written["latent_scatter"] = out_dir / "latent_scatter.png"
     projector(run.folder.tensorboard_run("projector"), codes[:2000], test.y[:2000], test.x[:2000])
     return written

@@ -70,6 +70,13 @@ class Autoencoder(keras.Model):
         """Metrics this family reads off the codes of a split."""
         return {}
 
+    def latent_importance(self, x: np.ndarray) -> tuple[np.ndarray, str]:
+        """How much each code dimension carries over the inputs, and what that number is: here the
+        variance of the code over `x` (a dimension that never moves says nothing)."""
+        codes = np.concatenate([np.asarray(self.encode_mean(x[i:i + 512]))
+                                for i in range(0, len(x), 512)])
+        return codes.reshape(len(codes), -1).var(axis=0), "variance"
+
     def posterior_metrics(self, x: np.ndarray) -> dict:
         """Metrics of this family's posterior over the inputs `x` (e.g. KL per latent dimension)."""
         return {}

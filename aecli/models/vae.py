@@ -80,6 +80,10 @@ class VAE(Autoencoder):
             total += np.asarray(ops.sum(losses.gaussian_kl_per_dim(mean, log_var), axis=0))
         return total / max(len(x), 1)
 
+    def latent_importance(self, x: np.ndarray) -> tuple[np.ndarray, str]:
+        """Each dimension's KL over `x` in nats: the information it carries about the input."""
+        return self.kl_per_dimension(x), "KL"
+
     def posterior_metrics(self, x: np.ndarray) -> dict:
         """test_kl_per_dim: each latent dimension's KL, averaged over the inputs (nats)."""
         return {"test_kl_per_dim": [float(v) for v in self.kl_per_dimension(x)]}

@@ -85,6 +85,9 @@ def test_sample_writes_every_picture_and_interpolation_ends_at_the_reconstructio
     assert shapes["traversal"] == (2 * 28, 9 * 28, 1)
     assert shapes["manifold"] == (15 * 28, 15 * 28, 1)
     assert (samples / "latent_scatter.png").read_bytes()[:4] == b"\x89PNG"
+    assert (samples / "traversal_labelled.png").read_bytes()[:4] == b"\x89PNG"
+    assert (samples / "traversal.gif").read_bytes()[:6] == b"GIF89a"
+    assert list((trained_vae / "tensorboard" / "projector").glob("events.out.tfevents.*"))
     projector = trained_vae / "tensorboard" / "projector"
     assert (projector / "projector_config.pbtxt").exists() and (projector / "sprite.png").exists()
 
