@@ -6,8 +6,8 @@ import keras
 import numpy as np
 import pytest
 
-from aecli.models import losses
 from aecli.config.model import VAEConfig
+from aecli.models import losses
 from aecli.models.beta_tcvae import BetaTCVAE
 from aecli.models.networks import build_decoder, build_encoder
 

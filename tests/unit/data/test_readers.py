@@ -7,12 +7,11 @@ import pickletools
 
 import numpy as np
 import pytest
-
-from aecli.data import readers, sources
-from aecli.config.dataset import DatasetName, FileDatasetConfig
-from aecli.errors import DataError
-
 from dataset_files import write_cifar, write_idx, write_mnist_npz, write_python2_pickle
+
+from aecli.config.dataset import DatasetName, FileDatasetConfig
+from aecli.data import readers, sources
+from aecli.errors import DataError
 
 
 def test_idx_round_trips_values_and_shape(tmp_path):

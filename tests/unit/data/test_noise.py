@@ -4,9 +4,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from aecli.data import noise
 from aecli.config.model import NoiseConfig, NoiseType
-from aecli.data import Arrays, Split
+from aecli.data import Arrays, Split, noise
 from aecli.data.pipeline import make_pipelines
 
 SEED = tf.constant([3, 4], tf.int64)

@@ -1,14 +1,36 @@
-"""Model behaviour: beta's reach, shapes of encoder/decoder, mixed precision dtypes, loss terms."""
+"""The VAE: beta, free bits, capacity, mixed precision and seeded sampling."""
 
 import keras
 import numpy as np
 import pytest
 
-from aecli.config.model import Architecture, AutoencoderConfig, Likelihood, SparseConfig, VAEConfig
-from aecli.errors import ConfigError
-from aecli.models import VAE, SparseAutoencoder, build_model
+from aecli.models import build_model, losses
 
-RNG = np.random.default_rng(0)
+RNG = np.random.default_rng(1)
+
+
+
+def test_free_bits_never_let_a_dimension_fall_below_its_floor():
+    kl_per_dim = np.array([0.01, 0.2, 3.0], np.float32)
+    assert float(losses.free_bits_kl(kl_per_dim, 0.5)) == pytest.approx(0.5 + 0.5 + 3.0)
+    for values in RNG.uniform(0, 2, (20, 4)).astype(np.float32):
+        assert float(losses.free_bits_kl(values, 0.7)) >= 4 * 0.7 - 1e-6
+
+
+def test_capacity_penalty_pulls_kl_to_the_target():
+    assert float(losses.capacity_penalty(12.0, 10.0, 100.0)) == pytest.approx(200.0)
+    assert float(losses.capacity_penalty(8.0, 10.0, 100.0)) == pytest.approx(200.0)
+
+
+import keras
+import numpy as np
+import pytest
+
+from aecli.config.model import (
+    VAEConfig,
+)
+from aecli.models import VAE, build_model
+
 IMAGES = RNG.random((16, 28, 28, 1)).astype(np.float32)
 
 
@@ -19,6 +41,7 @@ def _terms_with_beta(model, beta, x):
     return {name: float(value) for name, value in model.loss_terms(x, x, training=False).items()}
 
 
+
 def test_beta_scales_only_the_kl_term():
     model = build_model(VAEConfig(name="vae", hidden_units=[32], latent_dim=4), (28, 28, 1), seed=3)
     plain, heavy = _terms_with_beta(model, 0.0, IMAGES), _terms_with_beta(model, 4.0, IMAGES)
@@ -27,45 +50,6 @@ def test_beta_scales_only_the_kl_term():
     assert heavy["kl"] > 0
     assert heavy["loss"] - plain["loss"] == pytest.approx(4.0 * plain["kl"], rel=1e-4)
     assert plain["loss"] == pytest.approx(plain["recon"], rel=1e-6)
-
-
-@pytest.mark.parametrize("architecture", [Architecture.mlp, Architecture.conv])
-def test_encoder_and_decoder_are_separate_models_with_matching_shapes(architecture):
-    cfg = VAEConfig(name="vae", architecture=architecture, hidden_units=[32], conv_filters=[8, 16], latent_dim=3)
-    model = build_model(cfg, (28, 28, 1), seed=0)
-    mean, log_var = model.encoder(IMAGES)
-    assert mean.shape == log_var.shape == (16, 3)
-    assert model.decoder(mean).shape == (16, 28, 28, 1)
-    reconstruction = np.asarray(model.reconstruct(IMAGES))
-    assert reconstruction.min() >= 0 and reconstruction.max() <= 1
-
-
-def test_conv_on_vectors_is_a_config_error_naming_the_key():
-    cfg = AutoencoderConfig(name="vanilla", architecture=Architecture.conv)
-    with pytest.raises(ConfigError, match="model.architecture=conv"):
-        build_model(cfg, (4,), seed=0)
-
-
-def test_conv_filters_that_do_not_divide_the_image_are_rejected():
-    cfg = AutoencoderConfig(name="vanilla", architecture=Architecture.conv, conv_filters=[8, 8, 8])
-    with pytest.raises(ConfigError, match="model.conv_filters"):
-        build_model(cfg, (28, 28, 1), seed=0)
-
-
-def test_gaussian_likelihood_reconstruction_is_the_decoder_mean():
-    cfg = AutoencoderConfig(name="vanilla", hidden_units=[16], latent_dim=2, likelihood=Likelihood.gaussian)
-    model = build_model(cfg, (5,), seed=0)
-    x = RNG.random((4, 5)).astype(np.float32)
-    np.testing.assert_allclose(model.reconstruct(x), model.decoder(model.encoder(x)), rtol=1e-6)
-
-
-def test_sparse_model_reports_its_penalty_and_adds_it_weighted():
-    cfg = SparseConfig(name="sparse", hidden_units=[16], latent_dim=8, sparsity_weight=0.5)
-    model = build_model(cfg, (28, 28, 1), seed=0)
-    assert isinstance(model, SparseAutoencoder)
-    terms = {k: float(v) for k, v in model.loss_terms(IMAGES, IMAGES).items()}
-    assert terms["sparsity"] > 0
-    assert terms["loss"] == pytest.approx(terms["recon"] + 0.5 * terms["sparsity"], rel=1e-5)
 
 
 def test_mixed_precision_keeps_log_variance_and_losses_float32():

@@ -3,9 +3,13 @@
 import numpy as np
 import pytest
 
-from aecli.config.dataset import DatasetName, GeneratedDatasetConfig, SyntheticConfig, SyntheticKind
-from aecli.data import load_arrays
-from aecli.data import synthetic
+from aecli.config.dataset import (
+    DatasetName,
+    GeneratedDatasetConfig,
+    SyntheticConfig,
+    SyntheticKind,
+)
+from aecli.data import load_arrays, synthetic
 
 
 def _arrays(kind, size=500, seed=0, **keys):

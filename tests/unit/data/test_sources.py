@@ -4,12 +4,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from dataset_files import write_cifar, write_fashion, write_idx, write_mnist_npz
 
 from aecli.config.dataset import DatasetName, FileDatasetConfig
 from aecli.data import load_arrays, sources
 from aecli.errors import DataError
-
-from dataset_files import write_cifar, write_fashion, write_idx, write_mnist_npz
 
 FASHION = Path("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")
 
