@@ -4,7 +4,7 @@ PYTHON ?= python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 FASHION_MNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: setup data train test
+.PHONY: setup data train test lint
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,5 +24,10 @@ data:
 train: setup data
 	$(VENV)/bin/aecli train model=vae beta=4
 
-test: setup data
+# style first (seconds), then the suite
+lint: setup
+	$(VENV)/bin/ruff check aecli tests experiments benchmarks
+	$(VENV)/bin/ruff format --check aecli tests experiments benchmarks
+
+test: setup data lint
 	$(VENV)/bin/python -m pytest
