@@ -1,6 +1,7 @@
 """The body every Hydra job of aecli shares: validate, claim the run folder, work, report errors."""
 
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -57,7 +58,9 @@ def run_job(cfg: DictConfig, work) -> float:
         if (read_status(run_dir) or {}).get("status") in (None, "running"):  # training records its own end
             write_status(run_dir, "failed", error=str(error) or repr(error))
         report_error(error)
-        if _stopped_by_signal(error):
+        if _stopped_by_signal(error) and "SUBMITIT_FOLDER" not in os.environ:
+            # a submitit job is a process of its own: no later job here to stop, and its
+            # submitter waits for the result it returns (status.json says interrupted)
             raise SweepStopped(error.exit_code) from None
         return math.nan
 
