@@ -46,6 +46,10 @@ def run_job(cfg: DictConfig, work) -> float:
     hydra_cfg = HydraConfig.get()
     try:
         settings = validate(cfg)
+        if settings.hardware.strategy.value == "multi_worker":  # only the chief writes the run
+            from aecli import multi_worker
+
+            return multi_worker.run(cfg, hydra_cfg, settings, work)
         return work(settings, claim_run_dir(cfg, hydra_cfg))
     except Exception as error:
         if hydra_cfg.mode != RunMode.MULTIRUN:
