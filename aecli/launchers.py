@@ -17,7 +17,8 @@ _BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
 
 def parallel_jobs(config: DictConfig) -> int | None:
     """Jobs of the sweep in `config` that a launcher starts together: the first batch of Hydra's
-    basic sweeper (all jobs, unless `hydra.sweeper.max_batch_size` caps it); None for other sweepers."""
+    basic sweeper (all jobs, unless `hydra.sweeper.max_batch_size` caps it); None for other
+    sweepers."""
     from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
@@ -58,7 +59,8 @@ def _squeue_watcher():
         def _make_command(self):
             if not self._registered - self._finished:
                 return None
-            # every job squeue knows, array tasks one per line; not --jobs: it fails on a forgotten id
+            # every job squeue knows, array tasks one per line; not --jobs, which fails on an id
+            # squeue has forgotten
             return ["squeue", "--noheader", "--array", "--states=all", "--format=%i|%T|%N"]
 
         def read_info(self, string):
@@ -83,6 +85,6 @@ class LauncherSetup(Callback):
                 and _accounting_disabled():
             from submitit.slurm.slurm import SlurmJob
 
-            log.info("Slurm keeps no accounting here (AccountingStorageType=accounting_storage/none): "
-                     "job states come from squeue")
+            log.info("Slurm keeps no accounting here (AccountingStorageType="
+                     "accounting_storage/none): job states come from squeue")
             SlurmJob.watcher = _squeue_watcher()

@@ -2,8 +2,8 @@
 # A throwaway single-node Slurm cluster for tests/cluster: this host is the controller and the only
 # compute node, in one partition `debug`.
 #
-#   eval "$(cluster/slurm_local.sh start [STATE_DIR])"   # prints `export SLURM_CONF=STATE_DIR/slurm.conf`
-#   cluster/slurm_local.sh stop [STATE_DIR]              # STATE_DIR defaults to dirname "$SLURM_CONF"
+#   eval "$(cluster/slurm_local.sh start [STATE_DIR])"  # prints export SLURM_CONF=.../slurm.conf
+#   cluster/slurm_local.sh stop [STATE_DIR]             # default: the folder of $SLURM_CONF
 #
 # It installs nothing (`make test-cluster` installs slurm-wlm and munge) and never touches
 # /etc/slurm or /etc/munge: its munge key and socket, slurm.conf, spool, state, logs and the PIDs it
@@ -72,7 +72,8 @@ SelectTypeParameters=CR_Core
 ReturnToService=2
 # scancel sends SIGTERM, then SIGKILL after KillWait: aecli saves a checkpoint in between
 KillWait=30
-NodeName=$host NodeAddr=127.0.0.1 NodeHostname=$host CPUs=$(nproc) RealMemory=$memory_mb State=UNKNOWN
+NodeName=$host NodeAddr=127.0.0.1 NodeHostname=$host CPUs=$(nproc) RealMemory=$memory_mb \
+    State=UNKNOWN
 PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP
 EOF
 }

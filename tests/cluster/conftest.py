@@ -26,7 +26,8 @@ def _why_not() -> str | None:
 
 @pytest.fixture(scope="session")
 def slurm(tmp_path_factory):
-    """Start the cluster; yields the environment (SLURM_CONF) its clients need; stops it at the end."""
+    """Start the cluster; yields the environment (SLURM_CONF) its clients need; stops it at
+    the end."""
     reason = _why_not()
     if reason:
         pytest.skip(reason)

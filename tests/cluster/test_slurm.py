@@ -1,4 +1,4 @@
-"""Sweeps through a real Slurm cluster (tests/cluster/conftest.py): hydra/launcher=submitit_slurm."""
+"""Sweeps through a real Slurm cluster (tests/cluster/conftest.py) with submitit_slurm."""
 
 import json
 import subprocess
@@ -36,7 +36,8 @@ def test_beta_sweep_runs_as_slurm_jobs_and_is_summarized(slurm, tmp_path):
         run = sweep / job
         # written by the submitting process once the job had ended
         assert (sweep / "summary.json").stat().st_mtime >= (run / "status.json").stat().st_mtime
-        assert "_hparams_/session_start_info" in read_events(run / "tensorboard" / "hparams").Tags()["tensors"]
+        hparams = read_events(run / "tensorboard" / "hparams").Tags()["tensors"]
+        assert "_hparams_/session_start_info" in hparams
         # cpus_per_task=1 became TensorFlow's thread counts
         assert "intra_op_threads: 1\n" in (run / ".hydra" / "config.yaml").read_text()
     # the jobs ran under Slurm, not in the submitting process

@@ -7,8 +7,8 @@ import subprocess
 import sys
 
 TINY = ["model=vanilla", "dataset=synthetic", "dataset.kind=circle", "dataset.size=600",
-        "trainer.epochs=2", "trainer.batch_size=64", "model.hidden_units=[16]", "model.latent_dim=2",
-        "seed=3"]
+        "trainer.epochs=2", "trainer.batch_size=64", "model.hidden_units=[16]",
+        "model.latent_dim=2", "seed=3"]
 MULTI = ["hardware=multi_gpu", "hardware.strategy=multi_worker", "hardware.device=cpu"]
 
 
@@ -29,7 +29,8 @@ def _worker(index: int, addresses: list[str], run_dir, cwd, extra_env=None):
     return subprocess.Popen([sys.executable, "-m", "aecli", "train", *MULTI, *TINY,
                              f"hydra.run.dir={run_dir}", "hardware.intra_op_threads=1",
                              "hardware.inter_op_threads=1"],
-                            cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
 
 
 def test_two_workers_train_like_one_process_and_only_the_chief_writes(aecli, tmp_path):
