@@ -4,7 +4,7 @@ PYTHON ?= python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 FASHION_MNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: setup data train test lint
+.PHONY: setup data train test lint test-cluster
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,3 +31,10 @@ lint: setup
 
 test: setup data lint
 	$(VENV)/bin/python -m pytest
+
+# tests/cluster against a real single-node Slurm that cluster/slurm_local.sh starts and stops
+# (as root: slurmd runs jobs as their user); installs Slurm and munge where sinfo is missing.
+test-cluster: setup
+	@command -v sinfo >/dev/null || { $(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge; }
+	$(VENV)/bin/python -m pytest tests/cluster

@@ -1,6 +1,7 @@
 """The body every Hydra job of aecli shares: validate, claim the run folder, work, report errors."""
 
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -47,6 +48,10 @@ def run_job(cfg: DictConfig, work) -> float:
     folder = RunFolder(Path(hydra_cfg.runtime.output_dir))
     try:
         settings = validate(cfg)
+        if settings.hardware.strategy.value == "multi_worker":  # only the chief writes the run
+            from aecli.training import multi_worker
+
+            return multi_worker.run(hydra_cfg, settings, work)
         return work(settings, claim(folder, settings, hydra_cfg))
     except Exception as error:
         if hydra_cfg.mode != RunMode.MULTIRUN:
@@ -59,7 +64,9 @@ def run_job(cfg: DictConfig, work) -> float:
         if (read_status(folder) or {}).get("status") in (None, "running") and not _foreign(folder):
             write_status(folder, "failed", error=str(error) or repr(error))
         report_error(error)
-        if _stopped_by_signal(error):
+        if _stopped_by_signal(error) and "SUBMITIT_FOLDER" not in os.environ:
+            # a submitit job is a process of its own: no later job here to stop, and its
+            # submitter waits for the result it returns (status.json says interrupted)
             raise SweepStopped(error.exit_code) from None
         return math.nan
 

@@ -49,12 +49,15 @@ def register() -> None:
 
 def threads_per_job() -> int:
     """TensorFlow threads for one job: the CPUs a submitit launcher gives each task (`cpus_per_task`),
-    the cores divided among joblib's `n_jobs` parallel jobs (-1 meaning one job per core), or 0
-    (TensorFlow's choice) when jobs run one at a time."""
+    the cores divided among joblib's `n_jobs` parallel jobs (-1 meaning one job per core) or among
+    the jobs submitit_local runs together, or 0 (TensorFlow's choice) when jobs run one at a time."""
     launcher = HydraConfig.get().launcher if HydraConfig.initialized() else {}
     if "cpus_per_task" in launcher and launcher.cpus_per_task:
         return int(launcher.cpus_per_task)
     jobs = launcher.get("n_jobs") if "n_jobs" in launcher else None
+    if str(launcher.get("_target_", "")).endswith(".LocalLauncher"):
+        # submitit_local starts every job of a batch at once; the submitting process counted them
+        jobs = int(os.environ.get("AECLI_PARALLEL_JOBS", 0)) or None
     cores = os.cpu_count() or 1
     if jobs is None:
         return 0

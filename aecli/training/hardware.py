@@ -30,7 +30,9 @@ class Placement:
 
 def _strategy(cfg: HardwareConfig, on_gpu: bool) -> tf.distribute.Strategy:
     if cfg.strategy == Strategy.multi_worker:
-        return tf.distribute.MultiWorkerMirroredStrategy()
+        from aecli.training import multi_worker
+
+        return multi_worker.strategy()
     if cfg.strategy == Strategy.mirrored:
         kind = "GPU" if on_gpu else "CPU"
         return tf.distribute.MirroredStrategy([device.name for device in tf.config.list_logical_devices(kind)])
