@@ -14,7 +14,9 @@ from aecli.config.validate import validate
 from aecli.console import report_error
 from aecli.errors import UserError
 from aecli.rundir.claim import claim, record_overrides
+from aecli.rundir.faults import fault_point
 from aecli.rundir.layout import RunFolder
+from aecli.rundir.signals import Stopped
 from aecli.rundir.status import read_status, write_status
 
 # at import, so launchers that run jobs in other processes (joblib, submitit) have the resolvers too
@@ -46,8 +48,22 @@ def run_job(cfg: DictConfig, work) -> float:
     hydra_cfg = HydraConfig.get()
     folder = RunFolder(Path(hydra_cfg.runtime.output_dir))
     try:
+        fault_point("job-start")
         settings = validate(cfg)
         return work(settings, claim(folder, settings, hydra_cfg))
+    except Stopped as stopped:  # before training began (training turns it into Interrupted)
+        from aecli.rundir.claim import holds_lock
+
+        message = (f"Stopped by {stopped.name} before training began in {folder.path}; "
+                   "nothing of it needs resuming.")
+        if holds_lock(folder) and (read_status(folder) or {}).get("status") in (None, "running"):
+            message = (f"Stopped by {stopped.name} before training began; continue with "
+                       f"`aecli resume {folder.path}`.")
+            write_status(folder, "interrupted", error=message)
+        if hydra_cfg.mode == RunMode.MULTIRUN:
+            raise SweepStopped(stopped.exit_code) from None
+        report_error(UserError(message))
+        sys.exit(stopped.exit_code)
     except Exception as error:
         if hydra_cfg.mode != RunMode.MULTIRUN:
             if not isinstance(error, UserError):
