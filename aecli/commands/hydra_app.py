@@ -1,18 +1,22 @@
 """The body every Hydra job of aecli shares: validate, claim the run folder, work, report errors."""
 
 import math
+import os
 import sys
 from pathlib import Path
 
 import hydra
+import yaml
 from hydra.core.hydra_config import HydraConfig
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import HydraException, OverrideParseException
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from aecli.config.store import CONF_DIR, register
 from aecli.config.validate import validate
 from aecli.console import report_error
-from aecli.errors import UserError
+from aecli.errors import ConfigError, UserError
 from aecli.rundir.claim import claim, record_overrides
 from aecli.rundir.faults import fault_point
 from aecli.rundir.layout import RunFolder
@@ -94,6 +98,22 @@ def _sweep_dir() -> Path | None:
     return Path(HydraConfig.get().sweep.dir)
 
 
+def _one_line(error) -> str:
+    return " ".join(line.strip() for line in str(error).splitlines() if line.strip())
+
+
+def _unparsable(args) -> str:
+    """The first command-line override Hydra's grammar rejects."""
+    parser = OverridesParser.create()
+    for arg in args:
+        if "=" in arg and not arg.startswith("-"):
+            try:
+                parser.parse_overrides([arg])
+            except OverrideParseException:
+                return arg
+    return " ".join(args)
+
+
 def hydra_command(config_name: str, work):
     """`main(args)` of a subcommand that is a Hydra app over conf/<config_name>.yaml running `work`."""
 
@@ -103,8 +123,23 @@ def hydra_command(config_name: str, work):
 
     def main(args) -> int:
         sys.argv = [f"aecli {config_name}", *args]
+        # Hydra's errors reach us instead of being printed with a traceback and exit 1
+        os.environ.setdefault("HYDRA_FULL_ERROR", "1")
         try:
             job()
+        except OverrideParseException as error:
+            raise UserError(f"The override `{_unparsable(args)}` is not valid Hydra syntax "
+                            f"({_one_line(error)}). Quote `${{...}}` interpolations for the shell "
+                            f"(`'key=${{...}}'`) and close every bracket. See `aecli {config_name} "
+                            "--help`.") from None
+        except yaml.YAMLError as error:
+            mark = getattr(error, "problem_mark", None)
+            where = f"{mark.name}, line {mark.line + 1}" if mark is not None else "a config file"
+            raise ConfigError(f"{where} is not valid YAML ({getattr(error, 'problem', None) or error})."
+                              " Fix the file; nothing was run.") from None
+        except HydraException as error:
+            text = str(error).split("\nConfig search path")[0]
+            raise UserError(f"{_one_line(text)} See `aecli {config_name} --help`.") from None
         except ValueError as error:  # Hydra's own command-line checks, raised before any job runs
             raise UserError(f"{error}. See `aecli {config_name} --help`.") from None
         except KeyboardInterrupt as stop:
