@@ -51,8 +51,8 @@ def main(argv=None) -> int:
         report_error(error)
         return error.exit_code
     except Stopped as stopped:
-        report_error(UserError(f"Stopped by {stopped.name} before any run began; nothing was "
-                               "written."))
+        report_error(UserError(f"Stopped by {stopped.name}. Every file aecli writes is replaced "
+                               "whole, so none is left half-written."))
         return stopped.exit_code
 
 

@@ -61,7 +61,8 @@ def test_sigkill_mid_run_then_resume_completes_without_duplicated_steps(tmp_path
     assert status["status"] == "running"  # a killed process records nothing more
     saved = _checkpoint(run_dir, "last")
     saved_epoch = saved["epoch"]
-    assert status["epochs_completed"] >= saved_epoch + 1  # recorded after every epoch
+    # recorded after every epoch, once its checkpoint is written (a kill may fall in between)
+    assert status["epochs_completed"] in (saved_epoch, saved_epoch + 1)
     assert saved_epoch < 24, "the run finished before it was killed; make LONG_RUN longer"
 
     result = aecli("resume", str(run_dir))
