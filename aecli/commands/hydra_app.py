@@ -138,8 +138,12 @@ def hydra_command(config_name: str, work):
             raise ConfigError(f"{where} is not valid YAML ({getattr(error, 'problem', None) or error})."
                               " Fix the file; nothing was run.") from None
         except HydraException as error:
-            text = str(error).split("\nConfig search path")[0]
-            raise UserError(f"{_one_line(text)} See `aecli {config_name} --help`.") from None
+            text = _one_line(str(error).split("\nConfig search path")[0])
+            if error.__cause__ is not None:  # e.g. the schema's reason for refusing an override
+                # brackets read as console markup: "expected one of [mlp, conv]" would lose its list
+                reason = str(error.__cause__).strip().splitlines()[0]
+                text += f": {reason.replace('[', '(').replace(']', ')')}."
+            raise UserError(f"{text} See `aecli {config_name} --help`.") from None
         except ValueError as error:  # Hydra's own command-line checks, raised before any job runs
             raise UserError(f"{error}. See `aecli {config_name} --help`.") from None
         except KeyboardInterrupt as stop:

@@ -10,6 +10,7 @@ No TensorFlow here: the guard is installed before anything heavy is imported.
 
 import contextlib
 import signal
+import threading
 
 EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
 
@@ -34,8 +35,8 @@ class _Guard:
 
     def install(self) -> None:
         """Route SIGINT and SIGTERM through the guard for the rest of the process (idempotent)."""
-        if self.installed:
-            return
+        if self.installed or threading.current_thread() is not threading.main_thread():
+            return  # only the main thread may set handlers (a launcher running jobs in threads)
         for signum in EXIT_CODES:
             signal.signal(signum, self._handle)
         self.installed = True

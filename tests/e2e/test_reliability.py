@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -13,10 +14,10 @@ import keras
 import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
+from tensorboard_events import scalar_series
 
 from aecli.config.store import CONF_DIR, register
 from aecli.config.validate import validate
-from tensorboard_events import scalar_series
 
 LONG_RUN = ["train", "dataset=synthetic", "dataset.size=4000", "model.hidden_units=[64]", "model.latent_dim=4",
             "trainer.epochs=25", "trainer.batch_size=64"]
@@ -294,8 +295,6 @@ def test_the_divergence_step_is_the_same_whatever_steps_per_execution(aecli, tmp
     assert one.returncode == four.returncode == 3
     exact = _status(tmp_path / "a")["error"]
     ranged = _status(tmp_path / "b")["error"]
-    import re
-
     step = int(re.search(r"at step (\d+)", exact).group(1))
     low, high = map(int, re.search(r"between steps (\d+) and (\d+)", ranged).groups())
     assert low <= step <= high and "steps_per_execution=4" in ranged
