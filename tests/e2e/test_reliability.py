@@ -259,8 +259,9 @@ def test_resume_on_a_read_only_filesystem_says_so(aecli, small_disk, tmp_path):
 
 
 def test_an_unwritable_default_run_folder_is_one_paragraph_without_warnings(aecli, tmp_path):
-    (tmp_path / "a_file").write_text("")
-    result = aecli("train", "debug=smoke", f"paths.log_dir={tmp_path / 'a_file' / 'outputs'}")
+    # the default run folder, ${hydra:runtime.cwd}/outputs/..., with `outputs` not a folder
+    (tmp_path / "outputs").write_text("")
+    result = aecli("train", "debug=smoke", cwd=tmp_path)
     assert result.returncode == 2
     assert "Cannot create the run folder" in result.stderr
     assert "Warning" not in result.stderr and "Traceback" not in result.stderr
