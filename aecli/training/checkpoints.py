@@ -67,7 +67,8 @@ class CheckpointStore:
         return self.folder / f"{name}.weights.h5"
 
     def _legacy_metadata(self, name: str) -> Path:
-        """Before aecli 0.3 the metadata sat beside the weights in `<name>.json`."""
+        """Runs checkpointed by earlier versions kept the metadata beside the weights, in
+        `<name>.json`; they still resume."""
         return self.folder / f"{name}.json"
 
     def save(self, model, name: str, epoch: int, val_loss: float | None,
@@ -94,7 +95,10 @@ class CheckpointStore:
                     if disk_full(error):
                         raise
                     os.replace(target, self.path("previous"))
-                self._legacy_metadata("previous").unlink(missing_ok=True)
+                if self._legacy_metadata("last").exists():  # an older run's: goes along
+                    os.replace(self._legacy_metadata("last"), self._legacy_metadata("previous"))
+                else:
+                    self._legacy_metadata("previous").unlink(missing_ok=True)
                 fault_point("checkpoint-rotate")
             os.replace(temporary, target)
             self._legacy_metadata(name).unlink(missing_ok=True)
