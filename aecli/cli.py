@@ -7,6 +7,7 @@ from rich.table import Table
 
 from aecli.console import console, report_error
 from aecli.errors import UserError
+from aecli.rundir.signals import Stopped, guard
 
 COMMANDS = {
     "train": ("aecli.commands.train", "Train a model from Hydra overrides; `-m` sweeps (e.g. beta=0.5,1,2,4,10)."),
@@ -42,12 +43,17 @@ def main(argv=None) -> int:
         report_error(UserError(f"unknown command `{name}`; choose one of: {', '.join(COMMANDS)} "
                                "(see `aecli --help`)."))
         return 2
-    command = importlib.import_module(COMMANDS[name][0])
+    guard.install()  # SIGINT/SIGTERM end every command with one line and 130/143, never a traceback
     try:
+        command = importlib.import_module(COMMANDS[name][0])
         return command.main(rest) or 0
     except UserError as error:
         report_error(error)
         return error.exit_code
+    except Stopped as stopped:
+        report_error(UserError(f"Stopped by {stopped.name}. Every file aecli writes is replaced "
+                               "whole, so none is left half-written."))
+        return stopped.exit_code
 
 
 if __name__ == "__main__":

@@ -3,27 +3,33 @@
 import logging
 import math
 import os
-import signal
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 
 from aecli.config.model import Likelihood, NoiseType  # noqa: E402
-from aecli.config.run import TrainConfig  # noqa: E402
+from aecli.config.run import Precision, TrainConfig  # noqa: E402
 from aecli.data import load_arrays  # noqa: E402
 from aecli.data.pipeline import make_pipelines  # noqa: E402
 from aecli.errors import ConfigError  # noqa: E402
 from aecli.evaluation.metrics import evaluate, factor_metrics  # noqa: E402
 from aecli.evaluation.reload import TrainedRun  # noqa: E402
 from aecli.models import build_model  # noqa: E402
+from aecli.rundir.faults import fault_point  # noqa: E402
 from aecli.rundir.layout import RunFolder  # noqa: E402
 from aecli.rundir.outputs import print_metrics, save_networks, write_metrics  # noqa: E402
-from aecli.rundir.status import write_status  # noqa: E402
+from aecli.rundir.signals import Stopped, guard  # noqa: E402
+from aecli.rundir.status import read_status, write_status  # noqa: E402
 from aecli.training import hardware  # noqa: E402
-from aecli.training.callbacks import ImageGrids, TensorBoard  # noqa: E402
-from aecli.training.checkpoints import Checkpoints, CheckpointStore  # noqa: E402
+from aecli.training.callbacks import ImageGrids, TensorBoard, forget_steps_from  # noqa: E402
+from aecli.training.checkpoints import (  # noqa: E402
+    Checkpoints,
+    CheckpointStore,
+    DiskFull,
+    disk_full,
+    disk_full_error,
+)
 from aecli.training.progress import RichProgress  # noqa: E402
 from aecli.training.stopping import Diverged, Interrupted, StopConditions  # noqa: E402
 
@@ -31,44 +37,64 @@ log = logging.getLogger(__name__)
 # tf.distribute reports every all-reduce at INFO
 logging.getLogger("tensorflow").setLevel(logging.WARNING)
 
+# the TensorBoard runs training writes (aecli sample and summarize write their own)
+TRAINING_WRITERS = ("train", "validation", "images", "latents")
+
 
 def train(cfg: TrainConfig, folder: RunFolder, resume: bool = False, then=None) -> dict:
     """Train `cfg` into `folder` (continuing from its last checkpoint when `resume`), evaluate,
     let `then(run)` add its own metrics (e.g. anomaly detection on the model in memory), write
     metrics.json once; returns the metrics.
 
-    status.json follows the run: running, then completed, interrupted or failed with the error.
+    status.json follows the run: running (with the epochs completed so far, updated after each),
+    then completed, interrupted or failed with the error. SIGINT/SIGTERM are watched for the whole
+    run (aecli.rundir.signals): inside fit the run stops after the step, elsewhere at once.
     """
+    guard.install()
+    stage = ["start-up"]  # what the run was doing, for the message when a signal stops it
     write_status(folder, "running")
     try:
-        run, metrics = _fit_and_evaluate(cfg, folder, resume)
+        fault_point("startup")
+        run, metrics = _fit_and_evaluate(cfg, folder, resume, stage)
         if then is not None:
+            stage[0] = "the evaluation after training"
             metrics.update(then(run))
+        stage[0] = "saving the trained networks"
         save_networks(run.model, folder)
         write_metrics(folder, metrics)
-    except Interrupted as error:
-        write_status(folder, "interrupted", epochs_completed=error.epoch, error=str(error))
-        raise
-    except KeyboardInterrupt:
-        write_status(folder, "interrupted", error="interrupted before training started")
-        raise
+        fault_point("metrics-written")
+    except Stopped as stopped:
+        done = (read_status(folder) or {}).get("epochs_completed", 0)
+        message = (f"Stopped by {stopped.name} during {stage[0]}, after {done} of "
+                   f"{cfg.trainer.epochs} epochs completed (a partial epoch is trained again). "
+                   f"Continue with `aecli resume {folder.path}`.")
+        write_status(folder, "interrupted", error=message)
+        raise Interrupted(message, stopped.signum, epoch=done) from None
     except Exception as error:
+        if disk_full(error):
+            error = disk_full_error(folder.path)
         write_status(folder, "failed", epochs_completed=getattr(error, "epoch", None),
                      error=str(error) or repr(error))
+        if isinstance(error, DiskFull):
+            raise error from None
         raise
     write_status(folder, "completed", epochs_completed=metrics["epochs_completed"])
     print_metrics(metrics)
     return metrics
 
 
-def _fit_and_evaluate(cfg: TrainConfig, folder: RunFolder, resume: bool) -> tuple[TrainedRun, dict]:
+def _fit_and_evaluate(cfg: TrainConfig, folder: RunFolder, resume: bool,
+                      stage: list) -> tuple[TrainedRun, dict]:
     placement = hardware.configure(cfg.hardware)
     keras.utils.set_random_seed(cfg.seed)
 
+    stage[0] = "data loading"
     arrays = load_arrays(cfg.dataset, cfg.seed)
     log.info("data: %s", ", ".join(arrays.files))
     _check_likelihood(cfg, arrays)
     data = make_pipelines(arrays, cfg.trainer.batch_size, cfg.model.noise, cfg.seed)
+    fault_point("data-loading")
+    stage[0] = "building the model"
     jit, why = hardware.jit_compile(cfg.hardware, cfg.model.architecture, placement)
     log.info("XLA %s: %s", "on" if jit else "off", why)
     with placement.strategy.scope():
@@ -79,50 +105,78 @@ def _fit_and_evaluate(cfg: TrainConfig, folder: RunFolder, resume: bool) -> tupl
                           cfg.trainer.steps_per_execution, placement))
 
     store = CheckpointStore(folder.checkpoints)
-    initial_epoch, best_val_loss = 0, math.inf
+    initial_epoch, best_val_loss, train_seconds = 0, math.inf, 0.0
     if resume:
-        checkpoint = store.restore(model)
-        initial_epoch = checkpoint["epoch"] + 1
-        best_val_loss = (store.metadata("best") or {}).get("val_loss", math.inf)
-        log.info("resuming after epoch %d from checkpoint `%s`", initial_epoch, checkpoint["name"])
+        for path in folder.temporaries():  # a killed process's half-written files; we hold the lock
+            path.unlink(missing_ok=True)
+        if store.any():
+            checkpoint = store.restore(model)
+            initial_epoch = checkpoint["epoch"] + 1
+            train_seconds = checkpoint.get("train_seconds") or 0.0
+            best_val_loss = (store.metadata("best") or {}).get("val_loss", math.inf)
+            log.info("resuming after epoch %d from checkpoint `%s`", initial_epoch,
+                     checkpoint["name"])
+        else:
+            log.info("no checkpoint yet (the run stopped before its first checkpoint): "
+                     "training again from epoch 1")
+        # the epochs from here on are logged again
+        forget_steps_from([folder.tensorboard_run(name) for name in TRAINING_WRITERS],
+                          initial_epoch)
+        write_status(folder, "running", epochs_completed=initial_epoch)
 
-    stop = StopConditions(initial_epoch)
+    stop = StopConditions(initial_epoch, train_seconds)
+    checkpoints = Checkpoints(store, stop, every=cfg.trainer.checkpoint_every,
+                              best_val_loss=best_val_loss)
     callbacks = [
         stop,  # first: later callbacks read whether the epoch ended early
         *model.training_callbacks(arrays.val.x, folder.tensorboard_run("latents")),
-        Checkpoints(store, stop, every=cfg.trainer.checkpoint_every, best_val_loss=best_val_loss),
+        checkpoints,
         TensorBoard(folder.tensorboard, stop),
         RichProgress(cfg.trainer.epochs, data.steps_per_epoch, initial_epoch),
     ]
     if len(arrays.input_shape) == 3:
         x_in, x_clean = next(iter(data.val))
         callbacks.append(ImageGrids(folder.tensorboard_run("images"), x_in.numpy(),
-                                    x_clean.numpy(), every=cfg.trainer.image_every))
-    start = time.perf_counter()
-    model.fit(data.train, validation_data=data.val, epochs=cfg.trainer.epochs,
-              initial_epoch=initial_epoch, callbacks=callbacks, shuffle=False,
-              verbose=0)  # tf.data shuffles
-    seconds = time.perf_counter() - start
-    _raise_if_stopped(stop, store, model, cfg, folder)
-    epochs_run = stop.last_completed_epoch + 1 - initial_epoch
+                                    x_clean.numpy(), stop, every=cfg.trainer.image_every))
+    # last: the status names an epoch only once its checkpoint and logs are written
+    callbacks.append(keras.callbacks.LambdaCallback(
+        on_epoch_end=lambda epoch, logs: _record_epoch(stop, folder, epoch)))
+    stage[0] = "training"
+    with guard.during_fit(stop.request_stop):
+        model.fit(data.train, validation_data=data.val, epochs=cfg.trainer.epochs,
+                  initial_epoch=initial_epoch, callbacks=callbacks, shuffle=False,
+                  verbose=0)  # tf.data shuffles
+    _raise_if_stopped(stop, store, model, cfg)
+    epochs = stop.last_completed_epoch + 1
+    seconds = stop.train_seconds
 
+    stage[0] = "the final evaluation"
+    fault_point("evaluation")
     metrics = {
         "model": cfg.model.name,
         "dataset": cfg.dataset.name.value,
         "beta": getattr(cfg.model, "beta", None),
         "seed": cfg.seed,
-        "epochs_completed": stop.last_completed_epoch + 1,
+        "epochs_completed": epochs,
+        # over every epoch of the run, across resumes (a partial epoch trained again is not counted)
+        "optimizer_steps": int(model.optimizer.iterations.numpy()),
         "train_examples": len(arrays.train.x),
         "data_files": arrays.files,
         "train_seconds": seconds,
         "train_samples_per_second":
-            epochs_run * data.steps_per_epoch * cfg.trainer.batch_size / seconds,
+            epochs * data.steps_per_epoch * cfg.trainer.batch_size / seconds if seconds else math.nan,
         "jit_compile": jit,
         **evaluate(model, data.test, noisy=cfg.model.noise.type != NoiseType.none),
         **model.posterior_metrics(arrays.test.x),
         **factor_metrics(model, arrays.test, cfg.seed),
     }
     return TrainedRun(folder, cfg, arrays, model), metrics
+
+
+def _record_epoch(stop: StopConditions, folder: RunFolder, epoch: int) -> None:
+    if not stop.stopped_mid_epoch:
+        write_status(folder, "running", epochs_completed=epoch + 1)
+        fault_point("epoch-end")
 
 
 def _check_likelihood(cfg: TrainConfig, arrays) -> None:
@@ -136,24 +190,49 @@ def _check_likelihood(cfg: TrainConfig, arrays) -> None:
             "for unbounded data.")
 
 
-def _raise_if_stopped(stop: StopConditions, store: CheckpointStore, model, cfg: TrainConfig,
-                      folder: RunFolder):
-    """Turn an early stop into its error; a signal first saves the weights reached so far."""
+def _raise_if_stopped(stop: StopConditions, store: CheckpointStore, model, cfg: TrainConfig):
+    """Turn an early stop into its error."""
     if stop.non_finite is not None:
-        epoch, step, term = stop.non_finite
+        epoch, first, last, term = stop.non_finite
         kept = (f"the last good checkpoint (epoch {stop.last_completed_epoch + 1}) is kept in "
                 f"{store.folder}" if stop.last_completed_epoch >= 0
                 else "no epoch had completed, so no checkpoint exists")
+        where = (f"at step {last + 1}" if first == last else
+                 f"between steps {first + 1} and {last + 1} (the loss is reported once per "
+                 f"trainer.steps_per_execution={cfg.trainer.steps_per_execution} steps)")
         raise Diverged(
-            f"Training diverged: the loss term `{term}` became non-finite in epoch {epoch + 1} at "
-            f"step {step + 1}; {kept}. Lower the learning rate (trainer.learning_rate="
-            f"{cfg.trainer.learning_rate:g}, try `trainer.learning_rate="
-            f"{min(cfg.trainer.learning_rate / 10, 1e-3):g}`), or check that model.likelihood "
-            "suits the data.", epoch=stop.last_completed_epoch + 1)
+            f"Training diverged: the loss term `{term}` became non-finite in epoch {epoch + 1} "
+            f"{where}; {kept}. {_divergence_cause(term, cfg)}", epoch=stop.last_completed_epoch + 1)
     if stop.signum is not None:
-        # the weights of the partial epoch are kept; the epoch itself is trained again on resume
-        store.save(model, "last", stop.last_completed_epoch, None)
-        raise Interrupted(
-            f"Stopped by {signal.Signals(stop.signum).name} during epoch "
-            f"{stop.last_completed_epoch + 2}; a checkpoint is saved. Continue with "
-            f"`aecli resume {folder.path}`.", stop.signum, epoch=stop.last_completed_epoch + 1)
+        saved = (store.metadata("last") or {}).get("epoch", -1)
+        if 0 <= stop.last_completed_epoch != saved:
+            # trainer.checkpoint_every > 1: the last completed epoch has no checkpoint, so keep
+            # the weights reached (the partial epoch is trained again on resume) rather than
+            # lose the epochs since the last checkpoint
+            store.save(model, "last", stop.last_completed_epoch, None, stop.train_seconds)
+        raise Stopped(stop.signum)
+
+
+def _divergence_cause(term: str, cfg: TrainConfig) -> str:
+    """The likely cause of a non-finite loss term, and the setting to change."""
+    lr = cfg.trainer.learning_rate
+    lower = (f"lower the learning rate (trainer.learning_rate={lr:g}, try "
+             f"`trainer.learning_rate={min(lr / 10, 1e-3):g}`)")
+    if cfg.hardware.precision == Precision.mixed_float16:
+        first = ("Under mixed precision float16 overflows easily: train in float32 "
+                 "(`hardware=cpu` or `hardware.precision=float32`), or " + lower + ".")
+    elif term.startswith("kl"):
+        first = ("The KL term grows without bound when its weight is too large for the learning "
+                 f"rate: lower beta (model.beta={getattr(cfg.model, 'beta', None)}) or "
+                 "model.capacity_max, or " + lower + ".")
+    elif term == "recon":
+        first = (f"The reconstruction term (model.likelihood={cfg.model.likelihood.value}) "
+                 "overflowed: " + lower + ("; with a gaussian likelihood a small "
+                 f"model.decoder_std={cfg.model.decoder_std:g} magnifies errors"
+                 if cfg.model.likelihood == Likelihood.gaussian else "") + ".")
+    elif term != "loss":
+        first = (f"The `{term}` penalty overflowed: lower its weight in the model config, or "
+                 + lower + ".")
+    else:
+        first = lower[0].upper() + lower[1:] + "."
+    return first

@@ -6,16 +6,21 @@ import sys
 from pathlib import Path
 
 import hydra
+import yaml
 from hydra.core.hydra_config import HydraConfig
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import HydraException, OverrideParseException
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from aecli.config.store import CONF_DIR, register
 from aecli.config.validate import validate
 from aecli.console import report_error
-from aecli.errors import UserError
+from aecli.errors import ConfigError, UserError
 from aecli.rundir.claim import claim, record_overrides
+from aecli.rundir.faults import fault_point
 from aecli.rundir.layout import RunFolder
+from aecli.rundir.signals import Stopped
 from aecli.rundir.status import read_status, write_status
 
 # at import, so launchers that run jobs in other processes (joblib, submitit) have the resolvers too
@@ -47,12 +52,26 @@ def run_job(cfg: DictConfig, work) -> float:
     hydra_cfg = HydraConfig.get()
     folder = RunFolder(Path(hydra_cfg.runtime.output_dir))
     try:
+        fault_point("job-start")
         settings = validate(cfg)
         if settings.hardware.strategy.value == "multi_worker":  # only the chief writes the run
             from aecli.training import multi_worker
 
             return multi_worker.run(hydra_cfg, settings, work)
         return work(settings, claim(folder, settings, hydra_cfg))
+    except Stopped as stopped:  # before training began (training turns it into Interrupted)
+        from aecli.rundir.claim import holds_lock
+
+        message = (f"Stopped by {stopped.name} before training began in {folder.path}; "
+                   "nothing of it needs resuming.")
+        if holds_lock(folder) and (read_status(folder) or {}).get("status") in (None, "running"):
+            message = (f"Stopped by {stopped.name} before training began; continue with "
+                       f"`aecli resume {folder.path}`.")
+            write_status(folder, "interrupted", error=message)
+        if hydra_cfg.mode == RunMode.MULTIRUN:
+            raise SweepStopped(stopped.exit_code) from None
+        report_error(UserError(message))
+        sys.exit(stopped.exit_code)
     except Exception as error:
         if hydra_cfg.mode != RunMode.MULTIRUN:
             if not isinstance(error, UserError):
@@ -85,6 +104,22 @@ def _sweep_dir() -> Path | None:
     return Path(HydraConfig.get().sweep.dir)
 
 
+def _one_line(error) -> str:
+    return " ".join(line.strip() for line in str(error).splitlines() if line.strip())
+
+
+def _unparsable(args) -> str:
+    """The first command-line override Hydra's grammar rejects."""
+    parser = OverridesParser.create()
+    for arg in args:
+        if "=" in arg and not arg.startswith("-"):
+            try:
+                parser.parse_overrides([arg])
+            except OverrideParseException:
+                return arg
+    return " ".join(args)
+
+
 def hydra_command(config_name: str, work):
     """`main(args)` of a subcommand that is a Hydra app over conf/<config_name>.yaml running `work`."""
 
@@ -94,8 +129,27 @@ def hydra_command(config_name: str, work):
 
     def main(args) -> int:
         sys.argv = [f"aecli {config_name}", *args]
+        # Hydra's errors reach us instead of being printed with a traceback and exit 1
+        os.environ.setdefault("HYDRA_FULL_ERROR", "1")
         try:
             job()
+        except OverrideParseException as error:
+            raise UserError(f"The override `{_unparsable(args)}` is not valid Hydra syntax "
+                            f"({_one_line(error)}). Quote `${{...}}` interpolations for the shell "
+                            f"(`'key=${{...}}'`) and close every bracket. See `aecli {config_name} "
+                            "--help`.") from None
+        except yaml.YAMLError as error:
+            mark = getattr(error, "problem_mark", None)
+            where = f"{mark.name}, line {mark.line + 1}" if mark is not None else "a config file"
+            raise ConfigError(f"{where} is not valid YAML ({getattr(error, 'problem', None) or error})."
+                              " Fix the file; nothing was run.") from None
+        except HydraException as error:
+            text = _one_line(str(error).split("\nConfig search path")[0])
+            if error.__cause__ is not None:  # e.g. the schema's reason for refusing an override
+                # brackets read as console markup: "expected one of [mlp, conv]" would lose its list
+                reason = str(error.__cause__).strip().splitlines()[0]
+                text += f": {reason.replace('[', '(').replace(']', ')')}."
+            raise UserError(f"{text} See `aecli {config_name} --help`.") from None
         except ValueError as error:  # Hydra's own command-line checks, raised before any job runs
             raise UserError(f"{error}. See `aecli {config_name} --help`.") from None
         except KeyboardInterrupt as stop:

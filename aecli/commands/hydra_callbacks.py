@@ -10,6 +10,7 @@ from omegaconf import DictConfig
 
 from aecli.console import report_error
 from aecli.errors import UserError
+from aecli.rundir.layout import RunFolder
 
 
 def _check_writable(folder: Path) -> None:
@@ -24,15 +25,40 @@ def _check_writable(folder: Path) -> None:
         sys.exit(2)
 
 
+def _check_unused_sweep_dir(folder: Path) -> None:
+    """Refuse a sweep folder that holds an earlier sweep, before Hydra writes its multirun.yaml
+    and before any job starts: re-running into it would rewrite the earlier runs' records."""
+    if not folder.is_dir():
+        return
+    earlier = sorted(path.name for path in folder.iterdir()
+                     if path.is_dir() and RunFolder(path).holds_run())
+    if not earlier and not (folder / "multirun.yaml").exists():
+        return
+    runs = f" (runs {', '.join(earlier[:8])}{' ...' if len(earlier) > 8 else ''})" if earlier else ""
+    report_error(UserError(
+        f"The sweep folder {folder} already holds an earlier sweep{runs}, and aecli never overwrites a run's records; nothing was written. Pick a new folder "
+        "with `hydra.sweep.dir=...` (or drop that override to get a fresh one); to finish a run "
+        f"of that sweep, use `aecli resume {folder}/<run>`, and `aecli summarize {folder}` "
+        "rebuilds its summary."))
+    sys.exit(2)
+
+
 class CheckOutputDir(Callback):
-    """A clear message instead of Hydra's traceback when the outputs folder is not writable."""
+    """Before Hydra creates the output folder: a clear message instead of its traceback when the
+    folder is not writable, and a refusal of a sweep folder that holds an earlier sweep.
+
+    Hydra sets its HydraConfig only when the job starts, but the folders' paths interpolate it
+    (`${hydra:runtime.cwd}`), so it is set here from the config Hydra passes."""
 
     def on_run_start(self, config: DictConfig, **kwargs) -> None:
+        HydraConfig.instance().set_config(config)
         _check_writable(Path(config.hydra.run.dir).absolute())
 
     def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
-        HydraConfig.instance().set_config(config)  # not set yet at this point; the sweep dir's paths need it
-        _check_writable(Path(config.hydra.sweep.dir).absolute())
+        HydraConfig.instance().set_config(config)
+        sweep_dir = Path(config.hydra.sweep.dir).absolute()
+        _check_writable(sweep_dir)
+        _check_unused_sweep_dir(sweep_dir)
 
 
 class SweepSummary(Callback):

@@ -1,6 +1,6 @@
 """Turns a composed config into typed objects, running every range check, before TensorFlow loads."""
 
-from dataclasses import fields
+from dataclasses import fields, is_dataclass
 from pathlib import Path
 
 import yaml
@@ -12,9 +12,31 @@ from aecli.config.run import AnomalyConfig, TrainConfig
 from aecli.errors import ConfigError
 
 
+def _unknown_keys(node: DictConfig, prefix: str = "") -> list[str]:
+    """Keys of `node` and its sections that their schema dataclass does not declare. Hydra adds
+    `+key=value` with the struct flag lifted, and OmegaConf.to_object then drops such a key
+    silently, so `+trainer.epochz=1` would train the default 10 epochs without a word."""
+    kind = OmegaConf.get_type(node)
+    declared = {f.name for f in fields(kind)} if is_dataclass(kind) else None
+    unknown = []
+    for key, child in node.items_ex(resolve=False):
+        if declared is not None and key not in declared:
+            unknown.append(f"{prefix}{key}")
+        elif isinstance(child, DictConfig):
+            unknown += _unknown_keys(child, f"{prefix}{key}.")
+    return unknown
+
+
 def validate(cfg: DictConfig) -> TrainConfig:
     """Resolve interpolations and build the dataclasses; their `__post_init__` checks raise
     ConfigError."""
+    unknown = _unknown_keys(cfg)
+    if unknown:
+        raise ConfigError(
+            f"Unknown config key{'s' if len(unknown) > 1 else ''} "
+            f"{', '.join(f'`{key}`' for key in unknown)}: the schema has no such key (an override "
+            "with `+` adds a key but cannot make aecli use it). Check the spelling; `aecli train "
+            "--cfg job` prints every key.")
     try:
         return OmegaConf.to_object(cfg)
     except OmegaConfBaseException as error:

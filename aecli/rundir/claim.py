@@ -7,7 +7,6 @@ process that died (kill -9) is recognised by its dead PID and taken over.
 
 import atexit
 import os
-from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -32,7 +31,10 @@ def _alive(pid: int) -> bool:
 
 def lock(folder: RunFolder) -> None:
     """Take the folder's lock for this process (released at exit), or refuse with FolderBusy."""
-    folder.path.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise _unwritable(folder, error) from None
     for _ in range(2):
         try:
             descriptor = os.open(folder.lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
@@ -50,11 +52,20 @@ def lock(folder: RunFolder) -> None:
                     f"(`kill {owner}`).") from None
             folder.lock.unlink(missing_ok=True)  # stale: its process is gone
             continue
+        except OSError as error:
+            raise _unwritable(folder, error) from None
         with os.fdopen(descriptor, "w") as stream:
             stream.write(f"{os.getpid()}\n")
         atexit.register(unlock, folder)
         return
     raise FolderBusy(f"Could not take the lock {folder.lock}: another process keeps creating it.")
+
+
+def _unwritable(folder: RunFolder, error: OSError) -> UserError:
+    return UserError(
+        f"Cannot write in the run folder {folder.path} ({error.strerror or error}): aecli needs "
+        "to write its lock, status and checkpoints there. Make it writable (e.g. remount a "
+        "read-only disk read-write), or copy the run to a writable place and resume the copy.")
 
 
 def holds_lock(folder: RunFolder) -> bool:

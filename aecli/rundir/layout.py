@@ -91,6 +91,13 @@ class RunFolder:
     def samples(self) -> Path:
         return self.path / "samples"
 
+    def temporaries(self) -> list[Path]:
+        """Files a killed writer left half done: every atomic write in aecli goes through a
+        `.<name>...tmp...` file beside its target (rundir/atomic.py, checkpoints, networks,
+        TensorBoard rewrites)."""
+        return [path for path in self.path.rglob(".*tmp*")
+                if path.is_file() and self.config_dir not in path.parents]
+
     def holds_run(self) -> bool:
         """Whether an earlier run left its config or metrics here."""
         return self.config.exists() or self.metrics.exists()

@@ -7,16 +7,22 @@ from rich.table import Table
 
 from aecli.console import console
 from aecli.rundir.atomic import write_json
+from aecli.rundir.faults import fault_point
 from aecli.rundir.layout import RunFolder
 
 
 def save_networks(model, folder: RunFolder) -> None:
     """encoder.keras and decoder.keras, reloadable with keras.saving.load_model (safe_mode on);
     each written beside its target and renamed, so a kill leaves the old file or the new."""
-    for network, path in zip((model.encoder, model.decoder), folder.networks):
+    for index, (network, path) in enumerate(zip((model.encoder, model.decoder), folder.networks)):
+        if index:
+            fault_point("saving")
         temporary = path.with_name(f".{path.stem}.tmp.keras")
-        network.save(temporary)
-        temporary.replace(path)
+        try:
+            network.save(temporary)
+            temporary.replace(path)
+        finally:
+            temporary.unlink(missing_ok=True)
 
 
 def write_metrics(folder: RunFolder, metrics: dict) -> None:

@@ -1,7 +1,9 @@
 """status.json: what state a run is in (running, completed, failed, interrupted), with timestamps
 and the last epoch it completed."""
 
+import errno
 import json
+import os
 from datetime import datetime, timezone
 
 from aecli.rundir.atomic import write_json
@@ -35,11 +37,23 @@ def write_status(folder: RunFolder, status: str, epochs_completed: int | None = 
     previous = read_status(folder) or {}
     if previous.get("status") == "unknown":
         previous = {}
-    write_json(folder.status, {
+    record = {
         "status": status,
         "started": previous.get("started", _now()),
         "ended": None if status == "running" else _now(),
         "epochs_completed": previous.get("epochs_completed", previous.get("epoch", 0))
         if epochs_completed is None else epochs_completed,
         "error": error,
-    })
+    }
+    try:
+        write_json(folder.status, record)
+    except OSError as problem:
+        if problem.errno not in (errno.ENOSPC, errno.EDQUOT) or not folder.status.exists():
+            raise
+        # a full disk has no room for the temporary copy: overwrite the record in place, in the
+        # blocks it already holds, so the run still says how it ended
+        with open(folder.status, "r+") as stream:
+            stream.write(json.dumps(record, indent=2) + "\n")
+            stream.truncate()
+            stream.flush()
+            os.fsync(stream.fileno())

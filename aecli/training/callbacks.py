@@ -1,4 +1,8 @@
-"""Keras callbacks that write TensorBoard: scalars without partial epochs, and image grids."""
+"""Keras callbacks that write TensorBoard: scalars and image grids, never of a partial epoch; and
+forgetting the steps a resumed run is about to log again."""
+
+import os
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -45,15 +49,16 @@ class ImageGrids(keras.callbacks.Callback):
     """Every `every` epochs: inputs | reconstructions (| clean targets when denoising), and what
     the model's family draws besides (prior samples, decoder features), `count` to a row."""
 
-    def __init__(self, log_dir, x_in, x_clean, every=1, count=8):
+    def __init__(self, log_dir, x_in, x_clean, stop, every=1, count=8):
         super().__init__()
+        self.stop = stop
         self.writer = tf.summary.create_file_writer(str(log_dir))
         self.x_in, self.x_clean = x_in[:count], x_clean[:count]
         self.every, self.count = every, count
         self.denoising = not np.array_equal(self.x_in, self.x_clean)
 
     def on_epoch_end(self, epoch, logs=None):
-        if not self.every or (epoch + 1) % self.every:
+        if self.stop.stopped_mid_epoch or not self.every or (epoch + 1) % self.every:
             return
         reconstructions = np.asarray(self.model.reconstruct(self.x_in))
         rows = ([self.x_clean, self.x_in, reconstructions] if self.denoising
@@ -65,3 +70,34 @@ class ImageGrids(keras.callbacks.Callback):
                 tf.summary.image(name, image_grid(rows_of(images, self.count)), step=epoch)
         self.writer.flush()
 
+
+
+def forget_steps_from(log_dirs, step: int) -> None:
+    """Drop every summary at `step` or later from the event files under `log_dirs`: a resumed run
+    logs those epochs again (after a kill between logging and checkpointing, or a fallback to an
+    older checkpoint), and no step may appear twice. Each file is rewritten beside itself and
+    renamed; a record torn by a kill ends the file's readable part."""
+    from tensorboard.compat.proto.event_pb2 import Event
+
+    for log_dir in log_dirs:
+        for path in sorted(Path(log_dir).glob("events.out.tfevents.*")):
+            kept, dropped = [], 0
+            try:
+                for record in tf.data.TFRecordDataset(str(path)).as_numpy_iterator():
+                    event = Event.FromString(record)
+                    if event.HasField("summary") and event.step >= step:
+                        dropped += 1
+                    else:
+                        kept.append(record)
+            except tf.errors.DataLossError:
+                dropped += 1  # the torn tail
+            if not dropped:
+                continue
+            temporary = path.with_name(f".{path.name}.tmp")
+            try:
+                with tf.io.TFRecordWriter(str(temporary)) as writer:
+                    for record in kept:
+                        writer.write(record)
+                os.replace(temporary, path)
+            finally:
+                temporary.unlink(missing_ok=True)

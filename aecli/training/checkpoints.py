@@ -1,67 +1,148 @@
-"""Checkpoints of the whole training state, written atomically, with a fallback when one is corrupt.
+"""Checkpoints of the whole training state, each ONE file written atomically, with fallbacks.
 
-A checkpoint is `<name>.weights.h5` (model weights, optimizer state and metric trackers, as
-Keras saves them) plus `<name>.json` (the epoch it completed, its validation loss, and the
-VAE's sampling seed state, which Keras does not save). `last` is rotated to `previous` before
-being replaced, so a checkpoint damaged mid-write or on disk still leaves one to resume from;
-`best` holds the lowest validation loss so far.
+A checkpoint is `<name>.weights.h5`: model weights, optimizer state and metric trackers as Keras
+saves them, plus an HDF5 attribute `aecli_checkpoint` on its root holding the epoch it completed,
+its validation loss, the cumulative training seconds and the VAE's sampling seed state (which
+Keras does not save). Weights and metadata thus appear together in one rename: no kill can pair
+the weights of one epoch with the epoch number of another.
+
+Writing `last`: the new file is written beside it under a temporary name, flushed to disk,
+then renamed over `last`; just before, the current `last` (when it is a readable checkpoint) is
+hard-linked to `previous`, so `last` never goes missing and a damaged `last` never replaces a good
+`previous`. `best` holds the lowest validation loss so far. Restoring tries last, previous, best.
 """
 
+import errno
 import json
 import math
 import os
 from pathlib import Path
 
+import h5py
 import keras
 import numpy as np
 
-from aecli.rundir.atomic import write_json
 from aecli.errors import UserError
+from aecli.rundir.faults import fault_point
+
+ATTRIBUTE = "aecli_checkpoint"
+FALLBACK_ORDER = ("last", "previous", "best")
 
 
 class CheckpointError(UserError):
     """No checkpoint of a run could be loaded into the model its config builds."""
 
 
+class DiskFull(UserError):
+    """The disk holding the run folder filled up; nothing half-written is left behind."""
+
+
+def disk_full(error: BaseException) -> bool:
+    """Whether an error is ENOSPC (h5py and TensorFlow put the errno in the message only)."""
+    text = str(error)
+    return (getattr(error, "errno", None) in (errno.ENOSPC, errno.EDQUOT)
+            or "No space left" in text or "errno = 28" in text)
+
+
+def disk_full_error(path: Path) -> DiskFull:
+    return DiskFull(
+        f"No space left on the device holding {path}: the run stopped there, its earlier "
+        "checkpoints are intact and no half-written file is left. Free space and continue with "
+        f"`aecli resume {path}`, or choose another `hydra.run.dir` on a disk with room.")
+
+
+def _fsync(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
 class CheckpointStore:
     def __init__(self, folder: Path):
         self.folder = Path(folder)
 
-    def _paths(self, name):
-        return self.folder / f"{name}.weights.h5", self.folder / f"{name}.json"
+    def path(self, name: str) -> Path:
+        return self.folder / f"{name}.weights.h5"
 
-    def save(self, model, name: str, epoch: int, val_loss: float | None) -> None:
-        """Write `name` atomically: weights to a temporary file, renamed, then its metadata likewise."""
+    def _legacy_metadata(self, name: str) -> Path:
+        """Runs checkpointed by earlier versions kept the metadata beside the weights, in
+        `<name>.json`; they still resume."""
+        return self.folder / f"{name}.json"
+
+    def save(self, model, name: str, epoch: int, val_loss: float | None,
+             train_seconds: float = 0.0) -> None:
+        """Write checkpoint `name` as one atomic unit (see the module's docstring)."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        weights, meta = self._paths(name)
-        if name == "last" and weights.exists() and meta.exists():
-            previous_weights, previous_meta = self._paths("previous")
-            os.replace(weights, previous_weights)
-            os.replace(meta, previous_meta)
+        target = self.path(name)
         temporary = self.folder / f".{name}.{os.getpid()}.tmp.weights.h5"
-        model.save_weights(temporary)
-        os.replace(temporary, weights)
+        link = self.folder / f".previous.{os.getpid()}.tmp.weights.h5"
         seed = getattr(model, "seed_generator", None)
-        write_json(meta, {"epoch": epoch, "val_loss": val_loss,
-                          "seed_state": None if seed is None else np.asarray(seed.state).tolist()})
+        metadata = {"epoch": epoch, "val_loss": val_loss, "train_seconds": train_seconds,
+                    "seed_state": None if seed is None else np.asarray(seed.state).tolist()}
+        try:
+            model.save_weights(temporary)
+            with h5py.File(temporary, "a") as stream:
+                stream.attrs[ATTRIBUTE] = json.dumps(metadata, allow_nan=True)
+            _fsync(temporary)
+            fault_point("checkpoint-write")
+            if name == "last" and self.metadata("last") is not None:
+                try:
+                    os.link(target, link)
+                    os.replace(link, self.path("previous"))
+                except OSError as error:  # no hard links here (e.g. FAT): rename instead
+                    if disk_full(error):
+                        raise
+                    os.replace(target, self.path("previous"))
+                if self._legacy_metadata("last").exists():  # an older run's: goes along
+                    os.replace(self._legacy_metadata("last"), self._legacy_metadata("previous"))
+                else:
+                    self._legacy_metadata("previous").unlink(missing_ok=True)
+                fault_point("checkpoint-rotate")
+            os.replace(temporary, target)
+            self._legacy_metadata(name).unlink(missing_ok=True)
+            _fsync(self.folder)
+        except OSError as error:
+            if disk_full(error):
+                raise disk_full_error(self.folder.parent) from None
+            raise
+        finally:
+            temporary.unlink(missing_ok=True)
+            link.unlink(missing_ok=True)
 
     def metadata(self, name: str) -> dict | None:
-        meta = self._paths(name)[1]
-        return json.loads(meta.read_text()) if meta.exists() else None
+        """The metadata of checkpoint `name`, or None when it is missing or unreadable."""
+        path = self.path(name)
+        try:
+            with h5py.File(path, "r") as stream:
+                if ATTRIBUTE in stream.attrs:
+                    return json.loads(stream.attrs[ATTRIBUTE])
+            legacy = self._legacy_metadata(name)
+            return json.loads(legacy.read_text()) if legacy.exists() else None
+        except (OSError, ValueError):
+            return None
+
+    def any(self) -> bool:
+        """Whether any checkpoint file exists (readable or not)."""
+        return any(self.path(name).exists() for name in FALLBACK_ORDER)
 
     def restore(self, model) -> dict:
-        """Load `last`, else `previous`, into a compiled model; returns the loaded checkpoint's metadata."""
+        """Load last, else previous, else best into a compiled model; returns the loaded
+        checkpoint's metadata with its `name`."""
         model.optimizer.build(model.trainable_variables)
         problems = []
-        for name in ("last", "previous"):
-            weights, meta = self._paths(name)
-            if not (weights.exists() and meta.exists()):
+        for name in FALLBACK_ORDER:
+            if not self.path(name).exists():
+                continue
+            metadata = self.metadata(name)
+            if metadata is None:
+                problems.append(f"{self.path(name).name}: damaged or not a checkpoint")
                 continue
             try:
-                model.load_weights(weights)
-                metadata = json.loads(meta.read_text())
-            except Exception as error:  # corrupt file or a config that no longer fits: try the next one
-                problems.append(f"{weights.name}: {str(error).splitlines()[0][:300]}")
+                model.load_weights(self.path(name))
+            except Exception as error:  # noqa: BLE001 -- a config that no longer fits: try the next
+                problems.append(f"{self.path(name).name}: {str(error).splitlines()[0][:300]}")
                 continue
             if metadata.get("seed_state") is not None:
                 state = model.seed_generator.state
@@ -69,17 +150,20 @@ class CheckpointStore:
             return {**metadata, "name": name}
         detail = "; ".join(problems) or "no checkpoint files"
         raise CheckpointError(
-            f"No checkpoint in {self.folder} could be loaded ({detail}). If the run's .hydra/config.yaml "
-            "was edited since, restore it; otherwise the checkpoints are damaged and the run must be started anew."
-        )
+            f"No checkpoint in {self.folder} could be loaded ({detail}). If the run's "
+            ".hydra/config.yaml was edited since, restore it; otherwise the checkpoints are "
+            "damaged and the run must be started anew.")
 
 
 class Checkpoints(keras.callbacks.Callback):
-    """Every `every` epochs save `last`; whenever validation loss improves save `best`. Non-finite epochs are skipped."""
+    """Every `every` epochs save `last`; whenever validation loss improves save `best`.
+    Partial and non-finite epochs are skipped."""
 
-    def __init__(self, store: CheckpointStore, stop, every: int = 1, best_val_loss: float = math.inf):
+    def __init__(self, store: CheckpointStore, stop, every: int = 1,
+                 best_val_loss: float = math.inf):
         super().__init__()
         self.store, self.stop, self.every, self.best = store, stop, every, best_val_loss
+        self.last_saved_epoch = None
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
@@ -89,7 +173,8 @@ class Checkpoints(keras.callbacks.Callback):
         if not math.isfinite(val_loss) or not math.isfinite(float(logs.get("loss", math.nan))):
             return
         if self.every and (epoch + 1) % self.every == 0:
-            self.store.save(self.model, "last", epoch, val_loss)
+            self.store.save(self.model, "last", epoch, val_loss, self.stop.train_seconds)
+            self.last_saved_epoch = epoch
         if val_loss < self.best:
             self.best = val_loss
-            self.store.save(self.model, "best", epoch, val_loss)
+            self.store.save(self.model, "best", epoch, val_loss, self.stop.train_seconds)

@@ -85,7 +85,7 @@ def test_ctrl_c_stops_the_whole_sweep_and_summarizes_what_ran(tmp_path):
                               "trainer.epochs=30", "seed=1,2"],
                              cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
-    while not list(tmp_path.glob("outputs/train-multirun/*/0/checkpoints/last.json")):
+    while not list(tmp_path.glob("outputs/train-multirun/*/0/checkpoints/last.weights.h5")):
         assert sweep.poll() is None, sweep.communicate()
         assert time.monotonic() < deadline, "the first job never saved a checkpoint"
         time.sleep(0.05)
