@@ -24,6 +24,8 @@ from aecli.rundir.status import write_status  # noqa: E402
 from aecli.training import hardware  # noqa: E402
 from aecli.training.callbacks import ImageGrids, TensorBoard  # noqa: E402
 from aecli.training.checkpoints import Checkpoints, CheckpointStore  # noqa: E402
+from aecli.training.optimization import (  # noqa: E402
+    LearningRateLog, build_optimizer, outcome, steering_callbacks)
 from aecli.training.progress import RichProgress  # noqa: E402
 from aecli.training.stopping import Diverged, Interrupted, StopConditions  # noqa: E402
 
@@ -73,7 +75,7 @@ def _fit_and_evaluate(cfg: TrainConfig, folder: RunFolder, resume: bool) -> tupl
     with placement.strategy.scope():
         model = build_model(cfg.model, arrays.input_shape, seed=cfg.seed,
                             dataset_size=len(arrays.train.x))
-        model.compile(optimizer=hardware.optimizer(cfg.trainer.learning_rate, placement),
+        model.compile(optimizer=build_optimizer(cfg.trainer, data.steps_per_epoch, placement.mixed),
                       jit_compile=jit, steps_per_execution=hardware.steps_per_execution(
                           cfg.trainer.steps_per_execution, placement))
 
@@ -90,6 +92,8 @@ def _fit_and_evaluate(cfg: TrainConfig, folder: RunFolder, resume: bool) -> tupl
         stop,  # first: later callbacks read whether the epoch ended early
         *model.training_callbacks(),
         Checkpoints(store, stop, every=cfg.trainer.checkpoint_every, best_val_loss=best_val_loss),
+        *steering_callbacks(cfg.trainer, stop),
+        LearningRateLog(),  # after whatever changes the rate, before what writes the logs
         TensorBoard(folder.tensorboard, stop),
         RichProgress(cfg.trainer.epochs, data.steps_per_epoch, initial_epoch),
     ]
@@ -98,9 +102,9 @@ def _fit_and_evaluate(cfg: TrainConfig, folder: RunFolder, resume: bool) -> tupl
         callbacks.append(ImageGrids(folder.tensorboard_run("images"), x_in.numpy(),
                                     x_clean.numpy(), every=cfg.trainer.image_every))
     start = time.perf_counter()
-    model.fit(data.train, validation_data=data.val, epochs=cfg.trainer.epochs,
-              initial_epoch=initial_epoch, callbacks=callbacks, shuffle=False,
-              verbose=0)  # tf.data shuffles
+    history = model.fit(data.train, validation_data=data.val, epochs=cfg.trainer.epochs,
+                        initial_epoch=initial_epoch, callbacks=callbacks, shuffle=False,
+                        verbose=0)  # tf.data shuffles
     seconds = time.perf_counter() - start
     _raise_if_stopped(stop, store, model, cfg, folder)
     epochs_run = stop.last_completed_epoch + 1 - initial_epoch
@@ -111,6 +115,7 @@ def _fit_and_evaluate(cfg: TrainConfig, folder: RunFolder, resume: bool) -> tupl
         "beta": getattr(cfg.model, "beta", None),
         "seed": cfg.seed,
         "epochs_completed": stop.last_completed_epoch + 1,
+        **outcome(history, callbacks),  # val_loss: what a hyperparameter search minimises
         "train_examples": len(arrays.train.x),
         "train_seconds": seconds,
         "train_samples_per_second":
