@@ -93,22 +93,32 @@ class LearningRateLog(keras.callbacks.Callback):
 
 
 class EarlyStopping(keras.callbacks.EarlyStopping):
-    """Keras' EarlyStopping on val_loss, restoring the best epoch's weights at the end, except
-    when a signal or a non-finite loss stopped the run (those keep the weights reached, to be
-    checkpointed and resumed)."""
+    """Keras' EarlyStopping on val_loss: `min_delta` decides when to stop; at the end the weights
+    of the epoch with the lowest val_loss (the `best` checkpoint's rule, improvement by any
+    amount) are restored and evaluated. Not when a signal or a non-finite loss stopped the run:
+    those keep the weights reached, to be checkpointed and resumed. After `aecli resume`, the
+    lowest epoch is looked for among the epochs of the resumed session.
+    """
 
     def __init__(self, stop, patience: int, min_delta: float):
-        super().__init__(monitor="val_loss", patience=patience, min_delta=min_delta,
-                         mode="min", restore_best_weights=True)
+        super().__init__(monitor="val_loss", patience=patience, min_delta=min_delta, mode="min")
         self.stop = stop
+        self.lowest, self.lowest_weights = math.inf, None
 
     @property
     def stopped_early(self) -> bool:
         return self.stopped_epoch > 0
 
+    def on_epoch_end(self, epoch, logs=None):
+        val_loss = float((logs or {}).get("val_loss", math.nan))
+        if not self.stop.stopped_mid_epoch and val_loss < self.lowest:
+            self.lowest, self.lowest_weights = val_loss, self.model.get_weights()
+        super().on_epoch_end(epoch, logs)
+
     def on_train_end(self, logs=None):
-        if self.stop.signum is None and self.stop.non_finite is None:
-            super().on_train_end(logs)
+        super().on_train_end(logs)
+        if self.stop.signum is None and self.stop.non_finite is None and self.lowest_weights:
+            self.model.set_weights(self.lowest_weights)
 
 
 def steering_callbacks(trainer: TrainerConfig, stop) -> list[keras.callbacks.Callback]:
@@ -133,10 +143,9 @@ def outcome(history, callbacks) -> dict:
     """`val_loss` of the weights that are evaluated (the best epoch's when early stopping
     restored them, else the last epoch's) and whether training stopped early."""
     stopping = early_stopping(callbacks)
-    restored = stopping is not None and stopping.best is not None and stopping.best_weights is not None
     losses = history.history.get("val_loss", []) if history is not None else []
-    if restored:
-        val_loss = float(stopping.best)
+    if stopping is not None and stopping.lowest_weights is not None:
+        val_loss = stopping.lowest
     else:
         val_loss = float(losses[-1]) if losses else math.nan
     return {"val_loss": val_loss,
