@@ -95,7 +95,8 @@ def _fit_and_evaluate(cfg: TrainConfig, folder: RunFolder, resume: bool) -> tupl
         *steering_callbacks(cfg.trainer, stop),
         LearningRateLog(),  # after whatever changes the rate, before what writes the logs
         TensorBoard(folder.tensorboard, stop),
-        RichProgress(cfg.trainer.epochs, data.steps_per_epoch, initial_epoch),
+        RichProgress(cfg.trainer.epochs, data.steps_per_epoch, initial_epoch,
+                     cfg.trainer.batch_size),
     ]
     if len(arrays.input_shape) == 3:
         x_in, x_clean = next(iter(data.val))

@@ -26,10 +26,19 @@ from aecli.models import losses
 
 def evaluate(model, test, noisy: bool = False) -> dict:
     """Evaluate on the (input, clean) test pipeline; `noisy` adds the denoising metrics."""
-    terms = model.evaluate(test, verbose=0, return_dict=True)
+    from aecli.training.progress import evaluation_progress
+
+    batches = int(test.cardinality())
+    with evaluation_progress(2 * batches if batches > 0 else None) as (advance, callback):
+        terms = model.evaluate(test, verbose=0, return_dict=True, callbacks=[callback])
+        return _pooled_metrics(model, test, noisy, terms, advance)
+
+
+def _pooled_metrics(model, test, noisy: bool, terms: dict, advance) -> dict:
     sums = {"recon": 0.0, "noisy": 0.0, "ssim_noisy": 0.0, "ssim_denoised": 0.0}
     values, examples, codes = 0, 0, []
     for x_in, x_clean in test:
+        advance()
         code = model.encode_mean(x_in)
         reconstruction = model.decoded_mean(model.decoder(code))
         sums["recon"] += float(tf.reduce_sum(tf.square(reconstruction - x_clean)))
