@@ -8,7 +8,15 @@ import sys
 
 from rich.table import Table
 
-from aecli.console import NORMAL, QUIET, VERBOSE, console, native_filter, report_error, set_verbosity
+from aecli.console import (
+    NORMAL,
+    QUIET,
+    VERBOSE,
+    console,
+    native_filter,
+    report_error,
+    set_verbosity,
+)
 from aecli.errors import UserError
 
 COMMANDS = {

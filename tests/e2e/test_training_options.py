@@ -4,7 +4,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from tensorboard_events import scalar_series
 
 TINY = ["debug=smoke", "dataset=synthetic", "dataset.kind=circle", "dataset.size=600",

@@ -12,8 +12,14 @@ from aecli.config.run import LRSchedule, OptimizerName, TrainerConfig
 from aecli.errors import ConfigError
 from aecli.models import build_model
 from aecli.training.optimization import (
-    EarlyStopping, LearningRateLog, build_optimizer, current_learning_rate, learning_rate, outcome,
-    steering_callbacks)
+    EarlyStopping,
+    LearningRateLog,
+    build_optimizer,
+    current_learning_rate,
+    learning_rate,
+    outcome,
+    steering_callbacks,
+)
 from aecli.training.stopping import StopConditions
 
 STEPS = 4  # steps per epoch of the tiny data below: 64 examples, batch 16
