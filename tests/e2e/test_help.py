@@ -1,7 +1,6 @@
 """Every subcommand explains itself without loading TensorFlow, and `aecli -sc` completes
 `aecli train`."""
 
-import os
 import subprocess
 import sys
 
