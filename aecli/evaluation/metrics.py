@@ -55,7 +55,8 @@ def _pooled_metrics(model, test, noisy: bool, terms: dict, advance) -> dict:
     low, high = np.inf, -np.inf
     for x_in, x_clean in test:
         advance()
-        low, high = min(low, float(tf.reduce_min(x_clean))), max(high, float(tf.reduce_max(x_clean)))
+        low = min(low, float(tf.reduce_min(x_clean)))
+        high = max(high, float(tf.reduce_max(x_clean)))
         code = model.encode_mean(x_in)
         reconstruction = model.decoded_mean(model.decoder(code))
         sums["recon"] += float(tf.reduce_sum(tf.square(reconstruction - x_clean)))
@@ -143,7 +144,8 @@ def _denoising(run, split: str, unit: bool) -> dict:
         examples += int(x_clean.shape[0])
         if len(x_clean.shape) == 4:
             sums["ssim_noisy"] += float(tf.reduce_sum(tf.image.ssim(x_in, x_clean, max_val=1.0)))
-            sums["ssim_denoised"] += float(tf.reduce_sum(tf.image.ssim(denoised, x_clean, max_val=1.0)))
+            sums["ssim_denoised"] += float(
+                tf.reduce_sum(tf.image.ssim(denoised, x_clean, max_val=1.0)))
     report = {}
     if unit:
         report["psnr_noisy_db"] = float(losses.psnr_db(sums["noisy"] / values))
