@@ -15,8 +15,9 @@ from aecli.models import build_model
 def test_eval_of_a_denoiser_reports_the_noisy_and_denoised_psnr_train_reported(aecli, tmp_path):
     run = tmp_path / "run"
     trained = aecli("train", "model=conv_denoising", "model.conv_filters=[4,8]",
-                    "model.latent_dim=4", "dataset=synthetic", "dataset.kind=shapes", "dataset.size=400", "debug=smoke",
-                    "trainer.batch_size=16", f"hydra.run.dir={run}")
+                    "model.latent_dim=4", "dataset=synthetic", "dataset.kind=shapes",
+                    "dataset.size=400", "debug=smoke", "trainer.batch_size=16",
+                    f"hydra.run.dir={run}")
     assert trained.returncode == 0, trained.stderr[-3000:]
     metrics = json.loads((run / "metrics.json").read_text())
     evaluated = aecli("eval", str(run))
