@@ -225,16 +225,32 @@ class AnomalyScore(str, Enum):
     neg_elbo = "neg_elbo"
 
 
+class Threshold(str, Enum):
+    """percentile: of the normal validation scores (needs no anomalies); f1_optimal: the score
+    maximising F1 on a labelled validation split (normal validation rows + anomalies drawn
+    apart from the test ones), so far only the generated tabular sets have one."""
+
+    percentile = "percentile"
+    f1_optimal = "f1_optimal"
+
+
+# datasets whose generator draws validation anomalies apart from the test ones
+LABELLED_VALIDATION = ("transactions", "network_traffic")
+
+
 @dataclass
 class AnomalySettings:
     """How `aecli anomaly` flags examples.
 
     score: recon | neg_elbo (VAEs only) decides the flag; both are reported for VAEs.
-    percentile: the threshold is this percentile of the scores of normal validation examples.
+    threshold: percentile | f1_optimal (see Threshold).
+    percentile: with threshold=percentile, this percentile of the scores of normal validation
+                examples.
     elbo_samples: posterior samples averaged in the negative-ELBO score.
     """
 
     score: AnomalyScore = AnomalyScore.recon
+    threshold: Threshold = Threshold.percentile
     percentile: float = 95.0
     elbo_samples: int = 10
 
@@ -258,3 +274,11 @@ class AnomalyConfig(TrainConfig):
             raise ConfigError(
                 f"anomaly.score=neg_elbo needs a VAE (model=vae); use anomaly.score=recon for "
                 f"model={self.model.name}.")
+        dataset = self.dataset.name.value
+        if self.anomaly.threshold == Threshold.f1_optimal and dataset not in LABELLED_VALIDATION:
+            raise ConfigError(
+                f"anomaly.threshold=f1_optimal tunes the threshold on labelled validation "
+                f"anomalies, and dataset={dataset} has none: its validation split holds normal "
+                "examples only, and tuning on the test split would make the test figures "
+                "optimistic. Use anomaly.threshold=percentile, or a generated tabular set "
+                f"({', '.join(LABELLED_VALIDATION)}).")
