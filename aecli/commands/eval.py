@@ -28,7 +28,11 @@ def main(args) -> int:
     table.add_column("metric")
     table.add_column("value", justify="right")
     for key, value in report.items():
-        table.add_row(key, f"{value:.6g}" if isinstance(value, float) else str(value))
+        if isinstance(value, list):
+            shown = ", ".join(f"{v:.3g}" for v in value)
+        else:
+            shown = f"{value:.6g}" if isinstance(value, float) else str(value)
+        table.add_row(key, shown)
     console.print(table)
     console.print(f"wrote {run.folder.eval_report}")
     return 0

@@ -20,7 +20,8 @@
   and active_units. For a denoising run also psnr_noisy_db, psnr_denoised_db, ssim_noisy and
   ssim_denoised as above, on the split corrupted with the run's noise drawn from the same fixed
   seed (the run's seed + the split's offset) and batch size that training's final evaluation
-  used, so `aecli eval` of the test split repeats train's numbers.
+  used, so `aecli eval` of the test split repeats train's numbers. For a linear Gaussian
+  autoencoder, the PCA baseline on the same data (aecli/evaluation/pca.py).
 - sparse codes: mean_activation, the code's mean over units and test examples; dead_fraction,
   the share of units never above 0.5 (the sigmoid's midpoint, "on") for any test example.
 """
@@ -115,6 +116,11 @@ def evaluate_run(run, split: str, k: int) -> dict:
         report["ssim"] = float(np.concatenate(ssim).mean())
     if run.cfg.model.noise.type != NoiseType.none:
         report.update(_denoising(run, split, unit))
+    basis = model.linear_decoder_basis()
+    if basis is not None:
+        from aecli.evaluation.pca import pca_baseline
+
+        report.update(pca_baseline(basis, run.arrays.train.x, x))
     bounds = model.likelihood_bounds(x, k)
     if bounds:
         report["k"] = k

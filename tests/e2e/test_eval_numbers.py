@@ -42,3 +42,20 @@ def test_psnr_is_reported_for_unit_range_data_and_not_for_standardised_features(
     assert np.isfinite(unit["test_psnr_db"])
     standardised = _metrics_on(rng.normal(size=(64, 5)).astype(np.float32))
     assert "test_psnr_db" not in standardised and np.isfinite(standardised["test_recon_mse"])
+
+
+def test_eval_of_a_linear_gaussian_autoencoder_reports_the_pca_baseline(aecli, tmp_path):
+    run = tmp_path / "run"
+    trained = aecli("train", "model=vanilla", "model.hidden_units=[]", "model.likelihood=gaussian",
+                    "model.latent_dim=2", "dataset=synthetic", "dataset.kind=circle",
+                    "dataset.size=600", "debug=smoke", f"hydra.run.dir={run}")
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    evaluated = aecli("eval", str(run))
+    assert evaluated.returncode == 0, evaluated.stderr[-3000:]
+    report = json.loads((run / "eval.json").read_text())
+    assert len(report["pca_principal_angles_deg"]) == 2
+    assert all(0 <= angle <= 90 for angle in report["pca_principal_angles_deg"])
+    assert 0 < report["pca_explained_variance"] <= 1
+    # PCA's error is the least a rank-2 reconstruction can have
+    assert report["pca_recon_mse"] <= report["recon_mse"] * 1.01
+    assert "pca_principal_angles_deg" in evaluated.stdout
