@@ -24,6 +24,7 @@ from aecli.rundir.status import write_status  # noqa: E402
 from aecli.training import hardware  # noqa: E402
 from aecli.training.callbacks import ImageGrids, TensorBoard  # noqa: E402
 from aecli.training.checkpoints import Checkpoints, CheckpointStore  # noqa: E402
+from aecli.training.init_from import init_from  # noqa: E402
 from aecli.training.optimization import (  # noqa: E402
     LearningRateLog, build_optimizer, outcome, steering_callbacks)
 from aecli.training.progress import RichProgress  # noqa: E402
@@ -78,6 +79,7 @@ def _fit_and_evaluate(cfg: TrainConfig, folder: RunFolder, resume: bool) -> tupl
         model.compile(optimizer=build_optimizer(cfg.trainer, data.steps_per_epoch, placement.mixed),
                       jit_compile=jit, steps_per_execution=hardware.steps_per_execution(
                           cfg.trainer.steps_per_execution, placement))
+        init_from(model, cfg.trainer.init_from)
 
     store = CheckpointStore(folder.checkpoints)
     initial_epoch, best_val_loss = 0, math.inf
