@@ -1,6 +1,7 @@
 """`trainer.init_from=RUN_DIR`: start from another run's encoder and decoder weights (fine-tuning,
 or more epochs on top of a finished run), with this run's own optimiser, schedule and data."""
 
+import zipfile
 from pathlib import Path
 
 import keras
@@ -28,7 +29,7 @@ def init_from(model, run_dir: str | None) -> None:
     for network, path in zip((model.encoder, model.decoder), folder.networks):
         try:
             trained = keras.saving.load_model(path, compile=False, safe_mode=True)
-        except Exception as error:  # a damaged or foreign file
+        except (OSError, ValueError, TypeError, zipfile.BadZipFile) as error:  # damaged or foreign
             raise ConfigError(
                 f"trainer.init_from={run_dir}: {path} could not be loaded "
                 f"({str(error).splitlines()[0][:200]}).") from None
