@@ -62,7 +62,8 @@ _NATIVE_NOISE = re.compile(
     rb"|This TensorFlow binary is optimized to use available CPU instructions"
     rb"|To enable the following instructions: .*rebuild TensorFlow"
     rb"|TF-TRT Warning: Could not find TensorRT"
-    rb"|XLA service 0x[0-9a-f]+ initialized|StreamExecutor device \(\d+\)"
+    rb"|cpu_feature_guard\.cc"
+    rb"|XLA service 0x[0-9a-f]+ initialized|StreamExecutor (device \(\d+\)|\[\d+\])"
     rb"|Compiled cluster using XLA!|disabling MLIR crash reproducer"
 )
 
