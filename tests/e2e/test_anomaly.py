@@ -20,11 +20,10 @@ def test_fraud_detector_separates_fraud_with_the_stated_percentile_threshold(aec
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["test_roc_auc"] == report["recon"]["roc_auc"]
 
-    from aecli.anomaly import scores
     from aecli.evaluation.reload import load_run
 
     reloaded = load_run(run)
-    normal_val = scores(reloaded.model, reloaded.arrays.val.x, 1)["recon"]
+    normal_val = reloaded.model.anomaly_scores(reloaded.arrays.val.x, 1)["recon"]
     assert report["recon"]["threshold"] == pytest.approx(np.percentile(normal_val, 90), rel=1e-4)
     confusion = report["recon"]["confusion"]
     assert confusion["true_positive"] + confusion["false_negative"] == 15
