@@ -2,16 +2,25 @@
 
 Scores per example (the model's `anomaly_scores`): `recon`, the mean squared reconstruction error
 over dimensions (the chapter's score), and for VAEs `neg_elbo`, minus the ELBO averaged over
-posterior samples (nats). The threshold is a percentile of the scores of NORMAL validation
-examples; test examples above it are flagged. ROC-AUC and PR-AUC (average precision) use the
-scores themselves; precision, recall, F1 and the confusion matrix use the flags.
+posterior samples (nats). The threshold (`anomaly.threshold`) is either a percentile of the
+scores of NORMAL validation examples, or the score maximising F1 on a labelled validation split:
+the normal validation rows plus anomalies the tabular generator draws apart from the test ones,
+subsampled to the test split's share of anomalies (F1's optimum moves with that share). The test
+split is never used to choose it. Test examples above the threshold are flagged. ROC-AUC and
+PR-AUC (average precision) use the scores themselves; precision, recall, F1 and the confusion
+matrix use the flags.
 """
 
 import numpy as np
 from rich.table import Table
 
+from aecli.config.run import Threshold
 from aecli.console import console
-from aecli.evaluation.detection import detection_metrics, histogram
+from aecli.evaluation.detection import (
+    detection_metrics,
+    f1_optimal_threshold,
+    histogram,
+)
 from aecli.rundir.atomic import write_json
 from aecli.rundir.layout import RunFolder
 
@@ -30,12 +39,24 @@ def _detection(settings, run) -> dict:
     val_scores = run.model.anomaly_scores(run.arrays.val.x, settings.anomaly.elbo_samples)
     test_scores = run.model.anomaly_scores(run.arrays.test.x, settings.anomaly.elbo_samples)
     primary = settings.anomaly.score.value
-    report = {"normal_label": int(normal_label), "percentile": settings.anomaly.percentile,
+    rule = settings.anomaly.threshold
+    report = {"normal_label": int(normal_label), "threshold_rule": rule.value,
+              "percentile": settings.anomaly.percentile if rule == Threshold.percentile else None,
               "score": primary, "test_normal": int((~anomalous).sum()),
               "test_anomalous": int(anomalous.sum())}
+    if rule == Threshold.f1_optimal:
+        labelled_x, labelled = _labelled_validation(settings, run, anomalous.mean())
+        labelled_scores = run.model.anomaly_scores(labelled_x, settings.anomaly.elbo_samples)
+        report["validation_normal"] = int((~labelled).sum())
+        report["validation_anomalous"] = int(labelled.sum())
     for name in test_scores:
-        threshold = float(np.percentile(val_scores[name], settings.anomaly.percentile))
-        report[name] = {"threshold": threshold,
+        if rule == Threshold.f1_optimal:
+            threshold, val_f1 = f1_optimal_threshold(labelled, labelled_scores[name])
+            extra = {"validation_f1": val_f1}
+        else:
+            threshold = float(np.percentile(val_scores[name], settings.anomaly.percentile))
+            extra = {}
+        report[name] = {"threshold": threshold, **extra,
                         **detection_metrics(anomalous, test_scores[name], threshold)}
     folder = run.folder
     write_json(folder.anomaly_report, report)
@@ -44,6 +65,20 @@ def _detection(settings, run) -> dict:
     _print(report, folder)
     return {f"test_{key}": report[primary][key]
             for key in ("roc_auc", "pr_auc", "precision", "recall", "f1")}
+
+
+def _labelled_validation(settings, run, test_share: float) -> tuple[np.ndarray, np.ndarray]:
+    """Normal validation rows + the generator's validation anomalies, as many as give the test
+    split's share of anomalies (at least one)."""
+    from aecli.data import tabular
+
+    dataset = settings.dataset
+    normal = run.arrays.val.x
+    wanted = max(1, round(len(normal) * test_share / (1 - test_share)))
+    x_anomalies, _ = tabular.validation_anomalies(dataset.name.value, dataset.size, settings.seed,
+                                                  count=wanted)
+    labels = np.concatenate([np.zeros(len(normal), bool), np.ones(len(x_anomalies), bool)])
+    return np.concatenate([normal, x_anomalies]), labels
 
 
 def _print(report: dict, folder: RunFolder) -> None:
@@ -58,5 +93,9 @@ def _print(report: dict, folder: RunFolder) -> None:
                           f"{r['pr_auc']:.4f}", f"{r['precision']:.3f}", f"{r['recall']:.3f}", f"{r['f1']:.3f}",
                           f"{c['true_negative']} {c['false_positive']} {c['false_negative']} {c['true_positive']}")
     console.print(table)
-    console.print(f"* flags at the {report['percentile']:g}th percentile of normal validation scores; "
-                  f"wrote {folder.anomaly_report} and {folder.anomaly_histogram}")
+    rule = (f"the {report['percentile']:g}th percentile of normal validation scores"
+            if report["threshold_rule"] == Threshold.percentile.value else
+            f"the F1-optimal score on {report['validation_normal']} normal and "
+            f"{report['validation_anomalous']} anomalous validation examples")
+    console.print(f"* flags above {rule}; wrote {folder.anomaly_report} and "
+                  f"{folder.anomaly_histogram}")

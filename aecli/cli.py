@@ -1,11 +1,22 @@
 """`aecli` entry point: dispatches subcommands without importing TensorFlow, so help is instant."""
 
+import contextlib
 import importlib
+import io
+import os
 import sys
 
 from rich.table import Table
 
-from aecli.console import console, report_error
+from aecli.console import (
+    NORMAL,
+    QUIET,
+    VERBOSE,
+    console,
+    native_filter,
+    report_error,
+    set_verbosity,
+)
 from aecli.errors import UserError
 from aecli.rundir.signals import Stopped, guard
 
@@ -23,13 +34,56 @@ COMMANDS = {
 }
 
 
+# commands that are Hydra apps: they take -q / -v, and Hydra's shell completion
+HYDRA_COMMANDS = ("train", "anomaly")
+# commands that load TensorFlow: its native start-up lines are filtered out of their stderr
+TENSORFLOW_COMMANDS = ("train", "anomaly", "resume", "eval", "sample", "encode", "bench")
+_LEVELS = {"-q": QUIET, "--quiet": QUIET, "-v": VERBOSE, "--verbose": VERBOSE}
+
+
+def _verbosity(rest: list[str]) -> tuple[int, list[str]]:
+    """-q / -v taken out of a Hydra command's arguments (Hydra would read them as overrides)."""
+    levels = [_LEVELS[a] for a in rest if a in _LEVELS]
+    return (levels[-1] if levels else NORMAL), [a for a in rest if a not in _LEVELS]
+
+
+def _shell_completion(args: list[str]) -> int:
+    """`aecli -sc install=bash` / `query=bash`: Hydra's completion of `aecli train` overrides.
+
+    The installed script calls `aecli -sc query=bash` with the whole line in COMP_LINE; Hydra
+    takes one word for the program, so `train` is removed from it here, and a line still
+    choosing its command is completed with the command names.
+    """
+    words = os.environ.get("COMP_LINE", "").split()
+    if any(a.startswith("query=") for a in args) and words:
+        typing_command = len(words) == 1 or (len(words) == 2 and not os.environ["COMP_LINE"].endswith(" "))
+        if typing_command:
+            partial = words[1] if len(words) == 2 else ""
+            print(" ".join(name for name in COMMANDS if name.startswith(partial)))
+            return 0
+        name = words[1] if words[1] in HYDRA_COMMANDS else "train"
+        line = os.environ["COMP_LINE"].replace(f" {name}", "", 1) if words[1] == name else None
+        if line is not None:
+            os.environ["COMP_LINE"] = line
+            os.environ["COMP_POINT"] = str(len(line))
+        return importlib.import_module(COMMANDS[name][0]).main(args) or 0
+    script = io.StringIO()
+    with contextlib.redirect_stdout(script):
+        code = importlib.import_module(COMMANDS["train"][0]).main(args) or 0
+    # Hydra names the program after argv[0], `aecli train`: complete the `aecli` program
+    print(script.getvalue().replace("aecli train", "aecli"), end="")
+    return code
+
+
 def _print_help() -> None:
     table = Table(show_header=False, box=None, padding=(0, 2))
     for name, (_, summary) in COMMANDS.items():
         table.add_row(f"[bold]{name}[/]", summary)
     console.print("usage: aecli COMMAND [ARGS]\n\nAutoencoder experiments driven by Hydra configs.\n")
     console.print(table)
-    console.print("\n`aecli COMMAND --help` shows a command's options and config groups.")
+    console.print("\n`aecli COMMAND --help` shows a command's options and config groups.\n"
+                  "`aecli train -q ...` prints only errors and the final metrics, `-v` the INFO logs too.\n"
+                  "Shell completion of `aecli train` overrides: eval \"$(aecli -sc install=bash)\".")
 
 
 def main(argv=None) -> int:
@@ -38,15 +92,26 @@ def main(argv=None) -> int:
     if not args or args[0] in ("-h", "--help"):
         _print_help()
         return 0
+    if args[0] in ("-sc", "--shell-completion"):
+        return _run(lambda: _shell_completion(args))
     name, rest = args[0], args[1:]
     if name not in COMMANDS:
         report_error(UserError(f"unknown command `{name}`; choose one of: {', '.join(COMMANDS)} "
                                "(see `aecli --help`)."))
         return 2
+    level = NORMAL
+    if name in HYDRA_COMMANDS:
+        level, rest = _verbosity(rest)
+    set_verbosity(level)
+    if name in TENSORFLOW_COMMANDS and level < VERBOSE and not {"-h", "--help"} & set(rest):
+        native_filter.start()
     guard.install()  # SIGINT/SIGTERM end every command with one line and 130/143, never a traceback
+    return _run(lambda: importlib.import_module(COMMANDS[name][0]).main(rest))
+
+
+def _run(work) -> int:
     try:
-        command = importlib.import_module(COMMANDS[name][0])
-        return command.main(rest) or 0
+        return work() or 0
     except UserError as error:
         report_error(error)
         return error.exit_code

@@ -30,6 +30,9 @@ from aecli.training.checkpoints import (  # noqa: E402
     disk_full,
     disk_full_error,
 )
+from aecli.training.init_from import init_from  # noqa: E402
+from aecli.training.optimization import (  # noqa: E402
+    LearningRateLog, build_optimizer, outcome, steering_callbacks)
 from aecli.training.progress import RichProgress  # noqa: E402
 from aecli.training.stopping import Diverged, Interrupted, StopConditions  # noqa: E402
 
@@ -100,9 +103,10 @@ def _fit_and_evaluate(cfg: TrainConfig, folder: RunFolder, resume: bool,
     with placement.strategy.scope():
         model = build_model(cfg.model, arrays.input_shape, seed=cfg.seed,
                             dataset_size=len(arrays.train.x))
-        model.compile(optimizer=hardware.optimizer(cfg.trainer.learning_rate, placement),
+        model.compile(optimizer=build_optimizer(cfg.trainer, data.steps_per_epoch, placement.mixed),
                       jit_compile=jit, steps_per_execution=hardware.steps_per_execution(
                           cfg.trainer.steps_per_execution, placement))
+        init_from(model, cfg.trainer.init_from)
 
     store = CheckpointStore(folder.checkpoints)
     initial_epoch, best_val_loss, train_seconds = 0, math.inf, 0.0
@@ -131,8 +135,11 @@ def _fit_and_evaluate(cfg: TrainConfig, folder: RunFolder, resume: bool,
         stop,  # first: later callbacks read whether the epoch ended early
         *model.training_callbacks(arrays.val.x, folder.tensorboard_run("latents")),
         checkpoints,
+        *steering_callbacks(cfg.trainer, stop),
+        LearningRateLog(),  # after whatever changes the rate, before what writes the logs
         TensorBoard(folder.tensorboard, stop),
-        RichProgress(cfg.trainer.epochs, data.steps_per_epoch, initial_epoch),
+        RichProgress(cfg.trainer.epochs, data.steps_per_epoch, initial_epoch,
+                     cfg.trainer.batch_size),
     ]
     if len(arrays.input_shape) == 3:
         x_in, x_clean = next(iter(data.val))
@@ -143,9 +150,9 @@ def _fit_and_evaluate(cfg: TrainConfig, folder: RunFolder, resume: bool,
         on_epoch_end=lambda epoch, logs: _record_epoch(stop, folder, epoch)))
     stage[0] = "training"
     with guard.during_fit(stop.request_stop):
-        model.fit(data.train, validation_data=data.val, epochs=cfg.trainer.epochs,
-                  initial_epoch=initial_epoch, callbacks=callbacks, shuffle=False,
-                  verbose=0)  # tf.data shuffles
+        history = model.fit(data.train, validation_data=data.val, epochs=cfg.trainer.epochs,
+                            initial_epoch=initial_epoch, callbacks=callbacks, shuffle=False,
+                            verbose=0)  # tf.data shuffles
     _raise_if_stopped(stop, store, model, cfg)
     epochs = stop.last_completed_epoch + 1
     seconds = stop.train_seconds
@@ -160,6 +167,7 @@ def _fit_and_evaluate(cfg: TrainConfig, folder: RunFolder, resume: bool,
         "epochs_completed": epochs,
         # over every epoch of the run, across resumes (a partial epoch trained again is not counted)
         "optimizer_steps": int(model.optimizer.iterations.numpy()),
+        **outcome(history, callbacks),  # val_loss: what a hyperparameter search minimises
         "train_examples": len(arrays.train.x),
         "data_files": arrays.files,
         "train_seconds": seconds,

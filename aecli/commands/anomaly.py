@@ -4,10 +4,11 @@ from aecli.commands.hydra_app import hydra_command
 
 
 def _detect(settings, folder) -> float:
-    """Train and detect; the test ROC-AUC is the job's return value, for sweepers that optimise it."""
+    """Train and detect; the validation loss is the job's return value, for sweepers that
+    optimise it (never a test metric such as the test ROC-AUC: that would tune on the test split)."""
     from aecli.anomaly import detect  # TensorFlow loads here, after the config is known to be good
 
-    return detect(settings, folder)["test_roc_auc"]
+    return detect(settings, folder)["val_loss"]
 
 
 main = hydra_command("anomaly", _detect)

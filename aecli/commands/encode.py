@@ -10,10 +10,14 @@ from aecli.console import console
 from aecli.errors import UserError
 
 DEFAULTS = {"encode.split": "test", "dataset.limit": None}
+HELP = {"encode.split": "the split to encode: test, val or train",
+        "dataset.limit": "encode the first N examples of the split; null = all"}
+DESCRIPTION = ("Latent codes (the posterior means) of one split as codes/<split>_codes.npy with "
+               "their labels, and the compression ratio they give.")
 
 
 def main(args) -> int:
-    run_dir, options = parse_options(args, DEFAULTS, "encode")
+    run_dir, options = parse_options(args, DEFAULTS, "encode", DESCRIPTION, HELP)
     split = options["encode.split"]
     if split not in ("train", "val", "test"):
         raise UserError(f"encode.split={split} is not a split; use train, val or test.")

@@ -9,10 +9,15 @@ from aecli.console import console
 from aecli.rundir.atomic import write_json
 
 DEFAULTS = {"eval.k": 5000, "eval.split": "test", "dataset.limit": None}
+HELP = {"eval.k": "importance samples of the bound L_k on log p(x) (VAEs)",
+        "eval.split": "the split to evaluate: test, val or train",
+        "dataset.limit": "evaluate the first N examples of the split; null = all"}
+DESCRIPTION = ("Reload a finished run and measure it on one split: reconstruction MSE and BCE, "
+               "PSNR, SSIM (images), for VAEs the ELBO and L_k; writes eval.json in the run.")
 
 
 def main(args) -> int:
-    run_dir, options = parse_options(args, DEFAULTS, "eval")
+    run_dir, options = parse_options(args, DEFAULTS, "eval", DESCRIPTION, HELP)
     from aecli.evaluation.metrics import evaluate_run  # TensorFlow loads here
     from aecli.evaluation.reload import load_run
 
@@ -23,7 +28,11 @@ def main(args) -> int:
     table.add_column("metric")
     table.add_column("value", justify="right")
     for key, value in report.items():
-        table.add_row(key, f"{value:.6g}" if isinstance(value, float) else str(value))
+        if isinstance(value, list):
+            shown = ", ".join(f"{v:.3g}" for v in value)
+        else:
+            shown = f"{value:.6g}" if isinstance(value, float) else str(value)
+        table.add_row(key, shown)
     console.print(table)
     console.print(f"wrote {run.folder.eval_report}")
     return 0

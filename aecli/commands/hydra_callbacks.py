@@ -1,7 +1,9 @@
 """Hydra callbacks of aecli (registered in conf/hydra/default.yaml)."""
 
+import logging
 import os
 import sys
+import textwrap
 from pathlib import Path
 
 from hydra.core.hydra_config import HydraConfig
@@ -51,7 +53,7 @@ class CheckOutputDir(Callback):
     (`${hydra:runtime.cwd}`), so it is set here from the config Hydra passes."""
 
     def on_run_start(self, config: DictConfig, **kwargs) -> None:
-        HydraConfig.instance().set_config(config)
+        HydraConfig.instance().set_config(config)  # as below: hydra.run.dir may use it
         _check_writable(Path(config.hydra.run.dir).absolute())
 
     def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
@@ -59,6 +61,28 @@ class CheckOutputDir(Callback):
         sweep_dir = Path(config.hydra.sweep.dir).absolute()
         _check_writable(sweep_dir)
         _check_unused_sweep_dir(sweep_dir)
+
+
+class Terminal(Callback):
+    """The terminal's share of a job: Python logs at the level `-q` / `-v` chose (the log file
+    keeps INFO), and one line naming the run folder and the overrides."""
+
+    def on_job_start(self, config: DictConfig, **kwargs) -> None:
+        from aecli.console import QUIET, VERBOSE, console, verbosity
+
+        level = {QUIET: logging.ERROR, VERBOSE: logging.INFO}.get(verbosity(), logging.WARNING)
+        for handler in logging.getLogger().handlers:
+            if type(handler) is logging.StreamHandler:
+                handler.setLevel(level)
+        if verbosity() > QUIET:
+            hydra_cfg = HydraConfig.get()
+            folder = Path(hydra_cfg.runtime.output_dir)
+            if folder.is_relative_to(Path.cwd()):
+                folder = folder.relative_to(Path.cwd())
+            overrides = " ".join(hydra_cfg.overrides.task) or "(no overrides)"
+            for line in textwrap.wrap(f"run {folder}  {overrides}", 100, subsequent_indent="    ",
+                                      break_long_words=False, break_on_hyphens=False):
+                console.print(line, markup=False, soft_wrap=True)
 
 
 class SweepSummary(Callback):

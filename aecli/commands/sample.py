@@ -7,10 +7,14 @@ from aecli.console import console
 from aecli.errors import UserError
 
 DEFAULTS = {"sample.count": 64, "dataset.limit": 2000}
+HELP = {"sample.count": "prior samples to draw, rounded down to a multiple of 8",
+        "dataset.limit": "test examples loaded for reconstructions and interpolations"}
+DESCRIPTION = ("Images from a finished run: prior samples, reconstructions, interpolations and "
+               "latent traversals as PNGs and TensorBoard images, codes for the projector.")
 
 
 def main(args) -> int:
-    run_dir, options = parse_options(args, DEFAULTS, "sample")
+    run_dir, options = parse_options(args, DEFAULTS, "sample", DESCRIPTION, HELP)
     from aecli.evaluation.generation import sample_all  # TensorFlow loads here
     from aecli.evaluation.reload import load_run
 

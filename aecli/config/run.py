@@ -70,10 +70,41 @@ class HardwareConfig:
                 ">= 0")
 
 
+class OptimizerName(str, Enum):
+    adam = "adam"
+    adamw = "adamw"
+    sgd = "sgd"
+
+
+class LRSchedule(str, Enum):
+    """constant; cosine (decay to 0 by the last step, after `warmup_epochs` of linear warm-up);
+    step (times `lr_step_factor` every `lr_step_epochs`); plateau (times `lr_plateau_factor`
+    after `lr_plateau_patience` epochs without a lower val_loss)."""
+
+    constant = "constant"
+    cosine = "cosine"
+    step = "step"
+    plateau = "plateau"
+
+
 @dataclass
 class TrainerConfig:
-    """Optimisation loop: Adam on mini-batches.
+    """Optimisation loop on mini-batches (aecli/training/optimization.py).
 
+    optimizer: adam | adamw | sgd.
+    momentum: SGD's momentum (sgd only).
+    weight_decay: decoupled decay (w -= lr * weight_decay * w after each step), which Keras 3
+                  applies the same way in every optimizer; null = the optimizer's default
+                  (adamw 0.004, none for adam and sgd).
+    lr_schedule: constant | cosine | step | plateau, with warmup_epochs (cosine),
+                 lr_step_epochs and lr_step_factor (step), lr_plateau_patience and
+                 lr_plateau_factor (plateau).
+    gradient_clip_norm: clip the global norm of the gradients to this (null = no clipping).
+    early_stopping_patience: stop after this many epochs without val_loss improving by
+                             early_stopping_min_delta, and evaluate the best epoch's weights
+                             (null = train every epoch).
+    init_from: a finished run's folder whose encoder and decoder weights start this run
+               (fine-tuning); the architecture must match.
     steps_per_execution: train steps fused into one compiled call (fewer Python round trips).
     checkpoint_every: save the `last` checkpoint every N epochs (the `best` one whenever
                       validation loss improves).
@@ -83,6 +114,19 @@ class TrainerConfig:
     epochs: int = 10
     batch_size: int = 128
     learning_rate: float = 1e-3
+    optimizer: OptimizerName = OptimizerName.adam
+    momentum: float = 0.0
+    weight_decay: Optional[float] = None
+    lr_schedule: LRSchedule = LRSchedule.constant
+    warmup_epochs: int = 0
+    lr_step_epochs: int = 10
+    lr_step_factor: float = 0.1
+    lr_plateau_patience: int = 5
+    lr_plateau_factor: float = 0.5
+    gradient_clip_norm: Optional[float] = None
+    early_stopping_patience: Optional[int] = None
+    early_stopping_min_delta: float = 0.0
+    init_from: Optional[str] = None
     steps_per_execution: int = 8
     checkpoint_every: int = 1
     image_every: int = 1
@@ -97,6 +141,43 @@ class TrainerConfig:
         require(self.checkpoint_every >= 1, "trainer.checkpoint_every", self.checkpoint_every,
                 "an integer >= 1")
         require(self.image_every >= 0, "trainer.image_every", self.image_every, "an integer >= 0")
+        self._check_optimizer()
+        self._check_schedule()
+        require(self.gradient_clip_norm is None
+                or (finite(self.gradient_clip_norm) and self.gradient_clip_norm > 0),
+                "trainer.gradient_clip_norm", self.gradient_clip_norm, "null or finite and > 0")
+        require(self.early_stopping_patience is None or self.early_stopping_patience >= 1,
+                "trainer.early_stopping_patience", self.early_stopping_patience,
+                "null (off) or an integer >= 1")
+        require(finite(self.early_stopping_min_delta) and self.early_stopping_min_delta >= 0,
+                "trainer.early_stopping_min_delta", self.early_stopping_min_delta,
+                "finite and >= 0")
+
+    def _check_optimizer(self) -> None:
+        require(finite(self.momentum) and 0 <= self.momentum < 1, "trainer.momentum",
+                self.momentum, "in [0, 1)")
+        if self.momentum and self.optimizer != OptimizerName.sgd:
+            raise ConfigError(
+                f"trainer.momentum={self.momentum:g} applies to trainer.optimizer=sgd only; "
+                f"{self.optimizer.value} would ignore it. Drop it, or add `trainer.optimizer=sgd`.")
+        require(self.weight_decay is None or (finite(self.weight_decay) and self.weight_decay >= 0),
+                "trainer.weight_decay", self.weight_decay, "null or finite and >= 0")
+
+    def _check_schedule(self) -> None:
+        require(0 <= self.warmup_epochs < self.epochs, "trainer.warmup_epochs",
+                self.warmup_epochs, f"an integer in [0, trainer.epochs={self.epochs})")
+        if self.warmup_epochs and self.lr_schedule != LRSchedule.cosine:
+            raise ConfigError(
+                f"trainer.warmup_epochs={self.warmup_epochs} applies to "
+                f"trainer.lr_schedule=cosine only; {self.lr_schedule.value} would ignore it. Drop "
+                "it, or add `trainer.lr_schedule=cosine`.")
+        require(self.lr_step_epochs >= 1, "trainer.lr_step_epochs", self.lr_step_epochs,
+                "an integer >= 1")
+        require(self.lr_plateau_patience >= 0, "trainer.lr_plateau_patience",
+                self.lr_plateau_patience, "an integer >= 0")
+        for key in ("lr_step_factor", "lr_plateau_factor"):
+            value = getattr(self, key)
+            require(finite(value) and 0 < value < 1, f"trainer.{key}", value, "in (0, 1)")
 
 
 @dataclass
@@ -144,16 +225,32 @@ class AnomalyScore(str, Enum):
     neg_elbo = "neg_elbo"
 
 
+class Threshold(str, Enum):
+    """percentile: of the normal validation scores (needs no anomalies); f1_optimal: the score
+    maximising F1 on a labelled validation split (normal validation rows + anomalies drawn
+    apart from the test ones), so far only the generated tabular sets have one."""
+
+    percentile = "percentile"
+    f1_optimal = "f1_optimal"
+
+
+# datasets whose generator draws validation anomalies apart from the test ones
+LABELLED_VALIDATION = ("transactions", "network_traffic")
+
+
 @dataclass
 class AnomalySettings:
     """How `aecli anomaly` flags examples.
 
     score: recon | neg_elbo (VAEs only) decides the flag; both are reported for VAEs.
-    percentile: the threshold is this percentile of the scores of normal validation examples.
+    threshold: percentile | f1_optimal (see Threshold).
+    percentile: with threshold=percentile, this percentile of the scores of normal validation
+                examples.
     elbo_samples: posterior samples averaged in the negative-ELBO score.
     """
 
     score: AnomalyScore = AnomalyScore.recon
+    threshold: Threshold = Threshold.percentile
     percentile: float = 95.0
     elbo_samples: int = 10
 
@@ -177,3 +274,11 @@ class AnomalyConfig(TrainConfig):
             raise ConfigError(
                 f"anomaly.score=neg_elbo needs a VAE (model=vae); use anomaly.score=recon for "
                 f"model={self.model.name}.")
+        dataset = self.dataset.name.value
+        if self.anomaly.threshold == Threshold.f1_optimal and dataset not in LABELLED_VALIDATION:
+            raise ConfigError(
+                f"anomaly.threshold=f1_optimal tunes the threshold on labelled validation "
+                f"anomalies, and dataset={dataset} has none: its validation split holds normal "
+                "examples only, and tuning on the test split would make the test figures "
+                "optimistic. Use anomaly.threshold=percentile, or a generated tabular set "
+                f"({', '.join(LABELLED_VALIDATION)}).")

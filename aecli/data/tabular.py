@@ -8,6 +8,10 @@
 Training gets 80% of the normal rows only (an anomaly detector learns normal behaviour); test gets
 the other normal rows and every anomaly. Features are standardised with the mean and std of the
 normal training rows, as the chapter's StandardScaler does.
+
+`validation_anomalies` draws a second, independent set of anomalies from the same distributions
+(its own random stream, so never a test row): with the normal validation rows they form the
+labelled validation split that `anomaly.threshold=f1_optimal` tunes its threshold on.
 """
 
 import numpy as np
@@ -36,15 +40,35 @@ def _network_traffic(rng, n_normal):
 GENERATORS = {"transactions": _transactions, "network_traffic": _network_traffic}
 
 
+def _draw(kind: str, size: int, seed: int):
+    """The normal rows, the anomalies, and the normal training rows' mean and std."""
+    normal, anomalies = GENERATORS[kind](np.random.default_rng([seed, 2025]), size)
+    x_train = normal[: int(0.8 * size)]
+    return normal, anomalies, x_train.mean(axis=0), x_train.std(axis=0)
+
+
+def validation_anomalies(kind: str, size: int, seed: int, count: int | None = None):
+    """(x, y): anomalies for tuning a threshold, drawn from a random stream of their own and
+    standardised like every split: as many as the test split holds, or a seeded random `count`
+    of them (every kind of anomaly in proportion, in the order drawn)."""
+    _, _, mean, std = _draw(kind, size, seed)
+    rng = np.random.default_rng([seed, 2026])
+    _, anomalies = GENERATORS[kind](rng, size)
+    x = np.concatenate([rows for rows, _ in anomalies])
+    y = np.concatenate([np.full(len(rows), label, np.int64) for rows, label in anomalies])
+    if count is not None and count < len(x):
+        keep = np.sort(rng.choice(len(x), count, replace=False))
+        x, y = x[keep], y[keep]
+    return ((x - mean) / std).astype(np.float32), y
+
+
 def generate(kind: str, size: int, seed: int):
     """(x_train, y_train, x_test, y_test), float32, `size` normal rows in all."""
-    rng = np.random.default_rng([seed, 2025])
-    normal, anomalies = GENERATORS[kind](rng, size)
+    normal, anomalies, mean, std = _draw(kind, size, seed)
     n_train = int(0.8 * size)
     x_train, x_test_normal = normal[:n_train], normal[n_train:]
-    mean, std = x_train.mean(axis=0), x_train.std(axis=0)
     x_test = np.concatenate([x_test_normal, *(rows for rows, _ in anomalies)])
     y_test = np.concatenate([np.zeros(len(x_test_normal), np.int64),
                              *(np.full(len(rows), label, np.int64) for rows, label in anomalies)])
-    scale = lambda x: ((x - mean) / std).astype(np.float32)  # noqa: E731
+    scale = lambda x: ((x - mean) / std).astype(np.float32)
     return scale(x_train), np.zeros(n_train, np.int64), scale(x_test), y_test

@@ -8,7 +8,12 @@ import numpy as np
 
 def detection_metrics(anomalous: np.ndarray, score: np.ndarray, threshold: float) -> dict:
     """Threshold-free (ROC-AUC, PR-AUC) and thresholded (precision, recall, F1, confusion) figures."""
-    from sklearn.metrics import average_precision_score, confusion_matrix, precision_recall_fscore_support, roc_auc_score
+    from sklearn.metrics import (
+        average_precision_score,
+        confusion_matrix,
+        precision_recall_fscore_support,
+        roc_auc_score,
+    )
 
     flagged = score > threshold
     precision, recall, f1, _ = precision_recall_fscore_support(anomalous, flagged, average="binary", zero_division=0)
@@ -17,6 +22,24 @@ def detection_metrics(anomalous: np.ndarray, score: np.ndarray, threshold: float
             "precision": float(precision), "recall": float(recall), "f1": float(f1),
             "confusion": {"true_negative": int(tn), "false_positive": int(fp), "false_negative": int(fn),
                           "true_positive": int(tp)}}
+
+
+def f1_optimal_threshold(anomalous: np.ndarray, score: np.ndarray) -> tuple[float, float]:
+    """The threshold maximising F1 on a labelled set, and that F1, from scikit-learn's
+    precision-recall curve. The curve flags `score >= t`, detection_metrics `score > threshold`:
+    the threshold returned lies halfway between the best t and the next lower score, so both
+    flag the same examples, with room on either side for unseen scores."""
+    from sklearn.metrics import precision_recall_curve
+
+    precision, recall, thresholds = precision_recall_curve(anomalous, score)
+    precision, recall = precision[:-1], recall[:-1]
+    total = precision + recall
+    f1 = np.divide(2 * precision * recall, total, out=np.zeros_like(total), where=total > 0)
+    best = int(np.argmax(f1))
+    t = thresholds[best]
+    below = score[score < t]
+    threshold = (t + below.max()) / 2 if below.size else np.nextafter(t, -np.inf)
+    return float(threshold), float(f1[best])
 
 
 def histogram(path: Path, score: np.ndarray, anomalous: np.ndarray, threshold: float, name: str) -> None:

@@ -5,7 +5,10 @@
 - test_elbo: -(recon + KL) at beta = 1, nats per example: a lower bound on log p(x).
 - test_recon_mse: squared error of E[x | z = posterior mean] against the clean input,
   averaged over every test value (examples x dimensions).
-- test_psnr_db: 10 log10(1 / test_recon_mse), the PSNR of that pooled MSE.
+- test_psnr_db: 10 log10(1 / test_recon_mse), the PSNR of that pooled MSE. PSNR takes 1 as
+  the peak value, so it is reported only for data in [0, 1] (images, the synthetic sets): when
+  a value of the evaluated split lies outside [0, 1] (standardised tabular features) it is left
+  out, as are the other PSNRs, rather than reported against a peak the data does not have.
 - active_units: latent dimensions whose variance over test inputs of E[z|x] exceeds 0.01
   (Burda et al. 2016).
 - with input noise: test_psnr_noisy_db / test_psnr_denoised_db, the PSNR of the pooled MSE of
@@ -13,23 +16,48 @@
   test_ssim_denoised, tf.image.ssim (max value 1) averaged over test images.
 - `aecli eval` (evaluate_run): recon_mse and recon_bce (binary cross-entropy of the decoded mean,
   summed over dimensions) per example, averaged; psnr_db; ssim (images); for VAEs the ELBO and the
-  importance-weighted bound L_k (aecli/evaluation/likelihood.py) in nats per example, averaged, and active_units.
+  importance-weighted bound L_k (aecli/evaluation/likelihood.py) in nats per example, averaged,
+  and active_units. For a denoising run also psnr_noisy_db, psnr_denoised_db, ssim_noisy and
+  ssim_denoised as above, on the split corrupted with the run's noise drawn from the same fixed
+  seed (the run's seed + the split's offset) and batch size that training's final evaluation
+  used, so `aecli eval` of the test split repeats train's numbers. For a linear Gaussian
+  autoencoder, the PCA baseline on the same data (aecli/evaluation/pca.py).
 - sparse codes: mean_activation, the code's mean over units and test examples; dead_fraction,
   the share of units never above 0.5 (the sigmoid's midpoint, "on") for any test example.
 """
 
+import dataclasses
+
 import numpy as np
 import tensorflow as tf
 
+from aecli.config.model import NoiseType
 from aecli.models import losses
+
+
+def in_unit_range(low: float, high: float) -> bool:
+    """Whether data spanning [low, high] has the peak value 1 that PSNR assumes."""
+    return low >= 0.0 and high <= 1.0
 
 
 def evaluate(model, test, noisy: bool = False) -> dict:
     """Evaluate on the (input, clean) test pipeline; `noisy` adds the denoising metrics."""
-    terms = model.evaluate(test, verbose=0, return_dict=True)
+    from aecli.training.progress import evaluation_progress
+
+    batches = int(test.cardinality())
+    with evaluation_progress(2 * batches if batches > 0 else None) as (advance, callback):
+        terms = model.evaluate(test, verbose=0, return_dict=True, callbacks=[callback])
+        return _pooled_metrics(model, test, noisy, terms, advance)
+
+
+def _pooled_metrics(model, test, noisy: bool, terms: dict, advance) -> dict:
     sums = {"recon": 0.0, "noisy": 0.0, "ssim_noisy": 0.0, "ssim_denoised": 0.0}
     values, examples, codes = 0, 0, []
+    low, high = np.inf, -np.inf
     for x_in, x_clean in test:
+        advance()
+        low = min(low, float(tf.reduce_min(x_clean)))
+        high = max(high, float(tf.reduce_max(x_clean)))
         code = model.encode_mean(x_in)
         reconstruction = model.decoded_mean(model.decoder(code))
         sums["recon"] += float(tf.reduce_sum(tf.square(reconstruction - x_clean)))
@@ -43,11 +71,14 @@ def evaluate(model, test, noisy: bool = False) -> dict:
     recon_mse = sums["recon"] / values
     metrics = {f"test_{name}": float(value) for name, value in terms.items()}
     metrics["test_recon_mse"] = recon_mse
-    metrics["test_psnr_db"] = float(losses.psnr_db(recon_mse))
+    unit = in_unit_range(low, high)
+    if unit:
+        metrics["test_psnr_db"] = float(losses.psnr_db(recon_mse))
     codes = np.concatenate(codes)
     if noisy:
-        metrics["test_psnr_noisy_db"] = float(losses.psnr_db(sums["noisy"] / values))
-        metrics["test_psnr_denoised_db"] = metrics["test_psnr_db"]
+        if unit:
+            metrics["test_psnr_noisy_db"] = float(losses.psnr_db(sums["noisy"] / values))
+            metrics["test_psnr_denoised_db"] = metrics["test_psnr_db"]
         metrics["test_ssim_noisy"] = sums["ssim_noisy"] / examples
         metrics["test_ssim_denoised"] = sums["ssim_denoised"] / examples
     metrics.update(model.term_metrics(metrics))
@@ -84,7 +115,7 @@ def evaluate_run(run, split: str, k: int) -> dict:
         raise UserError(f"eval.k={k} must be >= 1 (the number of importance samples).")
     x = getattr(run.arrays, split).x
     model = run.model
-    report = {"run": str(run.folder.path), "split": split, "examples": int(len(x))}
+    report = {"run": str(run.folder.path), "split": split, "examples": len(x)}
     mse, bce, ssim, codes = [], [], [], []
     for start in range(0, len(x), 256):
         batch = tf.constant(x[start:start + 256])
@@ -97,9 +128,18 @@ def evaluate_run(run, split: str, k: int) -> dict:
         codes.append(np.asarray(code))
     report["recon_mse"] = float(np.concatenate(mse).mean())
     report["recon_bce"] = float(np.concatenate(bce).mean())
-    report["psnr_db"] = float(losses.psnr_db(report["recon_mse"]))
+    unit = in_unit_range(float(x.min()), float(x.max()))
+    if unit:
+        report["psnr_db"] = float(losses.psnr_db(report["recon_mse"]))
     if ssim:
         report["ssim"] = float(np.concatenate(ssim).mean())
+    if run.cfg.model.noise.type != NoiseType.none:
+        report.update(_denoising(run, split, unit))
+    basis = model.linear_decoder_basis()
+    if basis is not None:
+        from aecli.evaluation.pca import pca_baseline
+
+        report.update(pca_baseline(basis, run.arrays.train.x, x))
     bounds = model.likelihood_bounds(x, k)
     if bounds:
         report["k"] = k
@@ -109,4 +149,37 @@ def evaluate_run(run, split: str, k: int) -> dict:
                    for key, value in {**model.posterior_metrics(x),
                                       **factor_metrics(model, getattr(run.arrays, split),
                                                        run.cfg.seed)}.items()})
+    return report
+
+
+def _denoising(run, split: str, unit: bool) -> dict:
+    """Noisy-vs-denoised PSNR and SSIM of `split`, corrupted as training's final evaluation
+    corrupts it: the run's noise, seed and batch size (the train split takes the test split's
+    seed offset, being evaluated in its place)."""
+    from aecli.data.pipeline import make_pipelines
+
+    arrays = run.arrays if split == "test" else dataclasses.replace(
+        run.arrays, test=getattr(run.arrays, split))
+    pipeline = make_pipelines(arrays, min(run.cfg.trainer.batch_size, len(arrays.train.x)),
+                              run.cfg.model.noise, run.cfg.seed).test
+    model = run.model
+    sums = {"noisy": 0.0, "denoised": 0.0, "ssim_noisy": 0.0, "ssim_denoised": 0.0}
+    values, examples = 0, 0
+    for x_in, x_clean in pipeline:
+        denoised = tf.cast(model.decoded_mean(model.decoder(model.encode_mean(x_in))), tf.float32)
+        sums["noisy"] += float(tf.reduce_sum(tf.square(x_in - x_clean)))
+        sums["denoised"] += float(tf.reduce_sum(tf.square(denoised - x_clean)))
+        values += int(np.prod(x_clean.shape))
+        examples += int(x_clean.shape[0])
+        if len(x_clean.shape) == 4:
+            sums["ssim_noisy"] += float(tf.reduce_sum(tf.image.ssim(x_in, x_clean, max_val=1.0)))
+            sums["ssim_denoised"] += float(
+                tf.reduce_sum(tf.image.ssim(denoised, x_clean, max_val=1.0)))
+    report = {}
+    if unit:
+        report["psnr_noisy_db"] = float(losses.psnr_db(sums["noisy"] / values))
+        report["psnr_denoised_db"] = float(losses.psnr_db(sums["denoised"] / values))
+    if sums["ssim_noisy"] or sums["ssim_denoised"]:
+        report["ssim_noisy"] = sums["ssim_noisy"] / examples
+        report["ssim_denoised"] = sums["ssim_denoised"] / examples
     return report

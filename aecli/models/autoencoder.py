@@ -85,6 +85,26 @@ class Autoencoder(keras.Model):
         """Named arrays of up to `count` images this family draws beside its reconstructions."""
         return {}
 
+    def linear_decoder_basis(self) -> np.ndarray | None:
+        """(input dims, k): the decoder's columns, when the model is a linear Gaussian
+        autoencoder (one linear Dense layer each way, Gaussian likelihood), the case in which
+        training finds PCA's top-k subspace (Baldi & Hornik 1989); None otherwise."""
+        if self.likelihood != Likelihood.gaussian:
+            return None
+        dense = []
+        for network in (self.encoder, self.decoder):
+            for layer in network.layers:
+                if isinstance(layer, keras.layers.Dense):
+                    if layer.activation not in (None, keras.activations.linear):
+                        return None
+                    dense.append(layer)
+                elif not isinstance(layer, (keras.layers.InputLayer, keras.layers.Reshape,
+                                            keras.layers.Flatten)):
+                    return None
+        if len(dense) != 2:  # a VAE's encoder has two heads; hidden layers add more
+            return None
+        return np.asarray(dense[1].kernel).T
+
     def likelihood_bounds(self, x: np.ndarray, k: int) -> dict:
         """Bounds on log p(x) in nats per example (families with a posterior)."""
         return {}

@@ -6,7 +6,6 @@ and whichever launcher ran the jobs.
 """
 
 import csv
-import json
 import math
 import shutil
 from datetime import datetime

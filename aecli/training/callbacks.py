@@ -19,6 +19,10 @@ class TensorBoard(keras.callbacks.TensorBoard):
         super().__init__(log_dir, write_graph=False, profile_batch=0)
         self.stop = stop
 
+    def _collect_learning_rate(self, logs):
+        # Keras adds the rate to every epoch; LearningRateLog puts it in the logs when it changed
+        return logs
+
     def on_epoch_end(self, epoch, logs=None):
         if self.stop.stopped_mid_epoch:
             return

@@ -1,0 +1,152 @@
+"""The optimiser, its learning-rate schedule, and the callbacks that steer or stop training.
+
+Everything comes from Keras: the optimisers (whose `weight_decay` is decoupled, AdamW-style, for
+every one of them), `keras.optimizers.schedules` for schedules known in advance, and
+ReduceLROnPlateau / EarlyStopping for the ones that follow the validation loss.
+"""
+
+import math
+
+import keras
+
+from aecli.config.run import LRSchedule, OptimizerName, TrainerConfig
+from aecli.training.hardware import INITIAL_LOSS_SCALE
+
+# Keras' own default decay of AdamW; Adam and SGD decay nothing unless asked
+_DEFAULT_WEIGHT_DECAY = {OptimizerName.adam: None, OptimizerName.adamw: 0.004,
+                         OptimizerName.sgd: None}
+
+
+def learning_rate(trainer: TrainerConfig, steps_per_epoch: int):
+    """A float (constant, plateau: the callback changes it) or a Keras schedule over steps."""
+    lr = trainer.learning_rate
+    if trainer.lr_schedule == LRSchedule.cosine:
+        total = trainer.epochs * steps_per_epoch
+        warmup = trainer.warmup_epochs * steps_per_epoch
+        if warmup == 0:
+            return keras.optimizers.schedules.CosineDecay(lr, decay_steps=total)
+        # warms up linearly from 0 to `lr`, then decays to 0 at the last step
+        return keras.optimizers.schedules.CosineDecay(0.0, decay_steps=total - warmup,
+                                                      warmup_target=lr, warmup_steps=warmup)
+    if trainer.lr_schedule == LRSchedule.step:
+        drops = (trainer.epochs - 1) // trainer.lr_step_epochs
+        if drops == 0:
+            return lr
+        boundaries = [k * trainer.lr_step_epochs * steps_per_epoch for k in range(1, drops + 1)]
+        values = [lr * trainer.lr_step_factor**k for k in range(drops + 1)]
+        return keras.optimizers.schedules.PiecewiseConstantDecay(boundaries, values)
+    return lr
+
+
+def build_optimizer(trainer: TrainerConfig, steps_per_epoch: int,
+                    mixed: bool = False) -> keras.optimizers.Optimizer:
+    """The configured optimiser; wrapped in dynamic loss scaling under mixed_float16."""
+    decay = trainer.weight_decay
+    if decay is None:
+        decay = _DEFAULT_WEIGHT_DECAY[trainer.optimizer]
+    common = {"learning_rate": learning_rate(trainer, steps_per_epoch), "weight_decay": decay,
+              "global_clipnorm": trainer.gradient_clip_norm}
+    if trainer.optimizer == OptimizerName.sgd:
+        optimizer = keras.optimizers.SGD(momentum=trainer.momentum, **common)
+    elif trainer.optimizer == OptimizerName.adamw:
+        optimizer = keras.optimizers.AdamW(**common)
+    else:
+        optimizer = keras.optimizers.Adam(**common)
+    if mixed:
+        return keras.optimizers.LossScaleOptimizer(optimizer, initial_scale=INITIAL_LOSS_SCALE)
+    return optimizer
+
+
+def current_learning_rate(optimizer) -> float:
+    """The rate the next step uses (a schedule is evaluated at the optimiser's step count)."""
+    inner = getattr(optimizer, "inner_optimizer", optimizer)
+    return float(keras.ops.convert_to_numpy(inner.learning_rate))
+
+
+class LearningRateLog(keras.callbacks.Callback):
+    """Puts `learning_rate` into an epoch's logs only when it differs from the last one logged,
+    so TensorBoard (listed after it) draws a point per change rather than a flat line per epoch.
+
+    The rate is read after the epoch's last training step (validation begins then), before
+    ReduceLROnPlateau changes it for the next epoch at the epoch's end.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.logged = None
+        self._rate = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._rate = None
+
+    def on_test_begin(self, logs=None):
+        self._rate = current_learning_rate(self.model.optimizer)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is None:
+            return
+        rate = self._rate if self._rate is not None else current_learning_rate(self.model.optimizer)
+        logs.pop("learning_rate", None)  # ReduceLROnPlateau adds it every epoch
+        if self.logged is None or not math.isclose(rate, self.logged, rel_tol=1e-6):
+            logs["learning_rate"] = rate
+            self.logged = rate
+
+
+class EarlyStopping(keras.callbacks.EarlyStopping):
+    """Keras' EarlyStopping on val_loss: `min_delta` decides when to stop; at the end the weights
+    of the epoch with the lowest val_loss (the `best` checkpoint's rule, improvement by any
+    amount) are restored and evaluated. Not when a signal or a non-finite loss stopped the run:
+    those keep the weights reached, to be checkpointed and resumed. After `aecli resume`, the
+    lowest epoch is looked for among the epochs of the resumed session.
+    """
+
+    def __init__(self, stop, patience: int, min_delta: float):
+        super().__init__(monitor="val_loss", patience=patience, min_delta=min_delta, mode="min")
+        self.stop = stop
+        self.lowest, self.lowest_weights = math.inf, None
+
+    @property
+    def stopped_early(self) -> bool:
+        return self.stopped_epoch > 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        val_loss = float((logs or {}).get("val_loss", math.nan))
+        if not self.stop.stopped_mid_epoch and val_loss < self.lowest:
+            self.lowest, self.lowest_weights = val_loss, self.model.get_weights()
+        super().on_epoch_end(epoch, logs)
+
+    def on_train_end(self, logs=None):
+        super().on_train_end(logs)
+        if self.stop.signum is None and self.stop.non_finite is None and self.lowest_weights:
+            self.model.set_weights(self.lowest_weights)
+
+
+def steering_callbacks(trainer: TrainerConfig, stop) -> list[keras.callbacks.Callback]:
+    """ReduceLROnPlateau and EarlyStopping as configured; list them before the callbacks that
+    write the epoch's logs (LearningRateLog, TensorBoard)."""
+    callbacks = []
+    if trainer.lr_schedule == LRSchedule.plateau:
+        callbacks.append(keras.callbacks.ReduceLROnPlateau(
+            monitor="val_loss", factor=trainer.lr_plateau_factor,
+            patience=trainer.lr_plateau_patience, mode="min"))
+    if trainer.early_stopping_patience is not None:
+        callbacks.append(EarlyStopping(stop, trainer.early_stopping_patience,
+                                       trainer.early_stopping_min_delta))
+    return callbacks
+
+
+def early_stopping(callbacks) -> EarlyStopping | None:
+    return next((c for c in callbacks if isinstance(c, EarlyStopping)), None)
+
+
+def outcome(history, callbacks) -> dict:
+    """`val_loss` of the weights that are evaluated (the best epoch's when early stopping
+    restored them, else the last epoch's) and whether training stopped early."""
+    stopping = early_stopping(callbacks)
+    losses = history.history.get("val_loss", []) if history is not None else []
+    if stopping is not None and stopping.lowest_weights is not None:
+        val_loss = stopping.lowest
+    else:
+        val_loss = float(losses[-1]) if losses else math.nan
+    return {"val_loss": val_loss,
+            "stopped_early": bool(stopping is not None and stopping.stopped_early)}

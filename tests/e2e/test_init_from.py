@@ -1,0 +1,37 @@
+"""`trainer.init_from=RUN_DIR`: a run that starts from another run's trained networks."""
+
+import keras
+import numpy as np
+import yaml
+
+TINY = ["model=vanilla", "model.hidden_units=[16]", "model.latent_dim=2", "dataset=synthetic",
+        "dataset.kind=circle", "dataset.size=600", "debug=smoke"]
+
+
+def _weights(run, name):
+    return keras.saving.load_model(run / f"{name}.keras", safe_mode=True).get_weights()
+
+
+def test_a_run_starts_from_the_networks_of_another_and_records_where_from(aecli, tmp_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    result = aecli("train", *TINY, f"hydra.run.dir={first}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    # a rate too small to move the weights: what the second run ends with is what it started from
+    result = aecli("train", *TINY, f"trainer.init_from={first}", "trainer.learning_rate=1e-12",
+                   "seed=7", f"hydra.run.dir={second}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    for name in ("encoder", "decoder"):
+        for before, after in zip(_weights(first, name), _weights(second, name)):
+            np.testing.assert_allclose(after, before, atol=1e-6)
+    config = yaml.safe_load((second / ".hydra" / "config.yaml").read_text())
+    assert config["trainer"]["init_from"] == str(first)
+
+
+def test_init_from_a_folder_without_networks_or_of_another_shape_is_refused(aecli, tmp_path):
+    missing = aecli("train", *TINY, f"trainer.init_from={tmp_path / 'nowhere'}")
+    assert missing.returncode == 2 and "holds no encoder.keras or decoder.keras" in missing.stderr
+    first = tmp_path / "first"
+    assert aecli("train", *TINY, f"hydra.run.dir={first}").returncode == 0
+    other = aecli("train", *TINY, "model.latent_dim=3", f"trainer.init_from={first}")
+    assert other.returncode == 2 and "this run's encoder needs" in other.stderr
+    assert "Traceback" not in missing.stderr + other.stderr

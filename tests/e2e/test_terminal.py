@@ -1,0 +1,75 @@
+"""What a plain `aecli train` prints: its own lines only, none wider than 100 columns."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from aecli.console import report_error
+from aecli.errors import UserError
+
+TINY = ["debug=smoke", "dataset=synthetic", "dataset.kind=circle", "dataset.size=600",
+        "model.hidden_units=[16]", "trainer.epochs=2"]
+
+# start-up lines of TensorFlow's C++ side, XLA, the CUDA stubs and Hydra that a plain run must
+# not show (each appears on this CPU-only machine without the filter)
+FRAMEWORK_LINES = [
+    "All log messages before absl::InitializeLog()",
+    "oneDNN custom operations are on",
+    "cudart_stub.cc",
+    "Could not find cuda drivers",
+    "failed call to cuInit",
+    "cuda_platform.cc",
+    "To enable the following instructions",
+    "This TensorFlow binary is optimized",
+    "XLA service",
+    "StreamExecutor",
+    "Compiled cluster using XLA",
+    "UserWarning",
+    "HydraConfig was not set",
+]
+
+
+def _aecli(tmp_path, *args):
+    # no TF_CPP_MIN_LOG_LEVEL: as a user's shell has it
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    return subprocess.run([sys.executable, "-m", "aecli", *args], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=600, check=False)
+
+
+def test_a_plain_run_prints_no_framework_lines_and_no_line_over_100_columns(tmp_path):
+    # with XLA, whose service announces itself
+    result = _aecli(tmp_path, "train", *TINY, "hardware.jit_compile=on")
+    assert result.returncode == 0, result.stderr[-3000:]
+    output = result.stdout + result.stderr
+    for line in FRAMEWORK_LINES:
+        assert line not in output, line
+    assert [line for line in output.splitlines() if len(line) > 100] == []
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("run outputs/train/") and "trainer.epochs=2" in lines[1]
+    assert [line.split()[1] for line in lines if line.startswith("epoch ")] == ["1/2", "2/2"]
+    assert "XLA off" not in output  # an INFO log: shown with -v
+    assert "val_loss" in result.stdout  # the final metrics table
+
+
+def test_quiet_prints_only_the_final_metrics_and_verbose_the_info_logs(tmp_path):
+    quiet = _aecli(tmp_path, "train", "-q", *TINY)
+    assert quiet.returncode == 0, quiet.stderr[-3000:]
+    assert not any(line.startswith(("epoch ", "run ")) for line in quiet.stdout.splitlines())
+    assert "test metrics" in quiet.stdout and quiet.stderr == ""
+    verbose = _aecli(tmp_path, "train", "-v", *TINY)
+    assert verbose.returncode == 0, verbose.stderr[-3000:]
+    assert "XLA off: hardware.jit_compile=off" in verbose.stdout
+
+
+def test_an_error_message_keeps_its_square_brackets(capsys):
+    report_error(UserError("install the CUDA build with `pip install 'aecli[gpu]'`"))
+    assert "pip install 'aecli[gpu]'" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(os.path.exists("/dev/nvidia0"), reason="needs a machine without a GPU")
+def test_asking_for_a_missing_gpu_names_the_gpu_extra(tmp_path):
+    result = _aecli(tmp_path, "train", *TINY, "hardware=gpu")
+    assert result.returncode == 2
+    assert "pip install 'aecli[gpu]'" in result.stderr

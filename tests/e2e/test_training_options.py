@@ -1,0 +1,44 @@
+"""`trainer.*` options of the optimisation loop, end to end through `aecli train`."""
+
+import json
+from pathlib import Path
+
+import pytest
+from tensorboard_events import scalar_series
+
+TINY = ["debug=smoke", "dataset=synthetic", "dataset.kind=circle", "dataset.size=600",
+        "model=vanilla", "model.hidden_units=[16]", "model.latent_dim=2"]
+
+
+def _only_run(root: Path) -> Path:
+    runs = [p.parent for p in root.glob("outputs/train/*/metrics.json")]
+    assert len(runs) == 1, runs
+    return runs[0]
+
+
+def test_early_stopping_stops_evaluates_the_best_epoch_and_logs_rate_changes(aecli, tmp_path):
+    # a rate too small to move the loss by min_delta: patience runs out after epoch 4
+    result = aecli("train", *TINY, "trainer.epochs=8", "trainer.learning_rate=1e-6",
+                   "trainer.early_stopping_patience=3", "trainer.early_stopping_min_delta=100",
+                   "trainer.lr_schedule=step", "trainer.lr_step_epochs=2",
+                   "trainer.lr_step_factor=0.5")
+    assert result.returncode == 0, result.stderr[-3000:]
+    run = _only_run(tmp_path)
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["stopped_early"] is True and metrics["epochs_completed"] == 4
+    val_losses = [v for _, v in scalar_series(run / "tensorboard" / "validation", "epoch_loss")]
+    assert len(val_losses) == 4
+    assert metrics["val_loss"] == pytest.approx(min(val_losses), rel=1e-6)
+    best = json.loads((run / "checkpoints" / "best.json").read_text())
+    assert metrics["val_loss"] == pytest.approx(best["val_loss"], rel=1e-6)
+    # one point per rate: epoch 0 at 1e-6, epoch 2 at half of it
+    rates = scalar_series(run / "tensorboard" / "train", "epoch_learning_rate")
+    assert [step for step, _ in rates] == [0, 2]
+    assert [rate for _, rate in rates] == pytest.approx([1e-6, 5e-7])
+
+
+def test_a_bad_trainer_option_is_one_paragraph_before_tensorflow(aecli):
+    result = aecli("train", *TINY, "trainer.momentum=0.9")
+    assert result.returncode == 2
+    assert "trainer.momentum=0.9 applies to trainer.optimizer=sgd only" in result.stderr
+    assert "Traceback" not in result.stderr
