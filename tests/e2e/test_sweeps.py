@@ -13,6 +13,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import numpy as np
 import pytest
 from tensorboard.plugins.hparams import metadata as hparams_metadata
 
@@ -54,6 +55,26 @@ def test_beta_sweep_writes_one_run_per_value_and_a_summary(beta_sweep):
     assert (sweep / "sweep_plot.png").read_bytes()[:4] == b"\x89PNG"
     assert (sweep / "latent_scatter.png").read_bytes()[:4] == b"\x89PNG"  # 2-D codes: one panel per beta
     assert "beta=0.5" in result.stdout and "3 of 3 runs completed" in result.stdout
+
+
+def test_a_sweep_over_seeds_reports_the_mean_and_std_of_each_beta(aecli, tmp_path):
+    result = aecli("train", "-m", *TINY, "beta=1,4", "seed=0,1")
+    assert result.returncode == 0, result.stderr[-3000:]
+    sweep = _sweep_dir(tmp_path)
+    records = json.loads((sweep / "summary.json").read_text())
+    metrics = {r["run"]: json.loads((sweep / r["run"] / "metrics.json").read_text()) for r in records}
+    with (sweep / "aggregate.csv").open() as stream:
+        groups = list(csv.DictReader(stream))
+    assert [(float(g["beta"]), int(g["n"])) for g in groups] == [(1.0, 2), (4.0, 2)]
+    assert "seed" not in groups[0]
+    for group in groups:
+        runs = [metrics[r["run"]] for r in records if r["beta"] == float(group["beta"])]
+        for metric in ("test_recon_mse", "test_kl", "test_elbo"):
+            values = [run[metric] for run in runs]
+            assert float(group[f"{metric}_mean"]) == pytest.approx(np.mean(values)), metric
+            assert float(group[f"{metric}_std"]) == pytest.approx(np.std(values, ddof=1)), metric
+    assert not (sweep / "means.json").exists()
+    assert "mean ± std (ddof=1) over seed" in result.stdout
 
 
 def test_sweep_records_hparams_that_tensorboard_reads(beta_sweep):
