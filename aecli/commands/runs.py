@@ -7,15 +7,54 @@ from rich.table import Table
 
 from aecli.console import console
 from aecli.errors import UserError
-from aecli.rundir.listing import find_runs
+from aecli.rundir.listing import Run, find_runs
 
 # each shown when some listed run has it (anomaly runs have ROC-AUC, not every run an ELBO)
 COLUMNS = {"test_recon_mse": "recon MSE", "test_kl": "KL", "test_elbo": "ELBO", "test_psnr_db": "PSNR dB",
-           "test_roc_auc": "ROC-AUC"}
+           "test_roc_auc": "ROC-AUC", "test_mig": "MIG"}
+# a failed run's reason in the table: its first sentence, cut to this many characters (the whole
+# error is in the run's status.json)
+REASON_CHARS = 160
 
 
 def _cell(value) -> str:
     return f"{value:.4g}" if isinstance(value, float) else "" if value is None else str(value)
+
+
+def reason(run: Run) -> str:
+    """The first sentence of the first line of why a run did not complete."""
+    line = run.first_error_line
+    sentence = line.split(". ", 1)[0].rstrip(".")
+    return sentence if len(sentence) <= REASON_CHARS else sentence[:REASON_CHARS - 1] + "…"
+
+
+def tags(run: Run) -> str:
+    value = run.config.get("tags")
+    return ", ".join(str(tag) for tag in value) if isinstance(value, list) else _cell(value)
+
+
+def status(run: Run) -> str:
+    """The status, coloured, with the reason a failed run gave."""
+    colour = {"failed": "red", "interrupted": "yellow"}.get(run.status)
+    shown = f"[{colour}]{run.status}[/]" if colour else run.status
+    return f"{shown}: {reason(run)}" if run.first_error_line else shown
+
+
+def runs_table(runs: list[Run], root: Path) -> Table:
+    table = Table(title=f"{len(runs)} runs under {root}")
+    metrics = [key for key in COLUMNS if any(key in run.metrics for run in runs)]
+    with_tags = any(tags(run) for run in runs)
+    columns = ("dir", "model", "dataset", "β", "overrides", *(("tags",) if with_tags else ()), "status", "epochs",
+               *(COLUMNS[key] for key in metrics))
+    for column in columns:
+        table.add_column(column, overflow="fold", min_width={"dir": 18, "status": 12}.get(column))
+    for run in runs:
+        model, dataset = run.config.get("model", {}), run.config.get("dataset", {})
+        table.add_row(str(run.path.relative_to(root)), model.get("name", ""), dataset.get("name", ""),
+                      _cell(model.get("beta")), " ".join(run.overrides), *((tags(run),) if with_tags else ()),
+                      status(run), _cell(run.metrics.get("epochs_completed")),
+                      *(_cell(run.metrics.get(key)) for key in metrics))
+    return table
 
 
 def main(args) -> int:
@@ -25,17 +64,5 @@ def main(args) -> int:
     if not root.is_dir():
         raise UserError(f"{root} is not a folder; pass the folder that holds your runs, e.g. `aecli runs outputs` "
                         "(where `aecli train` writes them, relative to the current folder).")
-    runs = find_runs(root)
-    table = Table(title=f"{len(runs)} runs under {root}")
-    metrics = [key for key in COLUMNS if any(key in run.metrics for run in runs)]
-    for column in ("dir", "model", "dataset", "β", "status", "epochs", *(COLUMNS[key] for key in metrics)):
-        table.add_column(column, overflow="fold", min_width=18 if column == "dir" else None)
-    for run in runs:
-        model, dataset = run.config.get("model", {}), run.config.get("dataset", {})
-        beta = model.get("beta")
-        status = {"failed": "[red]failed[/]", "interrupted": "[yellow]interrupted[/]"}.get(run.status, run.status)
-        table.add_row(str(run.path.relative_to(root)), model.get("name", ""), dataset.get("name", ""), _cell(beta),
-                      status, _cell(run.metrics.get("epochs_completed")),
-                      *(_cell(run.metrics.get(key)) for key in metrics))
-    console.print(table)
+    console.print(runs_table(find_runs(root), root))
     return 0
