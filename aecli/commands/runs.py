@@ -3,6 +3,7 @@
 import argparse
 from pathlib import Path
 
+from rich.markup import escape
 from rich.table import Table
 
 from aecli.console import console
@@ -37,22 +38,29 @@ def status(run: Run) -> str:
     """The status, coloured, with the reason a failed run gave."""
     colour = {"failed": "red", "interrupted": "yellow"}.get(run.status)
     shown = f"[{colour}]{run.status}[/]" if colour else run.status
-    return f"{shown}: {reason(run)}" if run.first_error_line else shown
+    return f"{shown}: {escape(reason(run))}" if run.first_error_line else shown
 
 
 def runs_table(runs: list[Run], root: Path) -> Table:
+    """One row per run; under its folder, dimmed, the overrides it ran with."""
     table = Table(title=f"{len(runs)} runs under {root}")
     metrics = [key for key in COLUMNS if any(key in run.metrics for run in runs)]
     with_tags = any(tags(run) for run in runs)
-    columns = ("dir", "model", "dataset", "β", "overrides", *(("tags",) if with_tags else ()), "status", "epochs",
-               *(COLUMNS[key] for key in metrics))
-    for column in columns:
-        table.add_column(column, overflow="fold", min_width={"dir": 18, "status": 12}.get(column))
+    table.add_column("dir / overrides", overflow="fold", min_width=24)
+    for column in ("model", "dataset", "β"):
+        table.add_column(column, overflow="fold")
+    if with_tags:
+        table.add_column("tags", overflow="fold")
+    table.add_column("status", overflow="fold", min_width=12)
+    for column in ("epochs", *(COLUMNS[key] for key in metrics)):
+        table.add_column(column, overflow="fold", justify="right")
     for run in runs:
         model, dataset = run.config.get("model", {}), run.config.get("dataset", {})
-        table.add_row(str(run.path.relative_to(root)), model.get("name", ""), dataset.get("name", ""),
-                      _cell(model.get("beta")), " ".join(run.overrides), *((tags(run),) if with_tags else ()),
-                      status(run), _cell(run.metrics.get("epochs_completed")),
+        where = escape(str(run.path.relative_to(root)))
+        if run.overrides:
+            where += f"\n[dim]{escape(' '.join(run.overrides))}[/]"
+        table.add_row(where, model.get("name", ""), dataset.get("name", ""), _cell(model.get("beta")),
+                      *((tags(run),) if with_tags else ()), status(run), _cell(run.metrics.get("epochs_completed")),
                       *(_cell(run.metrics.get(key)) for key in metrics))
     return table
 
