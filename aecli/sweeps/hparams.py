@@ -62,3 +62,26 @@ def write_hparams(sweep_dir: Path, runs: list[Run], swept: dict[str, list]) -> N
     for index, run in enumerate(runs):
         write_session(run.path, {key: values[index] for key, values in swept.items()},
                       f"{Path(sweep_dir).name}/{run.path.name}", run.metrics, run.status, run.started, run.ended)
+
+
+def override_hparams(overrides: list[str]) -> dict:
+    """A run's command-line overrides as hyperparameters: `beta=4` -> {"beta": 4.0}; numbers as
+    numbers so TensorBoard can sort and plot them, everything else as its text."""
+    params = {}
+    for item in overrides:
+        key, _, value = str(item).partition("=")
+        if not _ or key.startswith("hydra"):
+            continue
+        try:
+            params[key.lstrip("+~")] = float(value)
+        except ValueError:
+            params[key.lstrip("+~")] = value
+    return params
+
+
+def write_run_hparams(folder: Path, overrides: list[str], metrics: dict, status: str) -> None:
+    """The HParams session of a single run (`aecli train` without -m): hyperparameters = its
+    overrides, metrics = its final test metrics. The trial id is the run folder's path below the
+    log folder's task folder (e.g. `train/2026-05-01_12-00-00_ab12cd`), unique per run."""
+    folder = Path(folder)
+    write_session(folder, override_hparams(overrides), f"{folder.parent.name}/{folder.name}", metrics, status)
