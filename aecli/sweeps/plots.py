@@ -111,6 +111,8 @@ def _draw(axis, panel: Panel) -> None:
                       capsize=3, label=series.label or None)
         for x, y, note in zip(series.x, series.y, series.notes):
             axis.annotate(note, (x, y), textcoords="offset points", xytext=(5, 5), fontsize=8)
+        if series.notes:
+            axis.margins(0.2)  # room for the labels of the outermost points
     if panel.log_x:
         axis.set_xscale("log")
     if panel.ticks:
