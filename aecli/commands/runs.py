@@ -11,8 +11,14 @@ from aecli.errors import UserError
 from aecli.rundir.listing import Run, find_runs
 
 # each shown when some listed run has it (anomaly runs have ROC-AUC, not every run an ELBO)
-COLUMNS = {"test_recon_mse": "recon MSE", "test_kl": "KL", "test_elbo": "ELBO", "test_psnr_db": "PSNR dB",
-           "test_roc_auc": "ROC-AUC", "test_mig": "MIG"}
+COLUMNS = {
+    "test_recon_mse": "recon MSE",
+    "test_kl": "KL",
+    "test_elbo": "ELBO",
+    "test_psnr_db": "PSNR dB",
+    "test_roc_auc": "ROC-AUC",
+    "test_mig": "MIG",
+}
 # a failed run's reason in the table: its first sentence, cut to this many characters (the whole
 # error is in the run's status.json)
 REASON_CHARS = 160
@@ -26,7 +32,7 @@ def reason(run: Run) -> str:
     """The first sentence of the first line of why a run did not complete."""
     line = run.first_error_line
     sentence = line.split(". ", 1)[0].rstrip(".")
-    return sentence if len(sentence) <= REASON_CHARS else sentence[:REASON_CHARS - 1] + "…"
+    return sentence if len(sentence) <= REASON_CHARS else sentence[: REASON_CHARS - 1] + "…"
 
 
 def tags(run: Run) -> str:
@@ -59,18 +65,36 @@ def runs_table(runs: list[Run], root: Path) -> Table:
         where = escape(str(run.path.relative_to(root)))
         if run.overrides:
             where += f"\n[dim]{escape(' '.join(run.overrides))}[/]"
-        table.add_row(where, model.get("name", ""), dataset.get("name", ""), _cell(model.get("beta")),
-                      *((tags(run),) if with_tags else ()), status(run), _cell(run.metrics.get("epochs_completed")),
-                      *(_cell(run.metrics.get(key)) for key in metrics))
+        table.add_row(
+            where,
+            model.get("name", ""),
+            dataset.get("name", ""),
+            _cell(model.get("beta")),
+            *((tags(run),) if with_tags else ()),
+            status(run),
+            _cell(run.metrics.get("epochs_completed")),
+            *(_cell(run.metrics.get(key)) for key in metrics),
+        )
     return table
 
 
 def main(args) -> int:
-    parser = argparse.ArgumentParser(prog="aecli runs", description="List the runs under a folder, newest first.")
-    parser.add_argument("root", nargs="?", type=Path, default=Path("outputs"), help="folder to search (default outputs/)")
+    parser = argparse.ArgumentParser(
+        prog="aecli runs", description="List the runs under a folder, newest first."
+    )
+    parser.add_argument(
+        "root",
+        nargs="?",
+        type=Path,
+        default=Path("outputs"),
+        help="folder to search (default outputs/)",
+    )
     root = parser.parse_args(args).root
     if not root.is_dir():
-        raise UserError(f"{root} is not a folder; pass the folder that holds your runs, e.g. `aecli runs outputs` "
-                        "(where `aecli train` writes them, relative to the current folder).")
+        raise UserError(
+            f"{root} is not a folder; pass the folder that holds your runs, "
+            "e.g. `aecli runs outputs` "
+            "(where `aecli train` writes them, relative to the current folder)."
+        )
     console.print(runs_table(find_runs(root), root))
     return 0

@@ -31,8 +31,11 @@ def group_keys(swept: list[str]) -> list[str]:
 def metric_names(metrics: list[dict], exclude: list[str] = ()) -> list[str]:
     """The numeric metrics any run reports, in first-seen order (not settings or swept values)."""
     skipped = {*exclude, *_SETTINGS}
-    return [key for key in dict.fromkeys(key for run in metrics for key in run)
-            if key not in skipped and any(is_number(run.get(key)) for run in metrics)]
+    return [
+        key
+        for key in dict.fromkeys(key for run in metrics for key in run)
+        if key not in skipped and any(is_number(run.get(key)) for run in metrics)
+    ]
 
 
 def mean_std(values: list[float]) -> tuple[float | None, float | None]:
@@ -63,6 +66,7 @@ def aggregate(records: list[dict], keys: list[str], metrics: list[str]) -> list[
         row = {**values, "n": len(completed), "n_runs": len(members)}
         for metric in metrics:
             row[f"{metric}_mean"], row[f"{metric}_std"] = mean_std(
-                [float(record[metric]) for record in completed if is_number(record.get(metric))])
+                [float(record[metric]) for record in completed if is_number(record.get(metric))]
+            )
         rows.append(row)
     return rows

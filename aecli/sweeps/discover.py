@@ -23,8 +23,11 @@ def _job_order(folder: Path) -> tuple:
 
 def sweep_runs(sweep_dir: Path) -> list[Run]:
     """The job folders of a sweep, in job order."""
-    jobs = [p for p in Path(sweep_dir).iterdir()
-            if p.is_dir() and (RunFolder(p).config_dir.is_dir() or RunFolder(p).status.exists())]
+    jobs = [
+        p
+        for p in Path(sweep_dir).iterdir()
+        if p.is_dir() and (RunFolder(p).config_dir.is_dir() or RunFolder(p).status.exists())
+    ]
     return [read_run(p) for p in sorted(jobs, key=_job_order)]
 
 
@@ -37,13 +40,16 @@ def _value(text: str):
 
 def declared_sweep_keys(sweep_dir: Path) -> list[str]:
     """The keys the sweep was asked to vary (`beta=0.5,1,2` on the command line or an experiment's
-    `hydra.sweeper.params`), read from the multirun.yaml Hydra writes, parsed by Hydra's own parser."""
+    `hydra.sweeper.params`), read from the multirun.yaml Hydra writes, parsed by Hydra's own
+    parser."""
     path = Path(sweep_dir) / "multirun.yaml"
     if not path.exists():
         return []
     hydra_cfg = (yaml.safe_load(path.read_text()) or {}).get("hydra", {})
-    return sweep_keys(list(hydra_cfg.get("overrides", {}).get("task") or []),
-                      hydra_cfg.get("sweeper", {}).get("params") or {})
+    return sweep_keys(
+        list(hydra_cfg.get("overrides", {}).get("task") or []),
+        hydra_cfg.get("sweeper", {}).get("params") or {},
+    )
 
 
 def sweep_keys(task_overrides: list[str], sweeper_params: dict) -> list[str]:
@@ -53,8 +59,11 @@ def sweep_keys(task_overrides: list[str], sweeper_params: dict) -> list[str]:
         overrides = OverridesParser.create().parse_overrides(requested)
     except OverrideParseException:  # written by another Hydra version: the varying keys still tell
         return []
-    return list(dict.fromkeys(override.get_key_element() for override in overrides
-                              if override.is_sweep_override()))
+    return list(
+        dict.fromkeys(
+            override.get_key_element() for override in overrides if override.is_sweep_override()
+        )
+    )
 
 
 def swept_values(runs: list[Run], declared: list[str] = ()) -> dict[str, list]:
@@ -63,17 +72,29 @@ def swept_values(runs: list[Run], declared: list[str] = ()) -> dict[str, list]:
     per_run = [dict(item.split("=", 1) for item in run.overrides if "=" in item) for run in runs]
     keys = sorted({key for overrides in per_run for key in overrides})
     varying = [key for key in keys if len({overrides.get(key) for overrides in per_run}) > 1]
-    return {key: [_value(overrides[key]) if key in overrides else None for overrides in per_run]
-            for key in dict.fromkeys([*declared, *varying])}
+    return {
+        key: [_value(overrides[key]) if key in overrides else None for overrides in per_run]
+        for key in dict.fromkeys([*declared, *varying])
+    }
 
 
 def rows(runs: list[Run], swept: dict[str, list]) -> list[dict]:
-    """Flat records: run folder, overrides, status, first error line, the swept values (kept for runs
-    that failed before writing metrics), then every metric."""
+    """Flat records: run folder, overrides, status, first error line, the swept values (kept for
+    runs that failed before writing metrics), then every metric."""
     records = []
     for index, run in enumerate(runs):
         values = {key: column[index] for key, column in swept.items()}
-        # the swept values win over the settings train.py echoes into metrics.json, and keep their place
-        records.append({"run": run.path.name, "overrides": " ".join(run.overrides), "status": run.status,
-                        "error": run.first_error_line, **values, **run.metrics, **values})
+        # the swept values win over the settings train.py echoes into metrics.json, and keep
+        # their place
+        records.append(
+            {
+                "run": run.path.name,
+                "overrides": " ".join(run.overrides),
+                "status": run.status,
+                "error": run.first_error_line,
+                **values,
+                **run.metrics,
+                **values,
+            }
+        )
     return records

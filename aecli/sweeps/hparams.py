@@ -16,8 +16,11 @@ def _tag(metric: str) -> str:
 
 def final_metrics(metrics: dict) -> dict:
     """The numbers a run ends with on its test split (every `test_*` key, and the active units)."""
-    return {key: value for key, value in metrics.items()
-            if (key.startswith("test_") or key == "active_units") and is_number(value)}
+    return {
+        key: value
+        for key, value in metrics.items()
+        if (key.startswith("test_") or key == "active_units") and is_number(value)
+    }
 
 
 def _seconds(timestamp: str | None) -> float | None:
@@ -29,8 +32,15 @@ def _hparam(value):
     return value if isinstance(value, (int, float, str, bool)) else str(value)
 
 
-def write_session(folder: Path, hparams: dict, trial_id: str, metrics: dict, status: str,
-                  started: str | None = None, ended: str | None = None) -> None:
+def write_session(
+    folder: Path,
+    hparams: dict,
+    trial_id: str,
+    metrics: dict,
+    status: str,
+    started: str | None = None,
+    ended: str | None = None,
+) -> None:
     """One HParams session in RUN/tensorboard/hparams, replacing any earlier one."""
     import tensorflow as tf
     from tensorboard.plugins.hparams import api as hp
@@ -42,8 +52,11 @@ def write_session(folder: Path, hparams: dict, trial_id: str, metrics: dict, sta
     shutil.rmtree(target, ignore_errors=True)
     writer = tf.summary.create_file_writer(str(target))
     with writer.as_default():
-        hp.hparams({key: _hparam(value) for key, value in hparams.items() if value is not None},
-                   trial_id=trial_id, start_time_secs=_seconds(started))
+        hp.hparams(
+            {key: _hparam(value) for key, value in hparams.items() if value is not None},
+            trial_id=trial_id,
+            start_time_secs=_seconds(started),
+        )
         for name, value in final_metrics(metrics).items():
             tf.summary.scalar(_tag(name), value, step=0)
         end = session_end_pb(ends.get(status, api_pb2.STATUS_UNKNOWN), _seconds(ended))
@@ -60,8 +73,15 @@ def write_hparams(sweep_dir: Path, runs: list[Run], swept: dict[str, list]) -> N
     id names the sweep too, because TensorBoard averages sessions that share one.
     """
     for index, run in enumerate(runs):
-        write_session(run.path, {key: values[index] for key, values in swept.items()},
-                      f"{Path(sweep_dir).name}/{run.path.name}", run.metrics, run.status, run.started, run.ended)
+        write_session(
+            run.path,
+            {key: values[index] for key, values in swept.items()},
+            f"{Path(sweep_dir).name}/{run.path.name}",
+            run.metrics,
+            run.status,
+            run.started,
+            run.ended,
+        )
 
 
 def override_hparams(overrides: list[str]) -> dict:
@@ -84,4 +104,6 @@ def write_run_hparams(folder: Path, overrides: list[str], metrics: dict, status:
     overrides, metrics = its final test metrics. The trial id is the run folder's path below the
     log folder's task folder (e.g. `train/2026-05-01_12-00-00_ab12cd`), unique per run."""
     folder = Path(folder)
-    write_session(folder, override_hparams(overrides), f"{folder.parent.name}/{folder.name}", metrics, status)
+    write_session(
+        folder, override_hparams(overrides), f"{folder.parent.name}/{folder.name}", metrics, status
+    )

@@ -20,9 +20,30 @@ PANELS_PER_ROW = 5
 # label -> name, by dataset name (synthetic data by its kind)
 CLASS_NAMES = {
     "mnist": tuple(str(digit) for digit in range(10)),
-    "fashion_mnist": ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
-                      "Bag", "Ankle boot"),
-    "cifar10": ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"),
+    "fashion_mnist": (
+        "T-shirt/top",
+        "Trouser",
+        "Pullover",
+        "Dress",
+        "Coat",
+        "Sandal",
+        "Shirt",
+        "Sneaker",
+        "Bag",
+        "Ankle boot",
+    ),
+    "cifar10": (
+        "airplane",
+        "automobile",
+        "bird",
+        "cat",
+        "deer",
+        "dog",
+        "frog",
+        "horse",
+        "ship",
+        "truck",
+    ),
     "dsprites": ("square", "ellipse", "heart"),
     "shapes": ("square", "disc", "horizontal bar", "vertical bar", "plus", "triangle"),
 }
@@ -36,8 +57,10 @@ def class_names(dataset: dict) -> tuple[str, ...] | None:
 
 def legend_entries(labels: np.ndarray, names: tuple[str, ...] | None) -> list[tuple[int, str]]:
     """(label, text) for every label present, named where the dataset's names are known."""
-    return [(int(label), names[label] if names and 0 <= label < len(names) else f"class {label}")
-            for label in np.unique(labels)]
+    return [
+        (int(label), names[label] if names and 0 <= label < len(names) else f"class {label}")
+        for label in np.unique(labels)
+    ]
 
 
 def has_2d_codes(run: Run) -> bool:
@@ -50,11 +73,15 @@ def test_codes(run_dir: Path) -> tuple[np.ndarray, np.ndarray]:
 
     run = load_run(run_dir)
     x, y = run.arrays.test.x[:POINTS_PER_RUN], run.arrays.test.y[:POINTS_PER_RUN]
-    codes = np.concatenate([np.asarray(run.model.encode_mean(x[i:i + 512])) for i in range(0, len(x), 512)])
+    codes = np.concatenate(
+        [np.asarray(run.model.encode_mean(x[i : i + 512])) for i in range(0, len(x), 512)]
+    )
     return codes, y
 
 
-def draw_latent_scatters(path: Path, panels: list[tuple[str, np.ndarray, np.ndarray, tuple | None]]) -> None:
+def draw_latent_scatters(
+    path: Path, panels: list[tuple[str, np.ndarray, np.ndarray, tuple | None]]
+) -> None:
     """A grid of scatters, one per (title, codes, labels, class names), with the classes' legend:
     once for the figure when every panel has the same classes, else one per panel."""
     import matplotlib
@@ -65,30 +92,51 @@ def draw_latent_scatters(path: Path, panels: list[tuple[str, np.ndarray, np.ndar
 
     columns = min(len(panels), PANELS_PER_ROW)
     rows = math.ceil(len(panels) / columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(3.6 * columns, 3.4 * rows + 0.8), squeeze=False,
-                                sharex=True, sharey=True)
+    figure, axes = plt.subplots(
+        rows,
+        columns,
+        figsize=(3.6 * columns, 3.4 * rows + 0.8),
+        squeeze=False,
+        sharex=True,
+        sharey=True,
+    )
     largest = max(int(np.max(labels)) for _, _, labels, _ in panels if len(labels)) if panels else 0
     colours = plt.get_cmap("tab10" if largest < 10 else "tab20")
 
     def handles(labels, names):
-        return [Line2D([], [], marker="o", linestyle="", color=colours(label % colours.N), label=text)
-                for label, text in legend_entries(labels, names)]
+        return [
+            Line2D([], [], marker="o", linestyle="", color=colours(label % colours.N), label=text)
+            for label, text in legend_entries(labels, names)
+        ]
 
     legends = [handles(labels, names) for _, _, labels, names in panels]
-    shared = all([h.get_label() for h in hs] == [h.get_label() for h in legends[0]] for hs in legends)
+    shared = all(
+        [h.get_label() for h in hs] == [h.get_label() for h in legends[0]] for hs in legends
+    )
     for axis, (title, codes, labels, names), entries in zip(axes.flat, panels, legends):
-        axis.scatter(codes[:, 0], codes[:, 1], c=[colours(int(k) % colours.N) for k in labels], s=2, alpha=0.5)
+        axis.scatter(
+            codes[:, 0],
+            codes[:, 1],
+            c=[colours(int(k) % colours.N) for k in labels],
+            s=2,
+            alpha=0.5,
+        )
         axis.set_title(title, fontsize=10)
         axis.set_xlabel("z1")
         axis.set_ylabel("z2")
         if not shared:
             axis.legend(handles=entries, fontsize=6, markerscale=0.8, loc="best")
-    for axis in list(axes.flat)[len(panels):]:
+    for axis in list(axes.flat)[len(panels) :]:
         axis.set_visible(False)
     figure.suptitle("test codes (posterior means for a VAE), coloured by class", fontsize=11)
     if shared and legends and legends[0]:
-        figure.legend(handles=legends[0], loc="lower center", ncol=min(len(legends[0]), 10), fontsize=8,
-                      frameon=False)
+        figure.legend(
+            handles=legends[0],
+            loc="lower center",
+            ncol=min(len(legends[0]), 10),
+            fontsize=8,
+            frameon=False,
+        )
         figure.tight_layout(rect=(0, 0.08 if rows == 1 else 0.04, 1, 1))
     else:
         figure.tight_layout()
@@ -103,8 +151,13 @@ def write_latent_scatters(path: Path, runs: list[Run], titles: list[str]) -> boo
         if not has_2d_codes(run):
             continue
         try:
-            panels.append((title or run.path.name, *test_codes(run.path),
-                           class_names(run.config.get("dataset") or {})))
+            panels.append(
+                (
+                    title or run.path.name,
+                    *test_codes(run.path),
+                    class_names(run.config.get("dataset") or {}),
+                )
+            )
         except UserError as error:  # e.g. the data files are not on this machine
             console.print(f"[yellow]no latent scatter for {run.path}:[/] {error}", soft_wrap=True)
     if not panels:

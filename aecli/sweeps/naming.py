@@ -31,26 +31,32 @@ def _declared(sweep_dir: Path) -> list[str]:
     if not path.exists():  # a sweeper that writes none: the job number alone
         return []
     hydra_cfg = (yaml.safe_load(path.read_text()) or {}).get("hydra", {})
-    return sweep_keys(list(hydra_cfg.get("overrides", {}).get("task") or []),
-                      hydra_cfg.get("sweeper", {}).get("params") or {})
+    return sweep_keys(
+        list(hydra_cfg.get("overrides", {}).get("task") or []),
+        hydra_cfg.get("sweeper", {}).get("params") or {},
+    )
 
 
 def job_folder_name(number: int, job_overrides: list[str], swept: list[str]) -> str:
-    """`NUM_key=value,...` for the swept keys among a job's overrides, made safe for a folder name."""
+    """`NUM_key=value,...` for the swept keys among a job's overrides, made safe for a folder
+    name."""
     try:
         parsed = OverridesParser.create().parse_overrides(list(job_overrides))
     except OverrideParseException:
         return str(number)
-    values = {override.get_key_element(): override.get_value_element_as_str() for override in parsed}
+    values = {
+        override.get_key_element(): override.get_value_element_as_str() for override in parsed
+    }
     text = ",".join(f"{key}={values[key]}" for key in swept if key in values)
     text = _ODD.sub("_", text)
     if len(text) > MAX_CHARS:
-        text = text[:MAX_CHARS - 1] + "~"
+        text = text[: MAX_CHARS - 1] + "~"
     return f"{number}_{text}" if text else str(number)
 
 
 def job_name() -> str:
     """The `aecli_job_name` resolver: this job's folder name inside the sweep folder."""
     hydra_cfg = HydraConfig.get()
-    return job_folder_name(int(hydra_cfg.job.num), list(hydra_cfg.overrides.task),
-                           _declared(Path(hydra_cfg.sweep.dir)))
+    return job_folder_name(
+        int(hydra_cfg.job.num), list(hydra_cfg.overrides.task), _declared(Path(hydra_cfg.sweep.dir))
+    )

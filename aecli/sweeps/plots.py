@@ -25,12 +25,19 @@ PLOTTED = {
     "test_mig": "MIG (0 to 1)",
     "test_roc_auc": "ROC-AUC",
 }
-TITLES = {"test_recon_mse": "reconstruction error", "test_kl": "KL term", "test_elbo": "ELBO",
-          "test_mig": "mutual information gap", "test_roc_auc": "anomaly ROC-AUC"}
+TITLES = {
+    "test_recon_mse": "reconstruction error",
+    "test_kl": "KL term",
+    "test_elbo": "ELBO",
+    "test_mig": "mutual information gap",
+    "test_roc_auc": "anomaly ROC-AUC",
+}
 # the distortion axis of the rate-distortion panel: the reconstruction term in nats when the runs
 # report it (the same unit as KL), else the MSE
-DISTORTIONS = {"test_recon": "reconstruction −log p(x|z) (nats per example)",
-               "test_recon_mse": "reconstruction MSE (per value, unitless)"}
+DISTORTIONS = {
+    "test_recon": "reconstruction −log p(x|z) (nats per example)",
+    "test_recon_mse": "reconstruction MSE (per value, unitless)",
+}
 
 
 @dataclass
@@ -68,18 +75,31 @@ def _numeric_keys(aggregates: list[dict], keys: list[str]) -> list[str]:
 
 def _against(aggregates: list[dict], key: str, others: list[str], metric: str) -> list[Series]:
     """`metric` against `key`, one series per combination of the other group keys."""
+
     def rest(row):
         return label({other: row.get(other) for other in others})
 
-    rows = sorted((row for row in aggregates if _has(row, metric)), key=lambda row: (rest(row), row[key]))
-    return [Series(name, [r[key] for r in members], [r[f"{metric}_mean"] for r in members],
-                   [_spread(r, metric) for r in members])
-            for name, group in groupby(rows, key=rest) for members in [list(group)]]
+    rows = sorted(
+        (row for row in aggregates if _has(row, metric)), key=lambda row: (rest(row), row[key])
+    )
+    return [
+        Series(
+            name,
+            [r[key] for r in members],
+            [r[f"{metric}_mean"] for r in members],
+            [_spread(r, metric) for r in members],
+        )
+        for name, group in groupby(rows, key=rest)
+        for members in [list(group)]
+    ]
 
 
 def _x_axis(values: list[float]) -> dict:
     xs = sorted(set(values))
-    return {"log_x": bool(xs) and xs[0] > 0 and xs[-1] / xs[0] >= 10, "ticks": xs if len(xs) <= 12 else None}
+    return {
+        "log_x": bool(xs) and xs[0] > 0 and xs[-1] / xs[0] >= 10,
+        "ticks": xs if len(xs) <= 12 else None,
+    }
 
 
 def plot_panels(aggregates: list[dict], keys: list[str]) -> list[Panel]:
@@ -90,25 +110,52 @@ def plot_panels(aggregates: list[dict], keys: list[str]) -> list[Panel]:
         for metric, unit in PLOTTED.items():
             series = _against(aggregates, key, others, metric)
             if series:
-                panels.append(Panel(f"{TITLES[metric]} against {key}", key, unit, series,
-                                    **_x_axis([x for s in series for x in s.x])))
+                panels.append(
+                    Panel(
+                        f"{TITLES[metric]} against {key}",
+                        key,
+                        unit,
+                        series,
+                        **_x_axis([x for s in series for x in s.x]),
+                    )
+                )
     distortion = next((m for m in DISTORTIONS if any(_has(row, m) for row in aggregates)), None)
-    points = [row for row in aggregates if distortion and _has(row, distortion) and _has(row, "test_kl")]
+    points = [
+        row for row in aggregates if distortion and _has(row, distortion) and _has(row, "test_kl")
+    ]
     if keys and len(points) > 1:
-        panels.append(Panel("rate–distortion (one point per group)", "distortion: " + DISTORTIONS[distortion],
-                            "rate: KL (nats per example)",
-                            [Series("", [r[f"{distortion}_mean"] for r in points],
-                                    [r["test_kl_mean"] for r in points], [_spread(r, "test_kl") for r in points],
-                                    [_spread(r, distortion) for r in points],
-                                    [label({k: r.get(k) for k in keys}) for r in points])]))
+        panels.append(
+            Panel(
+                "rate–distortion (one point per group)",
+                "distortion: " + DISTORTIONS[distortion],
+                "rate: KL (nats per example)",
+                [
+                    Series(
+                        "",
+                        [r[f"{distortion}_mean"] for r in points],
+                        [r["test_kl_mean"] for r in points],
+                        [_spread(r, "test_kl") for r in points],
+                        [_spread(r, distortion) for r in points],
+                        [label({k: r.get(k) for k in keys}) for r in points],
+                    )
+                ],
+            )
+        )
     return panels
 
 
 def _draw(axis, panel: Panel) -> None:
     for series in panel.series:
         style = "o" if series.notes else "o-"
-        axis.errorbar(series.x, series.y, yerr=series.y_std, xerr=series.x_std or None, fmt=style,
-                      capsize=3, label=series.label or None)
+        axis.errorbar(
+            series.x,
+            series.y,
+            yerr=series.y_std,
+            xerr=series.x_std or None,
+            fmt=style,
+            capsize=3,
+            label=series.label or None,
+        )
         for x, y, note in zip(series.x, series.y, series.notes):
             axis.annotate(note, (x, y), textcoords="offset points", xytext=(5, 5), fontsize=8)
         if series.notes:
@@ -126,7 +173,9 @@ def _draw(axis, panel: Panel) -> None:
     axis.grid(alpha=0.3)
 
 
-def write_sweep_plot(path: Path, aggregates: list[dict], keys: list[str], replicates: list[str] = ()) -> bool:
+def write_sweep_plot(
+    path: Path, aggregates: list[dict], keys: list[str], replicates: list[str] = ()
+) -> bool:
     """Draw the panels into `path`; False (and no file) when there is nothing to plot."""
     panels = plot_panels(aggregates, keys)
     Path(path).unlink(missing_ok=True)  # a rebuilt summary must not keep a plot of other data
@@ -142,7 +191,7 @@ def write_sweep_plot(path: Path, aggregates: list[dict], keys: list[str], replic
     figure, axes = plt.subplots(rows, columns, figsize=(5 * columns, 3.8 * rows), squeeze=False)
     for axis, panel in zip(axes.flat, panels):
         _draw(axis, panel)
-    for axis in list(axes.flat)[len(panels):]:
+    for axis in list(axes.flat)[len(panels) :]:
         axis.set_visible(False)
     if replicates:
         figure.suptitle(f"mean ± sample std over {', '.join(replicates)}", fontsize=11)

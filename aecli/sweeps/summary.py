@@ -36,16 +36,23 @@ def summarize(sweep_dir: Path) -> list[dict]:
     swept = swept_values(runs, declared_sweep_keys(sweep_dir))
     records = rows(runs, swept)
     keys = group_keys(list(swept))
-    aggregates = aggregate(records, keys, metric_names([run.metrics for run in runs], exclude=list(swept)))
+    aggregates = aggregate(
+        records, keys, metric_names([run.metrics for run in runs], exclude=list(swept))
+    )
     write_json(sweep_dir / "summary.json", records)
     _write_csv(sweep_dir / "summary.csv", records)
     write_json(sweep_dir / "aggregate.json", aggregates)
     _write_csv(sweep_dir / "aggregate.csv", aggregates)
-    (sweep_dir / "means.json").unlink(missing_ok=True)  # older summaries' mean over every run, whatever its β
+    (sweep_dir / "means.json").unlink(
+        missing_ok=True
+    )  # older summaries' mean over every run, whatever its β
     replicates = [key for key in REPLICATE_KEYS if key in swept]
     write_sweep_plot(sweep_dir / "sweep_plot.png", aggregates, keys, replicates)
-    write_latent_scatters(sweep_dir / "latent_scatter.png", runs,
-                          [label({key: record[key] for key in swept}) for record in records])
+    write_latent_scatters(
+        sweep_dir / "latent_scatter.png",
+        runs,
+        [label({key: record[key] for key in swept}) for record in records],
+    )
     if runs:
         write_hparams(sweep_dir, runs, swept)
     console.print(run_table(records, list(swept), f"sweep {sweep_dir}"))
@@ -54,26 +61,36 @@ def summarize(sweep_dir: Path) -> list[dict]:
         for row in aggregates:
             if row["n"] > 1 and row.get("test_roc_auc_mean") is not None:
                 where = f" ({label({key: row[key] for key in keys})})" if keys else ""
-                console.print(f"mean ROC-AUC over {row['n']} runs{where}: "
-                              f"{mean_pm_std(row['test_roc_auc_mean'], row['test_roc_auc_std'])}")
+                console.print(
+                    f"mean ROC-AUC over {row['n']} runs{where}: "
+                    f"{mean_pm_std(row['test_roc_auc_mean'], row['test_roc_auc_std'])}"
+                )
     failed = sum(record["status"] != "completed" for record in records)
-    console.print(f"{len(records) - failed} of {len(records)} runs completed; summary in {sweep_dir}/summary.csv"
-                  + (f", means per group in {sweep_dir}/aggregate.csv" if replicates else ""), soft_wrap=True)
+    console.print(
+        f"{len(records) - failed} of {len(records)} runs completed; "
+        f"summary in {sweep_dir}/summary.csv"
+        + (f", means per group in {sweep_dir}/aggregate.csv" if replicates else ""),
+        soft_wrap=True,
+    )
     return records
 
 
 def _describe(record: dict) -> str:
-    return f"{record['run']} ({record['overrides']}): {(record['error'] or record['status']).rstrip('.')}"
+    reason = (record["error"] or record["status"]).rstrip(".")
+    return f"{record['run']} ({record['overrides']}): {reason}"
 
 
 def unfinished_runs_error(records: list[dict]) -> UserError | None:
-    """The one paragraph that ends a sweep in which some runs did not complete (None when all did)."""
+    """The one paragraph that ends a sweep in which some runs did not complete (None when all
+    did)."""
     unfinished = [record for record in records if record["status"] != "completed"]
     if not unfinished:
         return None
-    error = UserError(f"{len(unfinished)} of {len(records)} runs did not complete: "
-                      + "; ".join(_describe(record) for record in unfinished)
-                      + ". The table above summarizes every run; each run's full error is in its status.json.")
+    error = UserError(
+        f"{len(unfinished)} of {len(records)} runs did not complete: "
+        + "; ".join(_describe(record) for record in unfinished)
+        + ". The table above summarizes every run; each run's full error is in its status.json."
+    )
     error.exit_code = 1
     return error
 
@@ -82,11 +99,22 @@ def stopped_sweep_error(sweep_dir: Path, exit_code: int) -> UserError:
     """Summarize a sweep a signal stopped, and the paragraph that says what ran and how to go on."""
     records = summarize(sweep_dir)
     completed = sum(record["status"] == "completed" for record in records)
-    stopped = [str(sweep_dir / record["run"]) for record in records if record["status"] in ("interrupted", "running")]
-    resume = (f"Continue the stopped run with `aecli resume {stopped[0]}`. " if len(stopped) == 1 else
-              f"Continue the stopped runs with `aecli resume` on each of: {', '.join(stopped)}. " if stopped else "")
-    error = UserError(f"The sweep was stopped by a signal: {completed} of the {len(records)} runs it started "
-                      f"completed, and the jobs it had not started were not run. {resume}"
-                      f"The summary of the runs so far is in {sweep_dir}/summary.csv.")
+    stopped = [
+        str(sweep_dir / record["run"])
+        for record in records
+        if record["status"] in ("interrupted", "running")
+    ]
+    resume = (
+        f"Continue the stopped run with `aecli resume {stopped[0]}`. "
+        if len(stopped) == 1
+        else f"Continue the stopped runs with `aecli resume` on each of: {', '.join(stopped)}. "
+        if stopped
+        else ""
+    )
+    error = UserError(
+        f"The sweep was stopped by a signal: {completed} of the {len(records)} runs it started "
+        f"completed, and the jobs it had not started were not run. {resume}"
+        f"The summary of the runs so far is in {sweep_dir}/summary.csv."
+    )
     error.exit_code = exit_code
     return error

@@ -45,7 +45,7 @@ def test_beta_sweep_writes_one_run_per_value_and_a_summary(beta_sweep):
     root, result = beta_sweep
     sweep = _sweep_dir(root)
     assert sorted(p.name for p in sweep.iterdir() if (p / "metrics.json").exists()) == [
-        "0_beta=0.5", "1_beta=2", "2_beta=8"]  # job number, then the swept values: TensorBoard's run names
+        "0_beta=0.5", "1_beta=2", "2_beta=8"]  # number, swept values: TensorBoard's run names
     records = json.loads((sweep / "summary.json").read_text())
     assert [r["beta"] for r in records] == [0.5, 2.0, 8.0]
     assert all(r["status"] == "completed" for r in records)
@@ -63,7 +63,8 @@ def test_a_sweep_over_seeds_reports_the_mean_and_std_of_each_beta(aecli, tmp_pat
     assert result.returncode == 0, result.stderr[-3000:]
     sweep = _sweep_dir(tmp_path)
     records = json.loads((sweep / "summary.json").read_text())
-    metrics = {r["run"]: json.loads((sweep / r["run"] / "metrics.json").read_text()) for r in records}
+    metrics = {r["run"]: json.loads((sweep / r["run"] / "metrics.json").read_text())
+               for r in records}
     with (sweep / "aggregate.csv").open() as stream:
         groups = list(csv.DictReader(stream))
     assert [(float(g["beta"]), int(g["n"])) for g in groups] == [(1.0, 2), (4.0, 2)]
@@ -86,7 +87,8 @@ def test_sweep_records_hparams_that_tensorboard_reads(beta_sweep):
     start = hparams_metadata.parse_session_start_info_plugin_data(
         session.SummaryMetadata("_hparams_/session_start_info").plugin_data.content)
     assert dict(start.hparams)["beta"].number_value == 2.0
-    assert start.group_name == f"{sweep.name}/1_beta=2"  # unique across sweeps: TensorBoard averages a shared group
+    # unique across sweeps: TensorBoard averages a shared group
+    assert start.group_name == f"{sweep.name}/1_beta=2"
 
 
 def test_a_failing_run_does_not_stop_the_sweep(aecli, tmp_path):
@@ -97,7 +99,8 @@ def test_a_failing_run_does_not_stop_the_sweep(aecli, tmp_path):
     assert [r["status"] for r in records] == ["completed", "failed", "completed"]
     assert records[1]["error"].startswith("trainer.batch_size=4096 is larger than the training set")
     assert records[1]["trainer.batch_size"] == 4096  # the swept value is kept though the run wrote no metrics
-    assert json.loads((sweep / "1_trainer.batch_size=4096" / "status.json").read_text())["status"] == "failed"
+    status = json.loads((sweep / "1_trainer.batch_size=4096" / "status.json").read_text())
+    assert status["status"] == "failed"
     assert "1 of 3 runs did not complete" in result.stderr and "Traceback" not in result.stderr
 
 
@@ -135,7 +138,8 @@ def test_summarize_rebuilds_and_runs_lists_newest_first(beta_sweep, aecli):
     (sweep / "summary.csv").unlink()
     assert aecli("summarize", str(sweep)).returncode == 0
     assert (sweep / "summary.csv").exists()
-    assert len(list((sweep / "0_beta=0.5" / "tensorboard" / "hparams").iterdir())) == 1  # replaced, not appended to
+    # replaced, not appended to
+    assert len(list((sweep / "0_beta=0.5" / "tensorboard" / "hparams").iterdir())) == 1
     listing = aecli("runs", str(root / "outputs"))
     assert listing.returncode == 0 and "3 runs under" in listing.stdout and "completed" in listing.stdout
     assert listing.stdout.index(f"{sweep.name}/2") < listing.stdout.index(f"{sweep.name}/0")
@@ -188,22 +192,26 @@ def test_tensorboard_server_serves_runs_scalars_images_and_hparams(beta_sweep, t
                 runs = _get(f"{base}/data/runs")
                 groups = _post(f"{base}/data/plugin/hparams/session_groups", groups_query)["sessionGroups"]
                 sessions = sum(len(group["sessions"]) for group in groups)
-                if f"train-multirun/{beta.name}/2_beta=8/tensorboard/train" in runs and sessions == 5:
+                last = f"train-multirun/{beta.name}/2_beta=8/tensorboard/train"
+                if last in runs and sessions == 5:
                     break
             except OSError:
                 pass
             assert server.poll() is None and time.monotonic() < deadline, "TensorBoard did not come up"
             time.sleep(0.5)
         scalars = _get(f"{base}/data/plugin/scalars/tags")
-        assert {"epoch_loss", "epoch_kl"} <= set(scalars[next(r for r in scalars if r.endswith("0_beta=0.5/tensorboard/train"))])
+        first = next(r for r in scalars if r.endswith("0_beta=0.5/tensorboard/train"))
+        assert {"epoch_loss", "epoch_kl"} <= set(scalars[first])
         images = _get(f"{base}/data/plugin/images/tags")
-        assert "prior_samples" in images[next(r for r in images if r.endswith("0_beta=0.5/tensorboard/images"))]
+        grids = next(r for r in images if r.endswith("0_beta=0.5/tensorboard/images"))
+        assert "prior_samples" in images[grids]
         # both sweeps' hyperparameters, and one session group per run, not one per job number
         experiment = _post(f"{base}/data/plugin/hparams/experiment", {"experimentName": ""})
         assert sorted(info["name"] for info in experiment["hparamInfos"]) == ["beta", "seed"]
         assert {"test/recon_mse", "test/kl"} <= {info["name"]["tag"] for info in experiment["metricInfos"]}
-        assert sorted(group["name"] for group in groups) == [f"{beta.name}/0_beta=0.5", f"{beta.name}/1_beta=2",
-                                                             f"{beta.name}/2_beta=8", "seeds/0", "seeds/1"]
+        assert sorted(group["name"] for group in groups) == [
+            f"{beta.name}/0_beta=0.5", f"{beta.name}/1_beta=2", f"{beta.name}/2_beta=8",
+            "seeds/0", "seeds/1"]
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -20,7 +20,9 @@ def test_legend_names_each_present_label_and_falls_back_to_its_number():
 def test_the_scatter_is_a_png(tmp_path):
     rng = np.random.default_rng(0)
     labels = rng.integers(0, 10, 200)
-    panels = [(f"beta={beta}", rng.normal(size=(200, 2)), labels, class_names({"name": "fashion_mnist"}))
-              for beta in (1, 4)]
+    panels = [
+        (f"beta={beta}", rng.normal(size=(200, 2)), labels, class_names({"name": "fashion_mnist"}))
+        for beta in (1, 4)
+    ]
     draw_latent_scatters(tmp_path / "scatter.png", panels)
     assert (tmp_path / "scatter.png").read_bytes()[:4] == b"\x89PNG"

@@ -12,14 +12,19 @@ def test_the_name_holds_the_swept_values_only():
 
 
 def test_swept_keys_come_from_the_command_line_and_the_experiment():
-    keys = sweep_keys(["dataset=synthetic", "beta=1,4", "experiment=one_class_fashion"],
-                      {"dataset.normal_class": "0,1,2"})
+    keys = sweep_keys(
+        ["dataset=synthetic", "beta=1,4", "experiment=one_class_fashion"],
+        {"dataset.normal_class": "0,1,2"},
+    )
     assert keys == ["beta", "dataset.normal_class"]
 
 
 def test_slashes_and_shell_characters_do_not_reach_the_folder_name():
-    name = job_folder_name(0, ["paths.data_dir=/data/x y", "model.hidden_units=[16,32]"],
-                           ["paths.data_dir", "model.hidden_units"])
+    name = job_folder_name(
+        0,
+        ["paths.data_dir=/data/x y", "model.hidden_units=[16,32]"],
+        ["paths.data_dir", "model.hidden_units"],
+    )
     assert "/" not in name and " " not in name and "[" not in name
     assert name == "0_paths.data_dir=_data_x__y,model.hidden_units=_16,32_"
     assert len(Path(name).parts) == 1
