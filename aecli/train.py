@@ -18,9 +18,11 @@ from aecli.evaluation.reload import TrainedRun  # noqa: E402
 from aecli.models import build_model  # noqa: E402
 from aecli.rundir.faults import fault_point  # noqa: E402
 from aecli.rundir.layout import RunFolder  # noqa: E402
+from aecli.rundir.listing import read_run  # noqa: E402
 from aecli.rundir.outputs import print_metrics, save_networks, write_metrics  # noqa: E402
 from aecli.rundir.signals import Stopped, guard  # noqa: E402
 from aecli.rundir.status import read_status, write_status  # noqa: E402
+from aecli.sweeps.hparams import write_run_hparams  # noqa: E402
 from aecli.training import hardware  # noqa: E402
 from aecli.training.callbacks import ImageGrids, TensorBoard, forget_steps_from  # noqa: E402
 from aecli.training.checkpoints import (  # noqa: E402
@@ -65,6 +67,8 @@ def train(cfg: TrainConfig, folder: RunFolder, resume: bool = False, then=None) 
         stage[0] = "saving the trained networks"
         save_networks(run.model, folder)
         write_metrics(folder, metrics)
+        # HParams of a single run too (a sweep's summary rewrites them with the swept values)
+        write_run_hparams(folder.path, read_run(folder.path).overrides, metrics, "completed")
         fault_point("metrics-written")
     except Stopped as stopped:
         done = (read_status(folder) or {}).get("epochs_completed", 0)

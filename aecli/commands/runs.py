@@ -3,39 +3,98 @@
 import argparse
 from pathlib import Path
 
+from rich.markup import escape
 from rich.table import Table
 
 from aecli.console import console
 from aecli.errors import UserError
-from aecli.rundir.listing import find_runs
+from aecli.rundir.listing import Run, find_runs
 
 # each shown when some listed run has it (anomaly runs have ROC-AUC, not every run an ELBO)
-COLUMNS = {"test_recon_mse": "recon MSE", "test_kl": "KL", "test_elbo": "ELBO", "test_psnr_db": "PSNR dB",
-           "test_roc_auc": "ROC-AUC"}
+COLUMNS = {
+    "test_recon_mse": "recon MSE",
+    "test_kl": "KL",
+    "test_elbo": "ELBO",
+    "test_psnr_db": "PSNR dB",
+    "test_roc_auc": "ROC-AUC",
+    "test_mig": "MIG",
+}
+# a failed run's reason in the table: its first sentence, cut to this many characters (the whole
+# error is in the run's status.json)
+REASON_CHARS = 160
 
 
 def _cell(value) -> str:
     return f"{value:.4g}" if isinstance(value, float) else "" if value is None else str(value)
 
 
-def main(args) -> int:
-    parser = argparse.ArgumentParser(prog="aecli runs", description="List the runs under a folder, newest first.")
-    parser.add_argument("root", nargs="?", type=Path, default=Path("outputs"), help="folder to search (default outputs/)")
-    root = parser.parse_args(args).root
-    if not root.is_dir():
-        raise UserError(f"{root} is not a folder; pass the folder that holds your runs, e.g. `aecli runs outputs` "
-                        "(where `aecli train` writes them, relative to the current folder).")
-    runs = find_runs(root)
+def reason(run: Run) -> str:
+    """The first sentence of the first line of why a run did not complete."""
+    line = run.first_error_line
+    sentence = line.split(". ", 1)[0].rstrip(".")
+    return sentence if len(sentence) <= REASON_CHARS else sentence[: REASON_CHARS - 1] + "…"
+
+
+def tags(run: Run) -> str:
+    value = run.config.get("tags")
+    return ", ".join(str(tag) for tag in value) if isinstance(value, list) else _cell(value)
+
+
+def status(run: Run) -> str:
+    """The status, coloured, with the reason a failed run gave."""
+    colour = {"failed": "red", "interrupted": "yellow"}.get(run.status)
+    shown = f"[{colour}]{run.status}[/]" if colour else run.status
+    return f"{shown}: {escape(reason(run))}" if run.first_error_line else shown
+
+
+def runs_table(runs: list[Run], root: Path) -> Table:
+    """One row per run; under its folder, dimmed, the overrides it ran with."""
     table = Table(title=f"{len(runs)} runs under {root}")
     metrics = [key for key in COLUMNS if any(key in run.metrics for run in runs)]
-    for column in ("dir", "model", "dataset", "β", "status", "epochs", *(COLUMNS[key] for key in metrics)):
-        table.add_column(column, overflow="fold", min_width=18 if column == "dir" else None)
+    with_tags = any(tags(run) for run in runs)
+    table.add_column("dir / overrides", overflow="fold", min_width=24)
+    for column in ("model", "dataset", "β"):
+        table.add_column(column, overflow="fold")
+    if with_tags:
+        table.add_column("tags", overflow="fold")
+    table.add_column("status", overflow="fold", min_width=12)
+    for column in ("epochs", *(COLUMNS[key] for key in metrics)):
+        table.add_column(column, overflow="fold", justify="right")
     for run in runs:
         model, dataset = run.config.get("model", {}), run.config.get("dataset", {})
-        beta = model.get("beta")
-        status = {"failed": "[red]failed[/]", "interrupted": "[yellow]interrupted[/]"}.get(run.status, run.status)
-        table.add_row(str(run.path.relative_to(root)), model.get("name", ""), dataset.get("name", ""), _cell(beta),
-                      status, _cell(run.metrics.get("epochs_completed")),
-                      *(_cell(run.metrics.get(key)) for key in metrics))
-    console.print(table)
+        where = escape(str(run.path.relative_to(root)))
+        if run.overrides:
+            where += f"\n[dim]{escape(' '.join(run.overrides))}[/]"
+        table.add_row(
+            where,
+            model.get("name", ""),
+            dataset.get("name", ""),
+            _cell(model.get("beta")),
+            *((tags(run),) if with_tags else ()),
+            status(run),
+            _cell(run.metrics.get("epochs_completed")),
+            *(_cell(run.metrics.get(key)) for key in metrics),
+        )
+    return table
+
+
+def main(args) -> int:
+    parser = argparse.ArgumentParser(
+        prog="aecli runs", description="List the runs under a folder, newest first."
+    )
+    parser.add_argument(
+        "root",
+        nargs="?",
+        type=Path,
+        default=Path("outputs"),
+        help="folder to search (default outputs/)",
+    )
+    root = parser.parse_args(args).root
+    if not root.is_dir():
+        raise UserError(
+            f"{root} is not a folder; pass the folder that holds your runs, "
+            "e.g. `aecli runs outputs` "
+            "(where `aecli train` writes them, relative to the current folder)."
+        )
+    console.print(runs_table(find_runs(root), root))
     return 0

@@ -1,4 +1,4 @@
-"""`aecli summarize SWEEP_DIR`: rebuild a sweep's summary table, files, plot and HParams."""
+"""`aecli summarize SWEEP_DIR`: rebuild a sweep's tables, summary and aggregate files, plots and HParams."""
 
 import argparse
 from pathlib import Path

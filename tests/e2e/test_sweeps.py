@@ -13,6 +13,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import numpy as np
 import pytest
 from tensorboard.plugins.hparams import metadata as hparams_metadata
 
@@ -43,7 +44,8 @@ def beta_sweep(tmp_path_factory):
 def test_beta_sweep_writes_one_run_per_value_and_a_summary(beta_sweep):
     root, result = beta_sweep
     sweep = _sweep_dir(root)
-    assert sorted(p.name for p in sweep.iterdir() if (p / "metrics.json").exists()) == ["0", "1", "2"]
+    assert sorted(p.name for p in sweep.iterdir() if (p / "metrics.json").exists()) == [
+        "0_beta=0.5", "1_beta=2", "2_beta=8"]  # number, swept values: TensorBoard's run names
     records = json.loads((sweep / "summary.json").read_text())
     assert [r["beta"] for r in records] == [0.5, 2.0, 8.0]
     assert all(r["status"] == "completed" for r in records)
@@ -56,15 +58,37 @@ def test_beta_sweep_writes_one_run_per_value_and_a_summary(beta_sweep):
     assert "beta=0.5" in result.stdout and "3 of 3 runs completed" in result.stdout
 
 
+def test_a_sweep_over_seeds_reports_the_mean_and_std_of_each_beta(aecli, tmp_path):
+    result = aecli("train", "-m", *TINY, "beta=1,4", "seed=0,1")
+    assert result.returncode == 0, result.stderr[-3000:]
+    sweep = _sweep_dir(tmp_path)
+    records = json.loads((sweep / "summary.json").read_text())
+    metrics = {r["run"]: json.loads((sweep / r["run"] / "metrics.json").read_text())
+               for r in records}
+    with (sweep / "aggregate.csv").open() as stream:
+        groups = list(csv.DictReader(stream))
+    assert [(float(g["beta"]), int(g["n"])) for g in groups] == [(1.0, 2), (4.0, 2)]
+    assert "seed" not in groups[0]
+    for group in groups:
+        runs = [metrics[r["run"]] for r in records if r["beta"] == float(group["beta"])]
+        for metric in ("test_recon_mse", "test_kl", "test_elbo"):
+            values = [run[metric] for run in runs]
+            assert float(group[f"{metric}_mean"]) == pytest.approx(np.mean(values)), metric
+            assert float(group[f"{metric}_std"]) == pytest.approx(np.std(values, ddof=1)), metric
+    assert not (sweep / "means.json").exists()
+    assert "mean ± std (ddof=1) over seed" in result.stdout
+
+
 def test_sweep_records_hparams_that_tensorboard_reads(beta_sweep):
     sweep = _sweep_dir(beta_sweep[0])
-    session = read_events(sweep / "1" / "tensorboard" / "hparams")
+    session = read_events(sweep / "1_beta=2" / "tensorboard" / "hparams")
     tags = set(session.Tags()["tensors"])
     assert {"_hparams_/session_start_info", "_hparams_/session_end_info", "test/recon_mse", "test/kl"} <= tags
     start = hparams_metadata.parse_session_start_info_plugin_data(
         session.SummaryMetadata("_hparams_/session_start_info").plugin_data.content)
     assert dict(start.hparams)["beta"].number_value == 2.0
-    assert start.group_name == f"{sweep.name}/1"  # unique across sweeps: TensorBoard averages a shared group
+    # unique across sweeps: TensorBoard averages a shared group
+    assert start.group_name == f"{sweep.name}/1_beta=2"
 
 
 def test_a_failing_run_does_not_stop_the_sweep(aecli, tmp_path):
@@ -75,7 +99,8 @@ def test_a_failing_run_does_not_stop_the_sweep(aecli, tmp_path):
     assert [r["status"] for r in records] == ["completed", "failed", "completed"]
     assert records[1]["error"].startswith("trainer.batch_size=4096 is larger than the training set")
     assert records[1]["trainer.batch_size"] == 4096  # the swept value is kept though the run wrote no metrics
-    assert json.loads((sweep / "1" / "status.json").read_text())["status"] == "failed"
+    status = json.loads((sweep / "1_trainer.batch_size=4096" / "status.json").read_text())
+    assert status["status"] == "failed"
     assert "1 of 3 runs did not complete" in result.stderr and "Traceback" not in result.stderr
 
 
@@ -85,7 +110,7 @@ def test_ctrl_c_stops_the_whole_sweep_and_summarizes_what_ran(tmp_path):
                               "trainer.epochs=30", "seed=1,2"],
                              cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
-    while not list(tmp_path.glob("outputs/train-multirun/*/0/checkpoints/last.weights.h5")):
+    while not list(tmp_path.glob("outputs/train-multirun/*/0_seed=1/checkpoints/last.weights.h5")):
         assert sweep.poll() is None, sweep.communicate()
         assert time.monotonic() < deadline, "the first job never saved a checkpoint"
         time.sleep(0.05)
@@ -93,9 +118,9 @@ def test_ctrl_c_stops_the_whole_sweep_and_summarizes_what_ran(tmp_path):
     _, stderr = sweep.communicate(timeout=120)
     assert sweep.returncode == 130
     folder = _sweep_dir(tmp_path)
-    assert not (folder / "1").exists(), "the job after the stopped one ran"
+    assert not list(folder.glob("1_*")), "the job after the stopped one ran"
     assert [r["status"] for r in json.loads((folder / "summary.json").read_text())] == ["interrupted"]
-    assert f"aecli resume {folder / '0'}" in stderr and "Traceback" not in stderr
+    assert f"aecli resume {folder / '0_seed=1'}" in stderr and "Traceback" not in stderr
 
 
 def test_joblib_launcher_runs_two_jobs_with_divided_threads(aecli, tmp_path):
@@ -103,7 +128,7 @@ def test_joblib_launcher_runs_two_jobs_with_divided_threads(aecli, tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     sweep = _sweep_dir(tmp_path)
     assert [r["status"] for r in json.loads((sweep / "summary.json").read_text())] == ["completed"] * 2
-    config = (sweep / "0" / ".hydra" / "config.yaml").read_text()
+    config = (sweep / "0_seed=1" / ".hydra" / "config.yaml").read_text()
     assert f"intra_op_threads: {max(1, (os.cpu_count() or 1) // 2)}" in config
 
 
@@ -113,7 +138,8 @@ def test_summarize_rebuilds_and_runs_lists_newest_first(beta_sweep, aecli):
     (sweep / "summary.csv").unlink()
     assert aecli("summarize", str(sweep)).returncode == 0
     assert (sweep / "summary.csv").exists()
-    assert len(list((sweep / "0" / "tensorboard" / "hparams").iterdir())) == 1  # replaced, not appended to
+    # replaced, not appended to
+    assert len(list((sweep / "0_beta=0.5" / "tensorboard" / "hparams").iterdir())) == 1
     listing = aecli("runs", str(root / "outputs"))
     assert listing.returncode == 0 and "3 runs under" in listing.stdout and "completed" in listing.stdout
     assert listing.stdout.index(f"{sweep.name}/2") < listing.stdout.index(f"{sweep.name}/0")
@@ -166,22 +192,26 @@ def test_tensorboard_server_serves_runs_scalars_images_and_hparams(beta_sweep, t
                 runs = _get(f"{base}/data/runs")
                 groups = _post(f"{base}/data/plugin/hparams/session_groups", groups_query)["sessionGroups"]
                 sessions = sum(len(group["sessions"]) for group in groups)
-                if f"train-multirun/{beta.name}/2/tensorboard/train" in runs and sessions == 5:
+                last = f"train-multirun/{beta.name}/2_beta=8/tensorboard/train"
+                if last in runs and sessions == 5:
                     break
             except OSError:
                 pass
             assert server.poll() is None and time.monotonic() < deadline, "TensorBoard did not come up"
             time.sleep(0.5)
         scalars = _get(f"{base}/data/plugin/scalars/tags")
-        assert {"epoch_loss", "epoch_kl"} <= set(scalars[next(r for r in scalars if r.endswith("0/tensorboard/train"))])
+        first = next(r for r in scalars if r.endswith("0_beta=0.5/tensorboard/train"))
+        assert {"epoch_loss", "epoch_kl"} <= set(scalars[first])
         images = _get(f"{base}/data/plugin/images/tags")
-        assert "prior_samples" in images[next(r for r in images if r.endswith("0/tensorboard/images"))]
+        grids = next(r for r in images if r.endswith("0_beta=0.5/tensorboard/images"))
+        assert "prior_samples" in images[grids]
         # both sweeps' hyperparameters, and one session group per run, not one per job number
         experiment = _post(f"{base}/data/plugin/hparams/experiment", {"experimentName": ""})
         assert sorted(info["name"] for info in experiment["hparamInfos"]) == ["beta", "seed"]
         assert {"test/recon_mse", "test/kl"} <= {info["name"]["tag"] for info in experiment["metricInfos"]}
-        assert sorted(group["name"] for group in groups) == [f"{beta.name}/0", f"{beta.name}/1", f"{beta.name}/2",
-                                                             "seeds/0", "seeds/1"]
+        assert sorted(group["name"] for group in groups) == [
+            f"{beta.name}/0_beta=0.5", f"{beta.name}/1_beta=2", f"{beta.name}/2_beta=8",
+            "seeds/0", "seeds/1"]
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -193,4 +223,4 @@ def test_submitit_local_launcher_completes_a_sweep(aecli, tmp_path):
     sweep = _sweep_dir(tmp_path)
     records = json.loads((sweep / "summary.json").read_text())
     assert [r["status"] for r in records] == ["completed", "completed"]
-    assert "intra_op_threads: 1" in (sweep / "0" / ".hydra" / "config.yaml").read_text()
+    assert "intra_op_threads: 1" in (sweep / "0_seed=1" / ".hydra" / "config.yaml").read_text()
