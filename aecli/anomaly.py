@@ -40,10 +40,14 @@ def _detection(settings, run) -> dict:
     test_scores = run.model.anomaly_scores(run.arrays.test.x, settings.anomaly.elbo_samples)
     primary = settings.anomaly.score.value
     rule = settings.anomaly.threshold
-    report = {"normal_label": int(normal_label), "threshold_rule": rule.value,
-              "percentile": settings.anomaly.percentile if rule == Threshold.percentile else None,
-              "score": primary, "test_normal": int((~anomalous).sum()),
-              "test_anomalous": int(anomalous.sum())}
+    report = {
+        "normal_label": int(normal_label),
+        "threshold_rule": rule.value,
+        "percentile": settings.anomaly.percentile if rule == Threshold.percentile else None,
+        "score": primary,
+        "test_normal": int((~anomalous).sum()),
+        "test_anomalous": int(anomalous.sum()),
+    }
     if rule == Threshold.f1_optimal:
         labelled_x, labelled = _labelled_validation(settings, run, anomalous.mean())
         labelled_scores = run.model.anomaly_scores(labelled_x, settings.anomaly.elbo_samples)
@@ -56,15 +60,25 @@ def _detection(settings, run) -> dict:
         else:
             threshold = float(np.percentile(val_scores[name], settings.anomaly.percentile))
             extra = {}
-        report[name] = {"threshold": threshold, **extra,
-                        **detection_metrics(anomalous, test_scores[name], threshold)}
+        report[name] = {
+            "threshold": threshold,
+            **extra,
+            **detection_metrics(anomalous, test_scores[name], threshold),
+        }
     folder = run.folder
     write_json(folder.anomaly_report, report)
-    histogram(folder.anomaly_histogram, test_scores[primary], anomalous,
-              report[primary]["threshold"], primary)
+    histogram(
+        folder.anomaly_histogram,
+        test_scores[primary],
+        anomalous,
+        report[primary]["threshold"],
+        primary,
+    )
     _print(report, folder)
-    return {f"test_{key}": report[primary][key]
-            for key in ("roc_auc", "pr_auc", "precision", "recall", "f1")}
+    return {
+        f"test_{key}": report[primary][key]
+        for key in ("roc_auc", "pr_auc", "precision", "recall", "f1")
+    }
 
 
 def _labelled_validation(settings, run, test_share: float) -> tuple[np.ndarray, np.ndarray]:
@@ -75,27 +89,49 @@ def _labelled_validation(settings, run, test_share: float) -> tuple[np.ndarray, 
     dataset = settings.dataset
     normal = run.arrays.val.x
     wanted = max(1, round(len(normal) * test_share / (1 - test_share)))
-    x_anomalies, _ = tabular.validation_anomalies(dataset.name.value, dataset.size, settings.seed,
-                                                  count=wanted)
+    x_anomalies, _ = tabular.validation_anomalies(
+        dataset.name.value, dataset.size, settings.seed, count=wanted
+    )
     labels = np.concatenate([np.zeros(len(normal), bool), np.ones(len(x_anomalies), bool)])
     return np.concatenate([normal, x_anomalies]), labels
 
 
 def _print(report: dict, folder: RunFolder) -> None:
-    table = Table(title=f"anomaly detection, normal label {report['normal_label']}: {report['test_normal']} normal, "
-                        f"{report['test_anomalous']} anomalous test examples")
-    for column in ("score", "threshold", "ROC-AUC", "PR-AUC", "precision", "recall", "F1", "TN FP FN TP"):
+    table = Table(
+        title=f"anomaly detection, normal label {report['normal_label']}: {report['test_normal']} normal, "
+        f"{report['test_anomalous']} anomalous test examples"
+    )
+    for column in (
+        "score",
+        "threshold",
+        "ROC-AUC",
+        "PR-AUC",
+        "precision",
+        "recall",
+        "F1",
+        "TN FP FN TP",
+    ):
         table.add_column(column, justify="right")
     for name in ("recon", "neg_elbo"):
         if name in report:
             r, c = report[name], report[name]["confusion"]
-            table.add_row(name + (" *" if name == report["score"] else ""), f"{r['threshold']:.4g}", f"{r['roc_auc']:.4f}",
-                          f"{r['pr_auc']:.4f}", f"{r['precision']:.3f}", f"{r['recall']:.3f}", f"{r['f1']:.3f}",
-                          f"{c['true_negative']} {c['false_positive']} {c['false_negative']} {c['true_positive']}")
+            table.add_row(
+                name + (" *" if name == report["score"] else ""),
+                f"{r['threshold']:.4g}",
+                f"{r['roc_auc']:.4f}",
+                f"{r['pr_auc']:.4f}",
+                f"{r['precision']:.3f}",
+                f"{r['recall']:.3f}",
+                f"{r['f1']:.3f}",
+                f"{c['true_negative']} {c['false_positive']} {c['false_negative']} {c['true_positive']}",
+            )
     console.print(table)
-    rule = (f"the {report['percentile']:g}th percentile of normal validation scores"
-            if report["threshold_rule"] == Threshold.percentile.value else
-            f"the F1-optimal score on {report['validation_normal']} normal and "
-            f"{report['validation_anomalous']} anomalous validation examples")
-    console.print(f"* flags above {rule}; wrote {folder.anomaly_report} and "
-                  f"{folder.anomaly_histogram}")
+    rule = (
+        f"the {report['percentile']:g}th percentile of normal validation scores"
+        if report["threshold_rule"] == Threshold.percentile.value
+        else f"the F1-optimal score on {report['validation_normal']} normal and "
+        f"{report['validation_anomalous']} anomalous validation examples"
+    )
+    console.print(
+        f"* flags above {rule}; wrote {folder.anomaly_report} and {folder.anomaly_histogram}"
+    )

@@ -21,16 +21,46 @@ from aecli.errors import UserError
 from aecli.rundir.signals import Stopped, guard
 
 COMMANDS = {
-    "train": ("aecli.commands.train", "Train a model from Hydra overrides; `-m` sweeps (e.g. beta=0.5,1,2,4,10)."),
-    "eval": ("aecli.commands.eval", "Reload a finished run: test metrics, ELBO and importance-weighted log p(x)."),
-    "sample": ("aecli.commands.sample", "Images from a finished run: prior samples, interpolations, traversals."),
-    "encode": ("aecli.commands.encode", "Latent codes of a split as .npy, with the compression ratio."),
-    "anomaly": ("aecli.commands.anomaly", "Train on normal data only and detect anomalies (tabular or one-class images)."),
-    "resume": ("aecli.commands.resume", "Continue a stopped or crashed run from its last checkpoint."),
-    "runs": ("aecli.commands.runs", "List the runs under a folder (default outputs/), newest first."),
-    "summarize": ("aecli.commands.summarize", "Rebuild a sweep's summary: table, summary.csv/json, plot, HParams."),
-    "tensorboard": ("aecli.commands.tensorboard", "Serve TensorBoard on a folder of runs (localhost by default)."),
-    "bench": ("aecli.commands.bench", "Measure training samples/s with XLA off and on, side by side; writes bench.json."),
+    "train": (
+        "aecli.commands.train",
+        "Train a model from Hydra overrides; `-m` sweeps (e.g. beta=0.5,1,2,4,10).",
+    ),
+    "eval": (
+        "aecli.commands.eval",
+        "Reload a finished run: test metrics, ELBO and importance-weighted log p(x).",
+    ),
+    "sample": (
+        "aecli.commands.sample",
+        "Images from a finished run: prior samples, interpolations, traversals.",
+    ),
+    "encode": (
+        "aecli.commands.encode",
+        "Latent codes of a split as .npy, with the compression ratio.",
+    ),
+    "anomaly": (
+        "aecli.commands.anomaly",
+        "Train on normal data only and detect anomalies (tabular or one-class images).",
+    ),
+    "resume": (
+        "aecli.commands.resume",
+        "Continue a stopped or crashed run from its last checkpoint.",
+    ),
+    "runs": (
+        "aecli.commands.runs",
+        "List the runs under a folder (default outputs/), newest first.",
+    ),
+    "summarize": (
+        "aecli.commands.summarize",
+        "Rebuild a sweep's summary: table, summary.csv/json, plot, HParams.",
+    ),
+    "tensorboard": (
+        "aecli.commands.tensorboard",
+        "Serve TensorBoard on a folder of runs (localhost by default).",
+    ),
+    "bench": (
+        "aecli.commands.bench",
+        "Measure training samples/s with XLA off and on, side by side; writes bench.json.",
+    ),
 }
 
 
@@ -56,7 +86,9 @@ def _shell_completion(args: list[str]) -> int:
     """
     words = os.environ.get("COMP_LINE", "").split()
     if any(a.startswith("query=") for a in args) and words:
-        typing_command = len(words) == 1 or (len(words) == 2 and not os.environ["COMP_LINE"].endswith(" "))
+        typing_command = len(words) == 1 or (
+            len(words) == 2 and not os.environ["COMP_LINE"].endswith(" ")
+        )
         if typing_command:
             partial = words[1] if len(words) == 2 else ""
             print(" ".join(name for name in COMMANDS if name.startswith(partial)))
@@ -79,11 +111,15 @@ def _print_help() -> None:
     table = Table(show_header=False, box=None, padding=(0, 2))
     for name, (_, summary) in COMMANDS.items():
         table.add_row(f"[bold]{name}[/]", summary)
-    console.print("usage: aecli COMMAND [ARGS]\n\nAutoencoder experiments driven by Hydra configs.\n")
+    console.print(
+        "usage: aecli COMMAND [ARGS]\n\nAutoencoder experiments driven by Hydra configs.\n"
+    )
     console.print(table)
-    console.print("\n`aecli COMMAND --help` shows a command's options and config groups.\n"
-                  "`aecli train -q ...` prints only errors and the final metrics, `-v` the INFO logs too.\n"
-                  "Shell completion of `aecli train` overrides: eval \"$(aecli -sc install=bash)\".")
+    console.print(
+        "\n`aecli COMMAND --help` shows a command's options and config groups.\n"
+        "`aecli train -q ...` prints only errors and the final metrics, `-v` the INFO logs too.\n"
+        'Shell completion of `aecli train` overrides: eval "$(aecli -sc install=bash)".'
+    )
 
 
 def main(argv=None) -> int:
@@ -96,8 +132,12 @@ def main(argv=None) -> int:
         return _run(lambda: _shell_completion(args))
     name, rest = args[0], args[1:]
     if name not in COMMANDS:
-        report_error(UserError(f"unknown command `{name}`; choose one of: {', '.join(COMMANDS)} "
-                               "(see `aecli --help`)."))
+        report_error(
+            UserError(
+                f"unknown command `{name}`; choose one of: {', '.join(COMMANDS)} "
+                "(see `aecli --help`)."
+            )
+        )
         return 2
     level = NORMAL
     if name in HYDRA_COMMANDS:
@@ -116,8 +156,12 @@ def _run(work) -> int:
         report_error(error)
         return error.exit_code
     except Stopped as stopped:
-        report_error(UserError(f"Stopped by {stopped.name}. Every file aecli writes is replaced "
-                               "whole, so none is left half-written."))
+        report_error(
+            UserError(
+                f"Stopped by {stopped.name}. Every file aecli writes is replaced "
+                "whole, so none is left half-written."
+            )
+        )
         return stopped.exit_code
 
 

@@ -28,8 +28,12 @@ QUIET, NORMAL, VERBOSE = 0, 1, 2
 
 console = Console(highlight=False, width=None if sys.stdout.isatty() else _PIPED_WIDTH)
 # decided now: once the native filter runs, descriptor 2 is a pipe and rich would lose colour
-error_console = Console(stderr=True, highlight=False, force_terminal=sys.stderr.isatty() or None,
-                        width=None if sys.stderr.isatty() else _PIPED_WIDTH)
+error_console = Console(
+    stderr=True,
+    highlight=False,
+    force_terminal=sys.stderr.isatty() or None,
+    width=None if sys.stderr.isatty() else _PIPED_WIDTH,
+)
 
 
 def verbosity() -> int:

@@ -34,7 +34,11 @@ from aecli.training.checkpoints import (  # noqa: E402
 )
 from aecli.training.init_from import init_from  # noqa: E402
 from aecli.training.optimization import (  # noqa: E402
-    LearningRateLog, build_optimizer, outcome, steering_callbacks)
+    LearningRateLog,
+    build_optimizer,
+    outcome,
+    steering_callbacks,
+)
 from aecli.training.progress import RichProgress  # noqa: E402
 from aecli.training.stopping import Diverged, Interrupted, StopConditions  # noqa: E402
 
@@ -72,16 +76,22 @@ def train(cfg: TrainConfig, folder: RunFolder, resume: bool = False, then=None) 
         fault_point("metrics-written")
     except Stopped as stopped:
         done = (read_status(folder) or {}).get("epochs_completed", 0)
-        message = (f"Stopped by {stopped.name} during {stage[0]}, after {done} of "
-                   f"{cfg.trainer.epochs} epochs completed (a partial epoch is trained again). "
-                   f"Continue with `aecli resume {folder.path}`.")
+        message = (
+            f"Stopped by {stopped.name} during {stage[0]}, after {done} of "
+            f"{cfg.trainer.epochs} epochs completed (a partial epoch is trained again). "
+            f"Continue with `aecli resume {folder.path}`."
+        )
         write_status(folder, "interrupted", error=message)
         raise Interrupted(message, stopped.signum, epoch=done) from None
     except Exception as error:
         if disk_full(error):
             error = disk_full_error(folder.path)
-        write_status(folder, "failed", epochs_completed=getattr(error, "epoch", None),
-                     error=str(error) or repr(error))
+        write_status(
+            folder,
+            "failed",
+            epochs_completed=getattr(error, "epoch", None),
+            error=str(error) or repr(error),
+        )
         if isinstance(error, DiskFull):
             raise error from None
         raise
@@ -90,8 +100,9 @@ def train(cfg: TrainConfig, folder: RunFolder, resume: bool = False, then=None) 
     return metrics
 
 
-def _fit_and_evaluate(cfg: TrainConfig, folder: RunFolder, resume: bool,
-                      stage: list) -> tuple[TrainedRun, dict]:
+def _fit_and_evaluate(
+    cfg: TrainConfig, folder: RunFolder, resume: bool, stage: list
+) -> tuple[TrainedRun, dict]:
     placement = hardware.configure(cfg.hardware)
     keras.utils.set_random_seed(cfg.seed)
 
@@ -105,11 +116,16 @@ def _fit_and_evaluate(cfg: TrainConfig, folder: RunFolder, resume: bool,
     jit, why = hardware.jit_compile(cfg.hardware, cfg.model.architecture, placement)
     log.info("XLA %s: %s", "on" if jit else "off", why)
     with placement.strategy.scope():
-        model = build_model(cfg.model, arrays.input_shape, seed=cfg.seed,
-                            dataset_size=len(arrays.train.x))
-        model.compile(optimizer=build_optimizer(cfg.trainer, data.steps_per_epoch, placement.mixed),
-                      jit_compile=jit, steps_per_execution=hardware.steps_per_execution(
-                          cfg.trainer.steps_per_execution, placement))
+        model = build_model(
+            cfg.model, arrays.input_shape, seed=cfg.seed, dataset_size=len(arrays.train.x)
+        )
+        model.compile(
+            optimizer=build_optimizer(cfg.trainer, data.steps_per_epoch, placement.mixed),
+            jit_compile=jit,
+            steps_per_execution=hardware.steps_per_execution(
+                cfg.trainer.steps_per_execution, placement
+            ),
+        )
         init_from(model, cfg.trainer.init_from)
 
     store = CheckpointStore(folder.checkpoints)
@@ -122,19 +138,24 @@ def _fit_and_evaluate(cfg: TrainConfig, folder: RunFolder, resume: bool,
             initial_epoch = checkpoint["epoch"] + 1
             train_seconds = checkpoint.get("train_seconds") or 0.0
             best_val_loss = (store.metadata("best") or {}).get("val_loss", math.inf)
-            log.info("resuming after epoch %d from checkpoint `%s`", initial_epoch,
-                     checkpoint["name"])
+            log.info(
+                "resuming after epoch %d from checkpoint `%s`", initial_epoch, checkpoint["name"]
+            )
         else:
-            log.info("no checkpoint yet (the run stopped before its first checkpoint): "
-                     "training again from epoch 1")
+            log.info(
+                "no checkpoint yet (the run stopped before its first checkpoint): "
+                "training again from epoch 1"
+            )
         # the epochs from here on are logged again
-        forget_steps_from([folder.tensorboard_run(name) for name in TRAINING_WRITERS],
-                          initial_epoch)
+        forget_steps_from(
+            [folder.tensorboard_run(name) for name in TRAINING_WRITERS], initial_epoch
+        )
         write_status(folder, "running", epochs_completed=initial_epoch)
 
     stop = StopConditions(initial_epoch, train_seconds)
-    checkpoints = Checkpoints(store, stop, every=cfg.trainer.checkpoint_every,
-                              best_val_loss=best_val_loss)
+    checkpoints = Checkpoints(
+        store, stop, every=cfg.trainer.checkpoint_every, best_val_loss=best_val_loss
+    )
     callbacks = [
         stop,  # first: later callbacks read whether the epoch ended early
         *model.training_callbacks(arrays.val.x, folder.tensorboard_run("latents")),
@@ -142,21 +163,38 @@ def _fit_and_evaluate(cfg: TrainConfig, folder: RunFolder, resume: bool,
         *steering_callbacks(cfg.trainer, stop),
         LearningRateLog(),  # after whatever changes the rate, before what writes the logs
         TensorBoard(folder.tensorboard, stop),
-        RichProgress(cfg.trainer.epochs, data.steps_per_epoch, initial_epoch,
-                     cfg.trainer.batch_size),
+        RichProgress(
+            cfg.trainer.epochs, data.steps_per_epoch, initial_epoch, cfg.trainer.batch_size
+        ),
     ]
     if len(arrays.input_shape) == 3:
         x_in, x_clean = next(iter(data.val))
-        callbacks.append(ImageGrids(folder.tensorboard_run("images"), x_in.numpy(),
-                                    x_clean.numpy(), stop, every=cfg.trainer.image_every))
+        callbacks.append(
+            ImageGrids(
+                folder.tensorboard_run("images"),
+                x_in.numpy(),
+                x_clean.numpy(),
+                stop,
+                every=cfg.trainer.image_every,
+            )
+        )
     # last: the status names an epoch only once its checkpoint and logs are written
-    callbacks.append(keras.callbacks.LambdaCallback(
-        on_epoch_end=lambda epoch, logs: _record_epoch(stop, folder, epoch)))
+    callbacks.append(
+        keras.callbacks.LambdaCallback(
+            on_epoch_end=lambda epoch, logs: _record_epoch(stop, folder, epoch)
+        )
+    )
     stage[0] = "training"
     with guard.during_fit(stop.request_stop):
-        history = model.fit(data.train, validation_data=data.val, epochs=cfg.trainer.epochs,
-                            initial_epoch=initial_epoch, callbacks=callbacks, shuffle=False,
-                            verbose=0)  # tf.data shuffles
+        history = model.fit(
+            data.train,
+            validation_data=data.val,
+            epochs=cfg.trainer.epochs,
+            initial_epoch=initial_epoch,
+            callbacks=callbacks,
+            shuffle=False,
+            verbose=0,
+        )  # tf.data shuffles
     _raise_if_stopped(stop, store, model, cfg)
     epochs = stop.last_completed_epoch + 1
     seconds = stop.train_seconds
@@ -175,8 +213,9 @@ def _fit_and_evaluate(cfg: TrainConfig, folder: RunFolder, resume: bool,
         "train_examples": len(arrays.train.x),
         "data_files": arrays.files,
         "train_seconds": seconds,
-        "train_samples_per_second":
-            epochs * data.steps_per_epoch * cfg.trainer.batch_size / seconds if seconds else math.nan,
+        "train_samples_per_second": epochs * data.steps_per_epoch * cfg.trainer.batch_size / seconds
+        if seconds
+        else math.nan,
         "jit_compile": jit,
         **evaluate(model, data.test, noisy=cfg.model.noise.type != NoiseType.none),
         **model.posterior_metrics(arrays.test.x),
@@ -199,22 +238,31 @@ def _check_likelihood(cfg: TrainConfig, arrays) -> None:
         raise ConfigError(
             f"model.likelihood=bernoulli needs data in [0, 1], but this dataset's values span "
             f"[{low:.3g}, {high:.3g}]. Use `model.likelihood=gaussian` (with `model.decoder_std`) "
-            "for unbounded data.")
+            "for unbounded data."
+        )
 
 
 def _raise_if_stopped(stop: StopConditions, store: CheckpointStore, model, cfg: TrainConfig):
     """Turn an early stop into its error."""
     if stop.non_finite is not None:
         epoch, first, last, term = stop.non_finite
-        kept = (f"the last good checkpoint (epoch {stop.last_completed_epoch + 1}) is kept in "
-                f"{store.folder}" if stop.last_completed_epoch >= 0
-                else "no epoch had completed, so no checkpoint exists")
-        where = (f"at step {last + 1}" if first == last else
-                 f"between steps {first + 1} and {last + 1} (the loss is reported once per "
-                 f"trainer.steps_per_execution={cfg.trainer.steps_per_execution} steps)")
+        kept = (
+            f"the last good checkpoint (epoch {stop.last_completed_epoch + 1}) is kept in "
+            f"{store.folder}"
+            if stop.last_completed_epoch >= 0
+            else "no epoch had completed, so no checkpoint exists"
+        )
+        where = (
+            f"at step {last + 1}"
+            if first == last
+            else f"between steps {first + 1} and {last + 1} (the loss is reported once per "
+            f"trainer.steps_per_execution={cfg.trainer.steps_per_execution} steps)"
+        )
         raise Diverged(
             f"Training diverged: the loss term `{term}` became non-finite in epoch {epoch + 1} "
-            f"{where}; {kept}. {_divergence_cause(term, cfg)}", epoch=stop.last_completed_epoch + 1)
+            f"{where}; {kept}. {_divergence_cause(term, cfg)}",
+            epoch=stop.last_completed_epoch + 1,
+        )
     if stop.signum is not None:
         saved = (store.metadata("last") or {}).get("epoch", -1)
         if 0 <= stop.last_completed_epoch != saved:
@@ -228,23 +276,40 @@ def _raise_if_stopped(stop: StopConditions, store: CheckpointStore, model, cfg: 
 def _divergence_cause(term: str, cfg: TrainConfig) -> str:
     """The likely cause of a non-finite loss term, and the setting to change."""
     lr = cfg.trainer.learning_rate
-    lower = (f"lower the learning rate (trainer.learning_rate={lr:g}, try "
-             f"`trainer.learning_rate={min(lr / 10, 1e-3):g}`)")
+    lower = (
+        f"lower the learning rate (trainer.learning_rate={lr:g}, try "
+        f"`trainer.learning_rate={min(lr / 10, 1e-3):g}`)"
+    )
     if cfg.hardware.precision == Precision.mixed_float16:
-        first = ("Under mixed precision float16 overflows easily: train in float32 "
-                 "(`hardware=cpu` or `hardware.precision=float32`), or " + lower + ".")
+        first = (
+            "Under mixed precision float16 overflows easily: train in float32 "
+            "(`hardware=cpu` or `hardware.precision=float32`), or " + lower + "."
+        )
     elif term.startswith("kl"):
-        first = ("The KL term grows without bound when its weight is too large for the learning "
-                 f"rate: lower beta (model.beta={getattr(cfg.model, 'beta', None)}) or "
-                 "model.capacity_max, or " + lower + ".")
+        first = (
+            "The KL term grows without bound when its weight is too large for the learning "
+            f"rate: lower beta (model.beta={getattr(cfg.model, 'beta', None)}) or "
+            "model.capacity_max, or " + lower + "."
+        )
     elif term == "recon":
-        first = (f"The reconstruction term (model.likelihood={cfg.model.likelihood.value}) "
-                 "overflowed: " + lower + ("; with a gaussian likelihood a small "
-                 f"model.decoder_std={cfg.model.decoder_std:g} magnifies errors"
-                 if cfg.model.likelihood == Likelihood.gaussian else "") + ".")
+        first = (
+            f"The reconstruction term (model.likelihood={cfg.model.likelihood.value}) "
+            "overflowed: "
+            + lower
+            + (
+                "; with a gaussian likelihood a small "
+                f"model.decoder_std={cfg.model.decoder_std:g} magnifies errors"
+                if cfg.model.likelihood == Likelihood.gaussian
+                else ""
+            )
+            + "."
+        )
     elif term != "loss":
-        first = (f"The `{term}` penalty overflowed: lower its weight in the model config, or "
-                 + lower + ".")
+        first = (
+            f"The `{term}` penalty overflowed: lower its weight in the model config, or "
+            + lower
+            + "."
+        )
     else:
         first = lower[0].upper() + lower[1:] + "."
     return first

@@ -30,8 +30,19 @@ def aecli(tmp_path):
     """Run `python -m aecli ARGS` in tmp_path with the network-free environment CI has."""
 
     def _run(*args, timeout=600, env=None, cwd=None):
-        environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1", **(env or {})}
-        return subprocess.run([sys.executable, "-m", "aecli", *args], cwd=cwd or tmp_path, env=environment,
-                              capture_output=True, text=True, timeout=timeout)
+        environment = {
+            **os.environ,
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+            "PYTHONUNBUFFERED": "1",
+            **(env or {}),
+        }
+        return subprocess.run(
+            [sys.executable, "-m", "aecli", *args],
+            cwd=cwd or tmp_path,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
 
     return _run

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
-FASHION_NAMES = {"train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
-                 "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")}
+FASHION_NAMES = {
+    "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
+    "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
+}
 
 
 def write_idx(path: Path, array: np.ndarray) -> None:
@@ -20,7 +22,11 @@ def write_idx(path: Path, array: np.ndarray) -> None:
 
 def images(n, shape, fill):
     """n distinct images: image i holds value (fill + i) % 256 everywhere, so splits can be traced."""
-    return ((np.arange(n)[:, None] + fill) % 256 * np.ones((1, int(np.prod(shape))))).reshape(n, *shape).astype(np.uint8)
+    return (
+        ((np.arange(n)[:, None] + fill) % 256 * np.ones((1, int(np.prod(shape)))))
+        .reshape(n, *shape)
+        .astype(np.uint8)
+    )
 
 
 def write_fashion(folder: Path, n_train=50, n_test=20, fill=0):
@@ -36,8 +42,12 @@ def write_fashion(folder: Path, n_train=50, n_test=20, fill=0):
 def write_mnist_npz(path: Path, n_train=40, n_test=10, fill=0, **replace):
     """Keras' mnist.npz; `replace` swaps an array (None drops it) to make a broken file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    arrays = dict(x_train=images(n_train, (28, 28), fill), y_train=np.arange(n_train) % 10,
-                  x_test=images(n_test, (28, 28), fill), y_test=np.arange(n_test) % 10)
+    arrays = dict(
+        x_train=images(n_train, (28, 28), fill),
+        y_train=np.arange(n_train) % 10,
+        x_test=images(n_test, (28, 28), fill),
+        y_test=np.arange(n_test) % 10,
+    )
     arrays.update(replace)
     np.savez(path, **{k: v for k, v in arrays.items() if v is not None})
     return path
@@ -87,8 +97,11 @@ def write_cifar(folder: Path, per_batch=6, data_width=3072):
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
     for index, name in enumerate([f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]):
-        batch = {b"batch_label": f"batch {index + 1}".encode(), b"labels": list(range(per_batch)),
-                 b"data": rng.integers(0, 256, (per_batch, data_width), dtype=np.uint8),
-                 b"filenames": [f"img_{index}_{i}.png".encode() for i in range(per_batch)]}
+        batch = {
+            b"batch_label": f"batch {index + 1}".encode(),
+            b"labels": list(range(per_batch)),
+            b"data": rng.integers(0, 256, (per_batch, data_width), dtype=np.uint8),
+            b"filenames": [f"img_{index}_{i}.png".encode() for i in range(per_batch)],
+        }
         write_python2_pickle(folder / name, batch)
     return folder

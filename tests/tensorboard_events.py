@@ -14,9 +14,17 @@ def read_events(log_dir: Path) -> EventAccumulator:
 
 def scalar_series(log_dir: Path, tag: str) -> list[tuple[int, float]]:
     """(step, value) pairs of a scalar tag."""
-    return [(event.step, float(event.tensor_proto.float_val[0] if event.tensor_proto.float_val
-                                else _decode(event.tensor_proto)))
-            for event in read_events(log_dir).Tensors(tag)]
+    return [
+        (
+            event.step,
+            float(
+                event.tensor_proto.float_val[0]
+                if event.tensor_proto.float_val
+                else _decode(event.tensor_proto)
+            ),
+        )
+        for event in read_events(log_dir).Tensors(tag)
+    ]
 
 
 def _decode(proto) -> float:

@@ -7,18 +7,23 @@ def print_help(command: str, description: str, defaults: dict, help: dict) -> No
     """`aecli COMMAND --help`: usage, what it does, each option with its default; no TensorFlow."""
     from aecli.console import console
 
-    console.print(f"usage: aecli {command} RUN_DIR [key=value ...]\n\n{description}\n\n"
-                  "RUN_DIR: a run folder made by `aecli train` (or `aecli anomaly`), e.g. one listed "
-                  "by `aecli runs`.\n\noptions:", markup=False)
+    console.print(
+        f"usage: aecli {command} RUN_DIR [key=value ...]\n\n{description}\n\n"
+        "RUN_DIR: a run folder made by `aecli train` (or `aecli anomaly`), e.g. one listed "
+        "by `aecli runs`.\n\noptions:",
+        markup=False,
+    )
     width = max(len(key) for key in defaults) + 2
     for key, default in defaults.items():
         shown = "null" if default is None else default
-        console.print(f"  {key}=VALUE".ljust(width + 10) + f"{help[key]} (default {shown})",
-                      markup=False)
+        console.print(
+            f"  {key}=VALUE".ljust(width + 10) + f"{help[key]} (default {shown})", markup=False
+        )
 
 
-def parse_options(args: list[str], defaults: dict, command: str, description: str = "",
-                  help: dict | None = None) -> tuple[str, dict]:
+def parse_options(
+    args: list[str], defaults: dict, command: str, description: str = "", help: dict | None = None
+) -> tuple[str, dict]:
     """RUN_DIR followed by `key=value` overrides of `defaults`, each converted to its default's type.
     `-h` / `--help` prints the options (described by `help`) and exits."""
     if "-h" in args or "--help" in args:
@@ -26,13 +31,17 @@ def parse_options(args: list[str], defaults: dict, command: str, description: st
         raise SystemExit(0)
     positional = [a for a in args if "=" not in a]
     if len(positional) != 1:
-        raise UserError(f"usage: aecli {command} RUN_DIR [{' '.join(f'{k}={v}' for k, v in defaults.items())}]: "
-                        "give exactly one run folder, e.g. one under outputs/train/.")
+        raise UserError(
+            f"usage: aecli {command} RUN_DIR [{' '.join(f'{k}={v}' for k, v in defaults.items())}]: "
+            "give exactly one run folder, e.g. one under outputs/train/."
+        )
     options = dict(defaults)
     for item in (a for a in args if "=" in a):
         key, value = item.split("=", 1)
         if key not in defaults:
-            raise UserError(f"aecli {command} has no option `{key}`; the options are {', '.join(defaults)}.")
+            raise UserError(
+                f"aecli {command} has no option `{key}`; the options are {', '.join(defaults)}."
+            )
         kind = int if key.endswith(("limit", ".k", ".n", "count")) else type(defaults[key])
         try:
             options[key] = None if value in ("null", "None") else kind(value)

@@ -10,10 +10,14 @@ from aecli.console import console
 from aecli.errors import UserError
 
 DEFAULTS = {"encode.split": "test", "dataset.limit": None}
-HELP = {"encode.split": "the split to encode: test, val or train",
-        "dataset.limit": "encode the first N examples of the split; null = all"}
-DESCRIPTION = ("Latent codes (the posterior means) of one split as codes/<split>_codes.npy with "
-               "their labels, and the compression ratio they give.")
+HELP = {
+    "encode.split": "the split to encode: test, val or train",
+    "dataset.limit": "encode the first N examples of the split; null = all",
+}
+DESCRIPTION = (
+    "Latent codes (the posterior means) of one split as codes/<split>_codes.npy with "
+    "their labels, and the compression ratio they give."
+)
 
 
 def main(args) -> int:
@@ -25,7 +29,9 @@ def main(args) -> int:
 
     run = load_run(Path(run_dir), limit=options["dataset.limit"])
     data = getattr(run.arrays, split)
-    codes = np.concatenate([np.asarray(run.model.encode_mean(data.x[i:i + 512])) for i in range(0, len(data.x), 512)])
+    codes = np.concatenate(
+        [np.asarray(run.model.encode_mean(data.x[i : i + 512])) for i in range(0, len(data.x), 512)]
+    )
     folder = run.folder
     folder.codes.mkdir(exist_ok=True)
     np.save(folder.code_file(split, "codes"), codes.astype(np.float32))
@@ -35,9 +41,11 @@ def main(args) -> int:
     input_dims, code_dims = math.prod(data.x.shape[1:]), math.prod(codes.shape[1:])
     # images are stored as 8-bit pixels; other inputs and the codes as float32
     input_bytes = input_dims * (1 if len(data.x.shape) == 4 else 4)
-    console.print(f"{len(codes)} {split} codes of shape {codes.shape[1:]} -> {folder.code_file(split, 'codes')} "
-                  f"(labels in {split}_labels.npy)\ncompression: {input_dims} -> {code_dims} dimensions "
-                  f"({input_dims / code_dims:.1f}x); {input_bytes} -> {4 * code_dims} bytes per example "
-                  f"({input_bytes / (4 * code_dims):.1f}x, {'uint8 pixels' if input_bytes == input_dims else 'float32'} "
-                  "in, float32 codes out)")
+    console.print(
+        f"{len(codes)} {split} codes of shape {codes.shape[1:]} -> {folder.code_file(split, 'codes')} "
+        f"(labels in {split}_labels.npy)\ncompression: {input_dims} -> {code_dims} dimensions "
+        f"({input_dims / code_dims:.1f}x); {input_bytes} -> {4 * code_dims} bytes per example "
+        f"({input_bytes / (4 * code_dims):.1f}x, {'uint8 pixels' if input_bytes == input_dims else 'float32'} "
+        "in, float32 codes out)"
+    )
     return 0

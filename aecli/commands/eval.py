@@ -9,11 +9,15 @@ from aecli.console import console
 from aecli.rundir.atomic import write_json
 
 DEFAULTS = {"eval.k": 5000, "eval.split": "test", "dataset.limit": None}
-HELP = {"eval.k": "importance samples of the bound L_k on log p(x) (VAEs)",
-        "eval.split": "the split to evaluate: test, val or train",
-        "dataset.limit": "evaluate the first N examples of the split; null = all"}
-DESCRIPTION = ("Reload a finished run and measure it on one split: reconstruction MSE and BCE, "
-               "PSNR, SSIM (images), for VAEs the ELBO and L_k; writes eval.json in the run.")
+HELP = {
+    "eval.k": "importance samples of the bound L_k on log p(x) (VAEs)",
+    "eval.split": "the split to evaluate: test, val or train",
+    "dataset.limit": "evaluate the first N examples of the split; null = all",
+}
+DESCRIPTION = (
+    "Reload a finished run and measure it on one split: reconstruction MSE and BCE, "
+    "PSNR, SSIM (images), for VAEs the ELBO and L_k; writes eval.json in the run."
+)
 
 
 def main(args) -> int:
@@ -24,7 +28,9 @@ def main(args) -> int:
     run = load_run(Path(run_dir), limit=options["dataset.limit"])
     report = evaluate_run(run, options["eval.split"], options["eval.k"])
     write_json(run.folder.eval_report, report)
-    table = Table(title=f"eval of {run.folder.path} on {report['split']} ({report['examples']} examples)")
+    table = Table(
+        title=f"eval of {run.folder.path} on {report['split']} ({report['examples']} examples)"
+    )
     table.add_column("metric")
     table.add_column("value", justify="right")
     for key, value in report.items():

@@ -62,11 +62,15 @@ def run_job(cfg: DictConfig, work) -> float:
     except Stopped as stopped:  # before training began (training turns it into Interrupted)
         from aecli.rundir.claim import holds_lock
 
-        message = (f"Stopped by {stopped.name} before training began in {folder.path}; "
-                   "nothing of it needs resuming.")
+        message = (
+            f"Stopped by {stopped.name} before training began in {folder.path}; "
+            "nothing of it needs resuming."
+        )
         if holds_lock(folder) and (read_status(folder) or {}).get("status") in (None, "running"):
-            message = (f"Stopped by {stopped.name} before training began; continue with "
-                       f"`aecli resume {folder.path}`.")
+            message = (
+                f"Stopped by {stopped.name} before training began; continue with "
+                f"`aecli resume {folder.path}`."
+            )
             write_status(folder, "interrupted", error=message)
         if hydra_cfg.mode == RunMode.MULTIRUN:
             raise SweepStopped(stopped.exit_code) from None
@@ -134,15 +138,19 @@ def hydra_command(config_name: str, work):
         try:
             job()
         except OverrideParseException as error:
-            raise UserError(f"The override `{_unparsable(args)}` is not valid Hydra syntax "
-                            f"({_one_line(error)}). Quote `${{...}}` interpolations for the shell "
-                            f"(`'key=${{...}}'`) and close every bracket. See `aecli {config_name} "
-                            "--help`.") from None
+            raise UserError(
+                f"The override `{_unparsable(args)}` is not valid Hydra syntax "
+                f"({_one_line(error)}). Quote `${{...}}` interpolations for the shell "
+                f"(`'key=${{...}}'`) and close every bracket. See `aecli {config_name} "
+                "--help`."
+            ) from None
         except yaml.YAMLError as error:
             mark = getattr(error, "problem_mark", None)
             where = f"{mark.name}, line {mark.line + 1}" if mark is not None else "a config file"
-            raise ConfigError(f"{where} is not valid YAML ({getattr(error, 'problem', None) or error})."
-                              " Fix the file; nothing was run.") from None
+            raise ConfigError(
+                f"{where} is not valid YAML ({getattr(error, 'problem', None) or error})."
+                " Fix the file; nothing was run."
+            ) from None
         except HydraException as error:
             text = _one_line(str(error).split("\nConfig search path")[0])
             if error.__cause__ is not None:  # e.g. the schema's reason for refusing an override

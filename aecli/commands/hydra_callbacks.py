@@ -21,9 +21,12 @@ def _check_writable(folder: Path) -> None:
     while not existing.exists():
         existing = existing.parent
     if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
-        report_error(UserError(
-            f"Cannot create the run folder {folder}: {existing} is not a writable folder. "
-            "Point `paths.log_dir=...` (or `hydra.run.dir=...`) at a folder you can write to."))
+        report_error(
+            UserError(
+                f"Cannot create the run folder {folder}: {existing} is not a writable folder. "
+                "Point `paths.log_dir=...` (or `hydra.run.dir=...`) at a folder you can write to."
+            )
+        )
         sys.exit(2)
 
 
@@ -32,16 +35,22 @@ def _check_unused_sweep_dir(folder: Path) -> None:
     and before any job starts: re-running into it would rewrite the earlier runs' records."""
     if not folder.is_dir():
         return
-    earlier = sorted(path.name for path in folder.iterdir()
-                     if path.is_dir() and RunFolder(path).holds_run())
+    earlier = sorted(
+        path.name for path in folder.iterdir() if path.is_dir() and RunFolder(path).holds_run()
+    )
     if not earlier and not (folder / "multirun.yaml").exists():
         return
-    runs = f" (runs {', '.join(earlier[:8])}{' ...' if len(earlier) > 8 else ''})" if earlier else ""
-    report_error(UserError(
-        f"The sweep folder {folder} already holds an earlier sweep{runs}, and aecli never overwrites a run's records; nothing was written. Pick a new folder "
-        "with `hydra.sweep.dir=...` (or drop that override to get a fresh one); to finish a run "
-        f"of that sweep, use `aecli resume {folder}/<run>`, and `aecli summarize {folder}` "
-        "rebuilds its summary."))
+    runs = (
+        f" (runs {', '.join(earlier[:8])}{' ...' if len(earlier) > 8 else ''})" if earlier else ""
+    )
+    report_error(
+        UserError(
+            f"The sweep folder {folder} already holds an earlier sweep{runs}, and aecli never overwrites a run's records; nothing was written. Pick a new folder "
+            "with `hydra.sweep.dir=...` (or drop that override to get a fresh one); to finish a run "
+            f"of that sweep, use `aecli resume {folder}/<run>`, and `aecli summarize {folder}` "
+            "rebuilds its summary."
+        )
+    )
     sys.exit(2)
 
 
@@ -80,8 +89,13 @@ class Terminal(Callback):
             if folder.is_relative_to(Path.cwd()):
                 folder = folder.relative_to(Path.cwd())
             overrides = " ".join(hydra_cfg.overrides.task) or "(no overrides)"
-            for line in textwrap.wrap(f"run {folder}  {overrides}", 100, subsequent_indent="    ",
-                                      break_long_words=False, break_on_hyphens=False):
+            for line in textwrap.wrap(
+                f"run {folder}  {overrides}",
+                100,
+                subsequent_indent="    ",
+                break_long_words=False,
+                break_on_hyphens=False,
+            ):
                 console.print(line, markup=False, soft_wrap=True)
 
 

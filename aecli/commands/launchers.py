@@ -35,13 +35,17 @@ def parallel_jobs(config: DictConfig) -> int | None:
 
 def _accounting_disabled() -> bool:
     try:
-        shown = subprocess.run(["scontrol", "show", "config"], capture_output=True, text=True,
-                               timeout=30).stdout
+        shown = subprocess.run(
+            ["scontrol", "show", "config"], capture_output=True, text=True, timeout=30
+        ).stdout
     except (OSError, subprocess.TimeoutExpired):
         return False  # submitit's own sbatch call will report what is wrong
-    return any(line.split("=", 1)[0].strip() == "AccountingStorageType"
-               and line.split("=", 1)[1].strip() == "accounting_storage/none"
-               for line in shown.splitlines() if "=" in line)
+    return any(
+        line.split("=", 1)[0].strip() == "AccountingStorageType"
+        and line.split("=", 1)[1].strip() == "accounting_storage/none"
+        for line in shown.splitlines()
+        if "=" in line
+    )
 
 
 def _squeue_watcher():
@@ -81,10 +85,14 @@ class LauncherSetup(Callback):
         jobs = parallel_jobs(config)
         if jobs:
             os.environ[PARALLEL_JOBS_ENV] = str(jobs)
-        if str(config.hydra.launcher.get("_target_", "")).endswith(".SlurmLauncher") \
-                and _accounting_disabled():
+        if (
+            str(config.hydra.launcher.get("_target_", "")).endswith(".SlurmLauncher")
+            and _accounting_disabled()
+        ):
             from submitit.slurm.slurm import SlurmJob
 
-            log.info("Slurm keeps no accounting here (AccountingStorageType="
-                     "accounting_storage/none): job states come from squeue")
+            log.info(
+                "Slurm keeps no accounting here (AccountingStorageType="
+                "accounting_storage/none): job states come from squeue"
+            )
             SlurmJob.watcher = _squeue_watcher()

@@ -7,12 +7,20 @@ from aecli.errors import UserError
 
 
 def main(args) -> int:
-    parser = argparse.ArgumentParser(prog="aecli summarize", description="Rebuild the summary of a sweep folder.")
-    parser.add_argument("sweep_dir", type=Path, help="a folder made by `aecli train -m`, e.g. outputs/train-multirun/...")
+    parser = argparse.ArgumentParser(
+        prog="aecli summarize", description="Rebuild the summary of a sweep folder."
+    )
+    parser.add_argument(
+        "sweep_dir",
+        type=Path,
+        help="a folder made by `aecli train -m`, e.g. outputs/train-multirun/...",
+    )
     sweep_dir = parser.parse_args(args).sweep_dir
     if not (sweep_dir / "multirun.yaml").exists():
-        raise UserError(f"{sweep_dir} is not a sweep folder (it has no multirun.yaml). Pass a folder made by "
-                        "`aecli train -m`, e.g. one under outputs/train-multirun/.")
+        raise UserError(
+            f"{sweep_dir} is not a sweep folder (it has no multirun.yaml). Pass a folder made by "
+            "`aecli train -m`, e.g. one under outputs/train-multirun/."
+        )
     from aecli.sweeps.summary import summarize
 
     records = summarize(sweep_dir)

@@ -57,8 +57,12 @@ class BaseDatasetConfig:
     def __post_init__(self) -> None:
         if self.limit is not None:
             require(self.limit >= 1, "dataset.limit", self.limit, "null (all) or an integer >= 1")
-        require(0 < self.validation_fraction < 1, "dataset.validation_fraction",
-                self.validation_fraction, "in (0, 1)")
+        require(
+            0 < self.validation_fraction < 1,
+            "dataset.validation_fraction",
+            self.validation_fraction,
+            "in (0, 1)",
+        )
 
 
 @dataclass
@@ -121,8 +125,9 @@ class UserFileDatasetConfig(BaseDatasetConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        require(0 < self.test_fraction < 1, "dataset.test_fraction", self.test_fraction,
-                "in (0, 1)")
+        require(
+            0 < self.test_fraction < 1, "dataset.test_fraction", self.test_fraction, "in (0, 1)"
+        )
 
 
 @dataclass
@@ -139,8 +144,12 @@ class ImageFolderConfig(UserFileDatasetConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.image_size is not None:
-            require(self.image_size >= 4, "dataset.image_size", self.image_size,
-                    "null (keep) or an integer >= 4")
+            require(
+                self.image_size >= 4,
+                "dataset.image_size",
+                self.image_size,
+                "null (keep) or an integer >= 4",
+            )
 
 
 @dataclass

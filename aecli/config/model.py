@@ -68,11 +68,19 @@ class NoiseConfig:
 
     def __post_init__(self) -> None:
         if self.type in (NoiseType.salt_and_pepper, NoiseType.masking):
-            require(0 <= self.level <= 1, "model.noise.level", self.level,
-                    f"a fraction in [0, 1] for {self.type.value}")
+            require(
+                0 <= self.level <= 1,
+                "model.noise.level",
+                self.level,
+                f"a fraction in [0, 1] for {self.type.value}",
+            )
         else:
-            require(finite(self.level) and self.level >= 0, "model.noise.level", self.level,
-                    "a finite value >= 0")
+            require(
+                finite(self.level) and self.level >= 0,
+                "model.noise.level",
+                self.level,
+                "a finite value >= 0",
+            )
 
 
 @dataclass
@@ -105,12 +113,24 @@ class BaseModelConfig:
 
     def __post_init__(self) -> None:
         require(self.latent_dim >= 1, "model.latent_dim", self.latent_dim, "an integer >= 1")
-        require(all(u >= 1 for u in self.hidden_units), "model.hidden_units", self.hidden_units,
-                "a list of positive integers")
-        require(all(f >= 1 for f in self.conv_filters), "model.conv_filters", self.conv_filters,
-                "a list of positive integers")
-        require(finite(self.decoder_std) and self.decoder_std > 0, "model.decoder_std",
-                self.decoder_std, "finite and > 0")
+        require(
+            all(u >= 1 for u in self.hidden_units),
+            "model.hidden_units",
+            self.hidden_units,
+            "a list of positive integers",
+        )
+        require(
+            all(f >= 1 for f in self.conv_filters),
+            "model.conv_filters",
+            self.conv_filters,
+            "a list of positive integers",
+        )
+        require(
+            finite(self.decoder_std) and self.decoder_std > 0,
+            "model.decoder_std",
+            self.decoder_std,
+            "finite and > 0",
+        )
 
 
 @dataclass
@@ -148,22 +168,54 @@ class VAEConfig(BaseModelConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        require(self.architecture != Architecture.fully_conv, "model.architecture", "fully_conv",
-                "mlp or conv for VAEs (a VAE's code is a vector)")
-        require(finite(self.beta) and self.beta >= 0, "beta", self.beta,
-                "finite and >= 0 (0 drops the KL term, 1 is the plain VAE)")
-        require(self.kl_schedule_epochs >= 1, "model.kl_schedule_epochs", self.kl_schedule_epochs,
-                "an integer >= 1")
-        require(0 < self.kl_schedule_ratio <= 1, "model.kl_schedule_ratio",
-                self.kl_schedule_ratio, "in (0, 1]")
-        require(finite(self.free_bits) and self.free_bits >= 0, "model.free_bits", self.free_bits,
-                "finite and >= 0 (nats per latent dimension)")
-        require(finite(self.capacity_max) and self.capacity_max >= 0, "model.capacity_max",
-                self.capacity_max, "finite and >= 0 (0 turns capacity off)")
-        require(self.capacity_epochs >= 1, "model.capacity_epochs", self.capacity_epochs,
-                "an integer >= 1")
-        require(finite(self.capacity_gamma) and self.capacity_gamma > 0, "model.capacity_gamma",
-                self.capacity_gamma, "finite and > 0")
+        require(
+            self.architecture != Architecture.fully_conv,
+            "model.architecture",
+            "fully_conv",
+            "mlp or conv for VAEs (a VAE's code is a vector)",
+        )
+        require(
+            finite(self.beta) and self.beta >= 0,
+            "beta",
+            self.beta,
+            "finite and >= 0 (0 drops the KL term, 1 is the plain VAE)",
+        )
+        require(
+            self.kl_schedule_epochs >= 1,
+            "model.kl_schedule_epochs",
+            self.kl_schedule_epochs,
+            "an integer >= 1",
+        )
+        require(
+            0 < self.kl_schedule_ratio <= 1,
+            "model.kl_schedule_ratio",
+            self.kl_schedule_ratio,
+            "in (0, 1]",
+        )
+        require(
+            finite(self.free_bits) and self.free_bits >= 0,
+            "model.free_bits",
+            self.free_bits,
+            "finite and >= 0 (nats per latent dimension)",
+        )
+        require(
+            finite(self.capacity_max) and self.capacity_max >= 0,
+            "model.capacity_max",
+            self.capacity_max,
+            "finite and >= 0 (0 turns capacity off)",
+        )
+        require(
+            self.capacity_epochs >= 1,
+            "model.capacity_epochs",
+            self.capacity_epochs,
+            "an integer >= 1",
+        )
+        require(
+            finite(self.capacity_gamma) and self.capacity_gamma > 0,
+            "model.capacity_gamma",
+            self.capacity_gamma,
+            "finite and > 0",
+        )
 
 
 class TCEstimator(str, Enum):
@@ -187,10 +239,18 @@ class BetaTCVAEConfig(VAEConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        require(self.free_bits == 0, "model.free_bits", self.free_bits,
-                "0 for beta_tcvae (free bits bound the whole KL, which beta-TCVAE splits)")
-        require(self.capacity_max == 0, "model.capacity_max", self.capacity_max,
-                "0 for beta_tcvae (capacity bounds the whole KL, which beta-TCVAE splits)")
+        require(
+            self.free_bits == 0,
+            "model.free_bits",
+            self.free_bits,
+            "0 for beta_tcvae (free bits bound the whole KL, which beta-TCVAE splits)",
+        )
+        require(
+            self.capacity_max == 0,
+            "model.capacity_max",
+            self.capacity_max,
+            "0 for beta_tcvae (capacity bounds the whole KL, which beta-TCVAE splits)",
+        )
 
 
 @dataclass
@@ -208,8 +268,12 @@ class SparseConfig(AutoencoderConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        require(finite(self.sparsity_weight) and self.sparsity_weight >= 0,
-                "model.sparsity_weight", self.sparsity_weight, "finite and >= 0")
+        require(
+            finite(self.sparsity_weight) and self.sparsity_weight >= 0,
+            "model.sparsity_weight",
+            self.sparsity_weight,
+            "finite and >= 0",
+        )
         require(0 < self.target_rho < 1, "model.target_rho", self.target_rho, "in (0, 1)")
 
 
@@ -227,5 +291,9 @@ class ContractiveConfig(AutoencoderConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        require(finite(self.contractive_weight) and self.contractive_weight >= 0,
-                "model.contractive_weight", self.contractive_weight, "finite and >= 0")
+        require(
+            finite(self.contractive_weight) and self.contractive_weight >= 0,
+            "model.contractive_weight",
+            self.contractive_weight,
+            "finite and >= 0",
+        )

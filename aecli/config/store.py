@@ -45,7 +45,9 @@ def register() -> None:
         OmegaConf.register_new_resolver("aecli_uid", lambda: secrets.token_hex(3), use_cache=True)
     if not OmegaConf.has_resolver("aecli_threads_per_job"):
         OmegaConf.register_new_resolver("aecli_threads_per_job", threads_per_job)
-    if not OmegaConf.has_resolver("aecli_job_name"):  # sweep job folders named by their swept values
+    if not OmegaConf.has_resolver(
+        "aecli_job_name"
+    ):  # sweep job folders named by their swept values
         from aecli.sweeps.naming import job_name
 
         OmegaConf.register_new_resolver("aecli_job_name", job_name)

@@ -36,7 +36,8 @@ def validate(cfg: DictConfig) -> TrainConfig:
             f"Unknown config key{'s' if len(unknown) > 1 else ''} "
             f"{', '.join(f'`{key}`' for key in unknown)}: the schema has no such key (an override "
             "with `+` adds a key but cannot make aecli use it). Check the spelling; `aecli train "
-            "--cfg job` prints every key.")
+            "--cfg job` prints every key."
+        )
     try:
         return OmegaConf.to_object(cfg)
     except OmegaConfBaseException as error:
@@ -56,8 +57,10 @@ def _fitting_schema(base: type, keys: set, what: str) -> type:
     fitting = [kind for kind in _subclasses(base) if keys <= {f.name for f in fields(kind)}]
     if fitting:
         return min(fitting, key=lambda kind: len(fields(kind)))
-    raise ConfigError(f"The saved {what} config has keys {sorted(keys)}, which match no {what} "
-                      "kind of this version of aecli.")
+    raise ConfigError(
+        f"The saved {what} config has keys {sorted(keys)}, which match no {what} "
+        "kind of this version of aecli."
+    )
 
 
 def _upgrade(saved: DictConfig) -> None:
@@ -86,21 +89,29 @@ def load_run_config(run_dir: Path) -> TrainConfig:
 
     path = RunFolder(Path(run_dir)).config
     if not path.exists():
-        raise ConfigError(f"{run_dir} is not an aecli run: it has no .hydra/config.yaml. "
-                          "Pass a folder made by `aecli train`, e.g. one listed under outputs/train/.")
+        raise ConfigError(
+            f"{run_dir} is not an aecli run: it has no .hydra/config.yaml. "
+            "Pass a folder made by `aecli train`, e.g. one listed under outputs/train/."
+        )
     try:
         saved = OmegaConf.load(path)
         if not isinstance(saved, DictConfig) or not {"model", "dataset"} <= set(saved.keys()):
-            raise ConfigError(f"{path} is not the config of an aecli run (it has no model and "
-                              "dataset sections). Restore the file, or start the run anew.")
+            raise ConfigError(
+                f"{path} is not the config of an aecli run (it has no model and "
+                "dataset sections). Restore the file, or start the run anew."
+            )
         _upgrade(saved)
         typed = OmegaConf.structured(AnomalyConfig if "anomaly" in saved else TrainConfig)
         typed.model = OmegaConf.structured(
-            _fitting_schema(model.BaseModelConfig, set(saved.model.keys()), "model"))
+            _fitting_schema(model.BaseModelConfig, set(saved.model.keys()), "model")
+        )
         typed.dataset = OmegaConf.structured(
-            _fitting_schema(dataset.BaseDatasetConfig, set(saved.dataset.keys()), "dataset"))
+            _fitting_schema(dataset.BaseDatasetConfig, set(saved.dataset.keys()), "dataset")
+        )
         return validate(OmegaConf.merge(typed, saved))
     except (OmegaConfBaseException, yaml.YAMLError, ValueError, TypeError, AttributeError) as error:
-        raise ConfigError(f"{path} cannot be read as an aecli run config ({type(error).__name__}: "
-                          f"{str(error).splitlines()[0] if str(error) else ''}). Restore the file, "
-                          "or start the run anew.") from None
+        raise ConfigError(
+            f"{path} cannot be read as an aecli run config ({type(error).__name__}: "
+            f"{str(error).splitlines()[0] if str(error) else ''}). Restore the file, "
+            "or start the run anew."
+        ) from None

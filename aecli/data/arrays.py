@@ -41,8 +41,10 @@ def _scaled(x: np.ndarray) -> np.ndarray:
 def _only_class(y, label) -> np.ndarray:
     """The training rows of one label (one-class anomaly detection)."""
     if not np.any(y == label):
-        raise ConfigError(f"dataset.normal_class={label} matches no training example; the labels "
-                          f"present are {sorted(set(np.unique(y).tolist()))}.")
+        raise ConfigError(
+            f"dataset.normal_class={label} matches no training example; the labels "
+            f"present are {sorted(set(np.unique(y).tolist()))}."
+        )
     return np.flatnonzero(y == label)
 
 
@@ -50,10 +52,30 @@ GENERATED = "generated from the seed"
 # label names of the published datasets, index = label (legends of latent scatters)
 CLASS_NAMES = {
     "mnist": tuple(str(digit) for digit in range(10)),
-    "fashion_mnist": ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
-                      "Sneaker", "Bag", "Ankle boot"),
-    "cifar10": ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
-                "truck"),
+    "fashion_mnist": (
+        "T-shirt/top",
+        "Trouser",
+        "Pullover",
+        "Dress",
+        "Coat",
+        "Sandal",
+        "Shirt",
+        "Sneaker",
+        "Bag",
+        "Ankle boot",
+    ),
+    "cifar10": (
+        "airplane",
+        "automobile",
+        "bird",
+        "cat",
+        "deer",
+        "dog",
+        "frog",
+        "horse",
+        "ship",
+        "truck",
+    ),
 }
 
 
@@ -61,9 +83,12 @@ def _raw_splits(cfg, seed: int) -> sources.Loaded:
     """The raw splits from the dataset's generator, published files or the user's own files."""
     name = cfg.name.value
     if name == "synthetic" and cfg.kind.value == "shapes":
-        *splits, factors_train, factors_test = synthetic.generate_shapes_with_factors(cfg.size, seed)
-        return sources.Loaded(*splits, [GENERATED], factors_train=factors_train,
-                              factors_test=factors_test)
+        *splits, factors_train, factors_test = synthetic.generate_shapes_with_factors(
+            cfg.size, seed
+        )
+        return sources.Loaded(
+            *splits, [GENERATED], factors_train=factors_train, factors_test=factors_test
+        )
     if name == "synthetic":
         return sources.Loaded(*synthetic.generate(cfg.kind.value, cfg.size, seed), [GENERATED])
     if name == "dsprites":
@@ -71,14 +96,19 @@ def _raw_splits(cfg, seed: int) -> sources.Loaded:
     if name in tabular.GENERATORS:
         return sources.Loaded(*tabular.generate(name, cfg.size, seed), [GENERATED])
     if name == "image_folder":
-        return user_files.read_image_folder(cfg.path, cfg.image_size, cfg.color_mode.value,
-                                            cfg.test_fraction, cfg.split_seed)
+        return user_files.read_image_folder(
+            cfg.path, cfg.image_size, cfg.color_mode.value, cfg.test_fraction, cfg.split_seed
+        )
     if name == "npz":
         return user_files.read_npz(cfg.path, cfg.test_fraction, cfg.split_seed)
     if name == "csv":
-        return user_files.read_csv(cfg.path, cfg.label_column,
-                                   None if cfg.columns is None else list(cfg.columns),
-                                   cfg.test_fraction, cfg.split_seed)
+        return user_files.read_csv(
+            cfg.path,
+            cfg.label_column,
+            None if cfg.columns is None else list(cfg.columns),
+            cfg.test_fraction,
+            cfg.split_seed,
+        )
     return sources.load(cfg)
 
 
@@ -90,20 +120,31 @@ def _dsprites(cfg, seed: int) -> sources.Loaded:
         images, classes, _ = dsprites.read_official_subset(path, cfg.size, seed)
         if cfg.resolution != images.shape[1]:  # area-average down to the asked resolution
             factor = images.shape[1] // cfg.resolution
-            images = images.reshape(len(images), cfg.resolution, factor, cfg.resolution,
-                                    factor).mean(axis=(2, 4)).astype(np.float32)
+            images = (
+                images.reshape(len(images), cfg.resolution, factor, cfg.resolution, factor)
+                .mean(axis=(2, 4))
+                .astype(np.float32)
+            )
         images, files = images[..., None], [str(path)]
     else:
-        images, classes, _ = dsprites.generate(cfg.size or dsprites.NUM_IMAGES, seed,
-                                               cfg.resolution)
+        images, classes, _ = dsprites.generate(
+            cfg.size or dsprites.NUM_IMAGES, seed, cfg.resolution
+        )
         files = [GENERATED]
     order = np.random.default_rng([seed, 7]).permutation(len(images))
     images, classes = images[order], classes[order]
     n_train = int(0.8 * len(images))
     x = images.astype(np.float32)  # binary pixels, already in [0, 1]
-    return sources.Loaded(x[:n_train], classes[:n_train, 0], x[n_train:], classes[n_train:, 0],
-                          files, class_names=list(dsprites.SHAPE_NAMES),
-                          factors_train=classes[:n_train], factors_test=classes[n_train:])
+    return sources.Loaded(
+        x[:n_train],
+        classes[:n_train, 0],
+        x[n_train:],
+        classes[n_train:, 0],
+        files,
+        class_names=list(dsprites.SHAPE_NAMES),
+        factors_train=classes[:n_train],
+        factors_test=classes[n_train:],
+    )
 
 
 def load_arrays(cfg, seed: int) -> Arrays:
@@ -140,12 +181,17 @@ def load_arrays(cfg, seed: int) -> Arrays:
         return None if rows is None else rows[index]
 
     return Arrays(
-        train=Split(_scaled(x_train[train_index]), y_train[train_index],
-                    factors(factors_train, train_index)),
-        val=Split(_scaled(x_train[val_index]), y_train[val_index],
-                  factors(factors_train, val_index)),
-        test=Split(_scaled(x_test[test_index]), y_test[test_index],
-                   factors(loaded.factors_test, test_index)),
+        train=Split(
+            _scaled(x_train[train_index]), y_train[train_index], factors(factors_train, train_index)
+        ),
+        val=Split(
+            _scaled(x_train[val_index]), y_train[val_index], factors(factors_train, val_index)
+        ),
+        test=Split(
+            _scaled(x_test[test_index]),
+            y_test[test_index],
+            factors(loaded.factors_test, test_index),
+        ),
         files=list(loaded.files),
         class_names=list(loaded.class_names or CLASS_NAMES.get(cfg.name.value, ())),
     )

@@ -61,8 +61,9 @@ def sample_factor_classes(n, rng):
 def factor_values(classes):
     """(n, 5) float32 latents_values of (n, 5) factor classes (shape as 1, 2, 3, as the file)."""
     classes = np.asarray(classes)
-    return np.stack([values[classes[:, j]] for j, values in enumerate(FACTOR_VALUES)],
-                    axis=1).astype(np.float32)
+    return np.stack(
+        [values[classes[:, j]] for j, values in enumerate(FACTOR_VALUES)], axis=1
+    ).astype(np.float32)
 
 
 def official_index(classes):
@@ -85,17 +86,22 @@ def _inside(shape, u, v):
 
 def _render_chunk(classes, resolution):
     n = len(classes)
-    shape, scale, angle = classes[:, 0], FACTOR_VALUES[1][classes[:, 1]], \
-        FACTOR_VALUES[2][classes[:, 2]]
+    shape, scale, angle = (
+        classes[:, 0],
+        FACTOR_VALUES[1][classes[:, 1]],
+        FACTOR_VALUES[2][classes[:, 2]],
+    )
     centre_x = LOW + SPAN * FACTOR_VALUES[3][classes[:, 3]]
     centre_y = LOW + SPAN * FACTOR_VALUES[4][classes[:, 4]]
     # only a window of side `window` pixels around each sprite is tested: a sprite's
     # half-extent is at most HALF * sqrt(2) (the rotated square), so the window holds it all
     window = min(resolution, math.ceil(2 * HALF * math.sqrt(2) * resolution) + 3)
-    top = np.clip(np.floor(centre_y * resolution - window / 2).astype(np.int64),
-                  0, resolution - window)
-    left = np.clip(np.floor(centre_x * resolution - window / 2).astype(np.int64),
-                   0, resolution - window)
+    top = np.clip(
+        np.floor(centre_y * resolution - window / 2).astype(np.int64), 0, resolution - window
+    )
+    left = np.clip(
+        np.floor(centre_x * resolution - window / 2).astype(np.int64), 0, resolution - window
+    )
     steps = np.arange(window)
     # pixel centres in image units; dy flipped so that v points up and rotation is anticlockwise
     dx = ((left[:, None] + steps + 0.5) / resolution - centre_x[:, None])[:, None, :]
@@ -125,7 +131,7 @@ def render(classes, resolution=64, chunk=8192):
         raise ValueError(f"factor classes must lie in [0, {FACTOR_SIZES}) per column")
     out = np.empty((len(classes), resolution, resolution), dtype=np.uint8)
     for start in range(0, len(classes), chunk):
-        out[start:start + chunk] = _render_chunk(classes[start:start + chunk], resolution)
+        out[start : start + chunk] = _render_chunk(classes[start : start + chunk], resolution)
     return out
 
 
@@ -143,7 +149,8 @@ def _official_error(path, problem):
         f"{OFFICIAL_FILE} (github.com/deepmind/dsprites-dataset) holds `imgs` "
         f"({NUM_IMAGES}, 64, 64) uint8, `latents_values` ({NUM_IMAGES}, 6) and `latents_classes` "
         f"({NUM_IMAGES}, 6); download it again, or use the generated dSprites, which needs no "
-        "file.")
+        "file."
+    )
 
 
 def read_official(path):
@@ -158,19 +165,29 @@ def read_official(path):
         with np.load(path, allow_pickle=False) as data:
             missing = [name for name in expected if name not in data.files]
             if missing:
-                raise _official_error(path, f"it has no {', '.join(missing)} array "
-                                            f"(it has {', '.join(data.files) or 'none'})")
+                raise _official_error(
+                    path,
+                    f"it has no {', '.join(missing)} array "
+                    f"(it has {', '.join(data.files) or 'none'})",
+                )
             images, values, classes = (data[name] for name in expected)
     except (OSError, ValueError, EOFError) as error:  # not an npz, truncated, or pickled arrays
-        raise _official_error(path, f"it cannot be read as an npz archive of plain arrays "
-                                    f"({error})") from error
+        raise _official_error(
+            path, f"it cannot be read as an npz archive of plain arrays ({error})"
+        ) from error
     n = len(images)
     shapes_ok = images.ndim == 3 and images.shape[1:] == (64, 64)
     if not shapes_ok or values.shape != (n, 6) or classes.shape != (n, 6):
-        raise _official_error(path, f"its arrays have shapes imgs {images.shape}, latents_values "
-                                    f"{values.shape}, latents_classes {classes.shape}")
-    return (images.astype(np.uint8, copy=False), classes[:, 1:].astype(np.int64),
-            values[:, 1:].astype(np.float32))
+        raise _official_error(
+            path,
+            f"its arrays have shapes imgs {images.shape}, latents_values "
+            f"{values.shape}, latents_classes {classes.shape}",
+        )
+    return (
+        images.astype(np.uint8, copy=False),
+        classes[:, 1:].astype(np.int64),
+        values[:, 1:].astype(np.float32),
+    )
 
 
 def subsample(size, seed, n_total=NUM_IMAGES):

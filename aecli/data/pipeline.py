@@ -6,9 +6,8 @@ import numpy as np
 import tensorflow as tf
 
 from aecli.config.model import NoiseConfig, NoiseType
-
-from aecli.errors import ConfigError
 from aecli.data.noise import corrupt
+from aecli.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -19,14 +18,19 @@ class Pipelines:
     steps_per_epoch: int
 
 
-def _with_noise(batches: tf.data.Dataset, noise: NoiseConfig, seed: int, fresh: bool) -> tf.data.Dataset:
+def _with_noise(
+    batches: tf.data.Dataset, noise: NoiseConfig, seed: int, fresh: bool
+) -> tf.data.Dataset:
     """Pair each clean batch with its corrupted copy; `fresh` draws new noise on every pass."""
     if noise.type == NoiseType.none:
         return batches.map(lambda x: (x, x))
     seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=fresh).batch(2)
     pairs = tf.data.Dataset.zip(batches, seeds)
-    return pairs.map(lambda x, s: (corrupt(x, noise.type, noise.level, s), x),
-                     num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return pairs.map(
+        lambda x, s: (corrupt(x, noise.type, noise.level, s), x),
+        num_parallel_calls=tf.data.AUTOTUNE,
+        deterministic=True,
+    )
 
 
 def make_pipelines(arrays, batch_size: int, noise: NoiseConfig, seed: int) -> Pipelines:
@@ -38,9 +42,12 @@ def make_pipelines(arrays, batch_size: int, noise: NoiseConfig, seed: int) -> Pi
             f"dataset.limit and the validation split), so not one full batch fits. "
             f"Use `trainer.batch_size={max(1, n_train // 4)}` or a larger `dataset.limit`."
         )
-    train = (tf.data.Dataset.from_tensor_slices(arrays.train.x).cache()
-             .shuffle(n_train, seed=seed, reshuffle_each_iteration=True)
-             .batch(batch_size, drop_remainder=True))
+    train = (
+        tf.data.Dataset.from_tensor_slices(arrays.train.x)
+        .cache()
+        .shuffle(n_train, seed=seed, reshuffle_each_iteration=True)
+        .batch(batch_size, drop_remainder=True)
+    )
 
     def evaluation(x: np.ndarray, offset: int) -> tf.data.Dataset:
         # in memory already and read in order, so no cache: a partial read (one batch for the image

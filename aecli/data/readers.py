@@ -24,8 +24,10 @@ _IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">
 
 
 def _corrupt(path: Path, what: str) -> DataError:
-    return DataError(f"The dataset file {path} is unreadable: {what}. Delete it and put a complete copy there "
-                     "(or let Keras download it again).")
+    return DataError(
+        f"The dataset file {path} is unreadable: {what}. Delete it and put a complete copy there "
+        "(or let Keras download it again)."
+    )
 
 
 def read_idx(path: Path) -> np.ndarray:
@@ -45,13 +47,17 @@ def read_idx(path: Path) -> np.ndarray:
     shape = struct.unpack(f">{rank}I", raw[4:header])
     expected = int(np.prod(shape)) * dtype.itemsize
     if len(raw) - header != expected:
-        raise _corrupt(path, f"the header promises {expected} bytes of data for shape {shape}, "
-                             f"the file holds {len(raw) - header}")
+        raise _corrupt(
+            path,
+            f"the header promises {expected} bytes of data for shape {shape}, "
+            f"the file holds {len(raw) - header}",
+        )
     return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
 
 
-def check_examples(where: str, x_name: str, x: np.ndarray, y_name: str, y: np.ndarray,
-                   fix: str) -> None:
+def check_examples(
+    where: str, x_name: str, x: np.ndarray, y_name: str, y: np.ndarray, fix: str
+) -> None:
     """Examples and their labels agree: numbers, at least one example, one integer label each.
 
     Checked as soon as a file is read so that the message names the file and the array, where a
@@ -61,18 +67,26 @@ def check_examples(where: str, x_name: str, x: np.ndarray, y_name: str, y: np.nd
     if x.dtype.kind not in "biuf":
         raise DataError(f"{where}: {x_name} holds {x.dtype} values, not numbers. {fix}")
     if x.ndim < 2 or len(x) == 0:
-        raise DataError(f"{where}: {x_name} holds no examples (shape {x.shape}; expected "
-                        f"(examples, ...) with at least one example). {fix}")
+        raise DataError(
+            f"{where}: {x_name} holds no examples (shape {x.shape}; expected "
+            f"(examples, ...) with at least one example). {fix}"
+        )
     if y.dtype.kind not in "biu":
         kind = f"strings ({y.dtype})" if y.dtype.kind in "US" else f"{y.dtype} values"
-        raise DataError(f"{where}: {y_name} holds {kind}; labels must be integer class numbers "
-                        f"(e.g. y.astype('int64'), after mapping names to 0, 1, ...). {fix}")
+        raise DataError(
+            f"{where}: {y_name} holds {kind}; labels must be integer class numbers "
+            f"(e.g. y.astype('int64'), after mapping names to 0, 1, ...). {fix}"
+        )
     if not (y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1)):
-        raise DataError(f"{where}: {y_name} has shape {y.shape}; expected one integer label per "
-                        f"example, shape ({len(x)},) (not one-hot). {fix}")
+        raise DataError(
+            f"{where}: {y_name} has shape {y.shape}; expected one integer label per "
+            f"example, shape ({len(x)},) (not one-hot). {fix}"
+        )
     if len(y) != len(x):
-        raise DataError(f"{where}: {x_name} holds {len(x)} examples but {y_name} {len(y)} labels; "
-                        f"expected one label per example. {fix}")
+        raise DataError(
+            f"{where}: {x_name} holds {len(x)} examples but {y_name} {len(y)} labels; "
+            f"expected one label per example. {fix}"
+        )
 
 
 def read_mnist_npz(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -85,7 +99,9 @@ def read_mnist_npz(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.n
                 raise _corrupt(path, f"it lacks the arrays {', '.join(missing)}")
             arrays = tuple(archive[key] for key in keys)
     except (OSError, ValueError, zipfile.BadZipFile, zlib.error, EOFError) as error:
-        raise _corrupt(path, f"not a readable .npz archive ({type(error).__name__}: {error})") from None
+        raise _corrupt(
+            path, f"not a readable .npz archive ({type(error).__name__}: {error})"
+        ) from None
     fix = "Replace it with the original mnist.npz (or delete it and let Keras download it again)."
     for split, (x, y) in (("train", arrays[:2]), ("test", arrays[2:])):
         check_examples(f"The MNIST file {path}", f"x_{split}", x, f"y_{split}", y, fix)
@@ -128,15 +144,28 @@ def _read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
             batch = _CifarUnpickler(stream, encoding="bytes").load()
         data, labels = np.asarray(batch[b"data"], np.uint8), np.asarray(batch[b"labels"], np.int64)
     except _RefusedGlobal as refused:
-        raise DataError(f"The CIFAR-10 batch {path} refers to {refused}, which a CIFAR-10 batch "
-                        "never holds; refusing to load it. Replace the folder with the original "
-                        "cifar-10-batches-py (https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz)."
-                        ) from None
-    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, IndexError, KeyError,
-            TypeError, ValueError) as error:
+        raise DataError(
+            f"The CIFAR-10 batch {path} refers to {refused}, which a CIFAR-10 batch "
+            "never holds; refusing to load it. Replace the folder with the original "
+            "cifar-10-batches-py (https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz)."
+        ) from None
+    except (
+        OSError,
+        EOFError,
+        pickle.UnpicklingError,
+        AttributeError,
+        ImportError,
+        IndexError,
+        KeyError,
+        TypeError,
+        ValueError,
+    ) as error:
         raise _corrupt(path, f"not a CIFAR-10 batch ({type(error).__name__}: {error})") from None
     if data.ndim != 2 or data.shape[1] != 3072 or len(labels) != len(data):
-        raise _corrupt(path, f"expected data of shape (N, 3072) with N labels, got {data.shape} and {len(labels)}")
+        raise _corrupt(
+            path,
+            f"expected data of shape (N, 3072) with N labels, got {data.shape} and {len(labels)}",
+        )
     # rows are channel-major (1024 red, 1024 green, 1024 blue values)
     return data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1), labels
 
@@ -150,8 +179,15 @@ def read_cifar10(folder: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.n
     names = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
     missing = [name for name in names if not (folder / name).is_file()]
     if missing:
-        raise DataError(f"The CIFAR-10 folder {folder} lacks {', '.join(missing)}. Put the complete "
-                        "cifar-10-batches-py folder there (all of data_batch_1..5 and test_batch).")
+        raise DataError(
+            f"The CIFAR-10 folder {folder} lacks {', '.join(missing)}. Put the complete "
+            "cifar-10-batches-py folder there (all of data_batch_1..5 and test_batch)."
+        )
     train = [_read_cifar_batch(folder / name) for name in names[:5]]
     x_test, y_test = _read_cifar_batch(folder / "test_batch")
-    return (np.concatenate([x for x, _ in train]), np.concatenate([y for _, y in train]), x_test, y_test)
+    return (
+        np.concatenate([x for x, _ in train]),
+        np.concatenate([y for _, y in train]),
+        x_test,
+        y_test,
+    )

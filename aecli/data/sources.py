@@ -28,8 +28,12 @@ import numpy as np
 from aecli.data import readers
 from aecli.errors import DataError
 
-FASHION_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
-                 "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
+FASHION_FILES = (
+    "train-images-idx3-ubyte.gz",
+    "train-labels-idx1-ubyte.gz",
+    "t10k-images-idx3-ubyte.gz",
+    "t10k-labels-idx1-ubyte.gz",
+)
 CIFAR_FILES = tuple(f"data_batch_{i}" for i in range(1, 6)) + ("test_batch",)
 IMAGE_SHAPES = {"mnist": (28, 28, 1), "fashion_mnist": (28, 28, 1), "cifar10": (32, 32, 3)}
 # what `files` holds when Keras' own loader read the files (it does not say which)
@@ -76,17 +80,21 @@ def _data_dir(cfg) -> Path | None:
         return None
     folder = Path(cfg.data_dir).expanduser()
     if not folder.is_dir():
-        raise DataError(f"dataset.data_dir={cfg.data_dir} is not a folder. Point it at the folder "
-                        f"that holds the {cfg.name.value} files, or drop the override to use the "
-                        "default locations.")
+        raise DataError(
+            f"dataset.data_dir={cfg.data_dir} is not a folder. Point it at the folder "
+            f"that holds the {cfg.name.value} files, or drop the override to use the "
+            "default locations."
+        )
     return folder
 
 
 def _lacks(cfg, folder: Path, missing: list[str], wanted: str) -> DataError:
     """The named folder lacks files: say which, and that nothing else was tried."""
-    return DataError(f"dataset.data_dir={cfg.data_dir} ({folder}) lacks {', '.join(missing)}. Put "
-                     f"{wanted} there, or drop dataset.data_dir to search the default places "
-                     "and the Keras download; a named folder is the only place searched.")
+    return DataError(
+        f"dataset.data_dir={cfg.data_dir} ({folder}) lacks {', '.join(missing)}. Put "
+        f"{wanted} there, or drop dataset.data_dir to search the default places "
+        "and the Keras download; a named folder is the only place searched."
+    )
 
 
 def _read_fashion(folder: Path) -> Loaded:
@@ -107,16 +115,20 @@ def _fashion_mnist(cfg) -> Loaded:
     if folder is not None:
         missing = [name for name in FASHION_FILES if not (folder / name).is_file()]
         if missing:
-            raise _lacks(cfg, folder, missing,
-                         f"the four Fashion-MNIST files ({', '.join(FASHION_FILES)})")
+            raise _lacks(
+                cfg, folder, missing, f"the four Fashion-MNIST files ({', '.join(FASHION_FILES)})"
+            )
         return _read_fashion(folder)
     candidates = [keras_cache() / "fashion-mnist", debian_datasets() / "fashion-mnist"]
     for folder in candidates:
         if all((folder / name).exists() for name in FASHION_FILES):
             return _read_fashion(folder)
-    return _download(cfg, "fashion_mnist",
-                     [f"{folder}/{{{','.join(FASHION_FILES)}}}" for folder in candidates],
-                     ", or install Debian's package: `apt-get install dataset-fashion-mnist`")
+    return _download(
+        cfg,
+        "fashion_mnist",
+        [f"{folder}/{{{','.join(FASHION_FILES)}}}" for folder in candidates],
+        ", or install Debian's package: `apt-get install dataset-fashion-mnist`",
+    )
 
 
 def _mnist(cfg) -> Loaded:
@@ -139,15 +151,21 @@ def _cifar10(cfg) -> Loaded:
             if (folder / "cifar-10-batches-py").is_dir():
                 folder = folder / "cifar-10-batches-py"
             else:
-                raise _lacks(cfg, folder, [*CIFAR_FILES, "a cifar-10-batches-py/ folder"],
-                             "the extracted cifar-10-batches-py folder (or its six batches)")
+                raise _lacks(
+                    cfg,
+                    folder,
+                    [*CIFAR_FILES, "a cifar-10-batches-py/ folder"],
+                    "the extracted cifar-10-batches-py folder (or its six batches)",
+                )
         # read_cifar10 names any batch still missing
         return _read_cifar(folder)
     cache = keras_cache()
     # Keras 3 extracts its download into cifar-10-batches-py-target/, older versions straight
     # into the cache
-    candidates = [cache / "cifar-10-batches-py",
-                  cache / "cifar-10-batches-py-target" / "cifar-10-batches-py"]
+    candidates = [
+        cache / "cifar-10-batches-py",
+        cache / "cifar-10-batches-py-target" / "cifar-10-batches-py",
+    ]
     for path in candidates:
         if (path / "test_batch").exists():
             return _read_cifar(path)
@@ -163,8 +181,10 @@ def _download_cifar10(keras) -> Path:
     """
     folder = keras.utils.get_file(
         fname="cifar-10-batches-py-target",
-        origin="https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz", extract=True,
-        file_hash="6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce")
+        origin="https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
+        extract=True,
+        file_hash="6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce",
+    )
     return Path(folder) / "cifar-10-batches-py"
 
 
@@ -185,9 +205,11 @@ def _download(cfg, name: str, searched: list[str], extra: str = "") -> Loaded:
             reason = f"the Keras download failed ({type(error).__name__}: {error})"
     else:
         reason = "dataset.download=false"
-    raise DataError(f"No {name} files were found (searched: {where}) and {reason}. Put the files "
-                    "in one of those places, or set `dataset.data_dir=/path/to/folder` to a folder "
-                    f"that holds them{extra}.")
+    raise DataError(
+        f"No {name} files were found (searched: {where}) and {reason}. Put the files "
+        "in one of those places, or set `dataset.data_dir=/path/to/folder` to a folder "
+        f"that holds them{extra}."
+    )
 
 
 _SOURCES = {"fashion_mnist": _fashion_mnist, "mnist": _mnist, "cifar10": _cifar10}
@@ -205,12 +227,15 @@ def load(cfg) -> Loaded:
     for x, y, split in splits:
         readers.check_examples(where, f"x_{split}", x, f"y_{split}", y, fix)
         if x.dtype != np.uint8:
-            raise DataError(f"{where}: the {split} images are {x.dtype}; expected uint8 pixels "
-                            f"(0..255) as in the original files. {fix}")
+            raise DataError(
+                f"{where}: the {split} images are {x.dtype}; expected uint8 pixels "
+                f"(0..255) as in the original files. {fix}"
+            )
         x = x.reshape(*x.shape, 1) if x.ndim == 3 else x
         if x.shape[1:] != expected:
-            raise DataError(f"{where}: the {split} images have shape {x.shape[1:]}; expected "
-                            f"{expected}. {fix}")
+            raise DataError(
+                f"{where}: the {split} images have shape {x.shape[1:]}; expected {expected}. {fix}"
+            )
         arrays += [x, np.asarray(y, np.int64).reshape(-1)]
     return Loaded(*arrays, files=loaded.files)
 

@@ -32,12 +32,12 @@ def _binary(rng, n, dims=20, prototypes=8, flip=0.1):
 # Each shape's pixels from (dr, dc), a pixel's offset from the centre of the shape's box of `size` pixels a side,
 # half = (size - 1) / 2, and box, the pixels inside that box.
 _SHAPES = (
-    lambda dr, dc, half, box: box,                                            # square
-    lambda dr, dc, half, box: dr**2 + dc**2 <= (half + 0.5) ** 2,             # disc
-    lambda dr, dc, half, box: box & (np.abs(dr) <= 1.5),                      # horizontal bar
-    lambda dr, dc, half, box: box & (np.abs(dc) <= 1.5),                      # vertical bar
+    lambda dr, dc, half, box: box,  # square
+    lambda dr, dc, half, box: dr**2 + dc**2 <= (half + 0.5) ** 2,  # disc
+    lambda dr, dc, half, box: box & (np.abs(dr) <= 1.5),  # horizontal bar
+    lambda dr, dc, half, box: box & (np.abs(dc) <= 1.5),  # vertical bar
     lambda dr, dc, half, box: box & ((np.abs(dr) <= 1) | (np.abs(dc) <= 1)),  # plus
-    lambda dr, dc, half, box: box & (dc <= dr),                               # triangle
+    lambda dr, dc, half, box: box & (dc <= dr),  # triangle
 )
 
 
@@ -96,5 +96,11 @@ def generate_shapes_with_factors(size: int, seed: int):
     rng = np.random.default_rng([seed, 2024])
     x, y, factors = _shapes_and_factors(rng, size)
     n_train = int(size * 0.8)
-    return (x[:n_train], y[:n_train], x[n_train:], y[n_train:], factors[:n_train],
-            factors[n_train:])
+    return (
+        x[:n_train],
+        y[:n_train],
+        x[n_train:],
+        y[n_train:],
+        factors[:n_train],
+        factors[n_train:],
+    )

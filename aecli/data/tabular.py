@@ -16,16 +16,82 @@ labelled validation split that `anomaly.threshold=f1_optimal` tunes its threshol
 
 import numpy as np
 
-NORMAL_SCALES = np.array([1.5, 0.8, 1.2, 0.5, 0.9, 1.1, 0.7, 0.6, 1.0, 0.8, 0.9, 1.3, 0.4, 0.7, 0.8, 1.0, 0.5, 0.6,
-                          0.9, 1.1, 0.7, 0.8, 0.6, 0.9, 1.0, 0.8, 0.7, 0.5, 0.3])
-FRAUD_SCALES = np.array([3.0, 2.5, 3.0, 2.0, 2.5, 3.0, 2.0, 1.5, 2.5, 2.0, 2.5, 3.0, 1.5, 2.0, 2.5, 3.0, 1.5, 2.0,
-                         2.5, 3.0, 2.0, 2.5, 2.0, 2.5, 3.0, 2.5, 2.0, 1.5, 1.0])
+NORMAL_SCALES = np.array(
+    [
+        1.5,
+        0.8,
+        1.2,
+        0.5,
+        0.9,
+        1.1,
+        0.7,
+        0.6,
+        1.0,
+        0.8,
+        0.9,
+        1.3,
+        0.4,
+        0.7,
+        0.8,
+        1.0,
+        0.5,
+        0.6,
+        0.9,
+        1.1,
+        0.7,
+        0.8,
+        0.6,
+        0.9,
+        1.0,
+        0.8,
+        0.7,
+        0.5,
+        0.3,
+    ]
+)
+FRAUD_SCALES = np.array(
+    [
+        3.0,
+        2.5,
+        3.0,
+        2.0,
+        2.5,
+        3.0,
+        2.0,
+        1.5,
+        2.5,
+        2.0,
+        2.5,
+        3.0,
+        1.5,
+        2.0,
+        2.5,
+        3.0,
+        1.5,
+        2.0,
+        2.5,
+        3.0,
+        2.0,
+        2.5,
+        2.0,
+        2.5,
+        3.0,
+        2.5,
+        2.0,
+        1.5,
+        1.0,
+    ]
+)
 
 
 def _transactions(rng, n_normal):
     n_fraud = max(5, n_normal // 200)
-    normal = np.column_stack([rng.normal(size=(n_normal, 29)) * NORMAL_SCALES, rng.lognormal(3.0, 1.0, n_normal)])
-    fraud = np.column_stack([rng.normal(size=(n_fraud, 29)) * FRAUD_SCALES + 2, rng.lognormal(5.0, 1.5, n_fraud)])
+    normal = np.column_stack(
+        [rng.normal(size=(n_normal, 29)) * NORMAL_SCALES, rng.lognormal(3.0, 1.0, n_normal)]
+    )
+    fraud = np.column_stack(
+        [rng.normal(size=(n_fraud, 29)) * FRAUD_SCALES + 2, rng.lognormal(5.0, 1.5, n_fraud)]
+    )
     return normal, [(fraud, 1)]
 
 
@@ -68,7 +134,11 @@ def generate(kind: str, size: int, seed: int):
     n_train = int(0.8 * size)
     x_train, x_test_normal = normal[:n_train], normal[n_train:]
     x_test = np.concatenate([x_test_normal, *(rows for rows, _ in anomalies)])
-    y_test = np.concatenate([np.zeros(len(x_test_normal), np.int64),
-                             *(np.full(len(rows), label, np.int64) for rows, label in anomalies)])
+    y_test = np.concatenate(
+        [
+            np.zeros(len(x_test_normal), np.int64),
+            *(np.full(len(rows), label, np.int64) for rows, label in anomalies),
+        ]
+    )
     scale = lambda x: ((x - mean) / std).astype(np.float32)
     return scale(x_train), np.zeros(n_train, np.int64), scale(x_test), y_test

@@ -30,8 +30,10 @@ _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 def _check_fraction(test_fraction: float) -> None:
     if not 0 < test_fraction < 1:
-        raise ConfigError(f"dataset.test_fraction={test_fraction} is out of range; it is the share "
-                          "of the examples held out for testing, in (0, 1), e.g. 0.2.")
+        raise ConfigError(
+            f"dataset.test_fraction={test_fraction} is out of range; it is the share "
+            "of the examples held out for testing, in (0, 1), e.g. 0.2."
+        )
 
 
 def stratified_split(y: np.ndarray, test_fraction: float, seed: int, where: str):
@@ -51,8 +53,10 @@ def stratified_split(y: np.ndarray, test_fraction: float, seed: int, where: str)
     test_index = np.sort(np.concatenate(test)).astype(np.int64)
     train_index = np.setdiff1d(np.arange(len(y)), test_index)
     if len(test_index) == 0:
-        raise DataError(f"{where} holds {len(y)} examples, too few to hold out a test share of "
-                        f"{test_fraction}; add examples or raise dataset.test_fraction.")
+        raise DataError(
+            f"{where} holds {len(y)} examples, too few to hold out a test share of "
+            f"{test_fraction}; add examples or raise dataset.test_fraction."
+        )
     return train_index, test_index
 
 
@@ -62,41 +66,54 @@ def stratified_split(y: np.ndarray, test_fraction: float, seed: int, where: str)
 def _class_folders(folder: Path, given: str) -> dict[str, list[Path]]:
     """Class name -> its image files, sorted, as Keras' loader finds them (recursively)."""
     if not folder.exists():
-        raise DataError(f"The image folder {given} does not exist. Point the dataset at a folder "
-                        "with one subfolder per class holding its PNG/JPEG images.")
+        raise DataError(
+            f"The image folder {given} does not exist. Point the dataset at a folder "
+            "with one subfolder per class holding its PNG/JPEG images."
+        )
     if not folder.is_dir():
-        raise DataError(f"The image folder {given} is a file, not a folder. Point the dataset at a "
-                        "folder with one subfolder per class holding its PNG/JPEG images.")
+        raise DataError(
+            f"The image folder {given} is a file, not a folder. Point the dataset at a "
+            "folder with one subfolder per class holding its PNG/JPEG images."
+        )
     # hidden folders (.ipynb_checkpoints, .git) are not classes
     names = sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not names:
         loose = [p.name for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES]
         if loose:
-            raise DataError(f"The image folder {folder} holds images ({loose[0]}, ...) but no "
-                            "class subfolders. Move them into one subfolder per class (a single "
-                            "subfolder when the images have no classes).")
-        raise DataError(f"The image folder {folder} is empty: it has no class subfolders. Put one "
-                        "subfolder per class there, each holding its PNG/JPEG images.")
+            raise DataError(
+                f"The image folder {folder} holds images ({loose[0]}, ...) but no "
+                "class subfolders. Move them into one subfolder per class (a single "
+                "subfolder when the images have no classes)."
+            )
+        raise DataError(
+            f"The image folder {folder} is empty: it has no class subfolders. Put one "
+            "subfolder per class there, each holding its PNG/JPEG images."
+        )
     classes = {}
     for name in names:
         files = []
         for root, dirs, filenames in os.walk(folder / name):
             dirs.sort()
-            files += [Path(root) / f for f in sorted(filenames)
-                      if f.lower().endswith(IMAGE_SUFFIXES)]
+            files += [
+                Path(root) / f for f in sorted(filenames) if f.lower().endswith(IMAGE_SUFFIXES)
+            ]
         classes[name] = files
     empty = [name for name, files in classes.items() if not files]
     if empty:
-        raise DataError(f"The class folders {', '.join(str(folder / n) for n in empty)} hold no "
-                        f"images ({', '.join(IMAGE_SUFFIXES)}). Add images or remove the folders.")
+        raise DataError(
+            f"The class folders {', '.join(str(folder / n) for n in empty)} hold no "
+            f"images ({', '.join(IMAGE_SUFFIXES)}). Add images or remove the folders."
+        )
     return classes
 
 
 def _undecodable(path: Path, error: Exception) -> DataError:
     # TensorFlow's messages run to several lines of op context; the first says what failed
     detail = (str(error).strip().splitlines() or ["no detail"])[0]
-    return DataError(f"The image {path} could not be decoded ({type(error).__name__}: {detail}). "
-                     "Replace or remove it.")
+    return DataError(
+        f"The image {path} could not be decoded ({type(error).__name__}: {detail}). "
+        "Replace or remove it."
+    )
 
 
 def _image_size(path: Path) -> tuple[int, int]:
@@ -131,12 +148,18 @@ def _common_size(classes: dict[str, list[Path]]) -> tuple[int, int]:
                     f"The images differ in size: {first} is {first_size[1]}x{first_size[0]} and "
                     f"{path} is {size[1]}x{size[0]} (width x height). Set dataset.image_size=N to "
                     "resize every image to NxN (e.g. dataset.image_size=64), or resize them "
-                    "beforehand.")
+                    "beforehand."
+                )
     return first_size
 
 
-def read_image_folder(path, image_size: int | None = None, color_mode: str = "rgb",
-                      test_fraction: float = 0.2, seed: int = 0) -> Loaded:
+def read_image_folder(
+    path,
+    image_size: int | None = None,
+    color_mode: str = "rgb",
+    test_fraction: float = 0.2,
+    seed: int = 0,
+) -> Loaded:
     """Images in one subfolder per class, decoded by Keras' directory loader.
 
     image_size: resize every image to image_size x image_size (bilinear); None keeps the size
@@ -148,22 +171,36 @@ def read_image_folder(path, image_size: int | None = None, color_mode: str = "rg
     import tensorflow as tf
 
     if color_mode not in COLOR_MODES:
-        raise ConfigError(f"dataset.color_mode={color_mode} is not one of "
-                          f"{', '.join(COLOR_MODES)}.")
-    if image_size is not None and (isinstance(image_size, bool) or not isinstance(image_size, int)
-                                   or image_size < 1):
-        raise ConfigError(f"dataset.image_size={image_size} is not a positive integer (pixels per "
-                          "side), or null to keep the images' own size.")
+        raise ConfigError(
+            f"dataset.color_mode={color_mode} is not one of {', '.join(COLOR_MODES)}."
+        )
+    if image_size is not None and (
+        isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 1
+    ):
+        raise ConfigError(
+            f"dataset.image_size={image_size} is not a positive integer (pixels per "
+            "side), or null to keep the images' own size."
+        )
     folder = Path(path).expanduser()
     try:
         classes = _class_folders(folder, str(path))
     except PermissionError as error:
-        raise DataError(f"The image folder {folder} cannot be read ({error.strerror}: "
-                        f"{error.filename}). Make it readable to this user.") from None
+        raise DataError(
+            f"The image folder {folder} cannot be read ({error.strerror}: "
+            f"{error.filename}). Make it readable to this user."
+        ) from None
     size = (image_size, image_size) if image_size is not None else _common_size(classes)
     dataset = keras.utils.image_dataset_from_directory(
-        str(folder), labels="inferred", label_mode="int", class_names=list(classes),
-        color_mode=color_mode, batch_size=None, image_size=size, shuffle=False, verbose=False)
+        str(folder),
+        labels="inferred",
+        label_mode="int",
+        class_names=list(classes),
+        color_mode=color_mode,
+        batch_size=None,
+        image_size=size,
+        shuffle=False,
+        verbose=False,
+    )
     images, labels = [], []
     try:
         for x, y in dataset.batch(256).as_numpy_iterator():
@@ -178,13 +215,15 @@ def read_image_folder(path, image_size: int | None = None, color_mode: str = "rg
                     tf.io.decode_image(tf.io.read_file(str(file)), expand_animations=False)
                 except (tf.errors.OpError, ValueError) as culprit:
                     raise _undecodable(file, culprit) from None
-        raise DataError(f"The images in {folder} could not be read ({type(error).__name__}: "
-                        f"{error}). Check that every file is a PNG, JPEG, BMP or GIF image."
-                        ) from None
+        raise DataError(
+            f"The images in {folder} could not be read ({type(error).__name__}: "
+            f"{error}). Check that every file is a PNG, JPEG, BMP or GIF image."
+        ) from None
     x, y = np.concatenate(images), np.concatenate(labels)
     train, test = stratified_split(y, test_fraction, seed, f"The image folder {folder}")
-    return Loaded(x[train], y[train], x[test], y[test], files=[str(folder)],
-                  class_names=list(classes))
+    return Loaded(
+        x[train], y[train], x[test], y[test], files=[str(folder)], class_names=list(classes)
+    )
 
 
 # --- .npz archives -------------------------------------------------------------------------
@@ -201,21 +240,28 @@ def _npz_arrays(path: Path) -> dict[str, np.ndarray]:
                     if "allow_pickle" not in str(error):
                         raise
                     # an object array is a pickle, and unpickling can run code: never loaded
-                    raise DataError(f"The file {path}: {key} is an object array (pickled "
-                                    "Python objects), which is never loaded since unpickling can "
-                                    f"run code. Save {key} as a numeric array (e.g. "
-                                    f"np.asarray({key}, np.float32)).") from None
+                    raise DataError(
+                        f"The file {path}: {key} is an object array (pickled "
+                        "Python objects), which is never loaded since unpickling can "
+                        f"run code. Save {key} as a numeric array (e.g. "
+                        f"np.asarray({key}, np.float32))."
+                    ) from None
             return arrays
     except FileNotFoundError:
-        raise DataError(f"The file {path} does not exist. Point the dataset at an .npz archive "
-                        "holding x_train (and optionally y_train, x_test, y_test).") from None
+        raise DataError(
+            f"The file {path} does not exist. Point the dataset at an .npz archive "
+            "holding x_train (and optionally y_train, x_test, y_test)."
+        ) from None
     except IsADirectoryError:
-        raise DataError(f"{path} is a folder, not an .npz archive. Point the dataset at the .npz "
-                        "file itself.") from None
+        raise DataError(
+            f"{path} is a folder, not an .npz archive. Point the dataset at the .npz file itself."
+        ) from None
     except (OSError, ValueError, zipfile.BadZipFile, zlib.error, EOFError) as error:
-        raise DataError(f"The file {path} is not a readable .npz archive "
-                        f"({type(error).__name__}: {error}). Write it with "
-                        "np.savez(path, x_train=..., y_train=...).") from None
+        raise DataError(
+            f"The file {path} is not a readable .npz archive "
+            f"({type(error).__name__}: {error}). Write it with "
+            "np.savez(path, x_train=..., y_train=...)."
+        ) from None
 
 
 def _npz_images(path: Path, key: str, x: np.ndarray, fix: str) -> np.ndarray:
@@ -225,9 +271,11 @@ def _npz_images(path: Path, key: str, x: np.ndarray, fix: str) -> np.ndarray:
             x = x.astype(np.float32)
         bad = ~np.isfinite(x.reshape(len(x), -1)).all(axis=1)
         if bad.any():
-            raise DataError(f"The file {path}: {key} holds NaN or infinite values (or values "
-                            f"beyond float32), first in example {int(np.argmax(bad))}. Replace "
-                            f"them with finite numbers or drop those examples. {fix}")
+            raise DataError(
+                f"The file {path}: {key} holds NaN or infinite values (or values "
+                f"beyond float32), first in example {int(np.argmax(bad))}. Replace "
+                f"them with finite numbers or drop those examples. {fix}"
+            )
     # (n, h, w): single-channel images, given the channel axis convolutions expect
     return x[..., None] if x.ndim == 3 else x
 
@@ -243,8 +291,10 @@ def read_npz(path, test_fraction: float = 0.2, seed: int = 0) -> Loaded:
     arrays = _npz_arrays(path)
     fix = "Rewrite it with np.savez(path, x_train=..., y_train=..., x_test=..., y_test=...)."
     if "x_train" not in arrays:
-        raise DataError(f"The file {path} has no array named x_train (it holds "
-                        f"{', '.join(arrays) or 'no arrays'}). {fix}")
+        raise DataError(
+            f"The file {path} has no array named x_train (it holds "
+            f"{', '.join(arrays) or 'no arrays'}). {fix}"
+        )
     if "y_test" in arrays and "x_test" not in arrays:
         raise DataError(f"The file {path} holds y_test but no x_test; give both or neither. {fix}")
     x_train = arrays["x_train"]
@@ -254,16 +304,19 @@ def read_npz(path, test_fraction: float = 0.2, seed: int = 0) -> Loaded:
     y_train = y_train.astype(np.int64).reshape(-1)
     if "x_test" not in arrays:
         train, test = stratified_split(y_train, test_fraction, seed, f"The file {path}")
-        return Loaded(x_train[train], y_train[train], x_train[test], y_train[test],
-                      files=[str(path)])
+        return Loaded(
+            x_train[train], y_train[train], x_train[test], y_train[test], files=[str(path)]
+        )
     x_test = arrays["x_test"]
     y_test = arrays.get("y_test", np.zeros(len(x_test) if x_test.ndim else 0, np.int64))
     check_examples(f"The file {path}", "x_test", x_test, "y_test", y_test, fix)
     x_test = _npz_images(path, "x_test", x_test, fix)
     if x_test.shape[1:] != x_train.shape[1:] or x_test.dtype != x_train.dtype:
-        raise DataError(f"The file {path}: x_test examples are {x_test.dtype} of shape "
-                        f"{x_test.shape[1:]} but x_train examples {x_train.dtype} of shape "
-                        f"{x_train.shape[1:]}; both splits must match. {fix}")
+        raise DataError(
+            f"The file {path}: x_test examples are {x_test.dtype} of shape "
+            f"{x_test.shape[1:]} but x_train examples {x_train.dtype} of shape "
+            f"{x_train.shape[1:]}; both splits must match. {fix}"
+        )
     return Loaded(x_train, y_train, x_test, y_test.astype(np.int64).reshape(-1), files=[str(path)])
 
 
@@ -279,17 +332,23 @@ def _csv_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
             header = next(reader, None)
             rows = [(reader.line_num, row) for row in reader if any(cell.strip() for cell in row)]
     except FileNotFoundError:
-        raise DataError(f"The file {path} does not exist. Point the dataset at a CSV file with a "
-                        "header row.") from None
+        raise DataError(
+            f"The file {path} does not exist. Point the dataset at a CSV file with a header row."
+        ) from None
     except IsADirectoryError:
-        raise DataError(f"{path} is a folder, not a CSV file. Point the dataset at the .csv file "
-                        "itself.") from None
+        raise DataError(
+            f"{path} is a folder, not a CSV file. Point the dataset at the .csv file itself."
+        ) from None
     except (OSError, UnicodeDecodeError, csv.Error) as error:
-        raise DataError(f"The file {path} is not a readable CSV text file ({type(error).__name__}: "
-                        f"{error}). Save it as UTF-8 CSV with a header row.") from None
+        raise DataError(
+            f"The file {path} is not a readable CSV text file ({type(error).__name__}: "
+            f"{error}). Save it as UTF-8 CSV with a header row."
+        ) from None
     if not header or not any(cell.strip() for cell in header):
-        raise DataError(f"The file {path} is empty; expected a header row naming the columns, then "
-                        "one row per example.")
+        raise DataError(
+            f"The file {path} is empty; expected a header row naming the columns, then "
+            "one row per example."
+        )
     return [cell.strip() for cell in header], rows
 
 
@@ -332,17 +391,27 @@ def _numeric_columns(path: Path, rows, specs: list[tuple[str, int, bool]]) -> li
         for cells, (name, _, integer) in zip(columns, specs):
             problem = _cell_problem(cells[position], integer)
             if problem:
-                what = ("integer labels (0 = normal, nonzero = anomalous for anomaly detection)"
-                        if integer else "numbers")
+                what = (
+                    "integer labels (0 = normal, nonzero = anomalous for anomaly detection)"
+                    if integer
+                    else "numbers"
+                )
                 leave_out = "" if integer else ", or leave the column out with dataset.columns"
-                raise DataError(f"The file {path}: column {name!r} {problem} on line {line}; the "
-                                f"column must hold {what} in every row. Fix or drop that row"
-                                f"{leave_out}.")
+                raise DataError(
+                    f"The file {path}: column {name!r} {problem} on line {line}; the "
+                    f"column must hold {what} in every row. Fix or drop that row"
+                    f"{leave_out}."
+                )
     raise AssertionError("unreachable: NumPy refused a column whose every cell parses")
 
 
-def read_csv(path, label_column: str | None = None, columns: list[str] | None = None,
-             test_fraction: float = 0.2, seed: int = 0) -> Loaded:
+def read_csv(
+    path,
+    label_column: str | None = None,
+    columns: list[str] | None = None,
+    test_fraction: float = 0.2,
+    seed: int = 0,
+) -> Loaded:
     """A table with a header row: features float32, standardised by the training rows.
 
     columns: the feature columns (default: all but the label). label_column: integer labels
@@ -354,30 +423,42 @@ def read_csv(path, label_column: str | None = None, columns: list[str] | None = 
     header, rows = _csv_rows(path)
     duplicated = sorted({name for name in header if header.count(name) > 1})
     if duplicated:
-        raise DataError(f"The file {path} names the columns {', '.join(duplicated)} more than "
-                        "once; rename them so that each column can be chosen by name.")
+        raise DataError(
+            f"The file {path} names the columns {', '.join(duplicated)} more than "
+            "once; rename them so that each column can be chosen by name."
+        )
     known = ", ".join(header)
     if label_column is not None and label_column not in header:
-        raise DataError(f"The file {path} has no column {label_column!r} for the labels "
-                        f"(dataset.label_column); its columns are {known}.")
+        raise DataError(
+            f"The file {path} has no column {label_column!r} for the labels "
+            f"(dataset.label_column); its columns are {known}."
+        )
     if columns is not None:
         unknown = [name for name in columns if name not in header]
         if unknown:
-            raise DataError(f"The file {path} has no columns {', '.join(map(repr, unknown))} "
-                            f"(dataset.columns); its columns are {known}.")
+            raise DataError(
+                f"The file {path} has no columns {', '.join(map(repr, unknown))} "
+                f"(dataset.columns); its columns are {known}."
+            )
         if label_column in columns:
-            raise DataError(f"dataset.columns lists the label column {label_column!r} of {path} as "
-                            "a feature; a model that sees the label learns nothing. Drop it there.")
+            raise DataError(
+                f"dataset.columns lists the label column {label_column!r} of {path} as "
+                "a feature; a model that sees the label learns nothing. Drop it there."
+            )
     features = list(columns) if columns is not None else [n for n in header if n != label_column]
     if not features:
-        raise DataError(f"The file {path} leaves no feature columns (its columns are {known}); "
-                        "list them in dataset.columns.")
+        raise DataError(
+            f"The file {path} leaves no feature columns (its columns are {known}); "
+            "list them in dataset.columns."
+        )
     if not rows:
         raise DataError(f"The file {path} has a header but no rows; add one row per example.")
     for line, row in rows:
         if len(row) != len(header):
-            raise DataError(f"The file {path}: line {line} has {len(row)} cells but the header "
-                            f"{len(header)}; every row needs one cell per column.")
+            raise DataError(
+                f"The file {path}: line {line} has {len(row)} cells but the header "
+                f"{len(header)}; every row needs one cell per column."
+            )
     specs = [(name, header.index(name), False) for name in features]
     if label_column is not None:
         specs.append((label_column, header.index(label_column), True))

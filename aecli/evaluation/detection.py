@@ -16,12 +16,23 @@ def detection_metrics(anomalous: np.ndarray, score: np.ndarray, threshold: float
     )
 
     flagged = score > threshold
-    precision, recall, f1, _ = precision_recall_fscore_support(anomalous, flagged, average="binary", zero_division=0)
+    precision, recall, f1, _ = precision_recall_fscore_support(
+        anomalous, flagged, average="binary", zero_division=0
+    )
     (tn, fp), (fn, tp) = confusion_matrix(anomalous, flagged, labels=[False, True])
-    return {"roc_auc": float(roc_auc_score(anomalous, score)), "pr_auc": float(average_precision_score(anomalous, score)),
-            "precision": float(precision), "recall": float(recall), "f1": float(f1),
-            "confusion": {"true_negative": int(tn), "false_positive": int(fp), "false_negative": int(fn),
-                          "true_positive": int(tp)}}
+    return {
+        "roc_auc": float(roc_auc_score(anomalous, score)),
+        "pr_auc": float(average_precision_score(anomalous, score)),
+        "precision": float(precision),
+        "recall": float(recall),
+        "f1": float(f1),
+        "confusion": {
+            "true_negative": int(tn),
+            "false_positive": int(fp),
+            "false_negative": int(fn),
+            "true_positive": int(tp),
+        },
+    }
 
 
 def f1_optimal_threshold(anomalous: np.ndarray, score: np.ndarray) -> tuple[float, float]:
@@ -42,7 +53,9 @@ def f1_optimal_threshold(anomalous: np.ndarray, score: np.ndarray) -> tuple[floa
     return float(threshold), float(f1[best])
 
 
-def histogram(path: Path, score: np.ndarray, anomalous: np.ndarray, threshold: float, name: str) -> None:
+def histogram(
+    path: Path, score: np.ndarray, anomalous: np.ndarray, threshold: float, name: str
+) -> None:
     import matplotlib
 
     matplotlib.use("Agg")

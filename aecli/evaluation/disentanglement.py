@@ -29,16 +29,23 @@ import numpy as np
 from sklearn import ensemble, metrics, svm
 
 # the keys of `all_metrics`, in the order they are reported
-METRIC_NAMES = ("mig", "sap", "dci_disentanglement", "dci_completeness", "dci_informativeness",
-                "factor_vae_score")
+METRIC_NAMES = (
+    "mig",
+    "sap",
+    "dci_disentanglement",
+    "dci_completeness",
+    "dci_informativeness",
+    "factor_vae_score",
+)
 
 
 def _check(codes, factors):
     codes = np.asarray(codes, dtype=np.float64)
     factors = np.asarray(factors)
     if codes.ndim != 2 or factors.ndim != 2 or codes.shape[0] != factors.shape[0]:
-        raise ValueError(f"codes (n, d) and factors (n, k) must share n; got {codes.shape} "
-                         f"and {factors.shape}")
+        raise ValueError(
+            f"codes (n, d) and factors (n, k) must share n; got {codes.shape} and {factors.shape}"
+        )
     if not np.issubdtype(factors.dtype, np.integer):
         raise ValueError(f"factors must be integer class indices, got dtype {factors.dtype}")
     return codes, factors.astype(np.int64)
@@ -66,8 +73,12 @@ def histogram_discretize(codes, bins=20):
 def discrete_mutual_info(a, b):
     """(d, k) matrix of I(a_i; b_j) in nats between the columns of two (n, d), (n, k) integer
     arrays, from their empirical joint distribution (sklearn.metrics.mutual_info_score)."""
-    return np.array([[metrics.mutual_info_score(b[:, j], a[:, i]) for j in range(b.shape[1])]
-                     for i in range(a.shape[1])])
+    return np.array(
+        [
+            [metrics.mutual_info_score(b[:, j], a[:, i]) for j in range(b.shape[1])]
+            for i in range(a.shape[1])
+        ]
+    )
 
 
 def discrete_entropy(factors):
@@ -111,7 +122,7 @@ def sap_score_matrix(codes, factors, seed=0, train_fraction=0.8, continuous=Fals
     train, test = _split(len(codes), seed, train_fraction)
     scores = np.zeros((codes.shape[1], factors.shape[1]))
     for i in range(codes.shape[1]):
-        z_train, z_test = codes[train, i:i + 1], codes[test, i:i + 1]
+        z_train, z_test = codes[train, i : i + 1], codes[test, i : i + 1]
         for j in range(factors.shape[1]):
             y_train, y_test = factors[train, j], factors[test, j]
             if continuous:
@@ -164,8 +175,12 @@ def dci_importance(codes, factors, seed=0, train_fraction=0.8, n_estimators=50, 
     train_acc, test_acc = [], []
     for j in range(factors.shape[1]):
         model = ensemble.ExtraTreesClassifier(
-            n_estimators=n_estimators, max_features=None, max_depth=max_depth, n_jobs=2,
-            random_state=int(np.random.default_rng([seed, j]).integers(2**31)))
+            n_estimators=n_estimators,
+            max_features=None,
+            max_depth=max_depth,
+            n_jobs=2,
+            random_state=int(np.random.default_rng([seed, j]).integers(2**31)),
+        )
         model.fit(codes[train], factors[train, j])
         importance[:, j] = np.abs(model.feature_importances_)
         train_acc.append(np.mean(model.predict(codes[train]) == factors[train, j]))
@@ -191,8 +206,11 @@ def dci_disentanglement(importance):
     importance = np.asarray(importance, dtype=np.float64)
     per_code = _one_minus_entropy(importance, axis=1)
     total = importance.sum()
-    weights = importance.sum(axis=1) / total if total > 0 else np.full(len(importance),
-                                                                       1 / len(importance))
+    weights = (
+        importance.sum(axis=1) / total
+        if total > 0
+        else np.full(len(importance), 1 / len(importance))
+    )
     return float(np.sum(per_code * weights))
 
 
@@ -203,8 +221,11 @@ def dci_completeness(importance):
     importance = np.asarray(importance, dtype=np.float64)
     per_factor = _one_minus_entropy(importance, axis=0)
     total = importance.sum()
-    weights = importance.sum(axis=0) / total if total > 0 else np.full(importance.shape[1],
-                                                                       1 / importance.shape[1])
+    weights = (
+        importance.sum(axis=0) / total
+        if total > 0
+        else np.full(importance.shape[1], 1 / importance.shape[1])
+    )
     return float(np.sum(per_factor * weights))
 
 
@@ -251,8 +272,16 @@ def _factor_vae_votes(codes, factors, rng, num_votes, batch_size, scale, active,
     return votes
 
 
-def factor_vae_score(codes, factors, seed=0, batch_size=64, num_train=10000, num_eval=5000,
-                     prune_threshold=0.05, encode=None):
+def factor_vae_score(
+    codes,
+    factors,
+    seed=0,
+    batch_size=64,
+    num_train=10000,
+    num_eval=5000,
+    prune_threshold=0.05,
+    encode=None,
+):
     """FactorVAE metric (Kim & Mnih 2018, sec. 4), the accuracy of a majority-vote classifier.
 
     1. Each latent is normalised by its standard deviation over all the given codes; latents
@@ -277,10 +306,10 @@ def factor_vae_score(codes, factors, seed=0, batch_size=64, num_train=10000, num
     if not active.any():
         return 0.0
     rng = np.random.default_rng([seed, 11])
-    train_votes = _factor_vae_votes(codes, factors, rng, num_train, batch_size, scale, active,
-                                    encode)
-    eval_votes = _factor_vae_votes(codes, factors, rng, num_eval, batch_size, scale, active,
-                                   encode)
+    train_votes = _factor_vae_votes(
+        codes, factors, rng, num_train, batch_size, scale, active, encode
+    )
+    eval_votes = _factor_vae_votes(codes, factors, rng, num_eval, batch_size, scale, active, encode)
     classifier = np.argmax(train_votes, axis=0)  # latent -> the factor it votes for most
     return float(eval_votes[classifier, np.arange(codes.shape[1])].sum() / eval_votes.sum())
 

@@ -33,8 +33,9 @@ def traversal(model, x, steps=9, span=3.0, order=None) -> list[np.ndarray]:
     return rows
 
 
-def labelled_traversal(path: Path, rows: list[np.ndarray], dims, importance, values,
-                       what: str) -> None:
+def labelled_traversal(
+    path: Path, rows: list[np.ndarray], dims, importance, values, what: str
+) -> None:
     """The traversal as a figure: a row per dimension, labelled with its index and importance (KL
     in nats for a VAE), a column per swept value, labelled with it."""
     import matplotlib
@@ -43,21 +44,36 @@ def labelled_traversal(path: Path, rows: list[np.ndarray], dims, importance, val
     import matplotlib.pyplot as plt
 
     height, width = rows[0].shape[1:3]
-    figure, axes = plt.subplots(len(rows), len(values), squeeze=False,
-                                figsize=(0.9 * len(values) + 1.6, 0.9 * len(rows) * height / width + 0.8))
+    figure, axes = plt.subplots(
+        len(rows),
+        len(values),
+        squeeze=False,
+        figsize=(0.9 * len(values) + 1.6, 0.9 * len(rows) * height / width + 0.8),
+    )
     for r, (row, dim) in enumerate(zip(rows, dims)):
         for c, image in enumerate(row):
             axis = axes[r][c]
-            axis.imshow(np.clip(image.squeeze(), 0, 1), cmap="gray" if image.shape[-1] == 1 else None,
-                        vmin=0, vmax=1)
+            axis.imshow(
+                np.clip(image.squeeze(), 0, 1),
+                cmap="gray" if image.shape[-1] == 1 else None,
+                vmin=0,
+                vmax=1,
+            )
             axis.set_xticks([])
             axis.set_yticks([])
             if c == 0:
-                axis.set_ylabel(f"z{dim}\n{what} {importance[dim]:.2f}", rotation=0, ha="right",
-                                va="center", fontsize=8)
+                axis.set_ylabel(
+                    f"z{dim}\n{what} {importance[dim]:.2f}",
+                    rotation=0,
+                    ha="right",
+                    va="center",
+                    fontsize=8,
+                )
             if r == len(rows) - 1:
                 axis.set_xlabel(f"{values[c]:+.1f}", fontsize=8)
-    figure.suptitle(f"latent traversals, most informative first ({what} per dimension)", fontsize=10)
+    figure.suptitle(
+        f"latent traversals, most informative first ({what} per dimension)", fontsize=10
+    )
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)
@@ -74,8 +90,13 @@ def traversal_gif(path: Path, rows: list[np.ndarray], seconds_per_frame: float =
         strip = np.concatenate([row[t] for row in rows], axis=1)
         pixels = (np.clip(strip, 0, 1) * 255).round().astype(np.uint8)
         frames.append(Image.fromarray(pixels.squeeze(-1) if pixels.shape[-1] == 1 else pixels))
-    frames[0].save(path, save_all=True, append_images=frames[1:], loop=0,
-                   duration=int(1000 * seconds_per_frame))
+    frames[0].save(
+        path,
+        save_all=True,
+        append_images=frames[1:],
+        loop=0,
+        duration=int(1000 * seconds_per_frame),
+    )
 
 
 def manifold(model, steps=15, span=3.0) -> list[np.ndarray]:
@@ -90,8 +111,9 @@ def write_png(path: Path, grid: np.ndarray) -> None:
     tf.io.write_file(str(path), tf.io.encode_png(pixels))
 
 
-def latent_scatter(path: Path, means: np.ndarray, labels: np.ndarray,
-                   class_names: list[str] = ()) -> None:
+def latent_scatter(
+    path: Path, means: np.ndarray, labels: np.ndarray, class_names: list[str] = ()
+) -> None:
     """Test latent means coloured by label (2-D codes), with a legend of class names where the
     dataset has them."""
     import matplotlib
@@ -104,8 +126,14 @@ def latent_scatter(path: Path, means: np.ndarray, labels: np.ndarray,
     for label in np.unique(labels):
         pick = labels == label
         name = class_names[label] if 0 <= label < len(class_names) else f"label {label}"
-        axis.scatter(means[pick, 0], means[pick, 1], color=colours(int(label) % 10), s=3, alpha=0.6,
-                     label=name)
+        axis.scatter(
+            means[pick, 0],
+            means[pick, 1],
+            color=colours(int(label) % 10),
+            s=3,
+            alpha=0.6,
+            label=name,
+        )
     axis.legend(markerscale=4, fontsize=8, loc="best")
     axis.set_title("test codes (posterior means) by label")
     axis.set_xlabel("z1")
@@ -115,7 +143,9 @@ def latent_scatter(path: Path, means: np.ndarray, labels: np.ndarray,
     plt.close(figure)
 
 
-def projector(log_dir: Path, codes: np.ndarray, labels: np.ndarray, images: np.ndarray | None) -> None:
+def projector(
+    log_dir: Path, codes: np.ndarray, labels: np.ndarray, images: np.ndarray | None
+) -> None:
     """Codes, labels and (for images) a sprite for TensorBoard's embedding projector."""
     from tensorboard.plugins import projector as tb_projector
 
@@ -129,7 +159,9 @@ def projector(log_dir: Path, codes: np.ndarray, labels: np.ndarray, images: np.n
     entry.metadata_path = "metadata.tsv"
     if images is not None:
         side = int(np.ceil(np.sqrt(len(images))))
-        padded = np.concatenate([images, np.zeros((side * side - len(images), *images.shape[1:]), images.dtype)])
+        padded = np.concatenate(
+            [images, np.zeros((side * side - len(images), *images.shape[1:]), images.dtype)]
+        )
         write_png(log_dir / "sprite.png", image_grid(np.split(padded, side)))
         entry.sprite.image_path = "sprite.png"
         entry.sprite.single_image_dim.extend(list(images.shape[1:3]))
@@ -161,10 +193,14 @@ def sample_all(run, out_dir: Path, count: int = 64) -> dict[str, Path]:
         values = np.linspace(-3.0, 3.0, 9)
         rows = traversal(model, test.x[first], order=order)
         grids["traversal"] = image_grid(rows)
-        labelled_traversal(out_dir / "traversal_labelled.png", rows, order, importance, values, what)
+        labelled_traversal(
+            out_dir / "traversal_labelled.png", rows, order, importance, values, what
+        )
         traversal_gif(out_dir / "traversal.gif", rows)
-        written.update(traversal_labelled=out_dir / "traversal_labelled.png",
-                       traversal_gif=out_dir / "traversal.gif")
+        written.update(
+            traversal_labelled=out_dir / "traversal_labelled.png",
+            traversal_gif=out_dir / "traversal.gif",
+        )
         if code_shape[-1] == 2:
             grids["manifold"] = image_grid(manifold(model))
     writer = tf.summary.create_file_writer(str(run.folder.tensorboard_run("samples")))
@@ -174,7 +210,9 @@ def sample_all(run, out_dir: Path, count: int = 64) -> dict[str, Path]:
             tf.summary.image(name, grid, step=0)
             written[name] = out_dir / f"{name}.png"
     writer.flush()
-    codes = np.concatenate([np.asarray(model.encode_mean(test.x[i:i + 512])) for i in range(0, len(test.x), 512)])
+    codes = np.concatenate(
+        [np.asarray(model.encode_mean(test.x[i : i + 512])) for i in range(0, len(test.x), 512)]
+    )
     if codes.ndim == 2 and codes.shape[1] == 2:
         latent_scatter(out_dir / "latent_scatter.png", codes, test.y, run.arrays.class_names)
         written["latent_scatter"] = out_dir / "latent_scatter.png"

@@ -34,13 +34,14 @@ def log_weights(model, x, samples: int, seed=(0, 0)):
     return tf.transpose(log_px_z + log_pz - log_qz)
 
 
-def importance_weighted_bound(model, x: np.ndarray, k: int, sample_chunk: int = 256,
-                              example_chunk: int = 64, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def importance_weighted_bound(
+    model, x: np.ndarray, k: int, sample_chunk: int = 256, example_chunk: int = 64, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """(L_k, ELBO) per example in nats; samples come in chunks whose log-sum-exp is accumulated, so
     memory is bounded by example_chunk x sample_chunk decoder passes whatever k is."""
     bounds, elbos = [], []
     for start in range(0, len(x), example_chunk):
-        batch = tf.constant(x[start:start + example_chunk])
+        batch = tf.constant(x[start : start + example_chunk])
         running = None
         total = tf.zeros(len(batch))
         drawn = 0
@@ -49,7 +50,11 @@ def importance_weighted_bound(model, x: np.ndarray, k: int, sample_chunk: int = 
             # one seed per (example chunk, sample chunk): the same x and k give the same bound
             weights = log_weights(model, batch, n, seed=(seed, start * k + drawn))
             chunk = tf.reduce_logsumexp(weights, axis=1)
-            running = chunk if running is None else tf.reduce_logsumexp(tf.stack([running, chunk]), axis=0)
+            running = (
+                chunk
+                if running is None
+                else tf.reduce_logsumexp(tf.stack([running, chunk]), axis=0)
+            )
             total += tf.reduce_sum(weights, axis=1)
             drawn += n
         bounds.append((running - math.log(k)).numpy())

@@ -67,7 +67,9 @@ def _pooled_metrics(model, test, noisy: bool, terms: dict, advance) -> dict:
         if noisy:
             sums["noisy"] += float(tf.reduce_sum(tf.square(x_in - x_clean)))
             sums["ssim_noisy"] += float(tf.reduce_sum(tf.image.ssim(x_in, x_clean, max_val=1.0)))
-            sums["ssim_denoised"] += float(tf.reduce_sum(tf.image.ssim(reconstruction, x_clean, max_val=1.0)))
+            sums["ssim_denoised"] += float(
+                tf.reduce_sum(tf.image.ssim(reconstruction, x_clean, max_val=1.0))
+            )
     recon_mse = sums["recon"] / values
     metrics = {f"test_{name}": float(value) for name, value in terms.items()}
     metrics["test_recon_mse"] = recon_mse
@@ -88,8 +90,9 @@ def _pooled_metrics(model, test, noisy: bool, terms: dict, advance) -> dict:
 
 def encode_means(model, x: np.ndarray, batch: int = 512) -> np.ndarray:
     """The codes (posterior means) of `x`, batch by batch: what `aecli encode` exports."""
-    return np.concatenate([np.asarray(model.encode_mean(x[i:i + batch]))
-                           for i in range(0, len(x), batch)])
+    return np.concatenate(
+        [np.asarray(model.encode_mean(x[i : i + batch])) for i in range(0, len(x), batch)]
+    )
 
 
 def factor_metrics(model, split, seed: int) -> dict:
@@ -118,13 +121,15 @@ def evaluate_run(run, split: str, k: int) -> dict:
     report = {"run": str(run.folder.path), "split": split, "examples": len(x)}
     mse, bce, ssim, codes = [], [], [], []
     for start in range(0, len(x), 256):
-        batch = tf.constant(x[start:start + 256])
+        batch = tf.constant(x[start : start + 256])
         code = model.encode_mean(batch)
         reconstruction = model.decoded_mean(model.decoder(code))
         mse.append(losses.mse(batch, reconstruction).numpy())
         bce.append(losses.bce(batch, reconstruction).numpy() * np.prod(batch.shape[1:]))
         if len(batch.shape) == 4:
-            ssim.append(tf.image.ssim(batch, tf.cast(reconstruction, tf.float32), max_val=1.0).numpy())
+            ssim.append(
+                tf.image.ssim(batch, tf.cast(reconstruction, tf.float32), max_val=1.0).numpy()
+            )
         codes.append(np.asarray(code))
     report["recon_mse"] = float(np.concatenate(mse).mean())
     report["recon_bce"] = float(np.concatenate(bce).mean())
@@ -145,10 +150,15 @@ def evaluate_run(run, split: str, k: int) -> dict:
         report["k"] = k
     report.update(bounds)
     report.update(model.code_metrics(np.concatenate(codes)))
-    report.update({key.removeprefix("test_"): value
-                   for key, value in {**model.posterior_metrics(x),
-                                      **factor_metrics(model, getattr(run.arrays, split),
-                                                       run.cfg.seed)}.items()})
+    report.update(
+        {
+            key.removeprefix("test_"): value
+            for key, value in {
+                **model.posterior_metrics(x),
+                **factor_metrics(model, getattr(run.arrays, split), run.cfg.seed),
+            }.items()
+        }
+    )
     return report
 
 
@@ -158,10 +168,17 @@ def _denoising(run, split: str, unit: bool) -> dict:
     seed offset, being evaluated in its place)."""
     from aecli.data.pipeline import make_pipelines
 
-    arrays = run.arrays if split == "test" else dataclasses.replace(
-        run.arrays, test=getattr(run.arrays, split))
-    pipeline = make_pipelines(arrays, min(run.cfg.trainer.batch_size, len(arrays.train.x)),
-                              run.cfg.model.noise, run.cfg.seed).test
+    arrays = (
+        run.arrays
+        if split == "test"
+        else dataclasses.replace(run.arrays, test=getattr(run.arrays, split))
+    )
+    pipeline = make_pipelines(
+        arrays,
+        min(run.cfg.trainer.batch_size, len(arrays.train.x)),
+        run.cfg.model.noise,
+        run.cfg.seed,
+    ).test
     model = run.model
     sums = {"noisy": 0.0, "denoised": 0.0, "ssim_noisy": 0.0, "ssim_denoised": 0.0}
     values, examples = 0, 0
@@ -174,7 +191,8 @@ def _denoising(run, split: str, unit: bool) -> dict:
         if len(x_clean.shape) == 4:
             sums["ssim_noisy"] += float(tf.reduce_sum(tf.image.ssim(x_in, x_clean, max_val=1.0)))
             sums["ssim_denoised"] += float(
-                tf.reduce_sum(tf.image.ssim(denoised, x_clean, max_val=1.0)))
+                tf.reduce_sum(tf.image.ssim(denoised, x_clean, max_val=1.0))
+            )
     report = {}
     if unit:
         report["psnr_noisy_db"] = float(losses.psnr_db(sums["noisy"] / values))

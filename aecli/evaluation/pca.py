@@ -23,6 +23,8 @@ def pca_baseline(decoder_basis: np.ndarray, x_train: np.ndarray, x_eval: np.ndar
     pca = PCA(n_components=k).fit(flat_train)
     reconstruction = pca.inverse_transform(pca.transform(flat_eval))
     angles = np.degrees(subspace_angles(decoder_basis, pca.components_.T))
-    return {"pca_recon_mse": float(np.mean((reconstruction - flat_eval) ** 2)),
-            "pca_explained_variance": float(pca.explained_variance_ratio_.sum()),
-            "pca_principal_angles_deg": [float(a) for a in angles]}
+    return {
+        "pca_recon_mse": float(np.mean((reconstruction - flat_eval) ** 2)),
+        "pca_explained_variance": float(pca.explained_variance_ratio_.sum()),
+        "pca_principal_angles_deg": [float(a) for a in angles],
+    }

@@ -33,13 +33,16 @@ def load_run(run_dir: Path, limit: int | None = None) -> TrainedRun:
     folder = RunFolder(Path(run_dir))
     cfg = load_run_config(folder.path)
     if not all(path.exists() for path in folder.networks):
-        raise UserError(f"{folder.path} has no trained networks (encoder.keras, decoder.keras): the "
-                        f"run did not finish. Finish it with `aecli resume {folder.path}`.")
+        raise UserError(
+            f"{folder.path} has no trained networks (encoder.keras, decoder.keras): the "
+            f"run did not finish. Finish it with `aecli resume {folder.path}`."
+        )
     dataset = cfg.dataset if limit is None else replace(cfg.dataset, limit=limit)
     keras.utils.set_random_seed(cfg.seed)
     arrays = load_arrays(dataset, cfg.seed)
-    model = build_model(cfg.model, arrays.input_shape, seed=cfg.seed,
-                        dataset_size=len(arrays.train.x))
+    model = build_model(
+        cfg.model, arrays.input_shape, seed=cfg.seed, dataset_size=len(arrays.train.x)
+    )
     for network, path in zip((model.encoder, model.decoder), folder.networks):
         saved = keras.saving.load_model(path, safe_mode=True, compile=False)
         network.set_weights(saved.get_weights())

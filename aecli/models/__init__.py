@@ -8,8 +8,15 @@ through its hooks (aecli/models/autoencoder.py), never by testing its type elsew
 import logging
 import math
 
-from aecli.config.model import (AutoencoderConfig, BaseModelConfig, BetaTCVAEConfig,
-                                ContractiveConfig, NoiseType, SparseConfig, VAEConfig)
+from aecli.config.model import (
+    AutoencoderConfig,
+    BaseModelConfig,
+    BetaTCVAEConfig,
+    ContractiveConfig,
+    NoiseType,
+    SparseConfig,
+    VAEConfig,
+)
 from aecli.models.autoencoder import Autoencoder
 from aecli.models.beta_tcvae import BetaTCVAE
 from aecli.models.contractive import ContractiveAutoencoder
@@ -36,16 +43,27 @@ def warn_if_overcomplete(cfg: BaseModelConfig, input_shape) -> None:
             "model.latent_dim=%d >= input dimension %d with no regularizer: this overcomplete "
             "autoencoder can learn the identity and reconstruct perfectly without learning "
             "features. Add one (model=sparse, model=contractive, or model.noise.type=gaussian) or "
-            "shrink model.latent_dim.", cfg.latent_dim, math.prod(input_shape))
+            "shrink model.latent_dim.",
+            cfg.latent_dim,
+            math.prod(input_shape),
+        )
 
 
 def build_model(cfg: BaseModelConfig, input_shape, seed: int, dataset_size: int = 0) -> Autoencoder:
     """The keras.Model for `cfg`, with fresh networks for data of `input_shape`; `dataset_size`
     (training examples) is for families whose estimators need it."""
     warn_if_overcomplete(cfg, input_shape)
-    return MODELS[type(cfg)].from_model_config(cfg, input_shape, seed=seed,
-                                               dataset_size=dataset_size)
+    return MODELS[type(cfg)].from_model_config(
+        cfg, input_shape, seed=seed, dataset_size=dataset_size
+    )
 
 
-__all__ = ["MODELS", "Autoencoder", "BetaTCVAE", "ContractiveAutoencoder", "SparseAutoencoder", "VAE",
-           "build_model"]
+__all__ = [
+    "MODELS",
+    "Autoencoder",
+    "BetaTCVAE",
+    "ContractiveAutoencoder",
+    "SparseAutoencoder",
+    "VAE",
+    "build_model",
+]

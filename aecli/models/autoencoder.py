@@ -22,7 +22,9 @@ class Autoencoder(keras.Model):
     # the code's activation: sigmoid for the families whose penalties read it as a firing rate
     code_activation = None
 
-    def __init__(self, encoder, decoder, likelihood=Likelihood.bernoulli, decoder_std=0.1, **kwargs):
+    def __init__(
+        self, encoder, decoder, likelihood=Likelihood.bernoulli, decoder_std=0.1, **kwargs
+    ):
         super().__init__(**kwargs)
         self.encoder = encoder
         self.decoder = decoder
@@ -36,10 +38,14 @@ class Autoencoder(keras.Model):
     def from_model_config(cls, cfg, input_shape, seed: int, dataset_size: int = 0) -> "Autoencoder":
         """The model of `cfg` with fresh networks (Keras' own `from_config` rebuilds a saved model,
         hence the longer name). Families with their own keys extend `family_arguments`."""
-        return cls(encoder=cls.build_encoder(cfg, input_shape),
-                   decoder=build_decoder(cfg, input_shape), likelihood=cfg.likelihood,
-                   decoder_std=cfg.decoder_std, name=cfg.name,
-                   **cls.family_arguments(cfg, seed=seed, dataset_size=dataset_size))
+        return cls(
+            encoder=cls.build_encoder(cfg, input_shape),
+            decoder=build_decoder(cfg, input_shape),
+            likelihood=cfg.likelihood,
+            decoder_std=cfg.decoder_std,
+            name=cfg.name,
+            **cls.family_arguments(cfg, seed=seed, dataset_size=dataset_size),
+        )
 
     @classmethod
     def build_encoder(cls, cfg, input_shape):
@@ -73,8 +79,9 @@ class Autoencoder(keras.Model):
     def latent_importance(self, x: np.ndarray) -> tuple[np.ndarray, str]:
         """How much each code dimension carries over the inputs, and what that number is: here the
         variance of the code over `x` (a dimension that never moves says nothing)."""
-        codes = np.concatenate([np.asarray(self.encode_mean(x[i:i + 512]))
-                                for i in range(0, len(x), 512)])
+        codes = np.concatenate(
+            [np.asarray(self.encode_mean(x[i : i + 512])) for i in range(0, len(x), 512)]
+        )
         return codes.reshape(len(codes), -1).var(axis=0), "variance"
 
     def posterior_metrics(self, x: np.ndarray) -> dict:
@@ -98,8 +105,9 @@ class Autoencoder(keras.Model):
                     if layer.activation not in (None, keras.activations.linear):
                         return None
                     dense.append(layer)
-                elif not isinstance(layer, (keras.layers.InputLayer, keras.layers.Reshape,
-                                            keras.layers.Flatten)):
+                elif not isinstance(
+                    layer, (keras.layers.InputLayer, keras.layers.Reshape, keras.layers.Flatten)
+                ):
                     return None
         if len(dense) != 2:  # a VAE's encoder has two heads; hidden layers add more
             return None
@@ -112,9 +120,12 @@ class Autoencoder(keras.Model):
     def anomaly_scores(self, x: np.ndarray, samples: int) -> dict:
         """Per-example anomaly scores: the mean squared reconstruction error (the chapter's
         score), plus what the family adds."""
-        batches = (x[i:i + 512] for i in range(0, len(x), 512))
-        return {"recon": np.concatenate([np.asarray(losses.mse(batch, self.reconstruct(batch)))
-                                         for batch in batches])}
+        batches = (x[i : i + 512] for i in range(0, len(x), 512))
+        return {
+            "recon": np.concatenate(
+                [np.asarray(losses.mse(batch, self.reconstruct(batch))) for batch in batches]
+            )
+        }
 
     @property
     def metrics(self):

@@ -46,4 +46,8 @@ class ContractiveAutoencoder(Autoencoder):
         code, norms = self.jacobian_norm(x_in, training=training)
         recon = ops.mean(self.reconstruction_nll(x_clean, self.decoder(code, training=training)))
         contractive = ops.mean(norms)
-        return {"loss": recon + self.weight * contractive, "recon": recon, "contractive": contractive}
+        return {
+            "loss": recon + self.weight * contractive,
+            "recon": recon,
+            "contractive": contractive,
+        }

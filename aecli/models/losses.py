@@ -64,7 +64,9 @@ def reparameterize(mean, std, eps):
 def sparsity_kl(rho, rho_hat, eps=1e-7):
     """Chapter 5.3: sum_j [rho log(rho / rho_hat_j) + (1 - rho) log((1 - rho) / (1 - rho_hat_j))]."""
     rho_hat = ops.clip(ops.cast(rho_hat, "float32"), eps, 1.0 - eps)
-    return ops.sum(rho * ops.log(rho / rho_hat) + (1.0 - rho) * ops.log((1.0 - rho) / (1.0 - rho_hat)))
+    return ops.sum(
+        rho * ops.log(rho / rho_hat) + (1.0 - rho) * ops.log((1.0 - rho) / (1.0 - rho_hat))
+    )
 
 
 def l1_activity_per_example(code):

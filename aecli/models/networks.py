@@ -49,7 +49,9 @@ def _encoder_trunk(cfg: BaseModelConfig, inputs):
     return x
 
 
-def build_encoder(cfg: BaseModelConfig, input_shape, gaussian: bool, code_activation=None) -> keras.Model:
+def build_encoder(
+    cfg: BaseModelConfig, input_shape, gaussian: bool, code_activation=None
+) -> keras.Model:
     """x -> z (deterministic, `code_activation` on the code) or x -> (mean, log_var) (Gaussian posterior)."""
     inputs = keras.Input(shape=input_shape, name="x")
     features = _encoder_trunk(cfg, inputs)
@@ -57,10 +59,16 @@ def build_encoder(cfg: BaseModelConfig, input_shape, gaussian: bool, code_activa
         mean = layers.Dense(cfg.latent_dim, dtype="float32", name="z_mean")(features)
         log_var = layers.Dense(cfg.latent_dim, dtype="float32", name="z_log_var")(features)
         return keras.Model(inputs, [mean, log_var], name="encoder")
-    if cfg.architecture == Architecture.fully_conv:  # the code is a feature map with latent_dim channels
-        code = layers.Conv2D(cfg.latent_dim, 1, activation=code_activation, dtype="float32", name="z")(features)
+    if (
+        cfg.architecture == Architecture.fully_conv
+    ):  # the code is a feature map with latent_dim channels
+        code = layers.Conv2D(
+            cfg.latent_dim, 1, activation=code_activation, dtype="float32", name="z"
+        )(features)
         return keras.Model(inputs, code, name="encoder")
-    code = layers.Dense(cfg.latent_dim, activation=code_activation, dtype="float32", name="z")(features)
+    code = layers.Dense(cfg.latent_dim, activation=code_activation, dtype="float32", name="z")(
+        features
+    )
     return keras.Model(inputs, code, name="encoder")
 
 
@@ -71,11 +79,15 @@ def build_decoder(cfg: BaseModelConfig, output_shape) -> keras.Model:
         factor = 2 ** len(cfg.conv_filters)
         top = cfg.conv_filters[-1]
         if cfg.architecture == Architecture.fully_conv:
-            latent = keras.Input(shape=(height // factor, width // factor, cfg.latent_dim), name="z")
+            latent = keras.Input(
+                shape=(height // factor, width // factor, cfg.latent_dim), name="z"
+            )
             x = latent
         else:
             latent = keras.Input(shape=(cfg.latent_dim,), name="z")
-            x = layers.Dense((height // factor) * (width // factor) * top, activation="relu")(latent)
+            x = layers.Dense((height // factor) * (width // factor) * top, activation="relu")(
+                latent
+            )
             x = layers.Reshape((height // factor, width // factor, top))(x)
         for filters in reversed(cfg.conv_filters):
             x = layers.Conv2DTranspose(filters, 3, strides=2, padding="same", activation="relu")(x)

@@ -33,8 +33,10 @@ class VAESchedules(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         cfg = self.cfg
-        self.model.beta.assign(self.beta * kl_weight(epoch, cfg.kl_schedule, cfg.kl_schedule_epochs,
-                                                     cfg.kl_schedule_ratio))
+        self.model.beta.assign(
+            self.beta
+            * kl_weight(epoch, cfg.kl_schedule, cfg.kl_schedule_epochs, cfg.kl_schedule_ratio)
+        )
         self.model.capacity.assign(capacity(epoch, cfg.capacity_max, cfg.capacity_epochs))
 
     def on_epoch_end(self, epoch, logs=None):

@@ -21,7 +21,9 @@ class SparseAutoencoder(Autoencoder):
     loss_names = ("loss", "recon", "sparsity")
     code_activation = "sigmoid"
 
-    def __init__(self, encoder, decoder, penalty=SparsityPenalty.kl, weight=1e-3, target_rho=0.05, **kwargs):
+    def __init__(
+        self, encoder, decoder, penalty=SparsityPenalty.kl, weight=1e-3, target_rho=0.05, **kwargs
+    ):
         super().__init__(encoder, decoder, **kwargs)
         self.penalty = SparsityPenalty(penalty)
         self.weight = weight
@@ -34,8 +36,10 @@ class SparseAutoencoder(Autoencoder):
     def code_metrics(self, codes: np.ndarray) -> dict:
         """mean_activation, the code's mean over units and test examples; dead_fraction, the share
         of units never on (above UNIT_ON) for any test example."""
-        return {"mean_activation": float(codes.mean()),
-                "dead_fraction": float(np.mean(codes.max(axis=0) <= UNIT_ON))}
+        return {
+            "mean_activation": float(codes.mean()),
+            "dead_fraction": float(np.mean(codes.max(axis=0) <= UNIT_ON)),
+        }
 
     def generated_images(self, count: int) -> dict:
         """The decoded features of the first `count` code units (MLP codes)."""

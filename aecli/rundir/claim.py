@@ -49,7 +49,8 @@ def lock(folder: RunFolder) -> None:
                 raise FolderBusy(
                     f"Another aecli process (PID {owner}) is working on {folder.path}; two processes "
                     "must not train into one run folder. Wait for it to end, or stop it first "
-                    f"(`kill {owner}`).") from None
+                    f"(`kill {owner}`)."
+                ) from None
             folder.lock.unlink(missing_ok=True)  # stale: its process is gone
             continue
         except OSError as error:
@@ -65,7 +66,8 @@ def _unwritable(folder: RunFolder, error: OSError) -> UserError:
     return UserError(
         f"Cannot write in the run folder {folder.path} ({error.strerror or error}): aecli needs "
         "to write its lock, status and checkpoints there. Make it writable (e.g. remount a "
-        "read-only disk read-write), or copy the run to a writable place and resume the copy.")
+        "read-only disk read-write), or copy the run to a writable place and resume the copy."
+    )
 
 
 def holds_lock(folder: RunFolder) -> bool:
@@ -90,7 +92,8 @@ def claim(folder: RunFolder, settings, hydra_cfg: DictConfig) -> RunFolder:
         raise UserError(
             f"The run folder {folder.path} already holds a run, and aecli never overwrites one. "
             "Pick a new folder with `hydra.run.dir=...` (or drop that override to get a fresh one); "
-            f"to continue that run, use `aecli resume {folder.path}`.")
+            f"to continue that run, use `aecli resume {folder.path}`."
+        )
     folder.config_dir.mkdir(parents=True, exist_ok=True)
     write_text(folder.overrides, OmegaConf.to_yaml(list(hydra_cfg.overrides.task)))
     write_text(folder.hydra_config, OmegaConf.to_yaml(hydra_cfg))

@@ -1,16 +1,16 @@
 """The layout of a run folder: the one place where the name of every file inside a run is spelled.
 
-    RUN/
-      .hydra/config.yaml, overrides.yaml, hydra.yaml   the validated config, the command line, Hydra's
-      run.lock                                         held by the process working on the run
-      status.json                                      running | completed | failed | interrupted
-      metrics.json                                     test metrics of the finished run
-      eval.json, anomaly.json, anomaly_scores.png      `aecli eval`, `aecli anomaly`
-      encoder.keras, decoder.keras                     the trained networks
-      checkpoints/                                     last, previous, best (aecli/training/checkpoints.py)
-      tensorboard/{train,validation,images,samples,projector,hparams}
-      codes/{split}_codes.npy, {split}_labels.npy      `aecli encode`
-      samples/*.png                                    `aecli sample`
+RUN/
+  .hydra/config.yaml, overrides.yaml, hydra.yaml   the validated config, the command line, Hydra's
+  run.lock                                         held by the process working on the run
+  status.json                                      running | completed | failed | interrupted
+  metrics.json                                     test metrics of the finished run
+  eval.json, anomaly.json, anomaly_scores.png      `aecli eval`, `aecli anomaly`
+  encoder.keras, decoder.keras                     the trained networks
+  checkpoints/                                     last, previous, best (aecli/training/checkpoints.py)
+  tensorboard/{train,validation,images,samples,projector,hparams}
+  codes/{split}_codes.npy, {split}_labels.npy      `aecli encode`
+  samples/*.png                                    `aecli sample`
 """
 
 from dataclasses import dataclass
@@ -95,8 +95,11 @@ class RunFolder:
         """Files a killed writer left half done: every atomic write in aecli goes through a
         `.<name>...tmp...` file beside its target (rundir/atomic.py, checkpoints, networks,
         TensorBoard rewrites)."""
-        return [path for path in self.path.rglob(".*tmp*")
-                if path.is_file() and self.config_dir not in path.parents]
+        return [
+            path
+            for path in self.path.rglob(".*tmp*")
+            if path.is_file() and self.config_dir not in path.parents
+        ]
 
     def holds_run(self) -> bool:
         """Whether an earlier run left its config or metrics here."""

@@ -44,11 +44,16 @@ def read_run(path: Path) -> Run:
     metrics = _load(folder.metrics, json.loads, {})
     status = read_status(folder) or {}
     state = status.get("status") or ("completed" if metrics else "unknown")
-    return Run(path=path, overrides=[str(item) for item in overrides] if isinstance(overrides, list) else [],
-               status=state, error=status.get("error"),
-               metrics=metrics if isinstance(metrics, dict) else {},
-               config=config if isinstance(config, dict) else {},
-               started=status.get("started"), ended=status.get("ended"))
+    return Run(
+        path=path,
+        overrides=[str(item) for item in overrides] if isinstance(overrides, list) else [],
+        status=state,
+        error=status.get("error"),
+        metrics=metrics if isinstance(metrics, dict) else {},
+        config=config if isinstance(config, dict) else {},
+        started=status.get("started"),
+        ended=status.get("ended"),
+    )
 
 
 def started_at(run: Run) -> float:
@@ -69,7 +74,8 @@ def find_runs(root: Path) -> list[Run]:
     """Every run folder under `root` (a folder holding .hydra/ or status.json), newest first."""
     marker = RunFolder(Path())  # the layout's relative names
     depth = len(marker.config.parts) - 1
-    folders = ({p.parents[depth] for p in root.rglob(str(marker.config))}
-               | {p.parent for p in root.rglob(marker.status.name)})
+    folders = {p.parents[depth] for p in root.rglob(str(marker.config))} | {
+        p.parent for p in root.rglob(marker.status.name)
+    }
     runs = [read_run(folder) for folder in folders]
     return sorted(runs, key=lambda run: (started_at(run), str(run.path)), reverse=True)

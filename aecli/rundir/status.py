@@ -30,8 +30,9 @@ def read_status(folder: RunFolder) -> dict | None:
         return {"status": "unknown", "error": f"{folder.status} is unreadable ({error})"}
 
 
-def write_status(folder: RunFolder, status: str, epochs_completed: int | None = None,
-                 error: str | None = None) -> None:
+def write_status(
+    folder: RunFolder, status: str, epochs_completed: int | None = None, error: str | None = None
+) -> None:
     """Record `status`; `started` is kept from the first record (a resumed run keeps it), `ended`
     is set unless the run is still going, and `epochs_completed` is kept unless given."""
     previous = read_status(folder) or {}
@@ -42,7 +43,8 @@ def write_status(folder: RunFolder, status: str, epochs_completed: int | None = 
         "started": previous.get("started", _now()),
         "ended": None if status == "running" else _now(),
         "epochs_completed": previous.get("epochs_completed", previous.get("epoch", 0))
-        if epochs_completed is None else epochs_completed,
+        if epochs_completed is None
+        else epochs_completed,
         "error": error,
     }
     try:

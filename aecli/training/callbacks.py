@@ -65,15 +65,17 @@ class ImageGrids(keras.callbacks.Callback):
         if self.stop.stopped_mid_epoch or not self.every or (epoch + 1) % self.every:
             return
         reconstructions = np.asarray(self.model.reconstruct(self.x_in))
-        rows = ([self.x_clean, self.x_in, reconstructions] if self.denoising
-                else [self.x_in, reconstructions])
+        rows = (
+            [self.x_clean, self.x_in, reconstructions]
+            if self.denoising
+            else [self.x_in, reconstructions]
+        )
         with self.writer.as_default():
             name = "clean_noisy_denoised" if self.denoising else "inputs_vs_reconstructions"
             tf.summary.image(name, image_grid(rows), step=epoch)
             for name, images in self.model.generated_images(8 * self.count).items():
                 tf.summary.image(name, image_grid(rows_of(images, self.count)), step=epoch)
         self.writer.flush()
-
 
 
 def forget_steps_from(log_dirs, step: int) -> None:

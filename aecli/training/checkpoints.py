@@ -40,15 +40,19 @@ class DiskFull(UserError):
 def disk_full(error: BaseException) -> bool:
     """Whether an error is ENOSPC (h5py and TensorFlow put the errno in the message only)."""
     text = str(error)
-    return (getattr(error, "errno", None) in (errno.ENOSPC, errno.EDQUOT)
-            or "No space left" in text or "errno = 28" in text)
+    return (
+        getattr(error, "errno", None) in (errno.ENOSPC, errno.EDQUOT)
+        or "No space left" in text
+        or "errno = 28" in text
+    )
 
 
 def disk_full_error(path: Path) -> DiskFull:
     return DiskFull(
         f"No space left on the device holding {path}: the run stopped there, its earlier "
         "checkpoints are intact and no half-written file is left. Free space and continue with "
-        f"`aecli resume {path}`, or choose another `hydra.run.dir` on a disk with room.")
+        f"`aecli resume {path}`, or choose another `hydra.run.dir` on a disk with room."
+    )
 
 
 def _fsync(path: Path) -> None:
@@ -71,16 +75,21 @@ class CheckpointStore:
         `<name>.json`; they still resume."""
         return self.folder / f"{name}.json"
 
-    def save(self, model, name: str, epoch: int, val_loss: float | None,
-             train_seconds: float = 0.0) -> None:
+    def save(
+        self, model, name: str, epoch: int, val_loss: float | None, train_seconds: float = 0.0
+    ) -> None:
         """Write checkpoint `name` as one atomic unit (see the module's docstring)."""
         self.folder.mkdir(parents=True, exist_ok=True)
         target = self.path(name)
         temporary = self.folder / f".{name}.{os.getpid()}.tmp.weights.h5"
         link = self.folder / f".previous.{os.getpid()}.tmp.weights.h5"
         seed = getattr(model, "seed_generator", None)
-        metadata = {"epoch": epoch, "val_loss": val_loss, "train_seconds": train_seconds,
-                    "seed_state": None if seed is None else np.asarray(seed.state).tolist()}
+        metadata = {
+            "epoch": epoch,
+            "val_loss": val_loss,
+            "train_seconds": train_seconds,
+            "seed_state": None if seed is None else np.asarray(seed.state).tolist(),
+        }
         try:
             model.save_weights(temporary)
             with h5py.File(temporary, "a") as stream:
@@ -152,15 +161,17 @@ class CheckpointStore:
         raise CheckpointError(
             f"No checkpoint in {self.folder} could be loaded ({detail}). If the run's "
             ".hydra/config.yaml was edited since, restore it; otherwise the checkpoints are "
-            "damaged and the run must be started anew.")
+            "damaged and the run must be started anew."
+        )
 
 
 class Checkpoints(keras.callbacks.Callback):
     """Every `every` epochs save `last`; whenever validation loss improves save `best`.
     Partial and non-finite epochs are skipped."""
 
-    def __init__(self, store: CheckpointStore, stop, every: int = 1,
-                 best_val_loss: float = math.inf):
+    def __init__(
+        self, store: CheckpointStore, stop, every: int = 1, best_val_loss: float = math.inf
+    ):
         super().__init__()
         self.store, self.stop, self.every, self.best = store, stop, every, best_val_loss
         self.last_saved_epoch = None

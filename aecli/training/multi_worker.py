@@ -32,10 +32,13 @@ def _from_slurm() -> dict | None:
         return None
     import tensorflow as tf
 
-    resolver = tf.distribute.cluster_resolver.SlurmClusterResolver(port_base=int(
-        os.environ.get("AECLI_SLURM_PORT_BASE", "8888")))
-    return {"cluster": resolver.cluster_spec().as_dict(),
-            "task": {"type": resolver.task_type, "index": resolver.task_id}}
+    resolver = tf.distribute.cluster_resolver.SlurmClusterResolver(
+        port_base=int(os.environ.get("AECLI_SLURM_PORT_BASE", "8888"))
+    )
+    return {
+        "cluster": resolver.cluster_spec().as_dict(),
+        "task": {"type": resolver.task_type, "index": resolver.task_id},
+    }
 
 
 def cluster_config() -> dict:
@@ -48,7 +51,8 @@ def cluster_config() -> dict:
                 "hardware.strategy=multi_worker needs the TF_CONFIG environment variable on every "
                 'worker, e.g. TF_CONFIG=\'{"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
                 '"task": {"type": "worker", "index": 0}}\' (index 1 on the second), or a Slurm job '
-                "step of several tasks (`srun --ntasks=2 ...`), from which aecli derives it.")
+                "step of several tasks (`srun --ntasks=2 ...`), from which aecli derives it."
+            )
         os.environ["TF_CONFIG"] = json.dumps(derived)  # read again by TensorFlow's resolver
         return derived
     try:
@@ -59,7 +63,8 @@ def cluster_config() -> dict:
         raise ClusterError(
             f"TF_CONFIG={text!r} is not a valid cluster description ({error!r}): it needs "
             '"cluster" (job name -> list of host:port) and "task" ({"type": ..., "index": ...}) '
-            "naming one of those addresses.") from None
+            "naming one of those addresses."
+        ) from None
     return config
 
 
@@ -97,7 +102,8 @@ def wait_for_peers(config: dict, timeout_s: float | None = None) -> None:
         raise ClusterError(
             f"This worker cannot listen on {own}, its address in TF_CONFIG ({error.strerror}): "
             "another process holds the port, or the host is not this machine's. Pick a free port "
-            "for each worker in TF_CONFIG.") from None
+            "for each worker in TF_CONFIG."
+        ) from None
     listener.listen(len(peers) + 1)
     deadline = time.monotonic() + timeout_s
     try:
@@ -114,7 +120,8 @@ def wait_for_peers(config: dict, timeout_s: float | None = None) -> None:
                         f"{address} within {timeout_s:g} s. Check that every address in "
                         f"TF_CONFIG={os.environ.get('TF_CONFIG')} is right, that a worker was "
                         "started for each with its own task index, and that the port is open; "
-                        f"{TIMEOUT_ENV} sets the wait.") from None
+                        f"{TIMEOUT_ENV} sets the wait."
+                    ) from None
                 time.sleep(0.2)
     finally:
         listener.close()

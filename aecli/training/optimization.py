@@ -13,8 +13,11 @@ from aecli.config.run import LRSchedule, OptimizerName, TrainerConfig
 from aecli.training.hardware import INITIAL_LOSS_SCALE
 
 # Keras' own default decay of AdamW; Adam and SGD decay nothing unless asked
-_DEFAULT_WEIGHT_DECAY = {OptimizerName.adam: None, OptimizerName.adamw: 0.004,
-                         OptimizerName.sgd: None}
+_DEFAULT_WEIGHT_DECAY = {
+    OptimizerName.adam: None,
+    OptimizerName.adamw: 0.004,
+    OptimizerName.sgd: None,
+}
 
 
 def learning_rate(trainer: TrainerConfig, steps_per_epoch: int):
@@ -26,8 +29,9 @@ def learning_rate(trainer: TrainerConfig, steps_per_epoch: int):
         if warmup == 0:
             return keras.optimizers.schedules.CosineDecay(lr, decay_steps=total)
         # warms up linearly from 0 to `lr`, then decays to 0 at the last step
-        return keras.optimizers.schedules.CosineDecay(0.0, decay_steps=total - warmup,
-                                                      warmup_target=lr, warmup_steps=warmup)
+        return keras.optimizers.schedules.CosineDecay(
+            0.0, decay_steps=total - warmup, warmup_target=lr, warmup_steps=warmup
+        )
     if trainer.lr_schedule == LRSchedule.step:
         drops = (trainer.epochs - 1) // trainer.lr_step_epochs
         if drops == 0:
@@ -38,14 +42,18 @@ def learning_rate(trainer: TrainerConfig, steps_per_epoch: int):
     return lr
 
 
-def build_optimizer(trainer: TrainerConfig, steps_per_epoch: int,
-                    mixed: bool = False) -> keras.optimizers.Optimizer:
+def build_optimizer(
+    trainer: TrainerConfig, steps_per_epoch: int, mixed: bool = False
+) -> keras.optimizers.Optimizer:
     """The configured optimiser; wrapped in dynamic loss scaling under mixed_float16."""
     decay = trainer.weight_decay
     if decay is None:
         decay = _DEFAULT_WEIGHT_DECAY[trainer.optimizer]
-    common = {"learning_rate": learning_rate(trainer, steps_per_epoch), "weight_decay": decay,
-              "global_clipnorm": trainer.gradient_clip_norm}
+    common = {
+        "learning_rate": learning_rate(trainer, steps_per_epoch),
+        "weight_decay": decay,
+        "global_clipnorm": trainer.gradient_clip_norm,
+    }
     if trainer.optimizer == OptimizerName.sgd:
         optimizer = keras.optimizers.SGD(momentum=trainer.momentum, **common)
     elif trainer.optimizer == OptimizerName.adamw:
@@ -126,12 +134,18 @@ def steering_callbacks(trainer: TrainerConfig, stop) -> list[keras.callbacks.Cal
     write the epoch's logs (LearningRateLog, TensorBoard)."""
     callbacks = []
     if trainer.lr_schedule == LRSchedule.plateau:
-        callbacks.append(keras.callbacks.ReduceLROnPlateau(
-            monitor="val_loss", factor=trainer.lr_plateau_factor,
-            patience=trainer.lr_plateau_patience, mode="min"))
+        callbacks.append(
+            keras.callbacks.ReduceLROnPlateau(
+                monitor="val_loss",
+                factor=trainer.lr_plateau_factor,
+                patience=trainer.lr_plateau_patience,
+                mode="min",
+            )
+        )
     if trainer.early_stopping_patience is not None:
-        callbacks.append(EarlyStopping(stop, trainer.early_stopping_patience,
-                                       trainer.early_stopping_min_delta))
+        callbacks.append(
+            EarlyStopping(stop, trainer.early_stopping_patience, trainer.early_stopping_min_delta)
+        )
     return callbacks
 
 
@@ -148,5 +162,7 @@ def outcome(history, callbacks) -> dict:
         val_loss = stopping.lowest
     else:
         val_loss = float(losses[-1]) if losses else math.nan
-    return {"val_loss": val_loss,
-            "stopped_early": bool(stopping is not None and stopping.stopped_early)}
+    return {
+        "val_loss": val_loss,
+        "stopped_early": bool(stopping is not None and stopping.stopped_early),
+    }

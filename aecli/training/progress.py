@@ -44,8 +44,11 @@ def epoch_line(epoch: int, epochs: int, logs: dict, seconds: float, width: int =
     names = [n for n in order if n in _FIRST] + [n for n in names if n not in _FIRST]
 
     def render(shown: set) -> str:
-        train = [_term(n, logs[n]) for n in names if n in shown and not n.startswith("val_")
-                 and n not in _SHORT]
+        train = [
+            _term(n, logs[n])
+            for n in names
+            if n in shown and not n.startswith("val_") and n not in _SHORT
+        ]
         val = [_term(n[4:], logs[n]) for n in names if n in shown and n.startswith("val_")]
         extra = [_term(n, logs[n]) for n in names if n in shown and n in _SHORT]
         parts = [head, " ".join(train)]
@@ -82,18 +85,31 @@ class RichProgress(keras.callbacks.Callback):
         self.shown = verbosity() > QUIET
         self.live = self.shown and console.is_terminal
         self.progress = Progress(
-            TextColumn("epoch {task.fields[epoch]}/{task.fields[epochs]}"), BarColumn(bar_width=24),
-            MofNCompleteColumn(), TextColumn("steps"), _SamplesPerSecond(batch_size),
-            TimeElapsedColumn(), TextColumn("<"), TimeRemainingColumn(),
-            TextColumn("{task.fields[loss]}"), console=console, transient=True)
+            TextColumn("epoch {task.fields[epoch]}/{task.fields[epochs]}"),
+            BarColumn(bar_width=24),
+            MofNCompleteColumn(),
+            TextColumn("steps"),
+            _SamplesPerSecond(batch_size),
+            TimeElapsedColumn(),
+            TextColumn("<"),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[loss]}"),
+            console=console,
+            transient=True,
+        )
         self.epoch_index = initial_epoch
 
     def on_train_begin(self, logs=None):
         if self.live:
             self.progress.start()
             self.task = self.progress.add_task(
-                "train", total=self.epochs * self.steps, completed=self.initial_epoch * self.steps,
-                epoch=self.initial_epoch + 1, epochs=self.epochs, loss="")
+                "train",
+                total=self.epochs * self.steps,
+                completed=self.initial_epoch * self.steps,
+                epoch=self.initial_epoch + 1,
+                epochs=self.epochs,
+                loss="",
+            )
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch_start = time.perf_counter()
@@ -104,8 +120,11 @@ class RichProgress(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         if self.live:
             loss = (logs or {}).get("loss")
-            self.progress.update(self.task, completed=self.epoch_index * self.steps + batch + 1,
-                                 loss="" if loss is None else f"loss {float(loss):.4g}")
+            self.progress.update(
+                self.task,
+                completed=self.epoch_index * self.steps + batch + 1,
+                loss="" if loss is None else f"loss {float(loss):.4g}",
+            )
 
     def on_epoch_end(self, epoch, logs=None):
         if not self.shown:
@@ -137,9 +156,17 @@ def evaluation_progress(total: int | None, description: str = "evaluating"):
     if not (console.is_terminal and verbosity() > QUIET):
         yield (lambda n=1: None), _Advance(lambda: None)
         return
-    with Progress(TextColumn(description), BarColumn(bar_width=24), MofNCompleteColumn(),
-                  TextColumn("batches"), TimeElapsedColumn(), TextColumn("<"),
-                  TimeRemainingColumn(), console=console, transient=True) as progress:
+    with Progress(
+        TextColumn(description),
+        BarColumn(bar_width=24),
+        MofNCompleteColumn(),
+        TextColumn("batches"),
+        TimeElapsedColumn(),
+        TextColumn("<"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
         task = progress.add_task(description, total=total)
 
         def advance(n=1):

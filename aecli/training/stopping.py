@@ -56,8 +56,10 @@ class StopConditions(keras.callbacks.Callback):
         if self.signum is not None:
             return False
         self.signum = signum
-        console.print(f"[yellow]{signal.Signals(signum).name}: stopping after this step "
-                      "(send it again to abort at once)[/]")
+        console.print(
+            f"[yellow]{signal.Signals(signum).name}: stopping after this step "
+            "(send it again to abort at once)[/]"
+        )
         return True
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -72,8 +74,10 @@ class StopConditions(keras.callbacks.Callback):
         # Keras reports once per execution of steps_per_execution steps, with the running mean of
         # each term: a NaN is known to have appeared somewhere in that range. The total is listed
         # last so the term that caused it is named.
-        bad = sorted((name for name, value in (logs or {}).items()
-                      if not math.isfinite(float(value))), key=lambda name: name == "loss")
+        bad = sorted(
+            (name for name, value in (logs or {}).items() if not math.isfinite(float(value))),
+            key=lambda name: name == "loss",
+        )
         if bad and self.non_finite is None:
             steps = (self.params or {}).get("steps")
             last = min(batch, steps - 1) if steps else batch

@@ -32,8 +32,9 @@ def slurm(tmp_path_factory):
     if reason:
         pytest.skip(reason)
     state = tmp_path_factory.mktemp("slurm")
-    started = subprocess.run([str(SCRIPT), "start", str(state)], capture_output=True, text=True,
-                             timeout=180)
+    started = subprocess.run(
+        [str(SCRIPT), "start", str(state)], capture_output=True, text=True, timeout=180
+    )
     assert started.returncode == 0, started.stderr
     env = {**os.environ, "SLURM_CONF": str(state / "slurm.conf")}
     try:
@@ -41,6 +42,7 @@ def slurm(tmp_path_factory):
     finally:
         # the jobs first (slurmd's children, not the script's), then the daemons the script started
         subprocess.run(["scancel", "--full", "--user", "root"], env=env, timeout=60)
-        stopped = subprocess.run([str(SCRIPT), "stop", str(state)], capture_output=True, text=True,
-                                 timeout=120)
+        stopped = subprocess.run(
+            [str(SCRIPT), "stop", str(state)], capture_output=True, text=True, timeout=120
+        )
         assert stopped.returncode == 0, stopped.stderr

@@ -8,16 +8,32 @@ from pathlib import Path
 
 from tensorboard_events import read_events
 
-TINY = ["dataset=synthetic", "dataset.kind=circle", "dataset.size=600", "trainer.epochs=2",
-        "model.hidden_units=[16]", "model.latent_dim=2"]
-SLURM = ["hydra/launcher=submitit_slurm", "hydra.launcher.partition=debug",
-         "hydra.launcher.cpus_per_task=1", "hydra.launcher.timeout_min=10"]
+TINY = [
+    "dataset=synthetic",
+    "dataset.kind=circle",
+    "dataset.size=600",
+    "trainer.epochs=2",
+    "model.hidden_units=[16]",
+    "model.latent_dim=2",
+]
+SLURM = [
+    "hydra/launcher=submitit_slurm",
+    "hydra.launcher.partition=debug",
+    "hydra.launcher.cpus_per_task=1",
+    "hydra.launcher.timeout_min=10",
+]
 
 
 def _aecli(args, cwd: Path, env: dict, timeout=600):
     env = {**env, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
-    return subprocess.run([sys.executable, "-m", "aecli", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "aecli", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def _sweep_dir(root: Path) -> Path:
@@ -59,15 +75,24 @@ def test_scancel_interrupts_a_job_that_resume_completes(slurm, tmp_path):
     longer = [*TINY, "dataset.size=20000", "trainer.batch_size=32", "trainer.epochs=25"]
     sweep_process = subprocess.Popen(
         [sys.executable, "-m", "aecli", "train", "-m", *SLURM, "model=vae", "seed=1", *longer],
-        cwd=tmp_path, env={**slurm, "TF_CPP_MIN_LOG_LEVEL": "2"}, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True)
+        cwd=tmp_path,
+        env={**slurm, "TF_CPP_MIN_LOG_LEVEL": "2"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     root = tmp_path / "outputs" / "train-multirun"
     _wait_for(lambda: list(root.glob("*/0/checkpoints/last.json")), sweep_process, "a first epoch")
     run = _sweep_dir(tmp_path) / "0"
     assert json.loads((run / "status.json").read_text())["status"] == "running"
 
-    jobs = subprocess.run(["squeue", "--noheader", "--format=%i"], env=slurm, capture_output=True,
-                          text=True, check=True).stdout.split()
+    jobs = subprocess.run(
+        ["squeue", "--noheader", "--format=%i"],
+        env=slurm,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     assert len(jobs) == 1, jobs
     # plain scancel: SIGCONT and SIGTERM to the job's processes, SIGKILL after KillWait
     subprocess.run(["scancel", jobs[0]], env=slurm, check=True)

@@ -11,23 +11,31 @@ from aecli.evaluation.reload import load_run
 
 def test_f1_optimal_threshold_is_tuned_on_labelled_validation_and_applied_to_test(aecli, tmp_path):
     run = tmp_path / "run"
-    result = aecli("anomaly", "dataset=network_traffic", "dataset.size=2000", "trainer.epochs=3",
-                   "anomaly.threshold=f1_optimal", f"hydra.run.dir={run}")
+    result = aecli(
+        "anomaly",
+        "dataset=network_traffic",
+        "dataset.size=2000",
+        "trainer.epochs=3",
+        "anomaly.threshold=f1_optimal",
+        f"hydra.run.dir={run}",
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads((run / "anomaly.json").read_text())
     assert report["threshold_rule"] == "f1_optimal" and report["percentile"] is None
     # the validation split has the test split's share of anomalies
     test_share = report["test_anomalous"] / (report["test_anomalous"] + report["test_normal"])
-    val_share = report["validation_anomalous"] / (report["validation_anomalous"]
-                                                  + report["validation_normal"])
+    val_share = report["validation_anomalous"] / (
+        report["validation_anomalous"] + report["validation_normal"]
+    )
     assert abs(val_share - test_share) < 0.01
     assert report["recon"]["validation_f1"] > 0.9 and report["recon"]["f1"] > 0.9
 
     # the threshold is the one the labelled validation split gives, recomputed from the saved model
     reloaded = load_run(run)
     normal = reloaded.arrays.val.x
-    anomalies, kinds = tabular.validation_anomalies("network_traffic", 2000, seed=0,
-                                                    count=report["validation_anomalous"])
+    anomalies, kinds = tabular.validation_anomalies(
+        "network_traffic", 2000, seed=0, count=report["validation_anomalous"]
+    )
     assert set(kinds) == {1, 2}  # DDoS and port scans both
     x = np.concatenate([normal, anomalies])
     labels = np.r_[np.zeros(len(normal), bool), np.ones(len(anomalies), bool)]
@@ -36,8 +44,9 @@ def test_f1_optimal_threshold_is_tuned_on_labelled_validation_and_applied_to_tes
 
 
 def test_f1_optimal_on_a_set_without_labelled_validation_is_refused(aecli):
-    result = aecli("anomaly", "dataset=fashion_mnist", "dataset.normal_class=0",
-                   "anomaly.threshold=f1_optimal")
+    result = aecli(
+        "anomaly", "dataset=fashion_mnist", "dataset.normal_class=0", "anomaly.threshold=f1_optimal"
+    )
     assert result.returncode == 2
     assert "has none: its validation split holds normal examples only" in result.stderr
     assert "Traceback" not in result.stderr

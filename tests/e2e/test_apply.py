@@ -20,10 +20,25 @@ from aecli.models import VAE
 def trained_vae(tmp_path_factory) -> Path:
     """A tiny 2-D VAE on synthetic shapes, trained for one epoch by `aecli train`."""
     run = tmp_path_factory.mktemp("apply") / "run"
-    result = subprocess.run([sys.executable, "-m", "aecli", "train", "model=vae", "dataset=synthetic",
-                             "dataset.size=1000", "model.hidden_units=[32]", "model.latent_dim=2", "trainer.epochs=1",
-                             "trainer.batch_size=32", f"hydra.run.dir={run}"], capture_output=True, text=True,
-                            timeout=600)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "aecli",
+            "train",
+            "model=vae",
+            "dataset=synthetic",
+            "dataset.size=1000",
+            "model.hidden_units=[32]",
+            "model.latent_dim=2",
+            "trainer.epochs=1",
+            "trainer.batch_size=32",
+            f"hydra.run.dir={run}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return run
 
@@ -66,20 +81,27 @@ def test_importance_weighted_bound_is_exact_for_a_linear_gaussian_model():
     x = rng.normal(size=(6, d)).astype(np.float32) + b.astype(np.float32)
     covariance = w @ w.T + s**2 * np.eye(d)
     centred = x - b
-    exact = -0.5 * (d * np.log(2 * np.pi) + np.linalg.slogdet(covariance)[1]
-                    + np.einsum("ni,ij,nj->n", centred, np.linalg.inv(covariance), centred))
+    exact = -0.5 * (
+        d * np.log(2 * np.pi)
+        + np.linalg.slogdet(covariance)[1]
+        + np.einsum("ni,ij,nj->n", centred, np.linalg.inv(covariance), centred)
+    )
     tf.random.set_seed(0)
     bound, elbo = importance_weighted_bound(model, x, k=20, sample_chunk=7)
     np.testing.assert_allclose(bound, exact, atol=1e-3)
     np.testing.assert_allclose(elbo, exact, atol=1e-3)
 
 
-def test_sample_writes_every_picture_and_interpolation_ends_at_the_reconstructions(aecli, trained_vae):
+def test_sample_writes_every_picture_and_interpolation_ends_at_the_reconstructions(
+    aecli, trained_vae
+):
     result = aecli("sample", str(trained_vae), "sample.count=16")
     assert result.returncode == 0, result.stderr[-3000:]
     samples = trained_vae / "samples"
-    shapes = {name: tf.io.decode_png(tf.io.read_file(str(samples / f"{name}.png"))).shape
-              for name in ("prior_samples", "interpolation", "traversal", "manifold")}
+    shapes = {
+        name: tf.io.decode_png(tf.io.read_file(str(samples / f"{name}.png"))).shape
+        for name in ("prior_samples", "interpolation", "traversal", "manifold")
+    }
     assert shapes["prior_samples"] == (8 * 28, 2 * 28, 1)
     assert shapes["interpolation"] == (28, 10 * 28, 1)
     assert shapes["traversal"] == (2 * 28, 9 * 28, 1)

@@ -3,7 +3,6 @@
 import subprocess
 import sys
 
-
 import pytest
 
 CASES = [
@@ -45,8 +44,16 @@ def test_batch_larger_than_training_set_is_a_clear_error(aecli):
 
 def test_top_level_help_lists_commands_quickly_without_tensorflow():
 
-    result = subprocess.run([sys.executable, "-c", "import sys; from aecli.cli import main; main(['--help']); "
-                             "print('tensorflow' in sys.modules)"], capture_output=True, text=True)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from aecli.cli import main; main(['--help']); "
+            "print('tensorflow' in sys.modules)",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0
     assert "train" in result.stdout and result.stdout.strip().endswith("False")
 
@@ -54,15 +61,22 @@ def test_top_level_help_lists_commands_quickly_without_tensorflow():
 def test_train_help_lists_config_groups(aecli):
     result = aecli("train", "--help")
     assert result.returncode == 0
-    for group in ["model: beta_tcvae, beta_vae, contractive, conv_denoising, sparse, vae, vanilla",
-                  "dataset:", "hardware: cpu, gpu, mixed", "debug: overfit, smoke"]:
+    for group in [
+        "model: beta_tcvae, beta_vae, contractive, conv_denoising, sparse, vae, vanilla",
+        "dataset:",
+        "hardware: cpu, gpu, mixed",
+        "debug: overfit, smoke",
+    ]:
         assert group in result.stdout
 
 
 def test_anomaly_help_describes_anomaly(aecli):
     result = aecli("anomaly", "--help")
     assert result.returncode == 0
-    assert result.stdout.startswith("aecli anomaly:") and "experiment=one_class_fashion" in result.stdout
+    assert (
+        result.stdout.startswith("aecli anomaly:")
+        and "experiment=one_class_fashion" in result.stdout
+    )
 
 
 SMALL = ["dataset.limit=256", "trainer.epochs=1", "trainer.batch_size=32", "model.hidden_units=[8]"]
@@ -70,8 +84,11 @@ SMALL = ["dataset.limit=256", "trainer.epochs=1", "trainer.batch_size=32", "mode
 
 def _offline(tmp_path):
     """A user with no Keras cache, no Debian dataset package and no network."""
-    return {"HOME": str(tmp_path / "home"), "KERAS_HOME": str(tmp_path / "home" / ".keras"),
-            "AECLI_DEBIAN_DATASETS": str(tmp_path / "no-debian")}
+    return {
+        "HOME": str(tmp_path / "home"),
+        "KERAS_HOME": str(tmp_path / "home" / ".keras"),
+        "AECLI_DEBIAN_DATASETS": str(tmp_path / "no-debian"),
+    }
 
 
 def _truncated_fashion(folder):
@@ -85,22 +102,33 @@ def _truncated_fashion(folder):
 
 def _wrong_shape_mnist(folder):
     import numpy as np
-
     from dataset_files import write_mnist_npz
 
     return write_mnist_npz(folder / "mnist.npz", x_train=np.zeros((40, 20, 20), np.uint8)).parent
 
 
 DATA_CASES = {
-    "missing offline": (lambda tmp: ["dataset=fashion_mnist", "dataset.download=false"],
-                        "dataset-fashion-mnist"),
+    "missing offline": (
+        lambda tmp: ["dataset=fashion_mnist", "dataset.download=false"],
+        "dataset-fashion-mnist",
+    ),
     "download fails offline": (lambda tmp: ["dataset=mnist"], "mnist.npz"),
-    "truncated file": (lambda tmp: ["dataset=fashion_mnist", f"dataset.data_dir={_truncated_fashion(tmp / 'f')}"],
-                       "train-images-idx3-ubyte.gz"),
-    "wrong shape": (lambda tmp: ["dataset=mnist", f"dataset.data_dir={_wrong_shape_mnist(tmp / 'm')}"], "(20, 20, 1)"),
-    "data_dir not a folder": (lambda tmp: ["dataset=mnist", "dataset.data_dir=/etc/hostname"], "dataset.data_dir"),
-    "outputs not writable": (lambda tmp: ["dataset=synthetic", "paths.log_dir=/etc/hostname/outputs"],
-                             "paths.log_dir"),
+    "truncated file": (
+        lambda tmp: ["dataset=fashion_mnist", f"dataset.data_dir={_truncated_fashion(tmp / 'f')}"],
+        "train-images-idx3-ubyte.gz",
+    ),
+    "wrong shape": (
+        lambda tmp: ["dataset=mnist", f"dataset.data_dir={_wrong_shape_mnist(tmp / 'm')}"],
+        "(20, 20, 1)",
+    ),
+    "data_dir not a folder": (
+        lambda tmp: ["dataset=mnist", "dataset.data_dir=/etc/hostname"],
+        "dataset.data_dir",
+    ),
+    "outputs not writable": (
+        lambda tmp: ["dataset=synthetic", "paths.log_dir=/etc/hostname/outputs"],
+        "paths.log_dir",
+    ),
 }
 
 
@@ -108,12 +136,20 @@ DATA_CASES = {
 def test_bad_data_or_folders_are_reported_without_traceback(aecli, tmp_path, case):
     overrides, named = DATA_CASES[case]
     # the proxy on a closed loopback port makes a download attempt fail at once, as offline
-    result = aecli("train", *overrides(tmp_path), *SMALL, env={**_offline(tmp_path),
-                                                              "https_proxy": "http://127.0.0.1:9"})
+    result = aecli(
+        "train",
+        *overrides(tmp_path),
+        *SMALL,
+        env={**_offline(tmp_path), "https_proxy": "http://127.0.0.1:9"},
+    )
     assert result.returncode == 2, result.stderr[-2000:]
     assert named in result.stderr and "Traceback" not in result.stderr
 
 
 def test_resume_of_a_folder_that_is_not_a_run_is_refused(aecli, tmp_path):
     result = aecli("resume", str(tmp_path))
-    assert result.returncode == 2 and "not an aecli run" in result.stderr and "Traceback" not in result.stderr
+    assert (
+        result.returncode == 2
+        and "not an aecli run" in result.stderr
+        and "Traceback" not in result.stderr
+    )

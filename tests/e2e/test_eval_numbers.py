@@ -14,10 +14,18 @@ from aecli.models import build_model
 
 def test_eval_of_a_denoiser_reports_the_noisy_and_denoised_psnr_train_reported(aecli, tmp_path):
     run = tmp_path / "run"
-    trained = aecli("train", "model=conv_denoising", "model.conv_filters=[4,8]",
-                    "model.latent_dim=4", "dataset=synthetic", "dataset.kind=shapes",
-                    "dataset.size=400", "debug=smoke", "trainer.batch_size=16",
-                    f"hydra.run.dir={run}")
+    trained = aecli(
+        "train",
+        "model=conv_denoising",
+        "model.conv_filters=[4,8]",
+        "model.latent_dim=4",
+        "dataset=synthetic",
+        "dataset.kind=shapes",
+        "dataset.size=400",
+        "debug=smoke",
+        "trainer.batch_size=16",
+        f"hydra.run.dir={run}",
+    )
     assert trained.returncode == 0, trained.stderr[-3000:]
     metrics = json.loads((run / "metrics.json").read_text())
     evaluated = aecli("eval", str(run))
@@ -30,8 +38,11 @@ def test_eval_of_a_denoiser_reports_the_noisy_and_denoised_psnr_train_reported(a
 
 
 def _metrics_on(x):
-    model = build_model(AutoencoderConfig(name="vanilla", hidden_units=[8], latent_dim=2,
-                                          likelihood="gaussian"), (x.shape[1],), seed=0)
+    model = build_model(
+        AutoencoderConfig(name="vanilla", hidden_units=[8], latent_dim=2, likelihood="gaussian"),
+        (x.shape[1],),
+        seed=0,
+    )
     model.compile(optimizer="adam")
     return evaluate(model, tf.data.Dataset.from_tensor_slices(x).batch(16).map(lambda b: (b, b)))
 
@@ -46,9 +57,18 @@ def test_psnr_is_reported_for_unit_range_data_and_not_for_standardised_features(
 
 def test_eval_of_a_linear_gaussian_autoencoder_reports_the_pca_baseline(aecli, tmp_path):
     run = tmp_path / "run"
-    trained = aecli("train", "model=vanilla", "model.hidden_units=[]", "model.likelihood=gaussian",
-                    "model.latent_dim=2", "dataset=synthetic", "dataset.kind=circle",
-                    "dataset.size=600", "debug=smoke", f"hydra.run.dir={run}")
+    trained = aecli(
+        "train",
+        "model=vanilla",
+        "model.hidden_units=[]",
+        "model.likelihood=gaussian",
+        "model.latent_dim=2",
+        "dataset=synthetic",
+        "dataset.kind=circle",
+        "dataset.size=600",
+        "debug=smoke",
+        f"hydra.run.dir={run}",
+    )
     assert trained.returncode == 0, trained.stderr[-3000:]
     evaluated = aecli("eval", str(run))
     assert evaluated.returncode == 0, evaluated.stderr[-3000:]

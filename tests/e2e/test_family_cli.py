@@ -4,7 +4,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from tensorboard_events import read_events
 
 FASHION = Path("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")
@@ -18,7 +17,9 @@ def _run(aecli, tmp_path, *overrides):
 
 @pytest.mark.skipif(not FASHION.exists(), reason="needs Debian's dataset-fashion-mnist (make data)")
 def test_denoiser_beats_its_noisy_input_on_real_fashion_mnist(aecli, tmp_path):
-    metrics = _run(aecli, tmp_path, "model=conv_denoising", "dataset.limit=3000", "trainer.epochs=2")
+    metrics = _run(
+        aecli, tmp_path, "model=conv_denoising", "dataset.limit=3000", "trainer.epochs=2"
+    )
     assert metrics["test_psnr_denoised_db"] > metrics["test_psnr_noisy_db"] + 2
     assert metrics["test_ssim_denoised"] > metrics["test_ssim_noisy"]
     tags = read_events(tmp_path / "run" / "tensorboard" / "images").Tags()["tensors"]
@@ -26,17 +27,40 @@ def test_denoiser_beats_its_noisy_input_on_real_fashion_mnist(aecli, tmp_path):
 
 
 def test_sparse_model_reports_activation_and_decoder_features(aecli, tmp_path):
-    metrics = _run(aecli, tmp_path, "model=sparse", "dataset=synthetic", "dataset.size=800", "trainer.epochs=1",
-                   "trainer.batch_size=32", "model.latent_dim=16")
+    metrics = _run(
+        aecli,
+        tmp_path,
+        "model=sparse",
+        "dataset=synthetic",
+        "dataset.size=800",
+        "trainer.epochs=1",
+        "trainer.batch_size=32",
+        "model.latent_dim=16",
+    )
     assert 0 < metrics["mean_activation"] < 1 and 0 <= metrics["dead_fraction"] <= 1
     assert "test_sparsity" in metrics
-    assert "decoder_features" in read_events(tmp_path / "run" / "tensorboard" / "images").Tags()["tensors"]
+    assert (
+        "decoder_features"
+        in read_events(tmp_path / "run" / "tensorboard" / "images").Tags()["tensors"]
+    )
 
 
 def test_vae_schedules_log_effective_beta_and_capacity(aecli, tmp_path):
-    _run(aecli, tmp_path, "model=vae", "dataset=synthetic", "dataset.size=600", "trainer.epochs=3",
-         "trainer.batch_size=32", "model.hidden_units=[16]", "model.kl_schedule=linear", "model.kl_schedule_epochs=2",
-         "model.capacity_max=5", "model.capacity_epochs=2", "model.free_bits=0.1")
+    _run(
+        aecli,
+        tmp_path,
+        "model=vae",
+        "dataset=synthetic",
+        "dataset.size=600",
+        "trainer.epochs=3",
+        "trainer.batch_size=32",
+        "model.hidden_units=[16]",
+        "model.kl_schedule=linear",
+        "model.kl_schedule_epochs=2",
+        "model.capacity_max=5",
+        "model.capacity_epochs=2",
+        "model.free_bits=0.1",
+    )
     from tensorboard_events import scalar_series
 
     train = tmp_path / "run" / "tensorboard" / "train"

@@ -17,33 +17,68 @@ from pathlib import Path
 
 import pytest
 
-TINY = ["dataset=synthetic", "dataset.kind=shapes", "dataset.size=300", "model.hidden_units=[16]",
-        "model.latent_dim=2", "trainer.epochs=4", "trainer.batch_size=32",
-        "trainer.steps_per_execution=1", "hardware.jit_compile=off"]
+TINY = [
+    "dataset=synthetic",
+    "dataset.kind=shapes",
+    "dataset.size=300",
+    "model.hidden_units=[16]",
+    "model.latent_dim=2",
+    "trainer.epochs=4",
+    "trainer.batch_size=32",
+    "trainer.steps_per_execution=1",
+    "hardware.jit_compile=off",
+]
 EPOCHS = 4
 
 # (point[:hit], status epochs_completed after a SIGKILL there); 6 steps an epoch, so batch:9 is
 # mid-way through the second epoch. `damage` corrupts last.weights.h5 before the next resume,
 # which must fall back to `previous` without logging any step twice.
-KILL_CHAIN = [("startup", 0), ("data-loading", 0), ("checkpoint-write:1", 0), ("batch:9", 1),
-              ("checkpoint-rotate:1", 1), ("epoch-end:1", 2), ("damage", None), ("batch:3", 1),
-              ("evaluation:1", 4), ("saving:1", 4), ("metrics-written:1", 4)]
+KILL_CHAIN = [
+    ("startup", 0),
+    ("data-loading", 0),
+    ("checkpoint-write:1", 0),
+    ("batch:9", 1),
+    ("checkpoint-rotate:1", 1),
+    ("epoch-end:1", 2),
+    ("damage", None),
+    ("batch:3", 1),
+    ("evaluation:1", 4),
+    ("saving:1", 4),
+    ("metrics-written:1", 4),
+]
 # inside fit a signal stops the run after the step, so an epoch whose end is under way completes
-SIGNAL_CHAIN = [("startup", "SIGINT", 0), ("data-loading", "SIGTERM", 0),
-                ("checkpoint-write:1", "SIGINT", 1), ("batch:3", "SIGTERM", 1),
-                ("checkpoint-rotate:1", "SIGINT", 2), ("epoch-end:1", "SIGTERM", 3),
-                ("batch:2", "SIGINT", 3), ("evaluation:1", "SIGTERM", 4), ("saving:1", "SIGINT", 4),
-                ("metrics-written:1", "SIGTERM", 4)]
+SIGNAL_CHAIN = [
+    ("startup", "SIGINT", 0),
+    ("data-loading", "SIGTERM", 0),
+    ("checkpoint-write:1", "SIGINT", 1),
+    ("batch:3", "SIGTERM", 1),
+    ("checkpoint-rotate:1", "SIGINT", 2),
+    ("epoch-end:1", "SIGTERM", 3),
+    ("batch:2", "SIGINT", 3),
+    ("evaluation:1", "SIGTERM", 4),
+    ("saving:1", "SIGINT", 4),
+    ("metrics-written:1", "SIGTERM", 4),
+]
 
 
 def _aecli(cwd: Path, *args, fault=None, signal_name="SIGKILL"):
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1",
-           "AECLI_FAULT_SIGNAL": signal_name}
+    env = {
+        **os.environ,
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "PYTHONUNBUFFERED": "1",
+        "AECLI_FAULT_SIGNAL": signal_name,
+    }
     env.pop("AECLI_FAULT_POINT", None)
     if fault:
         env["AECLI_FAULT_POINT"] = fault
-    return subprocess.run([sys.executable, "-m", "aecli", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "aecli", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def _status(run_dir: Path) -> dict:
@@ -69,9 +104,13 @@ def duplicated_steps(tensorboard: Path) -> list[tuple]:
 def logged_steps(tensorboard: Path, run: str, tag: str) -> list[int]:
     from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
 
-    return sorted(event.step for path in (tensorboard / run).glob("events.out.tfevents.*")
-                  for event in EventFileLoader(str(path)).Load()
-                  for value in event.summary.value if value.tag == tag)
+    return sorted(
+        event.step
+        for path in (tensorboard / run).glob("events.out.tfevents.*")
+        for event in EventFileLoader(str(path)).Load()
+        for value in event.summary.value
+        if value.tag == tag
+    )
 
 
 def _assert_finished_as_if_never_stopped(run_dir: Path):
@@ -82,8 +121,9 @@ def _assert_finished_as_if_never_stopped(run_dir: Path):
     assert metrics["optimizer_steps"] == EPOCHS * steps_per_epoch, "an epoch was trained twice"
     assert duplicated_steps(run_dir / "tensorboard") == []
     assert logged_steps(run_dir / "tensorboard", "train", "epoch_loss") == list(range(EPOCHS))
-    assert logged_steps(run_dir / "tensorboard", "images", "inputs_vs_reconstructions") == \
-        list(range(EPOCHS))
+    assert logged_steps(run_dir / "tensorboard", "images", "inputs_vs_reconstructions") == list(
+        range(EPOCHS)
+    )
     assert _temporaries(run_dir) == []
 
 
@@ -94,8 +134,9 @@ def test_sigkill_at_every_point_then_resume_finishes_the_run_exactly_once(tmp_pa
         if point == "damage":
             (run_dir / "checkpoints" / "last.weights.h5").write_bytes(b"torn by a crash")
             continue
-        args = (["train", *TINY, f"hydra.run.dir={run_dir}"] if index == 0
-                else ["resume", str(run_dir)])
+        args = (
+            ["train", *TINY, f"hydra.run.dir={run_dir}"] if index == 0 else ["resume", str(run_dir)]
+        )
         result = _aecli(tmp_path, *args, fault=point)
         assert result.returncode == -signal.SIGKILL, (point, result.stderr[-3000:])
         status = _status(run_dir)
@@ -114,8 +155,9 @@ def test_sigkill_at_every_point_then_resume_finishes_the_run_exactly_once(tmp_pa
 def test_sigint_and_sigterm_at_every_point_stop_cleanly_and_resume_finishes_exactly_once(tmp_path):
     run_dir = tmp_path / "run"
     for index, (point, name, epochs) in enumerate(SIGNAL_CHAIN):
-        args = (["train", *TINY, f"hydra.run.dir={run_dir}"] if index == 0
-                else ["resume", str(run_dir)])
+        args = (
+            ["train", *TINY, f"hydra.run.dir={run_dir}"] if index == 0 else ["resume", str(run_dir)]
+        )
         result = _aecli(tmp_path, *args, fault=point, signal_name=name)
         expected_code = {"SIGINT": 130, "SIGTERM": 143}[name]
         assert result.returncode == expected_code, (point, name, result.stderr[-3000:])
@@ -132,8 +174,17 @@ def test_sigint_and_sigterm_at_every_point_stop_cleanly_and_resume_finishes_exac
 @pytest.mark.parametrize("name", ["SIGTERM", "SIGINT"])
 def test_a_signal_between_two_sweep_jobs_stops_the_sweep_with_its_summary(tmp_path, name):
     sweep_dir = tmp_path / "sweep"
-    result = _aecli(tmp_path, "train", "-m", *TINY, "trainer.epochs=1", "seed=0,1,2",
-                    f"hydra.sweep.dir={sweep_dir}", fault="job-start:2", signal_name=name)
+    result = _aecli(
+        tmp_path,
+        "train",
+        "-m",
+        *TINY,
+        "trainer.epochs=1",
+        "seed=0,1,2",
+        f"hydra.sweep.dir={sweep_dir}",
+        fault="job-start:2",
+        signal_name=name,
+    )
     assert result.returncode == {"SIGINT": 130, "SIGTERM": 143}[name], result.stderr[-3000:]
     assert "Traceback" not in result.stderr
     assert "stopped by a signal" in result.stderr and "1 of the" in result.stderr

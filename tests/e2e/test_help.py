@@ -30,19 +30,28 @@ print("exit", code, "tensorflow loaded:", "tensorflow" in sys.modules)
 
 @pytest.mark.parametrize("command", list(OPTIONS))
 def test_help_lists_the_options_without_loading_tensorflow(command, tmp_path):
-    result = subprocess.run([sys.executable, "-c", _HELP.format(command=command)], cwd=tmp_path,
-                            capture_output=True, text=True, timeout=120, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", _HELP.format(command=command)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.rstrip().endswith("exit 0 tensorflow loaded: False"), result.stdout
     for option in OPTIONS[command]:
         assert option in result.stdout, option
 
 
-@pytest.mark.parametrize("line, expected", [
-    ("aecli train mod", "model="),
-    ("aecli train model=", "model=vanilla"),
-    ("aecli ev", "eval"),
-])
+@pytest.mark.parametrize(
+    "line, expected",
+    [
+        ("aecli train mod", "model="),
+        ("aecli train model=", "model=vanilla"),
+        ("aecli ev", "eval"),
+    ],
+)
 def test_shell_completion_query_completes_train_overrides_and_commands(aecli, line, expected):
     result = aecli("-sc", "query=bash", env={"COMP_LINE": line, "COMP_POINT": str(len(line))})
     assert result.returncode == 0, result.stderr[-2000:]

@@ -5,8 +5,13 @@ import math
 
 import yaml
 
-TINY = ["debug=smoke", "dataset=synthetic", "dataset.kind=circle", "dataset.size=600",
-        "model.hidden_units=[16]"]
+TINY = [
+    "debug=smoke",
+    "dataset=synthetic",
+    "dataset.kind=circle",
+    "dataset.size=600",
+    "model.hidden_units=[16]",
+]
 
 
 def test_optuna_study_minimises_the_validation_loss_of_its_runs(aecli, tmp_path):

@@ -4,8 +4,15 @@ import keras
 import numpy as np
 import yaml
 
-TINY = ["model=vanilla", "model.hidden_units=[16]", "model.latent_dim=2", "dataset=synthetic",
-        "dataset.kind=circle", "dataset.size=600", "debug=smoke"]
+TINY = [
+    "model=vanilla",
+    "model.hidden_units=[16]",
+    "model.latent_dim=2",
+    "dataset=synthetic",
+    "dataset.kind=circle",
+    "dataset.size=600",
+    "debug=smoke",
+]
 
 
 def _weights(run, name):
@@ -17,8 +24,14 @@ def test_a_run_starts_from_the_networks_of_another_and_records_where_from(aecli,
     result = aecli("train", *TINY, f"hydra.run.dir={first}")
     assert result.returncode == 0, result.stderr[-3000:]
     # a rate too small to move the weights: what the second run ends with is what it started from
-    result = aecli("train", *TINY, f"trainer.init_from={first}", "trainer.learning_rate=1e-12",
-                   "seed=7", f"hydra.run.dir={second}")
+    result = aecli(
+        "train",
+        *TINY,
+        f"trainer.init_from={first}",
+        "trainer.learning_rate=1e-12",
+        "seed=7",
+        f"hydra.run.dir={second}",
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     for name in ("encoder", "decoder"):
         for before, after in zip(_weights(first, name), _weights(second, name)):

@@ -6,9 +6,17 @@ import socket
 import subprocess
 import sys
 
-TINY = ["model=vanilla", "dataset=synthetic", "dataset.kind=circle", "dataset.size=600",
-        "trainer.epochs=2", "trainer.batch_size=64", "model.hidden_units=[16]",
-        "model.latent_dim=2", "seed=3"]
+TINY = [
+    "model=vanilla",
+    "dataset=synthetic",
+    "dataset.kind=circle",
+    "dataset.size=600",
+    "trainer.epochs=2",
+    "trainer.batch_size=64",
+    "model.hidden_units=[16]",
+    "model.latent_dim=2",
+    "seed=3",
+]
 MULTI = ["hardware=multi_gpu", "hardware.strategy=multi_worker", "hardware.device=cpu"]
 
 
@@ -24,13 +32,30 @@ def _free_ports(count: int) -> list[int]:
 
 def _worker(index: int, addresses: list[str], run_dir, cwd, extra_env=None):
     tf_config = {"cluster": {"worker": addresses}, "task": {"type": "worker", "index": index}}
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "TF_CONFIG": json.dumps(tf_config),
-           **(extra_env or {})}
-    return subprocess.Popen([sys.executable, "-m", "aecli", "train", *MULTI, *TINY,
-                             f"hydra.run.dir={run_dir}", "hardware.intra_op_threads=1",
-                             "hardware.inter_op_threads=1"],
-                            cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    env = {
+        **os.environ,
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "TF_CONFIG": json.dumps(tf_config),
+        **(extra_env or {}),
+    }
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "aecli",
+            "train",
+            *MULTI,
+            *TINY,
+            f"hydra.run.dir={run_dir}",
+            "hardware.intra_op_threads=1",
+            "hardware.inter_op_threads=1",
+        ],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def test_two_workers_train_like_one_process_and_only_the_chief_writes(aecli, tmp_path):
@@ -47,8 +72,13 @@ def test_two_workers_train_like_one_process_and_only_the_chief_writes(aecli, tmp
     assert sorted(path.name for path in outputs.iterdir()) == ["worker0"]  # worker 1 left nothing
 
     # the same global batch of 64 (32 per worker) and seed in one process, XLA off as there
-    single = aecli("train", "hardware=cpu", "hardware.jit_compile=off", *TINY,
-                   f"hydra.run.dir={tmp_path / 'single'}")
+    single = aecli(
+        "train",
+        "hardware=cpu",
+        "hardware.jit_compile=off",
+        *TINY,
+        f"hydra.run.dir={tmp_path / 'single'}",
+    )
     assert single.returncode == 0, single.stderr[-3000:]
     alone = json.loads((tmp_path / "single" / "metrics.json").read_text())
     # Only the order of float32 sums differs (an all-reduce of two half-batch gradients):
@@ -61,8 +91,13 @@ def test_two_workers_train_like_one_process_and_only_the_chief_writes(aecli, tmp
 
 def test_a_worker_without_peers_stops_with_one_paragraph(tmp_path):
     addresses = [f"127.0.0.1:{port}" for port in _free_ports(2)]
-    worker = _worker(1, addresses, tmp_path / "outputs" / "worker1", tmp_path,
-                     extra_env={"AECLI_WORKER_TIMEOUT_S": "2"})
+    worker = _worker(
+        1,
+        addresses,
+        tmp_path / "outputs" / "worker1",
+        tmp_path,
+        extra_env={"AECLI_WORKER_TIMEOUT_S": "2"},
+    )
     _, stderr = worker.communicate(timeout=120)
     assert worker.returncode == 2, stderr[-3000:]
     assert f"could not reach its peer at {addresses[0]}" in stderr and "TF_CONFIG=" in stderr

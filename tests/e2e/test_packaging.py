@@ -12,14 +12,40 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_wheel_ships_every_config(tmp_path):
     # a copy, so the build's own folders (build/, *.egg-info) never land in the checkout
     source = tmp_path / "source"
-    shutil.copytree(ROOT, source, symlinks=True, ignore=shutil.ignore_patterns(
-        ".git", ".venv", "outputs", "build", "*.egg-info", "__pycache__", ".pytest_cache"))
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                    "-w", str(tmp_path), str(source)], check=True, capture_output=True)
+    shutil.copytree(
+        ROOT,
+        source,
+        symlinks=True,
+        ignore=shutil.ignore_patterns(
+            ".git", ".venv", "outputs", "build", "*.egg-info", "__pycache__", ".pytest_cache"
+        ),
+    )
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+    )
     (wheel,) = tmp_path.glob("aecli-*.whl")
-    shipped = {name for name in zipfile.ZipFile(wheel).namelist()
-               if name.startswith("aecli/conf/") and name.endswith(".yaml")}
-    expected = {f"aecli/conf/{path.relative_to(ROOT / 'conf').as_posix()}"
-                for pattern in ("*.yaml", "*/*.yaml") for path in (ROOT / "conf").glob(pattern)}
+    shipped = {
+        name
+        for name in zipfile.ZipFile(wheel).namelist()
+        if name.startswith("aecli/conf/") and name.endswith(".yaml")
+    }
+    expected = {
+        f"aecli/conf/{path.relative_to(ROOT / 'conf').as_posix()}"
+        for pattern in ("*.yaml", "*/*.yaml")
+        for path in (ROOT / "conf").glob(pattern)
+    }
     assert "aecli/conf/experiment/denoiser.yaml" in expected
     assert shipped == expected

@@ -19,14 +19,27 @@ from tensorboard_events import scalar_series
 from aecli.config.store import CONF_DIR, register
 from aecli.config.validate import validate
 
-LONG_RUN = ["train", "dataset=synthetic", "dataset.size=4000", "model.hidden_units=[64]", "model.latent_dim=4",
-            "trainer.epochs=25", "trainer.batch_size=64"]
+LONG_RUN = [
+    "train",
+    "dataset=synthetic",
+    "dataset.size=4000",
+    "model.hidden_units=[64]",
+    "model.latent_dim=4",
+    "trainer.epochs=25",
+    "trainer.batch_size=64",
+]
 
 
 def _start(run_dir: Path, *extra) -> subprocess.Popen:
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    return subprocess.Popen([sys.executable, "-m", "aecli", *LONG_RUN, *extra, f"hydra.run.dir={run_dir}"],
-                            cwd=run_dir.parent, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "aecli", *LONG_RUN, *extra, f"hydra.run.dir={run_dir}"],
+        cwd=run_dir.parent,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _wait_for(path: Path, process: subprocess.Popen, timeout=120.0) -> None:
@@ -47,8 +60,14 @@ def _checkpoint(run_dir: Path, name: str) -> dict:
         return json.loads(stream.attrs["aecli_checkpoint"])
 
 
-TINY = ["dataset=synthetic", "dataset.kind=circle", "dataset.size=300", "model.hidden_units=[8]",
-        "trainer.batch_size=32", "hardware.jit_compile=off"]
+TINY = [
+    "dataset=synthetic",
+    "dataset.kind=circle",
+    "dataset.size=300",
+    "model.hidden_units=[8]",
+    "trainer.batch_size=32",
+    "hardware.jit_compile=off",
+]
 
 
 def test_sigkill_mid_run_then_resume_completes_without_duplicated_steps(tmp_path, aecli):
@@ -101,8 +120,16 @@ def test_sigterm_exits_143(tmp_path):
 
 
 def test_a_diverging_run_stops_failed_naming_the_term(aecli, tmp_path):
-    result = aecli("train", "model=vanilla", "model.likelihood=gaussian", "dataset=synthetic", "dataset.size=600",
-                   "trainer.learning_rate=1e12", "trainer.epochs=3", f"hydra.run.dir={tmp_path / 'run'}")
+    result = aecli(
+        "train",
+        "model=vanilla",
+        "model.likelihood=gaussian",
+        "dataset=synthetic",
+        "dataset.size=600",
+        "trainer.learning_rate=1e12",
+        "trainer.epochs=3",
+        f"hydra.run.dir={tmp_path / 'run'}",
+    )
     assert result.returncode == 3
     status = _status(tmp_path / "run")
     assert status["status"] == "failed" and "`recon` became non-finite" in status["error"]
@@ -111,8 +138,15 @@ def test_a_diverging_run_stops_failed_naming_the_term(aecli, tmp_path):
 
 
 def test_resume_of_a_completed_run_is_refused(aecli, tmp_path):
-    args = ["train", "dataset=synthetic", "dataset.size=300", "trainer.epochs=1", "trainer.batch_size=32",
-            "model.hidden_units=[8]", f"hydra.run.dir={tmp_path / 'run'}"]
+    args = [
+        "train",
+        "dataset=synthetic",
+        "dataset.size=300",
+        "trainer.epochs=1",
+        "trainer.batch_size=32",
+        "model.hidden_units=[8]",
+        f"hydra.run.dir={tmp_path / 'run'}",
+    ]
     assert aecli(*args).returncode == 0
     result = aecli("resume", str(tmp_path / "run"))
     assert result.returncode == 2 and "already completed" in result.stderr
@@ -127,7 +161,11 @@ def test_resume_with_an_edited_config_or_corrupt_checkpoints_says_so(aecli, tmp_
     config = run_dir / ".hydra" / "config.yaml"
     config.write_text(config.read_text().replace("latent_dim: 4", "latent_dim: 7"))
     result = aecli("resume", str(run_dir))
-    assert result.returncode == 2 and "No checkpoint" in result.stderr and "config.yaml" in result.stderr
+    assert (
+        result.returncode == 2
+        and "No checkpoint" in result.stderr
+        and "config.yaml" in result.stderr
+    )
     assert "Traceback" not in result.stderr
 
     config.write_text(config.read_text().replace("latent_dim: 7", "latent_dim: 4"))
@@ -138,7 +176,14 @@ def test_resume_with_an_edited_config_or_corrupt_checkpoints_says_so(aecli, tmp_
 
 
 def test_rerunning_a_sweep_into_its_folder_is_refused_and_writes_nothing(aecli, tmp_path):
-    sweep = ["train", "-m", *TINY, "trainer.epochs=1", "seed=0,1", f"hydra.sweep.dir={tmp_path / 'sweep'}"]
+    sweep = [
+        "train",
+        "-m",
+        *TINY,
+        "trainer.epochs=1",
+        "seed=0,1",
+        f"hydra.sweep.dir={tmp_path / 'sweep'}",
+    ]
     assert aecli(*sweep).returncode == 0
     before = {path: path.read_bytes() for path in (tmp_path / "sweep").rglob("*") if path.is_file()}
     again = aecli(*sweep)
@@ -153,8 +198,11 @@ def small_disk(tmp_path):
     """A real 1 MiB filesystem (tmpfs), unmounted afterwards; skipped where mounting is not allowed."""
     mount_point = tmp_path / "disk"
     mount_point.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1M", "tmpfs", str(mount_point)],
-                             capture_output=True, text=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1M", "tmpfs", str(mount_point)],
+        capture_output=True,
+        text=True,
+    )
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
     try:
@@ -164,12 +212,19 @@ def small_disk(tmp_path):
 
 
 def test_a_full_disk_during_a_checkpoint_fails_cleanly_and_keeps_earlier_checkpoints(
-        aecli, small_disk):
+    aecli, small_disk
+):
     # ~200 KiB left: the first checkpoints (60 KiB each) fit, a later one does not
     (small_disk / "filler").write_bytes(b"\0" * 800 * 1024)
     run_dir = small_disk / "run"
-    result = aecli("train", *TINY, "dataset.size=600", "model.hidden_units=[16]", "trainer.epochs=8",
-                   f"hydra.run.dir={run_dir}")
+    result = aecli(
+        "train",
+        *TINY,
+        "dataset.size=600",
+        "model.hidden_units=[16]",
+        "trainer.epochs=8",
+        f"hydra.run.dir={run_dir}",
+    )
     assert result.returncode == 2, result.stderr[-3000:]
     assert "Traceback" not in result.stderr
     assert "No space left" in result.stderr and "hydra.run.dir" in result.stderr
@@ -186,12 +241,26 @@ def test_a_full_disk_during_a_checkpoint_fails_cleanly_and_keeps_earlier_checkpo
 
 def test_two_resumes_of_one_run_started_together_train_it_once(aecli, tmp_path):
     run_dir = tmp_path / "run"
-    killed = aecli("train", *TINY, "trainer.epochs=3", f"hydra.run.dir={run_dir}",
-                   env={"AECLI_FAULT_POINT": "epoch-end:1"})
+    killed = aecli(
+        "train",
+        *TINY,
+        "trainer.epochs=3",
+        f"hydra.run.dir={run_dir}",
+        env={"AECLI_FAULT_POINT": "epoch-end:1"},
+    )
     assert killed.returncode == -signal.SIGKILL
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    both = [subprocess.Popen([sys.executable, "-m", "aecli", "resume", str(run_dir)], cwd=tmp_path, env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    both = [
+        subprocess.Popen(
+            [sys.executable, "-m", "aecli", "resume", str(run_dir)],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     results = sorted((process.wait(timeout=300), process.communicate()[1]) for process in both)
     assert [code for code, _ in results] == [0, 2], results
     assert "Another aecli process" in results[1][1] and "Traceback" not in results[1][1]
@@ -202,16 +271,36 @@ def test_two_resumes_of_one_run_started_together_train_it_once(aecli, tmp_path):
 def test_two_trains_into_one_folder_started_together_one_is_refused(tmp_path):
     run_dir = tmp_path / "run"
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    both = [subprocess.Popen([sys.executable, "-m", "aecli", "train", *TINY, "trainer.epochs=2", f"seed={seed}",
-                              f"hydra.run.dir={run_dir}"], cwd=tmp_path, env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for seed in (1, 2)]
+    both = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "aecli",
+                "train",
+                *TINY,
+                "trainer.epochs=2",
+                f"seed={seed}",
+                f"hydra.run.dir={run_dir}",
+            ],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for seed in (1, 2)
+    ]
     results = [(process.wait(timeout=300), process.communicate()[1]) for process in both]
     assert sorted(code for code, _ in results) == [0, 2], results
     refused = next(stderr for code, stderr in results if code == 2)
     assert "Traceback" not in refused
     winner = 1 if results[0][0] == 0 else 2
     config = OmegaConf.load(run_dir / ".hydra" / "config.yaml")
-    assert config.seed == winner and f"seed={winner}" in (run_dir / ".hydra" / "overrides.yaml").read_text()
+    assert (
+        config.seed == winner
+        and f"seed={winner}" in (run_dir / ".hydra" / "overrides.yaml").read_text()
+    )
     assert json.loads((run_dir / "metrics.json").read_text())["seed"] == winner
     assert _status(run_dir)["status"] == "completed"
 
@@ -223,8 +312,11 @@ def _saved_config(tmp_path: Path) -> str:
     return OmegaConf.to_yaml(OmegaConf.structured(validate(cfg)))
 
 
-@pytest.mark.parametrize("content", ["model: [unclosed\n", "- just\n- a list\n", "", "foo: 1\n"],
-                         ids=["malformed", "a-list", "empty", "foreign"])
+@pytest.mark.parametrize(
+    "content",
+    ["model: [unclosed\n", "- just\n- a list\n", "", "foo: 1\n"],
+    ids=["malformed", "a-list", "empty", "foreign"],
+)
 def test_resume_of_a_run_whose_config_is_damaged_says_so_in_one_paragraph(aecli, tmp_path, content):
     config = tmp_path / "run" / ".hydra" / "config.yaml"
     config.parent.mkdir(parents=True)
@@ -236,8 +328,13 @@ def test_resume_of_a_run_whose_config_is_damaged_says_so_in_one_paragraph(aecli,
 
 def test_a_truncated_status_is_listed_as_unknown_and_resume_still_works(aecli, tmp_path):
     run_dir = tmp_path / "outputs" / "train" / "run"
-    killed = aecli("train", *TINY, "trainer.epochs=2", f"hydra.run.dir={run_dir}",
-                   env={"AECLI_FAULT_POINT": "epoch-end:1"})
+    killed = aecli(
+        "train",
+        *TINY,
+        "trainer.epochs=2",
+        f"hydra.run.dir={run_dir}",
+        env={"AECLI_FAULT_POINT": "epoch-end:1"},
+    )
     assert killed.returncode == -signal.SIGKILL
     (run_dir / "status.json").write_text('{"status": "runn')
     listed = aecli("runs", str(tmp_path / "outputs"))
@@ -255,7 +352,9 @@ def test_resume_on_a_read_only_filesystem_says_so(aecli, small_disk, tmp_path):
     subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
     result = aecli("resume", str(run_dir))
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert "Cannot write in the run folder" in result.stderr and "read-only" in result.stderr.lower()
+    assert (
+        "Cannot write in the run folder" in result.stderr and "read-only" in result.stderr.lower()
+    )
 
 
 def test_an_unwritable_default_run_folder_is_one_paragraph_without_warnings(aecli, tmp_path):
@@ -289,10 +388,19 @@ def test_a_key_added_with_plus_that_the_schema_lacks_is_refused(compose_train):
 
 
 def test_the_divergence_step_is_the_same_whatever_steps_per_execution(aecli, tmp_path):
-    diverging = ["model=vanilla", "model.likelihood=gaussian", *TINY, "trainer.learning_rate=1e12",
-                 "trainer.epochs=2"]
-    one = aecli("train", *diverging, "trainer.steps_per_execution=1", f"hydra.run.dir={tmp_path / 'a'}")
-    four = aecli("train", *diverging, "trainer.steps_per_execution=4", f"hydra.run.dir={tmp_path / 'b'}")
+    diverging = [
+        "model=vanilla",
+        "model.likelihood=gaussian",
+        *TINY,
+        "trainer.learning_rate=1e12",
+        "trainer.epochs=2",
+    ]
+    one = aecli(
+        "train", *diverging, "trainer.steps_per_execution=1", f"hydra.run.dir={tmp_path / 'a'}"
+    )
+    four = aecli(
+        "train", *diverging, "trainer.steps_per_execution=4", f"hydra.run.dir={tmp_path / 'b'}"
+    )
     assert one.returncode == four.returncode == 3
     exact = _status(tmp_path / "a")["error"]
     ranged = _status(tmp_path / "b")["error"]
@@ -302,8 +410,14 @@ def test_the_divergence_step_is_the_same_whatever_steps_per_execution(aecli, tmp
 
 
 def test_a_diverging_kl_term_blames_beta_not_only_the_learning_rate(aecli, tmp_path):
-    result = aecli("train", "model=vae", "beta=1e30", *TINY, "trainer.epochs=2",
-                   f"hydra.run.dir={tmp_path / 'run'}")
+    result = aecli(
+        "train",
+        "model=vae",
+        "beta=1e30",
+        *TINY,
+        "trainer.epochs=2",
+        f"hydra.run.dir={tmp_path / 'run'}",
+    )
     assert result.returncode == 3, result.stderr[-2000:]
     error = _status(tmp_path / "run")["error"]
     assert "`kl" in error and "beta" in error

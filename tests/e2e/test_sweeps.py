@@ -16,10 +16,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 from tensorboard.plugins.hparams import metadata as hparams_metadata
-
 from tensorboard_events import read_events
 
-_SMALL = ["dataset=synthetic", "dataset.size=600", "model.hidden_units=[16]", "trainer.epochs=1", "trainer.batch_size=32"]
+_SMALL = [
+    "dataset=synthetic",
+    "dataset.size=600",
+    "model.hidden_units=[16]",
+    "trainer.epochs=1",
+    "trainer.batch_size=32",
+]
 TINY = [*_SMALL, "model.latent_dim=3"]
 # 2-D codes add the sweep's latent scatter (and its cost: each run is reloaded), so only where it is checked
 TINY_2D = [*_SMALL, "model.latent_dim=2"]
@@ -35,8 +40,13 @@ def _sweep_dir(root: Path) -> Path:
 def beta_sweep(tmp_path_factory):
     """A three-run beta sweep on synthetic data, run once for the tests that inspect it."""
     root = tmp_path_factory.mktemp("sweep")
-    result = subprocess.run([sys.executable, "-m", "aecli", "train", "-m", *TINY_2D, "beta=0.5,2,8"], cwd=root,
-                            capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [sys.executable, "-m", "aecli", "train", "-m", *TINY_2D, "beta=0.5,2,8"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return root, result
 
@@ -45,7 +55,10 @@ def test_beta_sweep_writes_one_run_per_value_and_a_summary(beta_sweep):
     root, result = beta_sweep
     sweep = _sweep_dir(root)
     assert sorted(p.name for p in sweep.iterdir() if (p / "metrics.json").exists()) == [
-        "0_beta=0.5", "1_beta=2", "2_beta=8"]  # number, swept values: TensorBoard's run names
+        "0_beta=0.5",
+        "1_beta=2",
+        "2_beta=8",
+    ]  # number, swept values: TensorBoard's run names
     records = json.loads((sweep / "summary.json").read_text())
     assert [r["beta"] for r in records] == [0.5, 2.0, 8.0]
     assert all(r["status"] == "completed" for r in records)
@@ -54,7 +67,9 @@ def test_beta_sweep_writes_one_run_per_value_and_a_summary(beta_sweep):
     with (sweep / "summary.csv").open() as stream:
         assert len(list(csv.DictReader(stream))) == 3
     assert (sweep / "sweep_plot.png").read_bytes()[:4] == b"\x89PNG"
-    assert (sweep / "latent_scatter.png").read_bytes()[:4] == b"\x89PNG"  # 2-D codes: one panel per beta
+    assert (sweep / "latent_scatter.png").read_bytes()[
+        :4
+    ] == b"\x89PNG"  # 2-D codes: one panel per beta
     assert "beta=0.5" in result.stdout and "3 of 3 runs completed" in result.stdout
 
 
@@ -63,8 +78,9 @@ def test_a_sweep_over_seeds_reports_the_mean_and_std_of_each_beta(aecli, tmp_pat
     assert result.returncode == 0, result.stderr[-3000:]
     sweep = _sweep_dir(tmp_path)
     records = json.loads((sweep / "summary.json").read_text())
-    metrics = {r["run"]: json.loads((sweep / r["run"] / "metrics.json").read_text())
-               for r in records}
+    metrics = {
+        r["run"]: json.loads((sweep / r["run"] / "metrics.json").read_text()) for r in records
+    }
     with (sweep / "aggregate.csv").open() as stream:
         groups = list(csv.DictReader(stream))
     assert [(float(g["beta"]), int(g["n"])) for g in groups] == [(1.0, 2), (4.0, 2)]
@@ -83,9 +99,15 @@ def test_sweep_records_hparams_that_tensorboard_reads(beta_sweep):
     sweep = _sweep_dir(beta_sweep[0])
     session = read_events(sweep / "1_beta=2" / "tensorboard" / "hparams")
     tags = set(session.Tags()["tensors"])
-    assert {"_hparams_/session_start_info", "_hparams_/session_end_info", "test/recon_mse", "test/kl"} <= tags
+    assert {
+        "_hparams_/session_start_info",
+        "_hparams_/session_end_info",
+        "test/recon_mse",
+        "test/kl",
+    } <= tags
     start = hparams_metadata.parse_session_start_info_plugin_data(
-        session.SummaryMetadata("_hparams_/session_start_info").plugin_data.content)
+        session.SummaryMetadata("_hparams_/session_start_info").plugin_data.content
+    )
     assert dict(start.hparams)["beta"].number_value == 2.0
     # unique across sweeps: TensorBoard averages a shared group
     assert start.group_name == f"{sweep.name}/1_beta=2"
@@ -98,7 +120,9 @@ def test_a_failing_run_does_not_stop_the_sweep(aecli, tmp_path):
     records = json.loads((sweep / "summary.json").read_text())
     assert [r["status"] for r in records] == ["completed", "failed", "completed"]
     assert records[1]["error"].startswith("trainer.batch_size=4096 is larger than the training set")
-    assert records[1]["trainer.batch_size"] == 4096  # the swept value is kept though the run wrote no metrics
+    assert (
+        records[1]["trainer.batch_size"] == 4096
+    )  # the swept value is kept though the run wrote no metrics
     status = json.loads((sweep / "1_trainer.batch_size=4096" / "status.json").read_text())
     assert status["status"] == "failed"
     assert "1 of 3 runs did not complete" in result.stderr and "Traceback" not in result.stderr
@@ -106,9 +130,24 @@ def test_a_failing_run_does_not_stop_the_sweep(aecli, tmp_path):
 
 def test_ctrl_c_stops_the_whole_sweep_and_summarizes_what_ran(tmp_path):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    sweep = subprocess.Popen([sys.executable, "-m", "aecli", "train", "-m", *TINY, "dataset.size=4000",
-                              "trainer.epochs=30", "seed=1,2"],
-                             cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    sweep = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "aecli",
+            "train",
+            "-m",
+            *TINY,
+            "dataset.size=4000",
+            "trainer.epochs=30",
+            "seed=1,2",
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 120
     while not list(tmp_path.glob("outputs/train-multirun/*/0_seed=1/checkpoints/last.weights.h5")):
         assert sweep.poll() is None, sweep.communicate()
@@ -119,15 +158,21 @@ def test_ctrl_c_stops_the_whole_sweep_and_summarizes_what_ran(tmp_path):
     assert sweep.returncode == 130
     folder = _sweep_dir(tmp_path)
     assert not list(folder.glob("1_*")), "the job after the stopped one ran"
-    assert [r["status"] for r in json.loads((folder / "summary.json").read_text())] == ["interrupted"]
+    assert [r["status"] for r in json.loads((folder / "summary.json").read_text())] == [
+        "interrupted"
+    ]
     assert f"aecli resume {folder / '0_seed=1'}" in stderr and "Traceback" not in stderr
 
 
 def test_joblib_launcher_runs_two_jobs_with_divided_threads(aecli, tmp_path):
-    result = aecli("train", "-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", *TINY, "seed=1,2")
+    result = aecli(
+        "train", "-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", *TINY, "seed=1,2"
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     sweep = _sweep_dir(tmp_path)
-    assert [r["status"] for r in json.loads((sweep / "summary.json").read_text())] == ["completed"] * 2
+    assert [r["status"] for r in json.loads((sweep / "summary.json").read_text())] == [
+        "completed"
+    ] * 2
     config = (sweep / "0_seed=1" / ".hydra" / "config.yaml").read_text()
     assert f"intra_op_threads: {max(1, (os.cpu_count() or 1) // 2)}" in config
 
@@ -141,7 +186,11 @@ def test_summarize_rebuilds_and_runs_lists_newest_first(beta_sweep, aecli):
     # replaced, not appended to
     assert len(list((sweep / "0_beta=0.5" / "tensorboard" / "hparams").iterdir())) == 1
     listing = aecli("runs", str(root / "outputs"))
-    assert listing.returncode == 0 and "3 runs under" in listing.stdout and "completed" in listing.stdout
+    assert (
+        listing.returncode == 0
+        and "3 runs under" in listing.stdout
+        and "completed" in listing.stdout
+    )
     assert listing.stdout.index(f"{sweep.name}/2") < listing.stdout.index(f"{sweep.name}/0")
 
 
@@ -151,7 +200,9 @@ def _finished_sweep(folder: Path, key: str, values: list[float]) -> None:
         run = folder / str(job)
         (run / ".hydra").mkdir(parents=True)
         (run / ".hydra" / "overrides.yaml").write_text(f"- {key}={value}\n")
-        (run / "metrics.json").write_text(json.dumps({"test_recon_mse": 0.1 * value, "test_kl": value}))
+        (run / "metrics.json").write_text(
+            json.dumps({"test_recon_mse": 0.1 * value, "test_kl": value})
+        )
     from aecli.sweeps.summary import summarize
 
     summarize(folder)
@@ -169,8 +220,12 @@ def _get(url: str):
 
 
 def _post(url: str, body: dict):
-    request = urllib.request.Request(url, method="POST", data=json.dumps(body).encode(),
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url,
+        method="POST",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
 
@@ -180,24 +235,45 @@ def test_tensorboard_server_serves_runs_scalars_images_and_hparams(beta_sweep, t
     shutil.copytree(beta, tmp_path / "outputs" / "train-multirun" / beta.name)
     _finished_sweep(tmp_path / "outputs" / "train-multirun" / "seeds", "seed", [1, 2])
     port = _free_port()
-    server = subprocess.Popen([sys.executable, "-m", "aecli", "tensorboard", str(tmp_path / "outputs"), "--port", str(port)],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "aecli",
+            "tensorboard",
+            str(tmp_path / "outputs"),
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     base = f"http://127.0.0.1:{port}"
-    groups_query = {"experimentName": "", "startIndex": 0, "sliceSize": 100, "colParams": [],
-                    "allowedStatuses": ["STATUS_UNKNOWN", "STATUS_SUCCESS", "STATUS_FAILURE", "STATUS_RUNNING"]}
+    groups_query = {
+        "experimentName": "",
+        "startIndex": 0,
+        "sliceSize": 100,
+        "colParams": [],
+        "allowedStatuses": ["STATUS_UNKNOWN", "STATUS_SUCCESS", "STATUS_FAILURE", "STATUS_RUNNING"],
+    }
     try:
         deadline = time.monotonic() + 90
         while True:  # the server loads the folder in the background: ask until everything is there
             try:
                 runs = _get(f"{base}/data/runs")
-                groups = _post(f"{base}/data/plugin/hparams/session_groups", groups_query)["sessionGroups"]
+                groups = _post(f"{base}/data/plugin/hparams/session_groups", groups_query)[
+                    "sessionGroups"
+                ]
                 sessions = sum(len(group["sessions"]) for group in groups)
                 last = f"train-multirun/{beta.name}/2_beta=8/tensorboard/train"
                 if last in runs and sessions == 5:
                     break
             except OSError:
                 pass
-            assert server.poll() is None and time.monotonic() < deadline, "TensorBoard did not come up"
+            assert server.poll() is None and time.monotonic() < deadline, (
+                "TensorBoard did not come up"
+            )
             time.sleep(0.5)
         scalars = _get(f"{base}/data/plugin/scalars/tags")
         first = next(r for r in scalars if r.endswith("0_beta=0.5/tensorboard/train"))
@@ -208,17 +284,30 @@ def test_tensorboard_server_serves_runs_scalars_images_and_hparams(beta_sweep, t
         # both sweeps' hyperparameters, and one session group per run, not one per job number
         experiment = _post(f"{base}/data/plugin/hparams/experiment", {"experimentName": ""})
         assert sorted(info["name"] for info in experiment["hparamInfos"]) == ["beta", "seed"]
-        assert {"test/recon_mse", "test/kl"} <= {info["name"]["tag"] for info in experiment["metricInfos"]}
+        assert {"test/recon_mse", "test/kl"} <= {
+            info["name"]["tag"] for info in experiment["metricInfos"]
+        }
         assert sorted(group["name"] for group in groups) == [
-            f"{beta.name}/0_beta=0.5", f"{beta.name}/1_beta=2", f"{beta.name}/2_beta=8",
-            "seeds/0", "seeds/1"]
+            f"{beta.name}/0_beta=0.5",
+            f"{beta.name}/1_beta=2",
+            f"{beta.name}/2_beta=8",
+            "seeds/0",
+            "seeds/1",
+        ]
     finally:
         server.terminate()
         server.wait(timeout=30)
 
 
 def test_submitit_local_launcher_completes_a_sweep(aecli, tmp_path):
-    result = aecli("train", "-m", "hydra/launcher=submitit_local", "hydra.launcher.cpus_per_task=1", *TINY, "seed=1,2")
+    result = aecli(
+        "train",
+        "-m",
+        "hydra/launcher=submitit_local",
+        "hydra.launcher.cpus_per_task=1",
+        *TINY,
+        "seed=1,2",
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     sweep = _sweep_dir(tmp_path)
     records = json.loads((sweep / "summary.json").read_text())

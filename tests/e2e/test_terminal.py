@@ -9,8 +9,14 @@ import pytest
 from aecli.console import report_error
 from aecli.errors import UserError
 
-TINY = ["debug=smoke", "dataset=synthetic", "dataset.kind=circle", "dataset.size=600",
-        "model.hidden_units=[16]", "trainer.epochs=2"]
+TINY = [
+    "debug=smoke",
+    "dataset=synthetic",
+    "dataset.kind=circle",
+    "dataset.size=600",
+    "model.hidden_units=[16]",
+    "trainer.epochs=2",
+]
 
 # start-up lines of TensorFlow's C++ side, XLA, the CUDA stubs and Hydra that a plain run must
 # not show (each appears on this CPU-only machine without the filter)
@@ -34,8 +40,15 @@ FRAMEWORK_LINES = [
 def _aecli(tmp_path, *args):
     # no TF_CPP_MIN_LOG_LEVEL: as a user's shell has it
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
-    return subprocess.run([sys.executable, "-m", "aecli", *args], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=600, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "aecli", *args],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
 
 
 def test_a_plain_run_prints_no_framework_lines_and_no_line_over_100_columns(tmp_path):

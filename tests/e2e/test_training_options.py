@@ -6,8 +6,15 @@ from pathlib import Path
 import pytest
 from tensorboard_events import scalar_series
 
-TINY = ["debug=smoke", "dataset=synthetic", "dataset.kind=circle", "dataset.size=600",
-        "model=vanilla", "model.hidden_units=[16]", "model.latent_dim=2"]
+TINY = [
+    "debug=smoke",
+    "dataset=synthetic",
+    "dataset.kind=circle",
+    "dataset.size=600",
+    "model=vanilla",
+    "model.hidden_units=[16]",
+    "model.latent_dim=2",
+]
 
 
 def _only_run(root: Path) -> Path:
@@ -18,10 +25,17 @@ def _only_run(root: Path) -> Path:
 
 def test_early_stopping_stops_evaluates_the_best_epoch_and_logs_rate_changes(aecli, tmp_path):
     # a rate too small to move the loss by min_delta: patience runs out after epoch 4
-    result = aecli("train", *TINY, "trainer.epochs=8", "trainer.learning_rate=1e-6",
-                   "trainer.early_stopping_patience=3", "trainer.early_stopping_min_delta=100",
-                   "trainer.lr_schedule=step", "trainer.lr_step_epochs=2",
-                   "trainer.lr_step_factor=0.5")
+    result = aecli(
+        "train",
+        *TINY,
+        "trainer.epochs=8",
+        "trainer.learning_rate=1e-6",
+        "trainer.early_stopping_patience=3",
+        "trainer.early_stopping_min_delta=100",
+        "trainer.lr_schedule=step",
+        "trainer.lr_step_epochs=2",
+        "trainer.lr_step_factor=0.5",
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     run = _only_run(tmp_path)
     metrics = json.loads((run / "metrics.json").read_text())

@@ -23,9 +23,17 @@ def test_a_csv_table_trains_and_records_the_file_it_read(aecli, tmp_path):
         writer.writerow(["a", "b", "c", "label"])
         for row in rng.normal(size=(400, 3)):
             writer.writerow([*np.round(row, 4), 0])
-    result = aecli("train", "debug=smoke", "model=vanilla", "model.likelihood=gaussian",
-                   "model.hidden_units=[8]", "model.latent_dim=2", "dataset=csv",
-                   f"dataset.path={path}", "dataset.label_column=label")
+    result = aecli(
+        "train",
+        "debug=smoke",
+        "model=vanilla",
+        "model.likelihood=gaussian",
+        "model.hidden_units=[8]",
+        "model.latent_dim=2",
+        "dataset=csv",
+        f"dataset.path={path}",
+        "dataset.label_column=label",
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     metrics = _metrics(tmp_path)
     assert metrics["dataset"] == "csv" and metrics["data_files"] == [str(path)]
@@ -34,10 +42,21 @@ def test_a_csv_table_trains_and_records_the_file_it_read(aecli, tmp_path):
 def test_an_npz_without_a_test_split_gets_one_carved_out(aecli, tmp_path):
     rng = np.random.default_rng(1)
     path = tmp_path / "mine.npz"
-    np.savez(path, x_train=(rng.random((300, 8, 8)) * 255).astype(np.uint8),
-             y_train=rng.integers(0, 3, 300))
-    result = aecli("train", "debug=smoke", "model=vae", "model.hidden_units=[16]",
-                   "model.latent_dim=2", "dataset=npz", f"dataset.path={path}", "dataset.limit=null")
+    np.savez(
+        path,
+        x_train=(rng.random((300, 8, 8)) * 255).astype(np.uint8),
+        y_train=rng.integers(0, 3, 300),
+    )
+    result = aecli(
+        "train",
+        "debug=smoke",
+        "model=vae",
+        "model.hidden_units=[16]",
+        "model.latent_dim=2",
+        "dataset=npz",
+        f"dataset.path={path}",
+        "dataset.limit=null",
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     metrics = _metrics(tmp_path)
     # about 240 rows after the stratified 20% test share (rounded per label), less a tenth for
@@ -53,9 +72,16 @@ def test_an_image_folder_trains_a_conv_model(aecli, tmp_path):
         for i in range(40):
             pixels = (rng.random((16, 16, 3)) * 255).astype(np.uint8)
             tf.io.write_file(str(tmp_path / "pets" / label / f"{i}.png"), tf.io.encode_png(pixels))
-    result = aecli("train", "debug=smoke", "model=vanilla", "model.architecture=conv",
-                   "model.conv_filters=[8]", "dataset=image_folder",
-                   f"dataset.path={tmp_path / 'pets'}", "dataset.color_mode=grayscale")
+    result = aecli(
+        "train",
+        "debug=smoke",
+        "model=vanilla",
+        "model.architecture=conv",
+        "model.conv_filters=[8]",
+        "dataset=image_folder",
+        f"dataset.path={tmp_path / 'pets'}",
+        "dataset.color_mode=grayscale",
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert _metrics(tmp_path)["test_psnr_db"] > 0
 

@@ -31,25 +31,32 @@ def _data():
 
 
 def _fit(trainer: TrainerConfig, mixed=False):
-    model = build_model(AutoencoderConfig(name="vanilla", hidden_units=[8], latent_dim=2,
-                                          likelihood="gaussian"), (6,), seed=0)
+    model = build_model(
+        AutoencoderConfig(name="vanilla", hidden_units=[8], latent_dim=2, likelihood="gaussian"),
+        (6,),
+        seed=0,
+    )
     model.compile(optimizer=build_optimizer(trainer, STEPS, mixed))
     stop = StopConditions()
     callbacks = [stop, *steering_callbacks(trainer, stop), LearningRateLog()]
-    history = model.fit(_data(), validation_data=_data(), epochs=trainer.epochs,
-                        callbacks=callbacks, verbose=0)
+    history = model.fit(
+        _data(), validation_data=_data(), epochs=trainer.epochs, callbacks=callbacks, verbose=0
+    )
     return model, history, callbacks
 
 
-@pytest.mark.parametrize("options", [
-    {"optimizer": OptimizerName.adam},
-    {"optimizer": OptimizerName.adamw, "weight_decay": 0.01},
-    {"optimizer": OptimizerName.sgd, "momentum": 0.9, "learning_rate": 1e-4},
-    {"lr_schedule": LRSchedule.cosine, "warmup_epochs": 1},
-    {"lr_schedule": LRSchedule.step, "lr_step_epochs": 1, "lr_step_factor": 0.5},
-    {"lr_schedule": LRSchedule.plateau, "lr_plateau_patience": 0},
-    {"gradient_clip_norm": 1.0, "early_stopping_patience": 1},
-])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"optimizer": OptimizerName.adam},
+        {"optimizer": OptimizerName.adamw, "weight_decay": 0.01},
+        {"optimizer": OptimizerName.sgd, "momentum": 0.9, "learning_rate": 1e-4},
+        {"lr_schedule": LRSchedule.cosine, "warmup_epochs": 1},
+        {"lr_schedule": LRSchedule.step, "lr_step_epochs": 1, "lr_step_factor": 0.5},
+        {"lr_schedule": LRSchedule.plateau, "lr_plateau_patience": 0},
+        {"gradient_clip_norm": 1.0, "early_stopping_patience": 1},
+    ],
+)
 def test_each_optimizer_and_schedule_trains_two_epochs(options):
     _, history, callbacks = _fit(TrainerConfig(epochs=2, **options))
     losses = history.history["loss"]
@@ -58,16 +65,18 @@ def test_each_optimizer_and_schedule_trains_two_epochs(options):
 
 
 def test_step_schedule_logs_the_rate_only_when_it_changes():
-    _, history, _ = _fit(TrainerConfig(epochs=4, lr_schedule=LRSchedule.step, lr_step_epochs=2,
-                                       lr_step_factor=0.5))
+    _, history, _ = _fit(
+        TrainerConfig(epochs=4, lr_schedule=LRSchedule.step, lr_step_epochs=2, lr_step_factor=0.5)
+    )
     # Keras' History fills epochs without the key with nothing; only epochs 1 and 3 carry a rate
     rates = history.history["learning_rate"]
     assert rates == pytest.approx([1e-3, 5e-4])
 
 
 def test_cosine_schedule_with_warmup_matches_its_closed_form():
-    trainer = TrainerConfig(epochs=10, learning_rate=0.01, lr_schedule=LRSchedule.cosine,
-                            warmup_epochs=2)
+    trainer = TrainerConfig(
+        epochs=10, learning_rate=0.01, lr_schedule=LRSchedule.cosine, warmup_epochs=2
+    )
     schedule = learning_rate(trainer, steps_per_epoch=100)
     warmup, total = 200, 1000
     for step in (0, 50, 200, 450, 700, 1000):
@@ -83,8 +92,9 @@ def test_gradient_clip_norm_reaches_the_optimizer_and_bounds_the_step():
     optimizer = build_optimizer(trainer, STEPS)
     assert optimizer.global_clipnorm == 0.5
     variable = keras.Variable(np.zeros(3, np.float32))
-    optimizer.apply([keras.ops.convert_to_tensor(np.array([300.0, 400.0, 0.0], np.float32))],
-                    [variable])
+    optimizer.apply(
+        [keras.ops.convert_to_tensor(np.array([300.0, 400.0, 0.0], np.float32))], [variable]
+    )
     # a gradient of norm 500 is scaled to norm 0.5: the step is -(0.3, 0.4, 0)
     np.testing.assert_allclose(variable.numpy(), [-0.3, -0.4, 0.0], rtol=1e-5)
     wrapped = build_optimizer(trainer, STEPS, mixed=True)
@@ -93,8 +103,11 @@ def test_gradient_clip_norm_reaches_the_optimizer_and_bounds_the_step():
 
 
 def test_early_stopping_stops_on_a_plateau_and_restores_the_best_weights():
-    model = build_model(AutoencoderConfig(name="vanilla", hidden_units=[8], latent_dim=2,
-                                          likelihood="gaussian"), (6,), seed=0)
+    model = build_model(
+        AutoencoderConfig(name="vanilla", hidden_units=[8], latent_dim=2, likelihood="gaussian"),
+        (6,),
+        seed=0,
+    )
     stop = StopConditions()
     early = EarlyStopping(stop, patience=2, min_delta=0.01)
     early.set_model(model)
@@ -120,8 +133,11 @@ def test_early_stopping_stops_on_a_plateau_and_restores_the_best_weights():
 
 
 def test_early_stopping_keeps_the_reached_weights_when_a_signal_stopped_the_run():
-    model = build_model(AutoencoderConfig(name="vanilla", hidden_units=[8], latent_dim=2,
-                                          likelihood="gaussian"), (6,), seed=0)
+    model = build_model(
+        AutoencoderConfig(name="vanilla", hidden_units=[8], latent_dim=2, likelihood="gaussian"),
+        (6,),
+        seed=0,
+    )
     stop = StopConditions()
     early = EarlyStopping(stop, patience=5, min_delta=0.0)
     early.set_model(model)
@@ -136,24 +152,34 @@ def test_early_stopping_keeps_the_reached_weights_when_a_signal_stopped_the_run(
 
 
 def test_plateau_schedule_lowers_the_rate_after_patience():
-    model, _, _ = _fit(TrainerConfig(epochs=2, learning_rate=1e-9, lr_schedule=LRSchedule.plateau,
-                                     lr_plateau_patience=0, lr_plateau_factor=0.5))
+    model, _, _ = _fit(
+        TrainerConfig(
+            epochs=2,
+            learning_rate=1e-9,
+            lr_schedule=LRSchedule.plateau,
+            lr_plateau_patience=0,
+            lr_plateau_factor=0.5,
+        )
+    )
     assert current_learning_rate(model.optimizer) < 1e-9
 
 
-@pytest.mark.parametrize("options, key", [
-    ({"optimizer": OptimizerName.sgd, "momentum": 1.0}, "trainer.momentum"),
-    ({"momentum": 0.9}, "trainer.momentum=0.9 applies"),
-    ({"weight_decay": -1.0}, "trainer.weight_decay"),
-    ({"gradient_clip_norm": 0.0}, "trainer.gradient_clip_norm"),
-    ({"gradient_clip_norm": math.inf}, "trainer.gradient_clip_norm"),
-    ({"early_stopping_patience": 0}, "trainer.early_stopping_patience"),
-    ({"early_stopping_min_delta": math.nan}, "trainer.early_stopping_min_delta"),
-    ({"lr_schedule": LRSchedule.cosine, "warmup_epochs": 10}, "trainer.warmup_epochs"),
-    ({"warmup_epochs": 1}, "trainer.warmup_epochs=1 applies"),
-    ({"lr_step_factor": 1.0}, "trainer.lr_step_factor"),
-    ({"lr_plateau_factor": 0.0}, "trainer.lr_plateau_factor"),
-])
+@pytest.mark.parametrize(
+    "options, key",
+    [
+        ({"optimizer": OptimizerName.sgd, "momentum": 1.0}, "trainer.momentum"),
+        ({"momentum": 0.9}, "trainer.momentum=0.9 applies"),
+        ({"weight_decay": -1.0}, "trainer.weight_decay"),
+        ({"gradient_clip_norm": 0.0}, "trainer.gradient_clip_norm"),
+        ({"gradient_clip_norm": math.inf}, "trainer.gradient_clip_norm"),
+        ({"early_stopping_patience": 0}, "trainer.early_stopping_patience"),
+        ({"early_stopping_min_delta": math.nan}, "trainer.early_stopping_min_delta"),
+        ({"lr_schedule": LRSchedule.cosine, "warmup_epochs": 10}, "trainer.warmup_epochs"),
+        ({"warmup_epochs": 1}, "trainer.warmup_epochs=1 applies"),
+        ({"lr_step_factor": 1.0}, "trainer.lr_step_factor"),
+        ({"lr_plateau_factor": 0.0}, "trainer.lr_plateau_factor"),
+    ],
+)
 def test_out_of_range_trainer_options_are_refused_by_name(options, key):
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
         TrainerConfig(**options)

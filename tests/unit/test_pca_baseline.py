@@ -21,8 +21,11 @@ def test_a_trained_linear_autoencoder_spans_pcas_subspace_with_its_error():
     basis = np.linalg.qr(rng.normal(size=(8, 2)))[0]
     x_train, x_test = _low_rank(2048, rng, basis), _low_rank(512, rng, basis)
     keras.utils.set_random_seed(0)
-    model = build_model(AutoencoderConfig(name="vanilla", hidden_units=[], latent_dim=2,
-                                          likelihood="gaussian"), (8,), seed=0)
+    model = build_model(
+        AutoencoderConfig(name="vanilla", hidden_units=[], latent_dim=2, likelihood="gaussian"),
+        (8,),
+        seed=0,
+    )
     model.compile(optimizer=keras.optimizers.Adam(0.01))
     data = tf.data.Dataset.from_tensor_slices((x_train, x_train)).shuffle(2048, seed=0).batch(64)
     model.fit(data, epochs=30, verbose=0)
@@ -43,16 +46,26 @@ def test_a_trained_linear_autoencoder_spans_pcas_subspace_with_its_error():
 def test_an_untrained_linear_autoencoder_is_far_from_pcas_subspace():
     rng = np.random.default_rng(1)
     x_train = _low_rank(1024, rng, np.linalg.qr(rng.normal(size=(8, 2)))[0])
-    model = build_model(AutoencoderConfig(name="vanilla", hidden_units=[], latent_dim=2,
-                                          likelihood="gaussian"), (8,), seed=0)
-    assert max(pca_baseline(model.linear_decoder_basis(), x_train, x_train)
-               ["pca_principal_angles_deg"]) > 10
+    model = build_model(
+        AutoencoderConfig(name="vanilla", hidden_units=[], latent_dim=2, likelihood="gaussian"),
+        (8,),
+        seed=0,
+    )
+    assert (
+        max(
+            pca_baseline(model.linear_decoder_basis(), x_train, x_train)["pca_principal_angles_deg"]
+        )
+        > 10
+    )
 
 
-@pytest.mark.parametrize("cfg", [
-    AutoencoderConfig(name="vanilla", hidden_units=[16], latent_dim=2, likelihood="gaussian"),
-    AutoencoderConfig(name="vanilla", hidden_units=[], latent_dim=2, likelihood="bernoulli"),
-    VAEConfig(name="vae", hidden_units=[], latent_dim=2, likelihood="gaussian"),
-])
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        AutoencoderConfig(name="vanilla", hidden_units=[16], latent_dim=2, likelihood="gaussian"),
+        AutoencoderConfig(name="vanilla", hidden_units=[], latent_dim=2, likelihood="bernoulli"),
+        VAEConfig(name="vae", hidden_units=[], latent_dim=2, likelihood="gaussian"),
+    ],
+)
 def test_only_linear_gaussian_autoencoders_have_a_pca_baseline(cfg):
     assert build_model(cfg, (8,), seed=0).linear_decoder_basis() is None

@@ -10,10 +10,13 @@ from aecli.training.callbacks import forget_steps_from
 def scalar_series(log_dir, tag):
     """(step, value) of every record on disk, in file order: TensorBoard's own accumulator would
     hide a duplicated step by purging the older one, so it cannot tell whether one was written."""
-    return [(event.step, float(tf.make_ndarray(value.tensor)))
-            for path in sorted(log_dir.glob("events.out.tfevents.*"))
-            for event in EventFileLoader(str(path)).Load()
-            for value in event.summary.value if value.tag == tag]
+    return [
+        (event.step, float(tf.make_ndarray(value.tensor)))
+        for path in sorted(log_dir.glob("events.out.tfevents.*"))
+        for event in EventFileLoader(str(path)).Load()
+        for value in event.summary.value
+        if value.tag == tag
+    ]
 
 
 def _log(log_dir, steps, value):

@@ -7,17 +7,22 @@ from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import OmegaConf
 
-from aecli.config.store import CONF_DIR, register
 from aecli.commands.launchers import PARALLEL_JOBS_ENV, parallel_jobs
+from aecli.config.store import CONF_DIR, register
 
 CORES = os.cpu_count() or 1
 BASIC = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
 
 
 def _sweep(*task, max_batch_size=None, params=None):
-    return OmegaConf.create({"hydra": {
-        "sweeper": {"_target_": BASIC, "max_batch_size": max_batch_size, "params": params},
-        "overrides": {"task": list(task)}}})
+    return OmegaConf.create(
+        {
+            "hydra": {
+                "sweeper": {"_target_": BASIC, "max_batch_size": max_batch_size, "params": params},
+                "overrides": {"task": list(task)},
+            }
+        }
+    )
 
 
 def test_parallel_jobs_counts_the_first_batch_of_the_sweep():
@@ -38,8 +43,11 @@ def job_threads(monkeypatch):
         else:
             monkeypatch.setenv(PARALLEL_JOBS_ENV, str(running))
         with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-            cfg = compose("train", overrides=[f"hydra/launcher={launcher}", *overrides],
-                          return_hydra_config=True)
+            cfg = compose(
+                "train",
+                overrides=[f"hydra/launcher={launcher}", *overrides],
+                return_hydra_config=True,
+            )
         HydraConfig.instance().set_config(cfg)
         try:
             return cfg.hardware.intra_op_threads

@@ -21,8 +21,17 @@ EXPERIMENTS, DEBUG = _options("experiment"), _options("debug")
 
 def test_the_groups_hold_the_options_the_readme_lists():
     assert {"vanilla", "conv_denoising", "sparse", "contractive", "vae", "beta_vae"} <= set(MODELS)
-    assert {"mnist", "fashion_mnist", "cifar10", "synthetic", "transactions", "network_traffic",
-            "image_folder", "npz", "csv"} <= set(DATASETS)
+    assert {
+        "mnist",
+        "fashion_mnist",
+        "cifar10",
+        "synthetic",
+        "transactions",
+        "network_traffic",
+        "image_folder",
+        "npz",
+        "csv",
+    } <= set(DATASETS)
     assert {"cpu", "gpu", "mixed", "multi_gpu"} <= set(HARDWARE)
 
 
@@ -65,7 +74,9 @@ def test_model_options_map_to_their_config_classes(compose_train):
 
 
 def test_dataset_options_map_to_their_source_schemas(compose_train):
-    assert type(validate(compose_train("dataset=fashion_mnist")).dataset) is dataset.FileDatasetConfig
+    assert (
+        type(validate(compose_train("dataset=fashion_mnist")).dataset) is dataset.FileDatasetConfig
+    )
     assert type(validate(compose_train("dataset=synthetic")).dataset) is dataset.SyntheticConfig
     tabular = validate(compose_train("dataset=transactions")).dataset
     assert type(tabular) is dataset.GeneratedDatasetConfig
@@ -104,27 +115,38 @@ def test_conv_denoising_defaults_to_the_chapters_gaussian_noise(compose_train):
 
 def test_required_keys_exist(compose_train):
     cfg = compose_train()
-    for key in ["beta", "seed", "trainer.epochs", "trainer.batch_size", "trainer.learning_rate",
-                "dataset.limit", "model.latent_dim", "model.beta"]:
+    for key in [
+        "beta",
+        "seed",
+        "trainer.epochs",
+        "trainer.batch_size",
+        "trainer.learning_rate",
+        "dataset.limit",
+        "model.latent_dim",
+        "model.beta",
+    ]:
         assert OmegaConf.select(cfg, key, default="missing") != "missing", key
 
 
-@pytest.mark.parametrize("override, key", [
-    ("beta=-1", "beta"),
-    ("beta=inf", "beta"),
-    ("beta=nan", "beta"),
-    ("model.latent_dim=0", "model.latent_dim"),
-    ("trainer.learning_rate=0", "trainer.learning_rate"),
-    ("trainer.learning_rate=inf", "trainer.learning_rate"),
-    ("trainer.batch_size=0", "trainer.batch_size"),
-    ("trainer.epochs=0", "trainer.epochs"),
-    ("dataset.limit=0", "dataset.limit"),
-    ("model.decoder_std=inf", "model.decoder_std"),
-    ("model.noise.level=-0.1", "model.noise.level"),
-    ("model.noise.level=inf", "model.noise.level"),
-    ("model.noise.type=masking model.noise.level=1.5", "model.noise.level"),
-    ("model.free_bits=inf", "model.free_bits"),
-])
+@pytest.mark.parametrize(
+    "override, key",
+    [
+        ("beta=-1", "beta"),
+        ("beta=inf", "beta"),
+        ("beta=nan", "beta"),
+        ("model.latent_dim=0", "model.latent_dim"),
+        ("trainer.learning_rate=0", "trainer.learning_rate"),
+        ("trainer.learning_rate=inf", "trainer.learning_rate"),
+        ("trainer.batch_size=0", "trainer.batch_size"),
+        ("trainer.epochs=0", "trainer.epochs"),
+        ("dataset.limit=0", "dataset.limit"),
+        ("model.decoder_std=inf", "model.decoder_std"),
+        ("model.noise.level=-0.1", "model.noise.level"),
+        ("model.noise.level=inf", "model.noise.level"),
+        ("model.noise.type=masking model.noise.level=1.5", "model.noise.level"),
+        ("model.free_bits=inf", "model.free_bits"),
+    ],
+)
 def test_out_of_range_values_name_their_key(compose_train, override, key):
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
         validate(compose_train(*override.split()))

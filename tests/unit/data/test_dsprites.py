@@ -114,8 +114,11 @@ def _official_like(path, n=10, **overrides):
     grid = dsprites.sample_factor_classes("all", None)[::73729][:n]
     classes = np.column_stack([np.zeros(len(grid), np.int64), grid])
     values = np.column_stack([np.ones(len(grid)), dsprites.factor_values(grid)])
-    arrays = {"imgs": dsprites.render(grid, 64), "latents_values": values,
-              "latents_classes": classes}
+    arrays = {
+        "imgs": dsprites.render(grid, 64),
+        "latents_values": values,
+        "latents_classes": classes,
+    }
     arrays.update(overrides)
     arrays = {name: value for name, value in arrays.items() if value is not None}
     np.savez(path, **arrays)
@@ -131,12 +134,15 @@ def test_read_official_drops_the_colour_column(tmp_path):
     np.testing.assert_allclose(values, dsprites.factor_values(grid))
 
 
-@pytest.mark.parametrize("overrides, problem", [
-    ({"latents_classes": None}, "no latents_classes array"),
-    ({"imgs": np.zeros((10, 32, 32), np.uint8)}, "shapes imgs"),
-    ({"latents_values": np.zeros((10, 5))}, "shapes imgs"),
-    ({"imgs": np.array([None] * 10, dtype=object)}, "cannot be read|shapes"),
-])
+@pytest.mark.parametrize(
+    "overrides, problem",
+    [
+        ({"latents_classes": None}, "no latents_classes array"),
+        ({"imgs": np.zeros((10, 32, 32), np.uint8)}, "shapes imgs"),
+        ({"latents_values": np.zeros((10, 5))}, "shapes imgs"),
+        ({"imgs": np.array([None] * 10, dtype=object)}, "cannot be read|shapes"),
+    ],
+)
 def test_read_official_rejects_a_malformed_file_naming_it(tmp_path, overrides, problem):
     path = tmp_path / "bad.npz"
     _official_like(path, **overrides)

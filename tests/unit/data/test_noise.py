@@ -16,7 +16,10 @@ def test_gaussian_noise_has_the_configured_std_and_stays_in_unit_range():
     corrupted = noise.gaussian(GREY, 0.1, SEED).numpy()
     assert np.std(corrupted - 0.5) == pytest.approx(0.1, rel=0.02)
     assert np.mean(corrupted) == pytest.approx(0.5, abs=0.002)
-    assert noise.gaussian(GREY, 2.0, SEED).numpy().min() >= 0.0 and noise.gaussian(GREY, 2.0, SEED).numpy().max() <= 1.0
+    assert (
+        noise.gaussian(GREY, 2.0, SEED).numpy().min() >= 0.0
+        and noise.gaussian(GREY, 2.0, SEED).numpy().max() <= 1.0
+    )
 
 
 def test_salt_and_pepper_changes_the_configured_fraction_half_to_each_extreme():

@@ -76,15 +76,22 @@ def test_truncated_npz_is_rejected_naming_the_file(tmp_path):
 
 def test_cifar_pickle_of_a_foreign_object_is_refused_without_importing_it(tmp_path):
     folder = write_cifar(tmp_path / "c")
-    (folder / "data_batch_2").write_bytes(b"cno_such_module\nThing\n.")  # a pickled global of a missing module
+    (folder / "data_batch_2").write_bytes(
+        b"cno_such_module\nThing\n."
+    )  # a pickled global of a missing module
     with pytest.raises(DataError, match="data_batch_2 refers to no_such_module.Thing, which"):
         readers.read_cifar10(folder)
 
 
-@pytest.mark.parametrize("content", [pickle.dumps({b"labels": [1]}, protocol=4)[:-5],
-                                     pickle.dumps([1, 2], protocol=4),
-                                     pickle.dumps({b"labels": [1]}, protocol=4)],
-                         ids=["truncated", "a list", "no data key"])
+@pytest.mark.parametrize(
+    "content",
+    [
+        pickle.dumps({b"labels": [1]}, protocol=4)[:-5],
+        pickle.dumps([1, 2], protocol=4),
+        pickle.dumps({b"labels": [1]}, protocol=4),
+    ],
+    ids=["truncated", "a list", "no data key"],
+)
 def test_cifar_batch_that_is_truncated_or_not_a_batch_dict_is_rejected(tmp_path, content):
     folder = write_cifar(tmp_path / "c")
     (folder / "data_batch_2").write_bytes(content)
@@ -136,9 +143,16 @@ def test_a_crafted_batch_that_also_returns_a_valid_batch_is_refused(tmp_path):
     assert not marker.exists()
 
 
-@pytest.mark.parametrize("module, name", [
-    ("builtins", "eval"), ("numpy", "load"), ("numpy.core", "_reconstruct"),
-    ("numpy._core.numeric", "_frombuffer"), ("_codecs", "encode")])
+@pytest.mark.parametrize(
+    "module, name",
+    [
+        ("builtins", "eval"),
+        ("numpy", "load"),
+        ("numpy.core", "_reconstruct"),
+        ("numpy._core.numeric", "_frombuffer"),
+        ("_codecs", "encode"),
+    ],
+)
 def test_every_global_outside_numpys_array_reconstruction_is_refused(tmp_path, module, name):
     folder = write_cifar(tmp_path / "c")
     (folder / "data_batch_4").write_bytes(b"\x80\x02c" + f"{module}\n{name}\n".encode() + b".")
@@ -151,7 +165,10 @@ def test_the_fixture_batches_hold_only_what_the_real_files_hold(tmp_path):
     raw = (folder / "test_batch").read_bytes()
     opcodes = [(op.name, arg) for op, arg, _ in pickletools.genops(raw)]
     assert {arg for op, arg in opcodes if op == "GLOBAL"} == {
-        "numpy.core.multiarray _reconstruct", "numpy ndarray", "numpy dtype"}
+        "numpy.core.multiarray _reconstruct",
+        "numpy ndarray",
+        "numpy dtype",
+    }
     # Python 2's str, read back as bytes with encoding="bytes"
     assert "BINUNICODE" not in {op for op, _ in opcodes}
 
@@ -182,7 +199,9 @@ def test_python_2_pickles_of_other_objects_round_trip_through_the_fixture_writer
         assert readers._CifarUnpickler(stream, encoding="bytes").load() == {b"k": [1, b"v"]}
 
 
-def test_the_cifar_download_is_read_by_the_restricted_unpickler(tmp_path, isolated_home, monkeypatch):
+def test_the_cifar_download_is_read_by_the_restricted_unpickler(
+    tmp_path, isolated_home, monkeypatch
+):
     import keras
 
     extracted = write_cifar(tmp_path / "download" / "cifar-10-batches-py")
@@ -196,18 +215,39 @@ def test_the_cifar_download_is_read_by_the_restricted_unpickler(tmp_path, isolat
     assert not marker.exists()
 
 
-@pytest.mark.parametrize("replace, problem", [
-    (dict(y_train=np.array([str(i % 10) for i in range(40)])),
-     r"y_train holds strings \(<U1\); labels must be integer class numbers"),
-    (dict(y_test=np.linspace(0, 9, 10)), r"y_test holds float64 values; labels must be integer"),
-    (dict(x_train=np.zeros((0, 28, 28), np.uint8), y_train=np.zeros(0, np.uint8)),
-     r"x_train holds no examples \(shape \(0, 28, 28\)"),
-    (dict(x_test=np.zeros((0,), np.uint8)), r"x_test holds no examples"),
-    (dict(y_train=np.arange(39) % 10), "x_train holds 40 examples but y_train 39 labels"),
-    (dict(y_test=np.eye(10, dtype=np.uint8)), r"y_test has shape \(10, 10\); expected one integer"),
-    (dict(x_train=np.array([["a"] * 4] * 40)), "x_train holds <U1 values, not numbers"),
-], ids=["string labels", "float labels", "empty x_train", "empty x_test", "length mismatch",
-        "one-hot", "string images"])
+@pytest.mark.parametrize(
+    "replace, problem",
+    [
+        (
+            dict(y_train=np.array([str(i % 10) for i in range(40)])),
+            r"y_train holds strings \(<U1\); labels must be integer class numbers",
+        ),
+        (
+            dict(y_test=np.linspace(0, 9, 10)),
+            r"y_test holds float64 values; labels must be integer",
+        ),
+        (
+            dict(x_train=np.zeros((0, 28, 28), np.uint8), y_train=np.zeros(0, np.uint8)),
+            r"x_train holds no examples \(shape \(0, 28, 28\)",
+        ),
+        (dict(x_test=np.zeros((0,), np.uint8)), r"x_test holds no examples"),
+        (dict(y_train=np.arange(39) % 10), "x_train holds 40 examples but y_train 39 labels"),
+        (
+            dict(y_test=np.eye(10, dtype=np.uint8)),
+            r"y_test has shape \(10, 10\); expected one integer",
+        ),
+        (dict(x_train=np.array([["a"] * 4] * 40)), "x_train holds <U1 values, not numbers"),
+    ],
+    ids=[
+        "string labels",
+        "float labels",
+        "empty x_train",
+        "empty x_test",
+        "length mismatch",
+        "one-hot",
+        "string images",
+    ],
+)
 def test_mnist_npz_with_bad_arrays_names_the_file_the_array_and_the_fix(tmp_path, replace, problem):
     path = write_mnist_npz(tmp_path / "mnist.npz", **replace)
     with pytest.raises(DataError, match=problem) as error:
@@ -225,8 +265,9 @@ def test_mnist_npz_holding_an_object_array_is_refused_not_unpickled(tmp_path):
 
 def test_bad_mnist_npz_reaches_the_user_as_one_paragraph(aecli, tmp_path):
     write_mnist_npz(tmp_path / "d" / "mnist.npz", y_train=np.array(["x"] * 40))
-    result = aecli("train", "dataset=mnist", f"dataset.data_dir={tmp_path / 'd'}",
-                   "trainer.epochs=1")
+    result = aecli(
+        "train", "dataset=mnist", f"dataset.data_dir={tmp_path / 'd'}", "trainer.epochs=1"
+    )
     assert result.returncode == 2, result.stderr[-2000:]
     assert "Traceback" not in result.stderr + result.stdout
     assert "y_train holds strings" in result.stderr + result.stdout

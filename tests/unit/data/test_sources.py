@@ -25,7 +25,9 @@ def _fill(arrays):
 def test_fashion_data_dir_wins_over_keras_cache(tmp_path, isolated_home):
     write_fashion(isolated_home / ".keras" / "datasets" / "fashion-mnist", fill=200)
     write_fashion(tmp_path / "mine", fill=0)
-    arrays = load_arrays(_cfg("fashion_mnist", data_dir=str(tmp_path / "mine"), validation_fraction=0.2), seed=0)
+    arrays = load_arrays(
+        _cfg("fashion_mnist", data_dir=str(tmp_path / "mine"), validation_fraction=0.2), seed=0
+    )
     assert _fill(arrays) < 50
 
 
@@ -43,8 +45,14 @@ def test_fashion_falls_back_to_debian_folder(tmp_path, isolated_home, monkeypatc
     assert arrays.input_shape == (28, 28, 1) and 100 <= _fill(arrays) < 150
 
 
-@pytest.mark.parametrize("name, expected", [
-    ("fashion_mnist", "dataset-fashion-mnist"), ("mnist", "mnist.npz"), ("cifar10", "cifar-10-batches-py")])
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("fashion_mnist", "dataset-fashion-mnist"),
+        ("mnist", "mnist.npz"),
+        ("cifar10", "cifar-10-batches-py"),
+    ],
+)
 def test_nothing_found_offline_lists_where_files_go(isolated_home, name, expected):
     with pytest.raises(DataError) as error:
         load_arrays(_cfg(name, download=False), seed=0)
@@ -60,10 +68,16 @@ def test_data_dir_that_is_a_file_is_rejected(tmp_path):
 
 def test_mnist_npz_from_data_dir_is_scaled_with_a_channel_axis(tmp_path, isolated_home):
     write_mnist_npz(tmp_path / "d" / "mnist.npz", n_train=40, n_test=10, fill=255)
-    arrays = load_arrays(_cfg("mnist", data_dir=str(tmp_path / "d"), validation_fraction=0.25), seed=0)
+    arrays = load_arrays(
+        _cfg("mnist", data_dir=str(tmp_path / "d"), validation_fraction=0.25), seed=0
+    )
     assert arrays.train.x.shape == (30, 28, 28, 1) and arrays.val.x.shape == (10, 28, 28, 1)
     assert arrays.test.x.shape == (10, 28, 28, 1)
-    assert arrays.train.x.dtype == np.float32 and 0 <= arrays.train.x.min() and arrays.train.x.max() <= 1
+    assert (
+        arrays.train.x.dtype == np.float32
+        and 0 <= arrays.train.x.min()
+        and arrays.train.x.max() <= 1
+    )
 
 
 def test_images_of_the_wrong_shape_are_rejected(tmp_path, isolated_home):
@@ -91,7 +105,9 @@ def test_validation_split_is_seeded_disjoint_and_limited(tmp_path, isolated_home
     assert (len(limited.train.x), len(limited.val.x), len(limited.test.x)) == (45, 5, 20)
 
 
-@pytest.mark.skipif(not FASHION.exists(), reason="Debian's dataset-fashion-mnist is not installed (make data)")
+@pytest.mark.skipif(
+    not FASHION.exists(), reason="Debian's dataset-fashion-mnist is not installed (make data)"
+)
 def test_real_fashion_mnist_from_debian(isolated_home, monkeypatch):
     monkeypatch.setenv("AECLI_DEBIAN_DATASETS", str(FASHION.parent.parent))
     arrays = load_arrays(_cfg("fashion_mnist", limit=512, download=False), seed=0)
@@ -124,13 +140,21 @@ def test_images_that_are_not_uint8_are_rejected(tmp_path, isolated_home):
 @pytest.mark.parametrize("inner", ["", "cifar-10-batches-py"])
 def test_cifar_data_dir_may_be_the_batches_folder_or_its_parent(tmp_path, isolated_home, inner):
     write_cifar(tmp_path / "d" / "cifar-10-batches-py", per_batch=4)
-    arrays = load_arrays(_cfg("cifar10", data_dir=str(tmp_path / "d" / inner), validation_fraction=0.25), seed=0)
+    arrays = load_arrays(
+        _cfg("cifar10", data_dir=str(tmp_path / "d" / inner), validation_fraction=0.25), seed=0
+    )
     assert (len(arrays.train.x), len(arrays.val.x), len(arrays.test.x)) == (15, 5, 4)
-    assert arrays.train.x.dtype == np.float32 and 0 <= arrays.train.x.min() and arrays.train.x.max() <= 1
+    assert (
+        arrays.train.x.dtype == np.float32
+        and 0 <= arrays.train.x.min()
+        and arrays.train.x.max() <= 1
+    )
 
 
 def test_cifar_found_where_keras_3_extracts_it(isolated_home):
-    write_cifar(isolated_home / ".keras" / "datasets" / "cifar-10-batches-py-target" / "cifar-10-batches-py")
+    write_cifar(
+        isolated_home / ".keras" / "datasets" / "cifar-10-batches-py-target" / "cifar-10-batches-py"
+    )
     assert load_arrays(_cfg("cifar10", download=False), seed=0).input_shape == (32, 32, 3)
 
 
@@ -157,6 +181,7 @@ def test_cifar_folder_missing_a_batch_names_it(tmp_path, isolated_home):
 # A named dataset.data_dir is the only place searched: these used to fall back silently to the
 # Keras cache, Debian's folder or the download while config.yaml recorded the named folder.
 
+
 def _no_download(monkeypatch):
     """Fails the test if the Keras download is tried."""
     import keras
@@ -169,20 +194,37 @@ def _no_download(monkeypatch):
     monkeypatch.setattr(keras.utils, "get_file", refuse)
 
 
-@pytest.mark.parametrize("name, write_elsewhere, missing", [
-    ("fashion_mnist", lambda home, tmp: write_fashion(home / ".keras/datasets/fashion-mnist"),
-     "lacks train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, "
-     "t10k-labels-idx1-ubyte.gz"),
-    ("fashion_mnist", lambda home, tmp: write_fashion(tmp / "debian" / "fashion-mnist"),
-     "lacks train-images-idx3-ubyte.gz"),
-    ("mnist", lambda home, tmp: write_mnist_npz(home / ".keras" / "datasets" / "mnist.npz"),
-     "lacks mnist.npz"),
-    ("cifar10", lambda home, tmp: write_cifar(home / ".keras" / "datasets" / "cifar-10-batches-py"),
-     "lacks data_batch_1, data_batch_2, data_batch_3, data_batch_4, data_batch_5, test_batch, "
-     "a cifar-10-batches-py/ folder"),
-], ids=["fashion beside a keras cache", "fashion beside debian", "mnist", "cifar10"])
+@pytest.mark.parametrize(
+    "name, write_elsewhere, missing",
+    [
+        (
+            "fashion_mnist",
+            lambda home, tmp: write_fashion(home / ".keras/datasets/fashion-mnist"),
+            "lacks train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, "
+            "t10k-labels-idx1-ubyte.gz",
+        ),
+        (
+            "fashion_mnist",
+            lambda home, tmp: write_fashion(tmp / "debian" / "fashion-mnist"),
+            "lacks train-images-idx3-ubyte.gz",
+        ),
+        (
+            "mnist",
+            lambda home, tmp: write_mnist_npz(home / ".keras" / "datasets" / "mnist.npz"),
+            "lacks mnist.npz",
+        ),
+        (
+            "cifar10",
+            lambda home, tmp: write_cifar(home / ".keras" / "datasets" / "cifar-10-batches-py"),
+            "lacks data_batch_1, data_batch_2, data_batch_3, data_batch_4, data_batch_5, test_batch, "
+            "a cifar-10-batches-py/ folder",
+        ),
+    ],
+    ids=["fashion beside a keras cache", "fashion beside debian", "mnist", "cifar10"],
+)
 def test_an_empty_data_dir_is_an_error_naming_the_missing_files_not_a_fallback(
-        tmp_path, isolated_home, monkeypatch, name, write_elsewhere, missing):
+    tmp_path, isolated_home, monkeypatch, name, write_elsewhere, missing
+):
     write_elsewhere(isolated_home, tmp_path)
     monkeypatch.setenv("AECLI_DEBIAN_DATASETS", str(tmp_path / "debian"))
     _no_download(monkeypatch)
@@ -202,8 +244,9 @@ def test_a_data_dir_missing_one_fashion_file_names_just_it(tmp_path, isolated_ho
         load_arrays(_cfg("fashion_mnist", data_dir=str(tmp_path / "mine")), seed=0)
 
 
-def test_a_cifar_data_dir_with_an_empty_batches_folder_names_the_batches(tmp_path, isolated_home,
-                                                                        monkeypatch):
+def test_a_cifar_data_dir_with_an_empty_batches_folder_names_the_batches(
+    tmp_path, isolated_home, monkeypatch
+):
     write_cifar(isolated_home / ".keras" / "datasets" / "cifar-10-batches-py")
     (tmp_path / "d" / "cifar-10-batches-py").mkdir(parents=True)
     _no_download(monkeypatch)
@@ -214,12 +257,14 @@ def test_a_cifar_data_dir_with_an_empty_batches_folder_names_the_batches(tmp_pat
 def test_the_files_read_are_reported_for_a_data_dir(tmp_path, isolated_home):
     folder = write_fashion(tmp_path / "f")
     assert sources.load(_cfg("fashion_mnist", data_dir=str(folder))).files == [
-        str(folder / name) for name in sources.FASHION_FILES]
+        str(folder / name) for name in sources.FASHION_FILES
+    ]
     path = write_mnist_npz(tmp_path / "m" / "mnist.npz")
     assert sources.load(_cfg("mnist", data_dir=str(path.parent))).files == [str(path)]
     batches = write_cifar(tmp_path / "c" / "cifar-10-batches-py")
     assert sources.load(_cfg("cifar10", data_dir=str(batches.parent))).files == [
-        str(batches / name) for name in sources.CIFAR_FILES]
+        str(batches / name) for name in sources.CIFAR_FILES
+    ]
 
 
 def test_the_files_read_are_reported_for_the_default_places(tmp_path, isolated_home, monkeypatch):

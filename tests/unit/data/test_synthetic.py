@@ -15,18 +15,26 @@ from aecli.data import load_arrays, synthetic
 def _arrays(kind, size=500, seed=0, **keys):
     if kind in ("transactions", "network_traffic"):  # the tabular sets are datasets of their own
         return load_arrays(GeneratedDatasetConfig(name=DatasetName(kind), size=size, **keys), seed)
-    return load_arrays(SyntheticConfig(name=DatasetName.synthetic, kind=SyntheticKind(kind), size=size, **keys),
-                       seed)
+    return load_arrays(
+        SyntheticConfig(name=DatasetName.synthetic, kind=SyntheticKind(kind), size=size, **keys),
+        seed,
+    )
 
 
-@pytest.mark.parametrize("kind, shape", [("circle", (4,)), ("binary", (20,)), ("shapes", (28, 28, 1))])
+@pytest.mark.parametrize(
+    "kind, shape", [("circle", (4,)), ("binary", (20,)), ("shapes", (28, 28, 1))]
+)
 def test_synthetic_sets_are_seeded_and_in_unit_range(kind, shape):
     first, again, other = _arrays(kind, seed=0), _arrays(kind, seed=0), _arrays(kind, seed=1)
     assert first.input_shape == shape
     # 80% of `size` is the training split, a tenth of it goes to validation
     assert (len(first.train.x), len(first.val.x), len(first.test.x)) == (360, 40, 100)
     for split in (first.train, first.val, first.test):
-        assert split.x.dtype == np.float32 and split.y.dtype == np.int64 and split.y.shape == (len(split.x),)
+        assert (
+            split.x.dtype == np.float32
+            and split.y.dtype == np.int64
+            and split.y.shape == (len(split.x),)
+        )
         assert split.x.min() >= 0 and split.x.max() <= 1
     np.testing.assert_array_equal(first.train.x, again.train.x)
     np.testing.assert_array_equal(first.test.y, again.test.y)
@@ -54,7 +62,9 @@ def test_binary_vectors_are_noisy_copies_of_their_label_prototype():
     for label in range(8):
         rows = x_train[y_train == label]
         prototype = rows.mean(axis=0) > 0.5
-        assert 0.05 < np.mean(rows != prototype) < 0.15  # about 10% of the bits flipped, not coin flips
+        assert (
+            0.05 < np.mean(rows != prototype) < 0.15
+        )  # about 10% of the bits flipped, not coin flips
 
 
 def test_shapes_are_binary_images_whose_label_names_the_shape():
@@ -65,7 +75,9 @@ def test_shapes_are_binary_images_whose_label_names_the_shape():
     rows, cols = pixels.any(axis=2).sum(axis=1), pixels.any(axis=1).sum(axis=1)
     assert (rows > 0).all()
     fill = pixels.sum(axis=(1, 2)) / (rows * cols)
-    last_row = pixels[np.arange(len(pixels)), 27 - np.argmax(pixels[:, ::-1].any(axis=2), axis=1)].sum(axis=1)
+    last_row = pixels[
+        np.arange(len(pixels)), 27 - np.argmax(pixels[:, ::-1].any(axis=2), axis=1)
+    ].sum(axis=1)
     square, disc, horizontal, vertical, plus, triangle = (y_train == label for label in range(6))
     assert (fill[square] == 1).all() and (rows[square] == cols[square]).all()
     assert (fill[disc] < 1).all() and (rows[disc] == cols[disc]).all()

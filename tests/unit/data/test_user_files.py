@@ -89,14 +89,20 @@ def test_ragged_images_without_image_size_ask_for_it(tmp_path):
     assert user_files.read_image_folder(root, image_size=6).x_train.shape[1:] == (6, 6, 3)
 
 
-@pytest.mark.parametrize("make, problem", [
-    (lambda root: None, "does not exist"),
-    (lambda root: root.write_text("x"), "is a file, not a folder"),
-    (lambda root: root.mkdir(), "is empty: it has no class subfolders"),
-    (lambda root: _png(root / "loose.png", np.zeros((4, 4, 3), np.uint8)),
-     r"holds images \(loose.png, ...\) but no class subfolders"),
-    (lambda root: (_image_folder(root), (root / "bird").mkdir()), r"bird hold no images"),
-], ids=["missing", "a file", "empty", "no class folders", "an empty class"])
+@pytest.mark.parametrize(
+    "make, problem",
+    [
+        (lambda root: None, "does not exist"),
+        (lambda root: root.write_text("x"), "is a file, not a folder"),
+        (lambda root: root.mkdir(), "is empty: it has no class subfolders"),
+        (
+            lambda root: _png(root / "loose.png", np.zeros((4, 4, 3), np.uint8)),
+            r"holds images \(loose.png, ...\) but no class subfolders",
+        ),
+        (lambda root: (_image_folder(root), (root / "bird").mkdir()), r"bird hold no images"),
+    ],
+    ids=["missing", "a file", "empty", "no class folders", "an empty class"],
+)
 def test_image_folder_problems_are_named(tmp_path, make, problem):
     root = tmp_path / "imgs"
     make(root)
@@ -119,11 +125,14 @@ def test_hidden_folders_are_not_classes(tmp_path):
     assert user_files.read_image_folder(root).class_names == ["cat", "dog"]
 
 
-@pytest.mark.parametrize("keys, problem", [
-    (dict(color_mode="rgba"), "dataset.color_mode=rgba is not one of grayscale, rgb"),
-    (dict(image_size=0), "dataset.image_size=0 is not a positive integer"),
-    (dict(test_fraction=1.0), r"dataset.test_fraction=1.0 is out of range"),
-])
+@pytest.mark.parametrize(
+    "keys, problem",
+    [
+        (dict(color_mode="rgba"), "dataset.color_mode=rgba is not one of grayscale, rgb"),
+        (dict(image_size=0), "dataset.image_size=0 is not a positive integer"),
+        (dict(test_fraction=1.0), r"dataset.test_fraction=1.0 is out of range"),
+    ],
+)
 def test_bad_image_folder_settings_are_config_errors(tmp_path, keys, problem):
     root = _image_folder(tmp_path / "imgs")
     with pytest.raises(ConfigError, match=problem):
@@ -141,8 +150,9 @@ def test_too_few_images_for_a_test_split(tmp_path):
 
 def test_npz_with_both_splits_keeps_uint8_and_adds_a_channel_axis(tmp_path):
     x = np.arange(12 * 16, dtype=np.uint8).reshape(12, 4, 4)
-    np.savez(tmp_path / "d.npz", x_train=x, y_train=np.arange(12) % 3, x_test=x[:4],
-             y_test=[0, 1, 2, 0])
+    np.savez(
+        tmp_path / "d.npz", x_train=x, y_train=np.arange(12) % 3, x_test=x[:4], y_test=[0, 1, 2, 0]
+    )
     loaded = user_files.read_npz(tmp_path / "d.npz")
     assert loaded.x_train.dtype == np.uint8 and loaded.x_train.shape == (12, 4, 4, 1)
     assert loaded.y_test.tolist() == [0, 1, 2, 0] and loaded.y_test.dtype == np.int64
@@ -181,23 +191,46 @@ def test_npz_object_arrays_are_refused_not_unpickled(tmp_path):
     assert not marker.exists()
 
 
-@pytest.mark.parametrize("arrays, problem", [
-    (dict(X_train=np.zeros((4, 2))), r"has no array named x_train \(it holds X_train\)"),
-    (dict(x_train=np.zeros((4, 2)), y_test=np.zeros(2, int)), "holds y_test but no x_test"),
-    (dict(x_train=np.zeros((0, 2))), r"x_train holds no examples"),
-    (dict(x_train=np.zeros((4, 2)), y_train=np.zeros(3, int)),
-     "x_train holds 4 examples but y_train 3"),
-    (dict(x_train=np.zeros((4, 2)), y_train=np.array(list("abcd"))),
-     r"y_train holds strings \(<U1\)"),
-    (dict(x_train=np.array([[1.0, np.nan]] * 4)),
-     "x_train holds NaN or infinite values .*example 0"),
-    (dict(x_train=np.zeros((4, 2)), x_test=np.array([[0, 1], [np.inf, 0]])),
-     "x_test holds NaN or infinite values .*first in example 1"),
-    (dict(x_train=np.zeros((4, 2)), x_test=np.zeros((2, 3))),
-     r"x_test examples are float32 of shape \(3,\) but x_train examples float32 of shape \(2,\)"),
-    (dict(x_train=np.array([["a", "b"]] * 4)), "x_train holds <U1 values, not numbers"),
-], ids=["no x_train", "y_test alone", "empty", "length mismatch", "string labels", "nan", "inf",
-        "shape mismatch", "strings"])
+@pytest.mark.parametrize(
+    "arrays, problem",
+    [
+        (dict(X_train=np.zeros((4, 2))), r"has no array named x_train \(it holds X_train\)"),
+        (dict(x_train=np.zeros((4, 2)), y_test=np.zeros(2, int)), "holds y_test but no x_test"),
+        (dict(x_train=np.zeros((0, 2))), r"x_train holds no examples"),
+        (
+            dict(x_train=np.zeros((4, 2)), y_train=np.zeros(3, int)),
+            "x_train holds 4 examples but y_train 3",
+        ),
+        (
+            dict(x_train=np.zeros((4, 2)), y_train=np.array(list("abcd"))),
+            r"y_train holds strings \(<U1\)",
+        ),
+        (
+            dict(x_train=np.array([[1.0, np.nan]] * 4)),
+            "x_train holds NaN or infinite values .*example 0",
+        ),
+        (
+            dict(x_train=np.zeros((4, 2)), x_test=np.array([[0, 1], [np.inf, 0]])),
+            "x_test holds NaN or infinite values .*first in example 1",
+        ),
+        (
+            dict(x_train=np.zeros((4, 2)), x_test=np.zeros((2, 3))),
+            r"x_test examples are float32 of shape \(3,\) but x_train examples float32 of shape \(2,\)",
+        ),
+        (dict(x_train=np.array([["a", "b"]] * 4)), "x_train holds <U1 values, not numbers"),
+    ],
+    ids=[
+        "no x_train",
+        "y_test alone",
+        "empty",
+        "length mismatch",
+        "string labels",
+        "nan",
+        "inf",
+        "shape mismatch",
+        "strings",
+    ],
+)
 def test_npz_problems_name_the_file_and_the_array(tmp_path, arrays, problem):
     np.savez(tmp_path / "d.npz", **arrays)
     with pytest.raises(DataError, match=problem) as error:
@@ -205,11 +238,15 @@ def test_npz_problems_name_the_file_and_the_array(tmp_path, arrays, problem):
     assert str(tmp_path / "d.npz") in str(error.value) and "np.savez" in str(error.value)
 
 
-@pytest.mark.parametrize("make, problem", [
-    (lambda p: None, "does not exist"),
-    (lambda p: p.mkdir(), "is a folder, not an .npz archive"),
-    (lambda p: p.write_bytes(b"PK\x03\x04 truncated"), "is not a readable .npz archive"),
-], ids=["missing", "a folder", "truncated"])
+@pytest.mark.parametrize(
+    "make, problem",
+    [
+        (lambda p: None, "does not exist"),
+        (lambda p: p.mkdir(), "is a folder, not an .npz archive"),
+        (lambda p: p.write_bytes(b"PK\x03\x04 truncated"), "is not a readable .npz archive"),
+    ],
+    ids=["missing", "a folder", "truncated"],
+)
 def test_npz_file_problems_are_named(tmp_path, make, problem):
     make(tmp_path / "d.npz")
     with pytest.raises(DataError, match=problem):
@@ -258,17 +295,28 @@ def test_csv_with_a_byte_order_mark_and_spaces_reads(tmp_path):
     assert loaded.x_train.shape == (8, 1) and set(loaded.y_test.tolist()) == {0, 1}
 
 
-@pytest.mark.parametrize("edit, problem", [
-    (lambda rows: rows[4].__setitem__(1, "abc"), r"column 'b' holds 'abc', not a number on line 6"),
-    (lambda rows: rows[2].__setitem__(0, ""), "column 'a' is empty on line 4"),
-    (lambda rows: rows[7].__setitem__(0, "NaN"), "column 'a' holds 'NaN' on line 9"),
-    (lambda rows: rows[7].__setitem__(0, "inf"), "column 'a' holds 'inf' on line 9"),
-    (lambda rows: rows[3].__setitem__(3, "fraud"),
-     r"column 'label' holds 'fraud', not a number on line 5"),
-    (lambda rows: rows[3].__setitem__(3, "0.5"),
-     r"column 'label' holds '0.5', not an integer on line 5"),
-    (lambda rows: rows[9].pop(), "line 11 has 3 cells but the header 4"),
-], ids=["text", "empty", "nan", "inf", "text label", "fractional label", "short row"])
+@pytest.mark.parametrize(
+    "edit, problem",
+    [
+        (
+            lambda rows: rows[4].__setitem__(1, "abc"),
+            r"column 'b' holds 'abc', not a number on line 6",
+        ),
+        (lambda rows: rows[2].__setitem__(0, ""), "column 'a' is empty on line 4"),
+        (lambda rows: rows[7].__setitem__(0, "NaN"), "column 'a' holds 'NaN' on line 9"),
+        (lambda rows: rows[7].__setitem__(0, "inf"), "column 'a' holds 'inf' on line 9"),
+        (
+            lambda rows: rows[3].__setitem__(3, "fraud"),
+            r"column 'label' holds 'fraud', not a number on line 5",
+        ),
+        (
+            lambda rows: rows[3].__setitem__(3, "0.5"),
+            r"column 'label' holds '0.5', not an integer on line 5",
+        ),
+        (lambda rows: rows[9].pop(), "line 11 has 3 cells but the header 4"),
+    ],
+    ids=["text", "empty", "nan", "inf", "text label", "fractional label", "short row"],
+)
 def test_csv_bad_cells_name_the_column_and_the_first_bad_line(tmp_path, edit, problem):
     rows = [[i, 2 * i + 1, 7, i % 2] for i in range(20)]
     edit(rows)
@@ -280,26 +328,35 @@ def test_csv_bad_cells_name_the_column_and_the_first_bad_line(tmp_path, edit, pr
     assert str(path) in str(error.value)
 
 
-@pytest.mark.parametrize("keys, problem", [
-    (dict(label_column="class"),
-     r"no column 'class' for the labels .*columns are a, b, const, label"),
-    (dict(columns=["a", "z"]), r"no columns 'z' \(dataset.columns\)"),
-    (dict(columns=["a", "label"], label_column="label"), "lists the label column 'label'"),
-    (dict(columns=[]), "leaves no feature columns"),
-])
+@pytest.mark.parametrize(
+    "keys, problem",
+    [
+        (
+            dict(label_column="class"),
+            r"no column 'class' for the labels .*columns are a, b, const, label",
+        ),
+        (dict(columns=["a", "z"]), r"no columns 'z' \(dataset.columns\)"),
+        (dict(columns=["a", "label"], label_column="label"), "lists the label column 'label'"),
+        (dict(columns=[]), "leaves no feature columns"),
+    ],
+)
 def test_csv_column_choices_are_checked(tmp_path, keys, problem):
     path = _table(tmp_path / "t.csv")
     with pytest.raises(DataError, match=problem):
         user_files.read_csv(path, **keys)
 
 
-@pytest.mark.parametrize("content, problem", [
-    (None, "does not exist"),
-    (b"", "is empty; expected a header row"),
-    (b"a,b\n", "has a header but no rows"),
-    (b"a,a\n1,2\n", "names the columns a more than once"),
-    (b"a,b\n\xff\xfe,1\n", "not a readable CSV text file"),
-], ids=["missing", "empty", "header only", "duplicate names", "not utf-8"])
+@pytest.mark.parametrize(
+    "content, problem",
+    [
+        (None, "does not exist"),
+        (b"", "is empty; expected a header row"),
+        (b"a,b\n", "has a header but no rows"),
+        (b"a,a\n1,2\n", "names the columns a more than once"),
+        (b"a,b\n\xff\xfe,1\n", "not a readable CSV text file"),
+    ],
+    ids=["missing", "empty", "header only", "duplicate names", "not utf-8"],
+)
 def test_csv_file_problems_are_named(tmp_path, content, problem):
     path = tmp_path / "t.csv"
     if content is not None:

@@ -42,8 +42,10 @@ ROTATED = _rotate_pair(PERFECT, 0, 2)
 
 @pytest.fixture(scope="module")
 def scores():
-    return {name: dis.all_metrics(codes, FACTORS, seed=0)
-            for name, codes in [("perfect", PERFECT), ("noise", NOISE), ("rotated", ROTATED)]}
+    return {
+        name: dis.all_metrics(codes, FACTORS, seed=0)
+        for name, codes in [("perfect", PERFECT), ("noise", NOISE), ("rotated", ROTATED)]
+    }
 
 
 def test_all_metrics_reports_every_key_in_unit_interval_and_is_deterministic(scores):
@@ -79,18 +81,27 @@ def test_independent_noise_scores_near_zero_and_factor_vae_near_chance(scores):
     assert noise["factor_vae_score"] == pytest.approx(1 / len(SIZES), abs=0.06)
 
 
-@pytest.mark.parametrize("metric, margin", [
-    ("mig", 0.05), ("sap", 0.02), ("dci_disentanglement", 0.05), ("dci_completeness", 0.05),
-    ("factor_vae_score", 0.05)])
-def test_rotation_mixing_two_factors_scores_strictly_between_noise_and_factors(scores, metric,
-                                                                               margin):
+@pytest.mark.parametrize(
+    "metric, margin",
+    [
+        ("mig", 0.05),
+        ("sap", 0.02),
+        ("dci_disentanglement", 0.05),
+        ("dci_completeness", 0.05),
+        ("factor_vae_score", 0.05),
+    ],
+)
+def test_rotation_mixing_two_factors_scores_strictly_between_noise_and_factors(
+    scores, metric, margin
+):
     assert scores["noise"][metric] + margin < scores["rotated"][metric]
     assert scores["rotated"][metric] < scores["perfect"][metric] - margin
 
 
 def test_continuous_sap_of_a_rotation_is_strictly_between_noise_and_factors():
-    perfect, noise, rotated = (dis.sap(codes, FACTORS, continuous=True)
-                               for codes in (PERFECT, NOISE, ROTATED))
+    perfect, noise, rotated = (
+        dis.sap(codes, FACTORS, continuous=True) for codes in (PERFECT, NOISE, ROTATED)
+    )
     assert noise < 0.01 and perfect > 0.99
     assert 0.5 < rotated < 0.7  # the two mixed factors' gaps vanish: 3/5
 
@@ -131,10 +142,12 @@ def test_mig_matches_hand_computed_discrete_mutual_information():
     codes = np.stack([a, np.array([0, 0, 0, 1, 1, 1, 1, 0]), (b >= 2)], axis=1).astype(float)
     assert _numpy_mutual_info(codes[:, 0], a) == pytest.approx(math.log(2))
     assert _numpy_mutual_info(codes[:, 2], b) == pytest.approx(math.log(2))
-    mi = np.array([[_numpy_mutual_info(codes[:, i], factors[:, j]) for j in range(2)]
-                   for i in range(3)])
-    np.testing.assert_allclose(dis.discrete_mutual_info(dis.histogram_discretize(codes, 2),
-                                                        factors), mi, atol=1e-12)
+    mi = np.array(
+        [[_numpy_mutual_info(codes[:, i], factors[:, j]) for j in range(2)] for i in range(3)]
+    )
+    np.testing.assert_allclose(
+        dis.discrete_mutual_info(dis.histogram_discretize(codes, 2), factors), mi, atol=1e-12
+    )
     top = np.sort(mi, axis=0)[::-1]
     entropy = np.array([math.log(2), math.log(4)])
     expected = np.mean((top[0] - top[1]) / entropy)
@@ -146,15 +159,23 @@ def test_mig_matches_hand_computed_discrete_mutual_information():
 def test_mig_of_a_perfect_code_is_capped_at_log_bins_over_log_values():
     factors = _factors(sizes=(40,))
     assert dis.mig(_perfect_code(factors), factors, bins=20) == pytest.approx(
-        math.log(20) / math.log(40), abs=0.01)
+        math.log(20) / math.log(40), abs=0.01
+    )
 
 
-@pytest.mark.parametrize("importance, expected_d, expected_c", [
-    (np.eye(3), 1.0, 1.0),                        # one latent per factor
-    (np.ones((3, 3)), 0.0, 0.0),                  # every latent matters equally for every factor
-    (np.array([[1.0, 1.0], [0.0, 0.0]]), 0.0, 1.0),  # one latent encodes both factors
-    (np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 2.0]]), 1.0, 1.0 - 0.5 * math.log(2) / math.log(3)),
-])
+@pytest.mark.parametrize(
+    "importance, expected_d, expected_c",
+    [
+        (np.eye(3), 1.0, 1.0),  # one latent per factor
+        (np.ones((3, 3)), 0.0, 0.0),  # every latent matters equally for every factor
+        (np.array([[1.0, 1.0], [0.0, 0.0]]), 0.0, 1.0),  # one latent encodes both factors
+        (
+            np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 2.0]]),
+            1.0,
+            1.0 - 0.5 * math.log(2) / math.log(3),
+        ),
+    ],
+)
 def test_dci_reduces_importance_by_weighted_entropies(importance, expected_d, expected_c):
     assert dis.dci_disentanglement(importance) == pytest.approx(expected_d, abs=1e-6)
     assert dis.dci_completeness(importance) == pytest.approx(expected_c, abs=1e-6)

@@ -22,21 +22,18 @@ def test_overcomplete_unregularised_code_warns(caplog):
     assert "can learn the identity" not in caplog.text
 
 
-import numpy as np
 
 from aecli.config.model import (
-    AutoencoderConfig,
     Likelihood,
-    SparseConfig,
 )
-from aecli.models import build_model
 
 RNG = np.random.default_rng(0)
 
 
-
 def test_gaussian_likelihood_reconstruction_is_the_decoder_mean():
-    cfg = AutoencoderConfig(name="vanilla", hidden_units=[16], latent_dim=2, likelihood=Likelihood.gaussian)
+    cfg = AutoencoderConfig(
+        name="vanilla", hidden_units=[16], latent_dim=2, likelihood=Likelihood.gaussian
+    )
     model = build_model(cfg, (5,), seed=0)
     x = RNG.random((4, 5)).astype(np.float32)
     np.testing.assert_allclose(model.reconstruct(x), model.decoder(model.encoder(x)), rtol=1e-6)
@@ -50,9 +47,13 @@ def test_every_model_family_has_a_model_class_a_schema_and_an_option():
     from aecli.config.store import _SCHEMAS, CONF_DIR
     from aecli.models import MODELS
 
-    concrete = [cls for cls in vars(model_configs).values() if isinstance(cls, type)
-                and issubclass(cls, model_configs.BaseModelConfig)
-                and cls is not model_configs.BaseModelConfig]
+    concrete = [
+        cls
+        for cls in vars(model_configs).values()
+        if isinstance(cls, type)
+        and issubclass(cls, model_configs.BaseModelConfig)
+        and cls is not model_configs.BaseModelConfig
+    ]
     assert set(concrete) == set(MODELS)
     assert set(MODELS) <= set(_SCHEMAS.values())
     # each family is reachable from some conf/model/*.yaml option

@@ -58,11 +58,16 @@ def _np_tc_decomposition(z, mean, log_var, n, estimator):
 
 def test_log_density_gaussian_matches_the_normal_density():
     z, mean, log_var = _batch(7, 3)
-    np.testing.assert_allclose(losses.log_density_gaussian(z, mean, log_var),
-                               _np_log_normal(z, mean, log_var), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        losses.log_density_gaussian(z, mean, log_var),
+        _np_log_normal(z, mean, log_var),
+        rtol=1e-5,
+        atol=1e-5,
+    )
     # at its mean, a unit Gaussian's log density is -log(2 pi) / 2
     assert float(losses.log_density_gaussian(0.0, 0.0, 0.0)) == pytest.approx(
-        -0.5 * math.log(2 * math.pi))
+        -0.5 * math.log(2 * math.pi)
+    )
 
 
 @pytest.mark.parametrize("estimator", ["mss", "mws"])
@@ -84,8 +89,9 @@ def test_tc_decomposition_matches_a_loop_by_loop_numpy_reference(estimator):
 
 def test_total_correlation_vanishes_for_a_factorised_aggregate_posterior():
     independent = losses.tc_decomposition(*_batch(1000, 3, seed=3), dataset_size=1000)[1]
-    correlated = losses.tc_decomposition(*_batch(1000, 3, correlated=True, seed=3),
-                                         dataset_size=1000)[1]
+    correlated = losses.tc_decomposition(
+        *_batch(1000, 3, correlated=True, seed=3), dataset_size=1000
+    )[1]
     assert float(correlated) > 1.0  # three copies of one coordinate share about 2 nats
     assert abs(float(independent)) < 0.05 * float(correlated)
 
@@ -99,8 +105,14 @@ def test_stratified_weights_make_each_row_a_mixture():
 
 def _tiny_model(beta=1.0, **kwargs):
     cfg = VAEConfig(name="beta_tcvae", hidden_units=[16], latent_dim=3)
-    return BetaTCVAE(build_encoder(cfg, (6,), gaussian=True), build_decoder(cfg, (6,)),
-                     beta=beta, seed=0, dataset_size=kwargs.pop("dataset_size", 500), **kwargs)
+    return BetaTCVAE(
+        build_encoder(cfg, (6,), gaussian=True),
+        build_decoder(cfg, (6,)),
+        beta=beta,
+        seed=0,
+        dataset_size=kwargs.pop("dataset_size", 500),
+        **kwargs,
+    )
 
 
 X = RNG.random((32, 6)).astype(np.float32)
@@ -134,12 +146,15 @@ def test_beta_scales_only_the_total_correlation():
     assert heavy["loss"] - plain["loss"] == pytest.approx(4.0 * plain["tc"], rel=1e-3, abs=1e-4)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"free_bits": 0.5}, "free bits"),
-    ({"capacity_gamma": 10.0}, "capacity"),
-    ({"dataset_size": None}, "dataset_size"),
-    ({"estimator": "iwae"}, "estimator"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"free_bits": 0.5}, "free bits"),
+        ({"capacity_gamma": 10.0}, "capacity"),
+        ({"dataset_size": None}, "dataset_size"),
+        ({"estimator": "iwae"}, "estimator"),
+    ],
+)
 def test_unsupported_options_are_rejected(kwargs, message):
     with pytest.raises(ValueError, match=message):
         _tiny_model(**kwargs)

@@ -10,7 +10,6 @@ from aecli.models import build_model, losses
 RNG = np.random.default_rng(1)
 
 
-
 def test_contractive_closed_form_equals_the_tape_jacobian():
     x = tf.constant(RNG.random((5, 6)), tf.float32)
     weights = tf.constant(RNG.normal(size=(6, 3)), tf.float32)
@@ -25,7 +24,9 @@ def test_contractive_closed_form_equals_the_tape_jacobian():
 
 @pytest.mark.parametrize("hidden", [[], [5]])
 def test_contractive_model_penalty_equals_the_jacobian_of_its_encoder(hidden):
-    model = build_model(ContractiveConfig(name="contractive", hidden_units=hidden, latent_dim=3), (6,), seed=0)
+    model = build_model(
+        ContractiveConfig(name="contractive", hidden_units=hidden, latent_dim=3), (6,), seed=0
+    )
     x = tf.constant(RNG.random((4, 6)), tf.float32)
     _, norms = model.jacobian_norm(x)
     expected = []

@@ -24,11 +24,15 @@ def test_bce_matches_worked_example_1():
 def test_gaussian_kl_matches_worked_example_2():
     mean = np.array([[0.5, -0.3]], np.float32)
     log_var = np.array([[-0.2, 0.1]], np.float32)
-    assert float(losses.gaussian_kl_per_example(mean, log_var)[0]) == pytest.approx(0.1820, abs=5e-5)
+    assert float(losses.gaussian_kl_per_example(mean, log_var)[0]) == pytest.approx(
+        0.1820, abs=5e-5
+    )
 
 
 def test_sparsity_kl_matches_worked_example_3():
-    assert float(losses.sparsity_kl(0.05, np.array([0.3], np.float32))) == pytest.approx(0.2005, abs=5e-5)
+    assert float(losses.sparsity_kl(0.05, np.array([0.3], np.float32))) == pytest.approx(
+        0.2005, abs=5e-5
+    )
 
 
 def test_reparameterization_matches_worked_example_4():
@@ -61,7 +65,9 @@ def test_gaussian_nll_equals_numpy_log_density():
     mean = RNG.random((4, 6)).astype(np.float32)
     std = 0.3
     log_density = -0.5 * ((x - mean) / std) ** 2 - np.log(std) - 0.5 * np.log(2 * np.pi)
-    np.testing.assert_allclose(losses.gaussian_nll_per_example(x, mean, std), -log_density.sum(axis=1), rtol=1e-5)
+    np.testing.assert_allclose(
+        losses.gaussian_nll_per_example(x, mean, std), -log_density.sum(axis=1), rtol=1e-5
+    )
 
 
 def test_gaussian_kl_equals_numpy_integral_formula():
@@ -83,7 +89,9 @@ def test_sparsity_kl_equals_numpy_and_vanishes_at_target():
     rho_hat = RNG.uniform(0.01, 0.99, 10).astype(np.float32)
     expected = np.sum(0.05 * np.log(0.05 / rho_hat) + 0.95 * np.log(0.95 / (1 - rho_hat)))
     assert float(losses.sparsity_kl(0.05, rho_hat)) == pytest.approx(expected, rel=1e-5)
-    assert float(losses.sparsity_kl(0.05, np.full(4, 0.05, np.float32))) == pytest.approx(0.0, abs=1e-6)
+    assert float(losses.sparsity_kl(0.05, np.full(4, 0.05, np.float32))) == pytest.approx(
+        0.0, abs=1e-6
+    )
 
 
 def test_mse_and_bce_equal_numpy_on_random_inputs():
@@ -96,7 +104,9 @@ def test_mse_and_bce_equal_numpy_on_random_inputs():
 
 def test_l1_activity_and_psnr_equal_numpy():
     code = RNG.normal(size=(3, 7)).astype(np.float32)
-    np.testing.assert_allclose(losses.l1_activity_per_example(code), np.abs(code).sum(axis=1), rtol=1e-6)
+    np.testing.assert_allclose(
+        losses.l1_activity_per_example(code), np.abs(code).sum(axis=1), rtol=1e-6
+    )
     assert float(losses.psnr_db(0.01)) == pytest.approx(20.0)
 
 

@@ -11,10 +11,11 @@ RNG = np.random.default_rng(0)
 IMAGES = RNG.random((16, 28, 28, 1)).astype(np.float32)
 
 
-
 @pytest.mark.parametrize("architecture", [Architecture.mlp, Architecture.conv])
 def test_encoder_and_decoder_are_separate_models_with_matching_shapes(architecture):
-    cfg = VAEConfig(name="vae", architecture=architecture, hidden_units=[32], conv_filters=[8, 16], latent_dim=3)
+    cfg = VAEConfig(
+        name="vae", architecture=architecture, hidden_units=[32], conv_filters=[8, 16], latent_dim=3
+    )
     model = build_model(cfg, (28, 28, 1), seed=0)
     mean, log_var = model.encoder(IMAGES)
     assert mean.shape == log_var.shape == (16, 3)

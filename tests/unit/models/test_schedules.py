@@ -6,7 +6,16 @@ from aecli.models.schedules import capacity, kl_weight
 
 def test_linear_and_cyclical_kl_weights_per_epoch():
     assert [kl_weight(e, KLSchedule.linear, 4, 0.5) for e in range(6)] == [0, 0.25, 0.5, 0.75, 1, 1]
-    assert [kl_weight(e, KLSchedule.cyclical, 4, 0.5) for e in range(8)] == [0, 0.5, 1, 1, 0, 0.5, 1, 1]
+    assert [kl_weight(e, KLSchedule.cyclical, 4, 0.5) for e in range(8)] == [
+        0,
+        0.5,
+        1,
+        1,
+        0,
+        0.5,
+        1,
+        1,
+    ]
     assert kl_weight(3, KLSchedule.none, 4, 0.5) == 1.0
 
 

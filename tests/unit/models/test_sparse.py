@@ -12,31 +12,28 @@ from aecli.models import build_model
 
 def _mean_activation(weight):
     keras.utils.set_random_seed(0)
-    arrays = load_arrays(SyntheticConfig(name=DatasetName.synthetic, kind=SyntheticKind.shapes, size=1000), seed=0)
-    model = build_model(SparseConfig(name="sparse", hidden_units=[64], latent_dim=32, sparsity_weight=weight),
-                        arrays.input_shape, seed=0)
+    arrays = load_arrays(
+        SyntheticConfig(name=DatasetName.synthetic, kind=SyntheticKind.shapes, size=1000), seed=0
+    )
+    model = build_model(
+        SparseConfig(name="sparse", hidden_units=[64], latent_dim=32, sparsity_weight=weight),
+        arrays.input_shape,
+        seed=0,
+    )
     model.compile(optimizer=keras.optimizers.Adam(1e-3))
     model.fit(arrays.train.x, arrays.train.x, batch_size=64, epochs=3, verbose=0)
     return float(np.mean(model.encoder(arrays.test.x)))
-
 
 
 def test_sparsity_penalty_lowers_mean_activation_against_the_same_model_without_it():
     assert _mean_activation(10.0) < 0.5 * _mean_activation(0.0)
 
 
-import keras
-import numpy as np
-import pytest
 
-from aecli.config.model import (
-    SparseConfig,
-)
-from aecli.models import SparseAutoencoder, build_model
+from aecli.models import SparseAutoencoder
 
 RNG = np.random.default_rng(0)
 IMAGES = RNG.random((16, 28, 28, 1)).astype(np.float32)
-
 
 
 def test_sparse_model_reports_its_penalty_and_adds_it_weighted():

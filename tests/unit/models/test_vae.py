@@ -9,7 +9,6 @@ from aecli.models import build_model, losses
 RNG = np.random.default_rng(1)
 
 
-
 def test_free_bits_never_let_a_dimension_fall_below_its_floor():
     kl_per_dim = np.array([0.01, 0.2, 3.0], np.float32)
     assert float(losses.free_bits_kl(kl_per_dim, 0.5)) == pytest.approx(0.5 + 0.5 + 3.0)
@@ -22,14 +21,12 @@ def test_capacity_penalty_pulls_kl_to_the_target():
     assert float(losses.capacity_penalty(8.0, 10.0, 100.0)) == pytest.approx(200.0)
 
 
-import keras
 import numpy as np
-import pytest
 
 from aecli.config.model import (
     VAEConfig,
 )
-from aecli.models import VAE, build_model
+from aecli.models import VAE
 
 IMAGES = RNG.random((16, 28, 28, 1)).astype(np.float32)
 
@@ -39,7 +36,6 @@ def _terms_with_beta(model, beta, x):
     model.beta.assign(beta)
     model.seed_generator.state.assign(np.array([0, 0], dtype=model.seed_generator.state.dtype))
     return {name: float(value) for name, value in model.loss_terms(x, x, training=False).items()}
-
 
 
 def test_beta_scales_only_the_kl_term():
@@ -55,7 +51,9 @@ def test_beta_scales_only_the_kl_term():
 def test_mixed_precision_keeps_log_variance_and_losses_float32():
     keras.mixed_precision.set_global_policy("mixed_float16")
     try:
-        model = build_model(VAEConfig(name="vae", hidden_units=[16], latent_dim=2), (28, 28, 1), seed=0)
+        model = build_model(
+            VAEConfig(name="vae", hidden_units=[16], latent_dim=2), (28, 28, 1), seed=0
+        )
         mean, log_var = model.encoder(IMAGES)
         assert log_var.dtype == "float32" and mean.dtype == "float32"
         assert model.decoder(mean).dtype == "float32"
@@ -68,9 +66,13 @@ def test_mixed_precision_keeps_log_variance_and_losses_float32():
 def test_vae_sampling_is_seeded():
     first = build_model(VAEConfig(name="vae", hidden_units=[8], latent_dim=2), (28, 28, 1), seed=5)
     assert isinstance(first, VAE)
-    a = np.asarray(first.sample_posterior(np.zeros((3, 2), np.float32), np.zeros((3, 2), np.float32)))
+    a = np.asarray(
+        first.sample_posterior(np.zeros((3, 2), np.float32), np.zeros((3, 2), np.float32))
+    )
     first.seed_generator.state.assign(np.array([5, 0], dtype=first.seed_generator.state.dtype))
-    b = np.asarray(first.sample_posterior(np.zeros((3, 2), np.float32), np.zeros((3, 2), np.float32)))
+    b = np.asarray(
+        first.sample_posterior(np.zeros((3, 2), np.float32), np.zeros((3, 2), np.float32))
+    )
     np.testing.assert_array_equal(a, b)
 
 
