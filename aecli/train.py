@@ -211,6 +211,7 @@ def _fit_and_evaluate(
         "optimizer_steps": int(model.optimizer.iterations.numpy()),
         **outcome(history, callbacks),  # val_loss: what a hyperparameter search minimises
         "train_examples": len(arrays.train.x),
+        "test_examples": len(arrays.test.x),  # what every test_* metric is averaged over
         "data_files": arrays.files,
         "train_seconds": seconds,
         "train_samples_per_second": epochs * data.steps_per_epoch * cfg.trainer.batch_size / seconds
