@@ -116,6 +116,7 @@ def _fit_and_evaluate(cfg: TrainConfig, folder: RunFolder, resume: bool) -> tupl
         "train_samples_per_second":
             epochs_run * data.steps_per_epoch * cfg.trainer.batch_size / seconds,
         "jit_compile": jit,
+        "precision": placement.precision,
         **evaluate(model, data.test, noisy=cfg.model.noise.type != NoiseType.none),
     }
     return TrainedRun(folder, cfg, arrays, model), metrics

@@ -1,7 +1,9 @@
 """Device, precision, threads and the XLA decision, applied before the first TensorFlow op."""
 
+import hashlib
 import logging
 from dataclasses import dataclass
+from functools import lru_cache
 
 import keras
 import tensorflow as tf
@@ -21,11 +23,78 @@ log = logging.getLogger(__name__)
 _CPU_XLA_WINS = {Architecture.mlp: True, Architecture.conv: False, Architecture.fully_conv: False}
 
 
+# CPU instructions that compute bfloat16 natively; without them oneDNN emulates it through float32
+BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
+# Ampere and later run bfloat16 on tensor cores as fast as float16
+BF16_GPU_CAPABILITY = (8, 0)
+
+
 @dataclass(frozen=True)
 class Placement:
+    """on_gpu; mixed: float16 compute, whose gradients need loss scaling (bfloat16 has float32's
+    exponent range and needs none); precision: the Keras dtype policy in force."""
+
     on_gpu: bool
     mixed: bool
     strategy: tf.distribute.Strategy
+    precision: str = Precision.float32.value
+
+
+@dataclass(frozen=True)
+class CpuIdentity:
+    model: str
+    flags: frozenset
+
+    @property
+    def flags_hash(self) -> str:
+        return hashlib.sha256(" ".join(sorted(self.flags)).encode()).hexdigest()[:12]
+
+
+@lru_cache(maxsize=1)
+def cpu_identity(cpuinfo: str = "/proc/cpuinfo") -> CpuIdentity:
+    """The CPU's model name and instruction flags from /proc/cpuinfo (empty where there is none)."""
+    model, flags = "unknown", frozenset()
+    try:
+        with open(cpuinfo) as lines:
+            for line in lines:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name" and model == "unknown":
+                    model = value.strip()
+                elif key.strip() == "flags" and not flags:
+                    flags = frozenset(value.split())
+                if model != "unknown" and flags:
+                    break
+    except OSError:
+        pass
+    return CpuIdentity(model, flags)
+
+
+def resolve_precision(requested: Precision, on_gpu: bool, gpu_capability=None,
+                      cpu: CpuIdentity | None = None) -> tuple[str, str]:
+    """The dtype policy for `requested` on this device, and why; mixed_auto picks the half precision
+    the device computes fastest, or float32 where it has none."""
+    if requested != Precision.mixed_auto:
+        return requested.value, f"hardware.precision={requested.value}"
+    if on_gpu:
+        if gpu_capability and tuple(gpu_capability) >= BF16_GPU_CAPABILITY:
+            return Precision.mixed_bfloat16.value, (
+                f"GPU compute capability {gpu_capability[0]}.{gpu_capability[1]} >= 8.0 computes "
+                "bfloat16 as fast as float16, and bfloat16 needs no loss scaling")
+        return Precision.mixed_float16.value, (
+            f"GPU compute capability {gpu_capability or 'unknown'} < 8.0: float16 tensor cores, "
+            "with dynamic loss scaling")
+    cpu = cpu or cpu_identity()
+    native = [flag for flag in BF16_CPU_FLAGS if flag in cpu.flags]
+    if native:
+        return Precision.mixed_bfloat16.value, f"the CPU ({cpu.model}) has {', '.join(native)}"
+    return Precision.float32.value, (
+        f"the CPU ({cpu.model}) has neither AMX nor AVX512_BF16, so half precision would be "
+        "emulated and slower than float32")
+
+
+def _gpu_capability(gpus):
+    details = tf.config.experimental.get_device_details(gpus[0]) if gpus else {}
+    return details.get("compute_capability")
 
 
 def _strategy(cfg: HardwareConfig, on_gpu: bool) -> tf.distribute.Strategy:
@@ -55,17 +124,25 @@ def configure(cfg: HardwareConfig) -> Placement:
             "Use `hardware=cpu`, or install the CUDA build with `pip install 'aecli[gpu]'` on a machine with an NVIDIA GPU."
         )
     on_gpu = bool(gpus) and cfg.device != "cpu"
-    mixed = cfg.precision == Precision.mixed_float16
-    if mixed and not on_gpu:
+    precision, why = resolve_precision(cfg.precision, on_gpu, _gpu_capability(gpus) if on_gpu else None)
+    if precision == Precision.mixed_float16.value and not on_gpu:
         log.warning(
             "hardware.precision=mixed_float16 on a CPU-only run: float16 has no fast path on this CPU, "
-            "so the run will be correct but slower than float32. It runs as asked; use `hardware=cpu` for speed."
+            "so the run will be correct but slower than float32. It runs as asked; use `hardware=mixed` "
+            "(bfloat16 where the CPU has it) or `hardware=cpu` for speed."
         )
-    keras.mixed_precision.set_global_policy(cfg.precision.value)
+    if cfg.precision == Precision.mixed_bfloat16 and not on_gpu and not any(
+            flag in cpu_identity().flags for flag in BF16_CPU_FLAGS):
+        log.warning(
+            "hardware.precision=mixed_bfloat16 on a CPU without AMX or AVX512_BF16: bfloat16 is emulated "
+            "there, so the run will be correct but slower than float32. Use `hardware=cpu` for speed.")
+    log.info("precision %s: %s", precision, why)
+    keras.mixed_precision.set_global_policy(precision)
     strategy = _strategy(cfg, on_gpu)
     if strategy.num_replicas_in_sync > 1:
         log.info("%s over %d replicas", cfg.strategy.value, strategy.num_replicas_in_sync)
-    return Placement(on_gpu=on_gpu, mixed=mixed, strategy=strategy)
+    return Placement(on_gpu=on_gpu, mixed=precision == Precision.mixed_float16.value, strategy=strategy,
+                     precision=precision)
 
 
 def jit_compile(cfg: HardwareConfig, architecture: Architecture, placement: Placement) -> tuple[bool, str]:
@@ -88,7 +165,8 @@ INITIAL_LOSS_SCALE = 2.0**8
 
 
 def optimizer(learning_rate: float, placement: Placement) -> keras.optimizers.Optimizer:
-    """Adam, wrapped in dynamic loss scaling under mixed_float16."""
+    """Adam, wrapped in dynamic loss scaling under mixed_float16 (not bfloat16, whose exponent range
+    is float32's)."""
     adam = keras.optimizers.Adam(learning_rate)
     if placement.mixed:
         return keras.optimizers.LossScaleOptimizer(adam, initial_scale=INITIAL_LOSS_SCALE)

@@ -5,6 +5,9 @@ import math
 
 import pytest
 
+from aecli.config.run import Precision
+from aecli.training.hardware import resolve_precision
+
 SMALL = ["dataset=synthetic", "dataset.kind=shapes", "dataset.size=1200", "model.hidden_units=[32]",
          "model.latent_dim=4", "trainer.epochs=2", "trainer.batch_size=64", "seed=3"]
 
@@ -15,12 +18,22 @@ def _metrics(aecli, tmp_path, name, *overrides):
     return json.loads((tmp_path / name / "metrics.json").read_text()), result
 
 
-def test_mixed_precision_loss_is_close_to_float32_and_warns_on_cpu(aecli, tmp_path):
+def test_mixed_picks_this_cpus_precision_says_so_and_loss_is_close_to_float32(aecli, tmp_path):
+    expected, _ = resolve_precision(Precision.mixed_auto, on_gpu=False)  # bfloat16 where the CPU has it
     full, _ = _metrics(aecli, tmp_path, "float32", "model=vae", "hardware=cpu")
     mixed, result = _metrics(aecli, tmp_path, "mixed", "model=vae", "hardware=mixed")
-    assert "mixed_float16 on a CPU-only run" in result.stdout + result.stderr
+    assert full["precision"] == "float32" and mixed["precision"] == expected
+    assert f"precision {expected}: " in result.stdout + result.stderr
     assert mixed["test_loss"] == pytest.approx(full["test_loss"], rel=0.01)
     assert mixed["test_recon_mse"] == pytest.approx(full["test_recon_mse"], rel=0.02)
+
+
+def test_float16_on_a_cpu_runs_but_warns_that_it_is_slower(aecli, tmp_path):
+    result = aecli("train", "dataset=synthetic", "dataset.kind=circle", "dataset.size=600",
+                   "model.hidden_units=[16]", "trainer.epochs=1", "hardware.precision=mixed_float16",
+                   f"hydra.run.dir={tmp_path / 'float16'}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "mixed_float16 on a CPU-only run" in result.stdout + result.stderr
 
 
 def test_mirrored_strategy_over_two_logical_cpus_matches_one_device(aecli, tmp_path):
