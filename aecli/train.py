@@ -68,7 +68,8 @@ def _fit_and_evaluate(cfg: TrainConfig, folder: RunFolder, resume: bool) -> tupl
     arrays = load_arrays(cfg.dataset, cfg.seed)
     _check_likelihood(cfg, arrays)
     data = make_pipelines(arrays, cfg.trainer.batch_size, cfg.model.noise, cfg.seed)
-    jit, why = hardware.jit_compile(cfg.hardware, cfg.model.architecture, placement)
+    jit, why = hardware.jit_compile(cfg, arrays.input_shape, placement, arrays=arrays,
+                                    planned_steps=cfg.trainer.epochs * data.steps_per_epoch)
     log.info("XLA %s: %s", "on" if jit else "off", why)
     with placement.strategy.scope():
         model = build_model(cfg.model, arrays.input_shape, seed=cfg.seed,

@@ -8,20 +8,10 @@ from functools import lru_cache
 import keras
 import tensorflow as tf
 
-from aecli.config.model import Architecture
-from aecli.config.run import HardwareConfig, JitCompile, Precision, Strategy
+from aecli.config.run import HardwareConfig, Precision, Strategy, TrainConfig
 from aecli.errors import ConfigError
 
 log = logging.getLogger(__name__)
-
-# `aecli bench` on the reference 2-core AVX-512 CPU, batch 128, 8 steps per call, samples/s without -> with XLA:
-# VAE 784-512-256-16: 17.3k -> 20.0k and 16.7k -> 20.7k (2026-11-24, after the VAE's noise moved to
-# Philox; earlier, on a then faster machine, 29.5k -> 30.0k and 30.9k -> 34.4k); VAE 784-400-20:
-# 45.8k -> 45.8k; conv_denoising (fully_conv 32-64): 5.3k -> 3.3k and 3.0k -> 2.2k. XLA never lost on
-# the MLPs and costs about 1 s more to compile; it loses 25-40% on the convs, so `auto` follows the
-# architecture. On a GPU it fuses the elementwise loss math around the matmuls and convs.
-_CPU_XLA_WINS = {Architecture.mlp: True, Architecture.conv: False, Architecture.fully_conv: False}
-
 
 # CPU instructions that compute bfloat16 natively; without them oneDNN emulates it through float32
 BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
@@ -145,17 +135,14 @@ def configure(cfg: HardwareConfig) -> Placement:
                      precision=precision)
 
 
-def jit_compile(cfg: HardwareConfig, architecture: Architecture, placement: Placement) -> tuple[bool, str]:
-    """Whether to compile the train step with XLA, and why."""
-    if cfg.jit_compile != JitCompile.auto:
-        return cfg.jit_compile == JitCompile.on, f"hardware.jit_compile={cfg.jit_compile.value}"
-    if placement.on_gpu:
-        return True, "auto: XLA on (GPU)"
-    if placement.strategy.num_replicas_in_sync > 1:
-        # TF 2.21 fails to run XLA-compiled steps mirrored over logical CPU devices (InvalidArgumentError)
-        return False, "auto: XLA off (mirrored over CPU devices)"
-    wins = _CPU_XLA_WINS[architecture]
-    return wins, f"auto: XLA {'on' if wins else 'off'} ({architecture.value} on CPU, measured, see aecli/hardware.py)"
+def jit_compile(cfg: TrainConfig, input_shape, placement: Placement, planned_steps: int | None = None,
+                arrays=None) -> tuple[bool, str]:
+    """Whether to compile the train step with XLA, and why: `auto` follows what was measured on
+    this machine for this configuration (aecli/training/autotune.py)."""
+    from aecli.training.autotune import choose
+
+    choice = choose(cfg, input_shape, placement, planned_steps=planned_steps, arrays=arrays)
+    return choice.jit, choice.reason
 
 
 # Keras' default first loss scale, 2**15, suits losses averaged over dimensions; ours are summed

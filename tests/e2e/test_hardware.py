@@ -53,9 +53,11 @@ def test_gpu_hardware_without_a_gpu_is_a_clear_error(aecli):
     assert "Traceback" not in result.stderr
 
 
-def test_bench_reports_every_variant_side_by_side(aecli, tmp_path):
-    result = aecli("bench", "--steps", "8", "--repeats", "1", "--steps-per-execution", "1,4",
-                   "dataset=synthetic", "dataset.size=1200", "model.hidden_units=[16]", "trainer.batch_size=32")
+def test_bench_reports_every_variant_and_the_measured_auto_choice_that_train_then_reuses(aecli, tmp_path):
+    env = {"AECLI_CACHE_DIR": str(tmp_path / "cache")}
+    config = ["dataset=synthetic", "dataset.size=1200", "model.hidden_units=[16]", "trainer.batch_size=32",
+              "trainer.steps_per_execution=4"]
+    result = aecli("bench", "--steps", "8", "--repeats", "1", "--steps-per-execution", "1,4", *config, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(next(tmp_path.glob("outputs/bench/*/bench.json")).read_text())
     variants = {(v["jit_compile"], v["steps_per_execution"]) for v in report["variants"]}
@@ -63,4 +65,16 @@ def test_bench_reports_every_variant_side_by_side(aecli, tmp_path):
     assert all(v["samples_per_second"] > 0 for v in report["variants"])
     assert report["variants"][0]["ratio_to_first"] == 1.0
     assert report["seconds_to_first_step"] > 0 and 0 < report["input_share_of_step"]
-    assert "samples/s" in result.stdout
+    assert report["auto_jit_source"] == "measured now" and 0 < report["auto_ratio_to_best"] <= 1
+    assert set(report["auto_jit_samples_per_second"]) == {"off", "on"}
+    assert "samples/s" in result.stdout and "hardware.jit_compile=auto (measured now)" in result.stdout
+    cached = json.loads((tmp_path / "cache" / "jit_choices.json").read_text())["choices"]
+    [choice] = cached.values()
+    assert choice["jit_compile"] == report["auto_jit_compile"]
+
+    # a run of the same configuration, however short, reuses the choice without measuring
+    trained = aecli("train", *config, "trainer.epochs=1", f"hydra.run.dir={tmp_path / 'run'}", env=env)
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    assert "measured here on" in trained.stdout + trained.stderr
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["jit_compile"] == choice["jit_compile"]
