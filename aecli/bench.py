@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 import keras
 
 from aecli.training import hardware
+from aecli.training.optimization import build_optimizer
 from aecli.config.run import TrainConfig
 from aecli.models import build_model
 from aecli.data.pipeline import make_pipelines
@@ -52,7 +53,7 @@ def measure(cfg: TrainConfig, arrays, placement, jit: bool, steps_per_execution:
     with placement.strategy.scope():
         model = build_model(cfg.model, arrays.input_shape, seed=cfg.seed,
                             dataset_size=len(arrays.train.x))
-        model.compile(optimizer=hardware.optimizer(cfg.trainer.learning_rate, placement), jit_compile=jit,
+        model.compile(optimizer=build_optimizer(cfg.trainer, steps, placement.mixed), jit_compile=jit,
                       steps_per_execution=hardware.steps_per_execution(steps_per_execution, placement))
     timer = _EpochTimer()
     model.fit(data.train.repeat(), epochs=1 + repeats, steps_per_epoch=steps, callbacks=[timer], shuffle=False,
@@ -80,31 +81,44 @@ def input_seconds_per_step(cfg: TrainConfig, arrays, steps: int) -> float:
 
 
 def run_benchmark(cfg: TrainConfig, arrays, steps: int, repeats: int, steps_per_execution: list[int],
-                  started_at: float) -> dict:
-    """Every (XLA, steps per execution) variant, the input pipeline's share, and time to first step."""
+                  started_at: float, refresh: bool = False) -> dict:
+    """Every (XLA, steps per execution) variant, the input pipeline's share, time to first step,
+    and what `hardware.jit_compile=auto` picks for this configuration (cached, or measured now)."""
+    from aecli.training.autotune import choose
+
     placement = hardware.configure(cfg.hardware)
-    chosen, why = hardware.jit_compile(cfg.hardware, cfg.model.architecture, placement)
     results, first_step = [], None
     for jit in (False, True):
         for per_call in steps_per_execution:
             measurement, first_step_at = measure(cfg, arrays, placement, jit, per_call, steps, repeats)
             first_step = first_step or first_step_at
             results.append(measurement)
+    # after the variants, so that time to first step is a plain run's
+    auto = choose(cfg, arrays.input_shape, placement, refresh=refresh, arrays=arrays)
     baseline = results[0].samples_per_second
     input_step = input_seconds_per_step(cfg, arrays, steps)
     best = max(results, key=lambda m: m.samples_per_second)
+    # the variant a run with `auto` trains as: its XLA choice at the configured steps per call
+    as_auto = [m for m in results if m.jit_compile == auto.jit
+               and m.steps_per_execution == cfg.trainer.steps_per_execution]
     return {
         "model": cfg.model.name,
         "architecture": cfg.model.architecture.value,
         "dataset": cfg.dataset.name.value,
         "hardware": cfg.hardware.name,
-        "precision": cfg.hardware.precision.value,
+        "precision": placement.precision,
+        "cpu": hardware.cpu_identity().model,
         "batch_size": cfg.trainer.batch_size,
         "steps_per_epoch": steps,
         "repeats": repeats,
         "seconds_to_first_step": first_step - started_at,
-        "auto_jit_compile": chosen,
-        "auto_jit_reason": why,
+        "auto_jit_compile": auto.jit,
+        "auto_jit_source": auto.source,
+        "auto_jit_reason": auto.reason,
+        "auto_jit_samples_per_second": auto.samples_per_second,
+        # how far the auto choice's variant is from the fastest one measured here (None when the
+        # configured steps per call was not among the variants)
+        "auto_ratio_to_best": as_auto[0].samples_per_second / best.samples_per_second if as_auto else None,
         "input_ms_per_step": 1000 * input_step,
         # the pipeline runs ahead of training (prefetch), so this is an upper bound on input waiting
         "input_share_of_step": input_step / (best.step_ms / 1000),

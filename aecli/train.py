@@ -113,7 +113,8 @@ def _fit_and_evaluate(
     data = make_pipelines(arrays, cfg.trainer.batch_size, cfg.model.noise, cfg.seed)
     fault_point("data-loading")
     stage[0] = "building the model"
-    jit, why = hardware.jit_compile(cfg.hardware, cfg.model.architecture, placement)
+    jit, why = hardware.jit_compile(cfg, arrays.input_shape, placement, arrays=arrays,
+                                    planned_steps=cfg.trainer.epochs * data.steps_per_epoch)
     log.info("XLA %s: %s", "on" if jit else "off", why)
     with placement.strategy.scope():
         model = build_model(
@@ -218,6 +219,7 @@ def _fit_and_evaluate(
         if seconds
         else math.nan,
         "jit_compile": jit,
+        "precision": placement.precision,
         **evaluate(model, data.test, noisy=cfg.model.noise.type != NoiseType.none),
         **model.posterior_metrics(arrays.test.x),
         **factor_metrics(model, arrays.test, cfg.seed),

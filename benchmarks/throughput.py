@@ -1,79 +1,169 @@
-"""Throughput: aecli's training core against eager PyTorch on the same two workloads, in one invocation.
+"""Throughput: aecli against PyTorch on the same two workloads, every variant in its own process.
 
-    .venv/bin/python experiments/throughput.py [--examples 20000] [--epochs 3]
+    python benchmarks/throughput.py [--examples 10000] [--epochs 3] [--rounds 2]
 
-Workloads, both on real Fashion-MNIST, batch 128, Adam(1e-3), BCE from logits summed over pixels:
+Workloads, on real Fashion-MNIST, batch 128, Adam(1e-3), BCE from logits summed over pixels:
 - MLP VAE 784-400-20-400-784 (the chapter's section 11.3 model at latent 20);
 - the chapter's mini-project-1 denoiser: conv 64-32-16 with 2x2 max-pooling, a mirror decoder
   with upsampling, trained on Gaussian-corrupted input (sigma 0.4, fresh every batch).
-aecli trains through its own pipeline, model classes and compile settings (XLA and steps per
-execution as configured); PyTorch is a plain eager loop over pre-loaded tensors. The first epoch
-of each is warm-up (tracing, allocation) and left out; samples/s is over the remaining epochs.
-Needs the optional CPU build of torch: `pip install torch --index-url https://download.pytorch.org/whl/cpu`.
+
+Variants:
+- aecli float32 / aecli bfloat16: aecli's pipeline, model classes and steps per execution; XLA as
+  `hardware.jit_compile=auto` picks it: a short timing of both, then the faster is timed in full.
+- PyTorch eager: a plain loop over pre-loaded tensors that reads the loss every step (`.item()`,
+  as a progress bar does).
+- PyTorch tuned: no per-step host read, channels_last for the convs, fused Adam, and
+  OMP_WAIT_POLICY=PASSIVE (unless set): OpenMP's spinning waits lose the cores on a shared machine.
+- torch.compile: the tuned loop with the loss compiled (its compilation falls in the warm-up).
+- matmul limit (MLP only): the forward and backward matmuls of the VAE alone, float32, XLA, no
+  nonlinearity, loss or optimizer: what the machine can do at all for these shapes.
+
+Every variant runs in a fresh child process (its peak memory is the child's max RSS, the
+framework's import included), and the variants alternate A B C .. A B C over `--rounds`; the first
+epoch of each is warm-up; samples/s is over the others. Ratios are to aecli float32 in the same
+round; the worst round (lowest ratio of aecli to each peer) is reported, as the machine may be
+shared. Needs the CPU build of torch: `pip install 'aecli[bench]'` on a machine whose index serves
+it (e.g. `--index-url https://download.pytorch.org/whl/cpu`).
 """
 
 import argparse
+import json
 import os
+import resource
+import subprocess
+import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-from keras import layers  # noqa: E402
-from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
-
-from aecli.training import hardware  # noqa: E402
-from aecli.config.schema import (Architecture, DatasetConfig, DatasetName, HardwareConfig, NoiseConfig,  # noqa: E402
-                                 NoiseType, TrainerConfig)
-from aecli.data import load_arrays  # noqa: E402
-from aecli.models import VAE, Autoencoder  # noqa: E402
-from aecli.data.pipeline import make_pipelines  # noqa: E402
-
 BATCH, LEARNING_RATE, SIGMA = 128, 1e-3, 0.4
+DATA_DIR = "/usr/share/datasets/fashion-mnist"
+WORKLOADS = ("MLP VAE 784-400-20", "conv denoiser 64-32-16")
+VARIANTS = ("aecli float32", "aecli bfloat16", "PyTorch eager", "PyTorch tuned", "torch.compile",
+            "matmul limit")
 
 
-def keras_vae():
-    x = keras.Input((28, 28, 1))
-    h = layers.Dense(400, activation="relu")(layers.Flatten()(x))
-    encoder = keras.Model(x, [layers.Dense(20)(h), layers.Dense(20)(h)])
-    z = keras.Input((20,))
-    logits = layers.Reshape((28, 28, 1))(layers.Dense(784)(layers.Dense(400, activation="relu")(z)))
-    return VAE(encoder, keras.Model(z, logits), beta=1.0, seed=0)
+def read_images(examples: int, data_dir: str):
+    """The first `examples` training images as float32 NHWC in [0, 1], read with NumPy alone so a
+    PyTorch child's peak memory holds no TensorFlow."""
+    import gzip
 
+    import numpy as np
+
+    with gzip.open(os.path.join(data_dir, "train-images-idx3-ubyte.gz")) as file:
+        pixels = np.frombuffer(file.read(), np.uint8, offset=16)
+    return (pixels.reshape(-1, 28, 28, 1)[:examples] / 255.0).astype(np.float32)
+
+
+def load_images(examples: int, data_dir: str):
+    from aecli.config.dataset import DatasetName, FileDatasetConfig
+    from aecli.data import load_arrays
+
+    return load_arrays(FileDatasetConfig(name=DatasetName.fashion_mnist, limit=examples,
+                                         data_dir=data_dir, download=False), seed=0)
+
+
+# ---- aecli -------------------------------------------------------------------------------------
 
 def keras_denoiser():
+    import keras
+    from keras import layers
+
+    from aecli.models import Autoencoder
+
     x = keras.Input((28, 28, 1))
     h = x
     for filters in (64, 32, 16):
-        h = layers.MaxPooling2D(2, padding="same")(layers.Conv2D(filters, 3, padding="same", activation="relu")(h))
+        h = layers.Conv2D(filters, 3, padding="same", activation="relu")(h)
+        h = layers.MaxPooling2D(2, padding="same")(h)
     encoder = keras.Model(x, h)
     code = keras.Input(h.shape[1:])
     h = layers.UpSampling2D(2)(layers.Conv2D(16, 3, padding="same", activation="relu")(code))
     h = layers.UpSampling2D(2)(layers.Conv2D(32, 3, padding="same", activation="relu")(h))
     h = layers.UpSampling2D(2)(layers.Conv2D(64, 3, activation="relu")(h))
-    return Autoencoder(encoder, keras.Model(code, layers.Conv2D(1, 3, padding="same")(h)))
+    logits = layers.Conv2D(1, 3, padding="same", dtype="float32")(h)
+    return Autoencoder(encoder, keras.Model(code, logits))
 
 
-def train_aecli(build, arrays, noise, epochs, hardware_cfg):
-    """Samples/s of aecli's core: its tf.data pipeline, model class and compile settings."""
-    keras.backend.clear_session()
-    keras.utils.set_random_seed(0)
-    placement = hardware.configure(hardware_cfg)
-    model = build()
-    architecture = Architecture.mlp if isinstance(model, VAE) else Architecture.conv
-    jit, _ = hardware.jit_compile(hardware_cfg, architecture, placement)
-    model.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE), jit_compile=jit,
-                  steps_per_execution=TrainerConfig().steps_per_execution)
-    data = make_pipelines(arrays, BATCH, noise, seed=0)
-    model.fit(data.train, epochs=1, shuffle=False, verbose=0)
+def keras_vae():
+    from aecli.config.model import VAEConfig
+    from aecli.models import build_model
+
+    return build_model(VAEConfig(name="vae", hidden_units=[400], latent_dim=20), (28, 28, 1), seed=0)
+
+
+def train_aecli(workload, arrays, epochs, precision):
+    """aecli's core at `precision`: its tf.data pipeline, model class, steps per execution, and XLA
+    picked as `auto` does (both timed briefly, the faster kept); returns (samples/s, note)."""
+    import keras
+
+    from aecli.config.model import NoiseConfig, NoiseType
+    from aecli.config.run import HardwareConfig, Precision, TrainerConfig
+    from aecli.data.pipeline import make_pipelines
+    from aecli.training import hardware
+    from aecli.training.optimization import build_optimizer
+
+    placement = hardware.configure(HardwareConfig(name="cpu", device="cpu", precision=Precision(precision)))
+    mlp = workload == WORKLOADS[0]
+    noise = NoiseConfig() if mlp else NoiseConfig(type=NoiseType.gaussian, level=SIGMA)
+    per_call = TrainerConfig().steps_per_execution
+
+    def fit(jit, steps_per_epoch, epochs_):
+        keras.backend.clear_session()
+        keras.utils.set_random_seed(0)
+        model = keras_vae() if mlp else keras_denoiser()
+        model.compile(optimizer=build_optimizer(TrainerConfig(learning_rate=LEARNING_RATE), 1, placement.mixed), jit_compile=jit,
+                      steps_per_execution=per_call)
+        data = make_pipelines(arrays, BATCH, noise, seed=0)
+        steps = steps_per_epoch or data.steps_per_epoch
+        train = data.train.repeat()
+        model.fit(train, epochs=1, steps_per_epoch=steps, verbose=0)
+        start = time.perf_counter()
+        model.fit(train, epochs=epochs_ - 1, steps_per_epoch=steps, verbose=0)
+        return (epochs_ - 1) * steps * BATCH / (time.perf_counter() - start)
+
+    quick = {jit: fit(jit, 4 * per_call, 3) for jit in (False, True)}
+    jit = quick[True] > quick[False]
+    return fit(jit, None, epochs), f"XLA {'on' if jit else 'off'}"
+
+
+def matmul_limit(epochs_steps: int) -> float:
+    """Samples/s of the VAE's matmuls alone: x(128x784)@784x400, h@400x40 (both Gaussian heads),
+    z(128x20)@20x400, @400x784, their backward matmuls (input and weight gradients, through
+    tf.GradientTape) and a plain SGD update that consumes every gradient in full (so XLA can drop
+    none of them); no nonlinearity, float32, XLA, 8 steps unrolled per compiled call."""
+    import numpy as np
+    import tensorflow as tf
+
+    rng = np.random.default_rng(1)
+    weights = [tf.Variable(rng.standard_normal(s).astype(np.float32) * 0.01)
+               for s in [(784, 400), (400, 40), (20, 400), (400, 784)]]
+    x = tf.constant(rng.random((BATCH, 784)).astype(np.float32))
+    # a random upstream gradient: with a plain sum XLA turns the backward matmuls into reductions
+    target = tf.constant(rng.standard_normal((BATCH, 784)).astype(np.float32))
+    inner = 8
+
+    @tf.function(jit_compile=True)
+    def steps():
+        for _ in range(inner):
+            with tf.GradientTape() as tape:
+                heads = (x @ weights[0]) @ weights[1]
+                loss = tf.reduce_sum(((heads[:, :20] @ weights[2]) @ weights[3]) * target)
+            for weight, gradient in zip(weights, tape.gradient(loss, weights)):
+                weight.assign_sub(1e-9 * gradient)
+        return weights[0][0, 0]
+
+    steps().numpy()
+    calls = max(epochs_steps // inner, 4)
     start = time.perf_counter()
-    model.fit(data.train, epochs=epochs - 1, shuffle=False, verbose=0)
-    return (epochs - 1) * data.steps_per_epoch * BATCH / (time.perf_counter() - start)
+    for _ in range(calls):
+        steps().numpy()
+    return calls * inner * BATCH / (time.perf_counter() - start)
 
 
-def torch_models():
+# ---- PyTorch -----------------------------------------------------------------------------------
+
+def torch_model(workload):
     import torch
     from torch import nn
 
@@ -83,38 +173,50 @@ def torch_models():
             self.hidden, self.mean, self.log_var = nn.Linear(784, 400), nn.Linear(400, 20), nn.Linear(400, 20)
             self.decoder = nn.Sequential(nn.Linear(20, 400), nn.ReLU(), nn.Linear(400, 784))
 
-        def loss(self, x_in, x):
+        def forward(self, x_in, x):
             h = torch.relu(self.hidden(x_in.flatten(1)))
             mean, log_var = self.mean(h), self.log_var(h)
             z = mean + torch.exp(0.5 * log_var) * torch.randn_like(mean)
-            recon = nn.functional.binary_cross_entropy_with_logits(self.decoder(z), x.flatten(1), reduction="sum")
+            recon = nn.functional.binary_cross_entropy_with_logits(self.decoder(z), x.flatten(1),
+                                                                   reduction="sum")
             kl = -0.5 * torch.sum(1 + log_var - mean.square() - log_var.exp())
             return (recon + kl) / len(x)
 
     class TorchDenoiser(nn.Module):
         def __init__(self):
             super().__init__()
-            conv = lambda i, o, p=1: [nn.Conv2d(i, o, 3, padding=p), nn.ReLU()]  # noqa: E731
+
+            def conv(i, o, p=1):
+                return [nn.Conv2d(i, o, 3, padding=p), nn.ReLU()]
+
             pool = nn.MaxPool2d(2, ceil_mode=True)  # Keras' padding="same" pooling
             self.net = nn.Sequential(*conv(1, 64), pool, *conv(64, 32), pool, *conv(32, 16), pool,
                                      *conv(16, 16), nn.Upsample(scale_factor=2), *conv(16, 32),
-                                     nn.Upsample(scale_factor=2), *conv(32, 64, p=0), nn.Upsample(scale_factor=2),
-                                     nn.Conv2d(64, 1, 3, padding=1))
+                                     nn.Upsample(scale_factor=2), *conv(32, 64, p=0),
+                                     nn.Upsample(scale_factor=2), nn.Conv2d(64, 1, 3, padding=1))
 
-        def loss(self, x_in, x):
-            return nn.functional.binary_cross_entropy_with_logits(self.net(x_in), x, reduction="sum") / len(x)
+        def forward(self, x_in, x):
+            logits = self.net(x_in)
+            return nn.functional.binary_cross_entropy_with_logits(logits, x, reduction="sum") / len(x)
 
-    return TorchVAE, TorchDenoiser
+    return TorchVAE() if workload == WORKLOADS[0] else TorchDenoiser()
 
 
-def train_torch(model_class, images, sigma, epochs):
-    """Samples/s of a plain eager PyTorch loop over pre-loaded NCHW tensors."""
+def train_torch(workload, images, epochs, variant):
+    """Samples/s of a PyTorch loop over pre-loaded NCHW tensors; see the module docstring."""
     import torch
 
     torch.manual_seed(0)
-    model = model_class()
-    optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)
+    model = torch_model(workload)
+    tuned = variant != "PyTorch eager"
+    conv = workload != WORKLOADS[0]
     x_all = torch.from_numpy(images.transpose(0, 3, 1, 2).copy())
+    if tuned and conv:
+        model = model.to(memory_format=torch.channels_last)
+        x_all = x_all.contiguous(memory_format=torch.channels_last)
+    optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE, fused=tuned)
+    loss_of = torch.compile(model) if variant == "torch.compile" else model
+    sigma = SIGMA if conv else 0.0
     steps = len(x_all) // BATCH
     seconds = 0.0
     for epoch in range(epochs):
@@ -124,38 +226,91 @@ def train_torch(model_class, images, sigma, epochs):
             x = x_all[order[step * BATCH:(step + 1) * BATCH]]
             x_in = (x + sigma * torch.randn_like(x)).clamp(0, 1) if sigma else x
             optimizer.zero_grad(set_to_none=True)
-            model.loss(x_in, x).backward()
+            loss = loss_of(x_in, x)
+            loss.backward()
             optimizer.step()
+            if not tuned:
+                loss.item()
         if epoch:
             seconds += time.perf_counter() - start
-    return (epochs - 1) * steps * BATCH / seconds
+    return (epochs - 1) * steps * BATCH / seconds, f"{torch.get_num_threads()} threads"
+
+
+# ---- the driver --------------------------------------------------------------------------------
+
+def child(options) -> None:
+    """One variant of one workload; prints JSON with samples/s and this process's peak RSS."""
+    variant, workload = options.variant, options.workload
+    # aecli trains on its training split (dataset.validation_fraction 0.1 held out): the same count
+    examples = int(options.examples * 0.9)
+    if variant.startswith("aecli"):
+        speed, note = train_aecli(workload, load_images(options.examples, options.data_dir), options.epochs,
+                                  "float32" if variant.endswith("float32") else "mixed_bfloat16")
+    elif variant == "matmul limit":
+        speed, note = matmul_limit(options.epochs * (examples // BATCH)), "XLA, float32"
+    else:
+        speed, note = train_torch(workload, read_images(examples, options.data_dir), options.epochs, variant)
+        if os.environ.get("OMP_WAIT_POLICY"):
+            note += f", OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}"
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    print(json.dumps({"samples_per_second": speed, "peak_mib": peak_mib, "note": note}))
+
+
+def run_child(options, workload, variant) -> dict:
+    command = [sys.executable, __file__, "--child", "--workload", workload, "--variant", variant,
+               "--examples", str(options.examples), "--epochs", str(options.epochs),
+               "--data-dir", options.data_dir]
+    env = dict(os.environ)
+    if variant in ("PyTorch tuned", "torch.compile"):
+        # OpenMP threads spin while they wait; on a machine whose cores other processes share, the
+        # spinning takes the cores from the work (7x slower measured on a loaded 2-core host)
+        env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    if done.returncode:
+        raise SystemExit(f"{variant} on {workload} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--examples", type=int, default=20000, help="training examples of Fashion-MNIST")
-    parser.add_argument("--epochs", type=int, default=3, help="epochs per framework, the first is warm-up")
+    parser.add_argument("--examples", type=int, default=10000, help="training examples of Fashion-MNIST")
+    parser.add_argument("--epochs", type=int, default=3, help="epochs per variant, the first is warm-up")
+    parser.add_argument("--rounds", type=int, default=2, help="times every variant runs, alternating")
+    parser.add_argument("--data-dir", default=DATA_DIR, help="folder with the Fashion-MNIST files")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--workload", help=argparse.SUPPRESS)
+    parser.add_argument("--variant", help=argparse.SUPPRESS)
     options = parser.parse_args()
-    import torch
+    if options.child:
+        return child(options)
 
-    arrays = load_arrays(DatasetConfig(name=DatasetName.fashion_mnist, limit=options.examples), seed=0)
-    hardware_cfg = HardwareConfig(name="cpu", device="cpu")
-    torch_vae, torch_denoiser = torch_models()
-    workloads = [
-        ("MLP VAE 784-400-20", keras_vae, NoiseConfig(), torch_vae, 0.0),
-        ("conv denoiser 64-32-16", keras_denoiser, NoiseConfig(type=NoiseType.gaussian, level=SIGMA),
-         torch_denoiser, SIGMA),
-    ]
-    table = Table(title=f"samples/s, {len(arrays.train.x)} Fashion-MNIST examples, batch {BATCH}, "
-                        f"{options.epochs - 1} timed epochs; torch {torch.__version__} "
-                        f"({torch.get_num_threads()} threads), keras {keras.__version__}")
-    for column in ("workload", "aecli", "PyTorch eager", "aecli / PyTorch"):
+    from rich.console import Console
+    from rich.table import Table
+
+    from aecli.training.hardware import BF16_CPU_FLAGS, cpu_identity
+
+    cpu = cpu_identity()
+    results = {}  # (workload, variant) -> one result per round
+    for _ in range(options.rounds):
+        for workload in WORKLOADS:
+            for variant in VARIANTS:
+                if variant == "matmul limit" and workload != WORKLOADS[0]:
+                    continue
+                results.setdefault((workload, variant), []).append(run_child(options, workload, variant))
+    flags = " ".join(flag for flag in ("avx512f", *BF16_CPU_FLAGS) if flag in cpu.flags)
+    table = Table(title=f"samples/s, {options.examples} Fashion-MNIST examples, batch {BATCH}, "
+                        f"{options.epochs - 1} timed epochs, {options.rounds} rounds alternating; "
+                        f"{cpu.model} ({os.cpu_count()} cores; {flags})")
+    for column in ("workload", "variant", "samples/s per round", "aecli f32 / variant per round",
+                   "worst round", "peak MiB", "note"):
         table.add_column(column, justify="right")
-    for name, build, noise, torch_class, sigma in workloads:
-        ours = train_aecli(build, arrays, noise, options.epochs, hardware_cfg)
-        theirs = train_torch(torch_class, arrays.train.x, sigma, options.epochs)
-        table.add_row(name, f"{ours:.0f}", f"{theirs:.0f}", f"{ours / theirs:.2f}")
-    Console().print(table)
+    for (workload, variant), runs in results.items():
+        ours = results[(workload, "aecli float32")]
+        ratios = [a["samples_per_second"] / b["samples_per_second"] for a, b in zip(ours, runs)]
+        table.add_row(workload, variant, " ".join(f"{r['samples_per_second']:.0f}" for r in runs),
+                      " ".join(f"{r:.2f}" for r in ratios), f"{min(ratios):.2f}",
+                      f"{max(r['peak_mib'] for r in runs):.0f}", runs[-1]["note"])
+    Console(width=200).print(table)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""`aecli bench [--steps N] [--repeats R] [--steps-per-execution 1,8] [overrides]`: measured training speed."""
+"""`aecli bench [--steps N] [--repeats R] [--steps-per-execution 1,8] [--refresh] [overrides]`: measured
+training speed, and what `hardware.jit_compile=auto` picks here."""
 
 import argparse
 import time
@@ -26,6 +27,9 @@ def _arguments(args):
     parser.add_argument("--repeats", type=int, default=3, help="timed epochs after the warm-up one (default 3)")
     parser.add_argument("--steps-per-execution", default="1,8",
                         help="comma-separated steps fused per compiled call (default 1,8)")
+    parser.add_argument("--refresh", action="store_true",
+                        help="measure XLA off/on for `hardware.jit_compile=auto` again, replacing the "
+                             "cached choice of this configuration")
     return parser.parse_known_args(args)
 
 
@@ -56,11 +60,16 @@ def main(args) -> int:
     from aecli.data import load_arrays
 
     arrays = load_arrays(settings.dataset, settings.seed)
-    report = run_benchmark(settings, arrays, steps, options.repeats, per_call, STARTED_AT)
+    report = run_benchmark(settings, arrays, steps, options.repeats, per_call, STARTED_AT,
+                           refresh=options.refresh)
     out_dir.mkdir(parents=True, exist_ok=True)
     write_json(out_dir / "bench.json", report)
     console.print(_table(report))
     console.print(f"time to first training step: {report['seconds_to_first_step']:.1f} s; input pipeline "
                   f"{report['input_ms_per_step']:.2f} ms/step = {100 * report['input_share_of_step']:.1f}% of the "
-                  f"fastest step; XLA {report['auto_jit_reason']}\nwrote {out_dir / 'bench.json'}")
+                  f"fastest step; CPU {report['cpu']}")
+    versus_best = (f"; that variant runs at {report['auto_ratio_to_best']:.2f}x the fastest above"
+                   if report["auto_ratio_to_best"] is not None else "")
+    console.print(f"hardware.jit_compile=auto ({report['auto_jit_source']}): {report['auto_jit_reason']}"
+                  f"{versus_best}\nwrote {out_dir / 'bench.json'}")
     return 0

@@ -17,6 +17,9 @@ from aecli.errors import ConfigError
 class Precision(str, Enum):
     float32 = "float32"
     mixed_float16 = "mixed_float16"
+    mixed_bfloat16 = "mixed_bfloat16"
+    # the device decides: see aecli.training.hardware.resolve_precision
+    mixed_auto = "mixed_auto"
 
 
 class Strategy(str, Enum):
@@ -42,7 +45,10 @@ class HardwareConfig:
 
     name: cpu | gpu | mixed (informational; the keys below decide).
     device: `cpu` hides every GPU; `gpu` requires one; `auto` uses one when visible.
-    precision: float32, or mixed_float16 (float16 compute, float32 variables, loss scaling).
+    precision: float32; mixed_float16 (float16 compute, float32 variables, loss scaling);
+               mixed_bfloat16 (bfloat16 compute, float32 variables, no loss scaling); or
+               mixed_auto (hardware=mixed): bfloat16 on CPUs with AMX or AVX512_BF16 and on GPUs
+               of compute capability >= 8.0, float16 on older GPUs, float32 on other CPUs.
     jit_compile: XLA on | off | auto.
     strategy: none | mirrored (tf.distribute.MirroredStrategy over the local devices) | multi_worker
               (MultiWorkerMirroredStrategy, cluster from the TF_CONFIG environment variable).

@@ -17,12 +17,14 @@ ACTIVE_UNIT_THRESHOLD = 0.01
 LOG_VAR_RANGE = (-20.0, 10.0)
 
 
-def standard_normal(shape, seed_generator):
+def standard_normal(shape, seed_generator, dtype="float32"):
     """N(0, I) draws seeded by the keras.random SeedGenerator (checkpointed, XLA-safe), through TF's
     Philox kernel: keras.random.normal's default `auto_select` algorithm costs 1.2 ms per draw under
-    XLA on CPU against Philox's 0.15 ms, a third of an MLP VAE's training step (measured, TF 2.21)."""
+    XLA on CPU against Philox's 0.15 ms, a third of an MLP VAE's training step (measured, TF 2.21).
+    `dtype` is the tensor's the draw meets: TF adds no implicit casts, so float32 noise next to a
+    bfloat16 or float16 posterior fails."""
     seed = ops.cast(ops.mod(seed_generator.next(), 2**31 - 2), "int32")  # what keras.random does
-    return tf.random.stateless_normal(shape, seed=seed, alg="philox")
+    return tf.random.stateless_normal(shape, seed=seed, alg="philox", dtype=dtype)
 
 
 class VAE(Autoencoder):
@@ -122,7 +124,9 @@ class VAE(Autoencoder):
         return self.posterior(x, training=training)[0]
 
     def sample_posterior(self, mean, log_var):
-        epsilon = standard_normal(ops.shape(mean), self.seed_generator)
+        """z = mean + exp(log_var / 2) * eps, in the posterior's dtype (float32 from the Gaussian
+        heads under every policy; a half-precision posterior gets half-precision noise)."""
+        epsilon = standard_normal(ops.shape(mean), self.seed_generator, dtype=mean.dtype)
         return losses.reparameterize(mean, ops.exp(0.5 * log_var), epsilon)
 
     def sample_prior(self, count):

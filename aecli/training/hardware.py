@@ -1,31 +1,90 @@
 """Device, precision, threads and the XLA decision, applied before the first TensorFlow op."""
 
+import hashlib
 import logging
 from dataclasses import dataclass
+from functools import lru_cache
 
 import keras
 import tensorflow as tf
 
-from aecli.config.model import Architecture
-from aecli.config.run import HardwareConfig, JitCompile, Precision, Strategy
+from aecli.config.run import HardwareConfig, Precision, Strategy, TrainConfig
 from aecli.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-# `aecli bench` on the reference 2-core AVX-512 CPU, batch 128, 8 steps per call, samples/s without -> with XLA:
-# VAE 784-512-256-16: 17.3k -> 20.0k and 16.7k -> 20.7k (2026-11-24, after the VAE's noise moved to
-# Philox; earlier, on a then faster machine, 29.5k -> 30.0k and 30.9k -> 34.4k); VAE 784-400-20:
-# 45.8k -> 45.8k; conv_denoising (fully_conv 32-64): 5.3k -> 3.3k and 3.0k -> 2.2k. XLA never lost on
-# the MLPs and costs about 1 s more to compile; it loses 25-40% on the convs, so `auto` follows the
-# architecture. On a GPU it fuses the elementwise loss math around the matmuls and convs.
-_CPU_XLA_WINS = {Architecture.mlp: True, Architecture.conv: False, Architecture.fully_conv: False}
+# CPU instructions that compute bfloat16 natively; without them oneDNN emulates it through float32
+BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
+# Ampere and later run bfloat16 on tensor cores as fast as float16
+BF16_GPU_CAPABILITY = (8, 0)
 
 
 @dataclass(frozen=True)
 class Placement:
+    """on_gpu; mixed: float16 compute, whose gradients need loss scaling (bfloat16 has float32's
+    exponent range and needs none); precision: the Keras dtype policy in force."""
+
     on_gpu: bool
     mixed: bool
     strategy: tf.distribute.Strategy
+    precision: str = Precision.float32.value
+
+
+@dataclass(frozen=True)
+class CpuIdentity:
+    model: str
+    flags: frozenset
+
+    @property
+    def flags_hash(self) -> str:
+        return hashlib.sha256(" ".join(sorted(self.flags)).encode()).hexdigest()[:12]
+
+
+@lru_cache(maxsize=1)
+def cpu_identity(cpuinfo: str = "/proc/cpuinfo") -> CpuIdentity:
+    """The CPU's model name and instruction flags from /proc/cpuinfo (empty where there is none)."""
+    model, flags = "unknown", frozenset()
+    try:
+        with open(cpuinfo) as lines:
+            for line in lines:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name" and model == "unknown":
+                    model = value.strip()
+                elif key.strip() == "flags" and not flags:
+                    flags = frozenset(value.split())
+                if model != "unknown" and flags:
+                    break
+    except OSError:
+        pass
+    return CpuIdentity(model, flags)
+
+
+def resolve_precision(requested: Precision, on_gpu: bool, gpu_capability=None,
+                      cpu: CpuIdentity | None = None) -> tuple[str, str]:
+    """The dtype policy for `requested` on this device, and why; mixed_auto picks the half precision
+    the device computes fastest, or float32 where it has none."""
+    if requested != Precision.mixed_auto:
+        return requested.value, f"hardware.precision={requested.value}"
+    if on_gpu:
+        if gpu_capability and tuple(gpu_capability) >= BF16_GPU_CAPABILITY:
+            return Precision.mixed_bfloat16.value, (
+                f"GPU compute capability {gpu_capability[0]}.{gpu_capability[1]} >= 8.0 computes "
+                "bfloat16 as fast as float16, and bfloat16 needs no loss scaling")
+        return Precision.mixed_float16.value, (
+            f"GPU compute capability {gpu_capability or 'unknown'} < 8.0: float16 tensor cores, "
+            "with dynamic loss scaling")
+    cpu = cpu or cpu_identity()
+    native = [flag for flag in BF16_CPU_FLAGS if flag in cpu.flags]
+    if native:
+        return Precision.mixed_bfloat16.value, f"the CPU ({cpu.model}) has {', '.join(native)}"
+    return Precision.float32.value, (
+        f"the CPU ({cpu.model}) has neither AMX nor AVX512_BF16, so half precision would be "
+        "emulated and slower than float32")
+
+
+def _gpu_capability(gpus):
+    details = tf.config.experimental.get_device_details(gpus[0]) if gpus else {}
+    return details.get("compute_capability")
 
 
 def _strategy(cfg: HardwareConfig, on_gpu: bool) -> tf.distribute.Strategy:
@@ -57,44 +116,35 @@ def configure(cfg: HardwareConfig) -> Placement:
             "Use `hardware=cpu`, or install the CUDA build with `pip install 'aecli[gpu]'` on a machine with an NVIDIA GPU."
         )
     on_gpu = bool(gpus) and cfg.device != "cpu"
-    mixed = cfg.precision == Precision.mixed_float16
-    if mixed and not on_gpu:
+    precision, why = resolve_precision(cfg.precision, on_gpu, _gpu_capability(gpus) if on_gpu else None)
+    if precision == Precision.mixed_float16.value and not on_gpu:
         log.warning(
             "hardware.precision=mixed_float16 on a CPU-only run: float16 has no fast path on this CPU, "
-            "so the run will be correct but slower than float32. It runs as asked; use `hardware=cpu` for speed."
+            "so the run will be correct but slower than float32. It runs as asked; use `hardware=mixed` "
+            "(bfloat16 where the CPU has it) or `hardware=cpu` for speed."
         )
-    keras.mixed_precision.set_global_policy(cfg.precision.value)
+    if cfg.precision == Precision.mixed_bfloat16 and not on_gpu and not any(
+            flag in cpu_identity().flags for flag in BF16_CPU_FLAGS):
+        log.warning(
+            "hardware.precision=mixed_bfloat16 on a CPU without AMX or AVX512_BF16: bfloat16 is emulated "
+            "there, so the run will be correct but slower than float32. Use `hardware=cpu` for speed.")
+    log.info("precision %s: %s", precision, why)
+    keras.mixed_precision.set_global_policy(precision)
     strategy = _strategy(cfg, on_gpu)
     if strategy.num_replicas_in_sync > 1:
         log.info("%s over %d replicas", cfg.strategy.value, strategy.num_replicas_in_sync)
-    return Placement(on_gpu=on_gpu, mixed=mixed, strategy=strategy)
+    return Placement(on_gpu=on_gpu, mixed=precision == Precision.mixed_float16.value, strategy=strategy,
+                     precision=precision)
 
 
-def jit_compile(cfg: HardwareConfig, architecture: Architecture, placement: Placement) -> tuple[bool, str]:
-    """Whether to compile the train step with XLA, and why."""
-    if cfg.jit_compile != JitCompile.auto:
-        return cfg.jit_compile == JitCompile.on, f"hardware.jit_compile={cfg.jit_compile.value}"
-    if placement.on_gpu:
-        return True, "auto: XLA on (GPU)"
-    if placement.strategy.num_replicas_in_sync > 1:
-        # TF 2.21 fails to run XLA-compiled steps mirrored over logical CPU devices (InvalidArgumentError)
-        return False, "auto: XLA off (mirrored over CPU devices)"
-    wins = _CPU_XLA_WINS[architecture]
-    return wins, f"auto: XLA {'on' if wins else 'off'} ({architecture.value} on CPU, measured, see aecli/hardware.py)"
+def jit_compile(cfg: TrainConfig, input_shape, placement: Placement, planned_steps: int | None = None,
+                arrays=None) -> tuple[bool, str]:
+    """Whether to compile the train step with XLA, and why: `auto` follows what was measured on
+    this machine for this configuration (aecli/training/autotune.py)."""
+    from aecli.training.autotune import choose
 
-
-# Keras' default first loss scale, 2**15, suits losses averaged over dimensions; ours are summed
-# over them (hundreds of nats per example), so 2**15 overflows float16 gradients and the first ~9
-# steps are skipped while the scale halves its way down. Starting lower loses no steps.
-INITIAL_LOSS_SCALE = 2.0**8
-
-
-def optimizer(learning_rate: float, placement: Placement) -> keras.optimizers.Optimizer:
-    """Adam, wrapped in dynamic loss scaling under mixed_float16."""
-    adam = keras.optimizers.Adam(learning_rate)
-    if placement.mixed:
-        return keras.optimizers.LossScaleOptimizer(adam, initial_scale=INITIAL_LOSS_SCALE)
-    return adam
+    choice = choose(cfg, input_shape, placement, planned_steps=planned_steps, arrays=arrays)
+    return choice.jit, choice.reason
 
 
 def steps_per_execution(requested: int, placement: Placement) -> int:

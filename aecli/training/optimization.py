@@ -10,7 +10,6 @@ import math
 import keras
 
 from aecli.config.run import LRSchedule, OptimizerName, TrainerConfig
-from aecli.training.hardware import INITIAL_LOSS_SCALE
 
 # Keras' own default decay of AdamW; Adam and SGD decay nothing unless asked
 _DEFAULT_WEIGHT_DECAY = {
@@ -40,6 +39,12 @@ def learning_rate(trainer: TrainerConfig, steps_per_epoch: int):
         values = [lr * trainer.lr_step_factor**k for k in range(drops + 1)]
         return keras.optimizers.schedules.PiecewiseConstantDecay(boundaries, values)
     return lr
+
+
+# Keras' default first loss scale, 2**15, suits losses averaged over dimensions; ours are summed
+# over them (hundreds of nats per example), so 2**15 overflows float16 gradients and the first ~9
+# steps are skipped while the scale halves its way down. Starting lower loses no steps.
+INITIAL_LOSS_SCALE = 2.0**8
 
 
 def build_optimizer(

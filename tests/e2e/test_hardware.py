@@ -5,6 +5,9 @@ import math
 
 import pytest
 
+from aecli.config.run import Precision
+from aecli.training.hardware import resolve_precision
+
 SMALL = ["dataset=synthetic", "dataset.kind=shapes", "dataset.size=1200", "model.hidden_units=[32]",
          "model.latent_dim=4", "trainer.epochs=2", "trainer.batch_size=64", "seed=3"]
 
@@ -15,12 +18,22 @@ def _metrics(aecli, tmp_path, name, *overrides):
     return json.loads((tmp_path / name / "metrics.json").read_text()), result
 
 
-def test_mixed_precision_loss_is_close_to_float32_and_warns_on_cpu(aecli, tmp_path):
+def test_mixed_picks_this_cpus_precision_says_so_and_loss_is_close_to_float32(aecli, tmp_path):
+    expected, _ = resolve_precision(Precision.mixed_auto, on_gpu=False)  # bfloat16 where the CPU has it
     full, _ = _metrics(aecli, tmp_path, "float32", "model=vae", "hardware=cpu")
     mixed, result = _metrics(aecli, tmp_path, "mixed", "model=vae", "hardware=mixed")
-    assert "mixed_float16 on a CPU-only run" in result.stdout + result.stderr
+    assert full["precision"] == "float32" and mixed["precision"] == expected
+    assert f"precision {expected}: " in result.stdout + result.stderr
     assert mixed["test_loss"] == pytest.approx(full["test_loss"], rel=0.01)
     assert mixed["test_recon_mse"] == pytest.approx(full["test_recon_mse"], rel=0.02)
+
+
+def test_float16_on_a_cpu_runs_but_warns_that_it_is_slower(aecli, tmp_path):
+    result = aecli("train", "dataset=synthetic", "dataset.kind=circle", "dataset.size=600",
+                   "model.hidden_units=[16]", "trainer.epochs=1", "hardware.precision=mixed_float16",
+                   f"hydra.run.dir={tmp_path / 'float16'}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "mixed_float16 on a CPU-only run" in result.stdout + result.stderr
 
 
 def test_mirrored_strategy_over_two_logical_cpus_matches_one_device(aecli, tmp_path):
@@ -40,9 +53,11 @@ def test_gpu_hardware_without_a_gpu_is_a_clear_error(aecli):
     assert "Traceback" not in result.stderr
 
 
-def test_bench_reports_every_variant_side_by_side(aecli, tmp_path):
-    result = aecli("bench", "--steps", "8", "--repeats", "1", "--steps-per-execution", "1,4",
-                   "dataset=synthetic", "dataset.size=1200", "model.hidden_units=[16]", "trainer.batch_size=32")
+def test_bench_reports_every_variant_and_the_measured_auto_choice_that_train_then_reuses(aecli, tmp_path):
+    env = {"AECLI_CACHE_DIR": str(tmp_path / "cache")}
+    config = ["dataset=synthetic", "dataset.size=1200", "model.hidden_units=[16]", "trainer.batch_size=32",
+              "trainer.steps_per_execution=4"]
+    result = aecli("bench", "--steps", "8", "--repeats", "1", "--steps-per-execution", "1,4", *config, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(next(tmp_path.glob("outputs/bench/*/bench.json")).read_text())
     variants = {(v["jit_compile"], v["steps_per_execution"]) for v in report["variants"]}
@@ -50,4 +65,16 @@ def test_bench_reports_every_variant_side_by_side(aecli, tmp_path):
     assert all(v["samples_per_second"] > 0 for v in report["variants"])
     assert report["variants"][0]["ratio_to_first"] == 1.0
     assert report["seconds_to_first_step"] > 0 and 0 < report["input_share_of_step"]
-    assert "samples/s" in result.stdout
+    assert report["auto_jit_source"] == "measured now" and 0 < report["auto_ratio_to_best"] <= 1
+    assert set(report["auto_jit_samples_per_second"]) == {"off", "on"}
+    assert "samples/s" in result.stdout and "hardware.jit_compile=auto (measured now)" in result.stdout
+    cached = json.loads((tmp_path / "cache" / "jit_choices.json").read_text())["choices"]
+    [choice] = cached.values()
+    assert choice["jit_compile"] == report["auto_jit_compile"]
+
+    # a run of the same configuration, however short, reuses the choice without measuring
+    trained = aecli("train", *config, "trainer.epochs=1", f"hydra.run.dir={tmp_path / 'run'}", env=env)
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    assert "measured here on" in trained.stdout + trained.stderr
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["jit_compile"] == choice["jit_compile"]
