@@ -12,11 +12,11 @@ from dataclasses import asdict, dataclass
 
 import keras
 
+from aecli.config.run import TrainConfig
+from aecli.data.pipeline import make_pipelines
+from aecli.models import build_model
 from aecli.training import hardware
 from aecli.training.optimization import build_optimizer
-from aecli.config.run import TrainConfig
-from aecli.models import build_model
-from aecli.data.pipeline import make_pipelines
 
 
 @dataclass(frozen=True)
@@ -44,20 +44,37 @@ class _EpochTimer(keras.callbacks.Callback):
         self.seconds.append(time.perf_counter() - self.start)
 
 
-def measure(cfg: TrainConfig, arrays, placement, jit: bool, steps_per_execution: int, steps: int,
-            repeats: int) -> tuple[Measurement, float]:
+def measure(
+    cfg: TrainConfig,
+    arrays,
+    placement,
+    jit: bool,
+    steps_per_execution: int,
+    steps: int,
+    repeats: int,
+) -> tuple[Measurement, float]:
     """One variant's steady-state speed, and the perf_counter time its first step ended."""
     keras.backend.clear_session()
     keras.utils.set_random_seed(cfg.seed)
     data = make_pipelines(arrays, cfg.trainer.batch_size, cfg.model.noise, cfg.seed)
     with placement.strategy.scope():
-        model = build_model(cfg.model, arrays.input_shape, seed=cfg.seed,
-                            dataset_size=len(arrays.train.x))
-        model.compile(optimizer=build_optimizer(cfg.trainer, steps, placement.mixed), jit_compile=jit,
-                      steps_per_execution=hardware.steps_per_execution(steps_per_execution, placement))
+        model = build_model(
+            cfg.model, arrays.input_shape, seed=cfg.seed, dataset_size=len(arrays.train.x)
+        )
+        model.compile(
+            optimizer=build_optimizer(cfg.trainer, steps, placement.mixed),
+            jit_compile=jit,
+            steps_per_execution=hardware.steps_per_execution(steps_per_execution, placement),
+        )
     timer = _EpochTimer()
-    model.fit(data.train.repeat(), epochs=1 + repeats, steps_per_epoch=steps, callbacks=[timer], shuffle=False,
-              verbose=0)
+    model.fit(
+        data.train.repeat(),
+        epochs=1 + repeats,
+        steps_per_epoch=steps,
+        callbacks=[timer],
+        shuffle=False,
+        verbose=0,
+    )
     steady = statistics.median(timer.seconds[1:])
     return Measurement(
         jit_compile=jit,
@@ -69,7 +86,8 @@ def measure(cfg: TrainConfig, arrays, placement, jit: bool, steps_per_execution:
 
 
 def input_seconds_per_step(cfg: TrainConfig, arrays, steps: int) -> float:
-    """Seconds the input pipeline alone needs per batch (shuffle, batch, corrupt, prefetch), after warm-up."""
+    """Seconds the input pipeline alone needs per batch (shuffle, batch, corrupt, prefetch),
+    after warm-up."""
     data = make_pipelines(arrays, cfg.trainer.batch_size, cfg.model.noise, cfg.seed)
     batches = iter(data.train.repeat())
     for _ in range(steps):
@@ -80,8 +98,15 @@ def input_seconds_per_step(cfg: TrainConfig, arrays, steps: int) -> float:
     return (time.perf_counter() - start) / steps
 
 
-def run_benchmark(cfg: TrainConfig, arrays, steps: int, repeats: int, steps_per_execution: list[int],
-                  started_at: float, refresh: bool = False) -> dict:
+def run_benchmark(
+    cfg: TrainConfig,
+    arrays,
+    steps: int,
+    repeats: int,
+    steps_per_execution: list[int],
+    started_at: float,
+    refresh: bool = False,
+) -> dict:
     """Every (XLA, steps per execution) variant, the input pipeline's share, time to first step,
     and what `hardware.jit_compile=auto` picks for this configuration (cached, or measured now)."""
     from aecli.training.autotune import choose
@@ -90,7 +115,9 @@ def run_benchmark(cfg: TrainConfig, arrays, steps: int, repeats: int, steps_per_
     results, first_step = [], None
     for jit in (False, True):
         for per_call in steps_per_execution:
-            measurement, first_step_at = measure(cfg, arrays, placement, jit, per_call, steps, repeats)
+            measurement, first_step_at = measure(
+                cfg, arrays, placement, jit, per_call, steps, repeats
+            )
             first_step = first_step or first_step_at
             results.append(measurement)
     # after the variants, so that time to first step is a plain run's
@@ -99,8 +126,11 @@ def run_benchmark(cfg: TrainConfig, arrays, steps: int, repeats: int, steps_per_
     input_step = input_seconds_per_step(cfg, arrays, steps)
     best = max(results, key=lambda m: m.samples_per_second)
     # the variant a run with `auto` trains as: its XLA choice at the configured steps per call
-    as_auto = [m for m in results if m.jit_compile == auto.jit
-               and m.steps_per_execution == cfg.trainer.steps_per_execution]
+    as_auto = [
+        m
+        for m in results
+        if m.jit_compile == auto.jit and m.steps_per_execution == cfg.trainer.steps_per_execution
+    ]
     return {
         "model": cfg.model.name,
         "architecture": cfg.model.architecture.value,
@@ -118,9 +148,13 @@ def run_benchmark(cfg: TrainConfig, arrays, steps: int, repeats: int, steps_per_
         "auto_jit_samples_per_second": auto.samples_per_second,
         # how far the auto choice's variant is from the fastest one measured here (None when the
         # configured steps per call was not among the variants)
-        "auto_ratio_to_best": as_auto[0].samples_per_second / best.samples_per_second if as_auto else None,
+        "auto_ratio_to_best": as_auto[0].samples_per_second / best.samples_per_second
+        if as_auto
+        else None,
         "input_ms_per_step": 1000 * input_step,
         # the pipeline runs ahead of training (prefetch), so this is an upper bound on input waiting
         "input_share_of_step": input_step / (best.step_ms / 1000),
-        "variants": [{**asdict(m), "ratio_to_first": m.samples_per_second / baseline} for m in results],
+        "variants": [
+            {**asdict(m), "ratio_to_first": m.samples_per_second / baseline} for m in results
+        ],
     }

@@ -39,8 +39,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 BATCH, LEARNING_RATE, SIGMA = 128, 1e-3, 0.4
 DATA_DIR = "/usr/share/datasets/fashion-mnist"
 WORKLOADS = ("MLP VAE 784-400-20", "conv denoiser 64-32-16")
-VARIANTS = ("aecli float32", "aecli bfloat16", "PyTorch eager", "PyTorch tuned", "torch.compile",
-            "matmul limit")
+VARIANTS = (
+    "aecli float32",
+    "aecli bfloat16",
+    "PyTorch eager",
+    "PyTorch tuned",
+    "torch.compile",
+    "matmul limit",
+)
 
 
 def read_images(examples: int, data_dir: str):
@@ -59,11 +65,16 @@ def load_images(examples: int, data_dir: str):
     from aecli.config.dataset import DatasetName, FileDatasetConfig
     from aecli.data import load_arrays
 
-    return load_arrays(FileDatasetConfig(name=DatasetName.fashion_mnist, limit=examples,
-                                         data_dir=data_dir, download=False), seed=0)
+    return load_arrays(
+        FileDatasetConfig(
+            name=DatasetName.fashion_mnist, limit=examples, data_dir=data_dir, download=False
+        ),
+        seed=0,
+    )
 
 
 # ---- aecli -------------------------------------------------------------------------------------
+
 
 def keras_denoiser():
     import keras
@@ -89,7 +100,9 @@ def keras_vae():
     from aecli.config.model import VAEConfig
     from aecli.models import build_model
 
-    return build_model(VAEConfig(name="vae", hidden_units=[400], latent_dim=20), (28, 28, 1), seed=0)
+    return build_model(
+        VAEConfig(name="vae", hidden_units=[400], latent_dim=20), (28, 28, 1), seed=0
+    )
 
 
 def train_aecli(workload, arrays, epochs, precision):
@@ -103,7 +116,9 @@ def train_aecli(workload, arrays, epochs, precision):
     from aecli.training import hardware
     from aecli.training.optimization import build_optimizer
 
-    placement = hardware.configure(HardwareConfig(name="cpu", device="cpu", precision=Precision(precision)))
+    placement = hardware.configure(
+        HardwareConfig(name="cpu", device="cpu", precision=Precision(precision))
+    )
     mlp = workload == WORKLOADS[0]
     noise = NoiseConfig() if mlp else NoiseConfig(type=NoiseType.gaussian, level=SIGMA)
     per_call = TrainerConfig().steps_per_execution
@@ -112,8 +127,13 @@ def train_aecli(workload, arrays, epochs, precision):
         keras.backend.clear_session()
         keras.utils.set_random_seed(0)
         model = keras_vae() if mlp else keras_denoiser()
-        model.compile(optimizer=build_optimizer(TrainerConfig(learning_rate=LEARNING_RATE), 1, placement.mixed), jit_compile=jit,
-                      steps_per_execution=per_call)
+        model.compile(
+            optimizer=build_optimizer(
+                TrainerConfig(learning_rate=LEARNING_RATE), 1, placement.mixed
+            ),
+            jit_compile=jit,
+            steps_per_execution=per_call,
+        )
         data = make_pipelines(arrays, BATCH, noise, seed=0)
         steps = steps_per_epoch or data.steps_per_epoch
         train = data.train.repeat()
@@ -136,8 +156,10 @@ def matmul_limit(epochs_steps: int) -> float:
     import tensorflow as tf
 
     rng = np.random.default_rng(1)
-    weights = [tf.Variable(rng.standard_normal(s).astype(np.float32) * 0.01)
-               for s in [(784, 400), (400, 40), (20, 400), (400, 784)]]
+    weights = [
+        tf.Variable(rng.standard_normal(s).astype(np.float32) * 0.01)
+        for s in [(784, 400), (400, 40), (20, 400), (400, 784)]
+    ]
     x = tf.constant(rng.random((BATCH, 784)).astype(np.float32))
     # a random upstream gradient: with a plain sum XLA turns the backward matmuls into reductions
     target = tf.constant(rng.standard_normal((BATCH, 784)).astype(np.float32))
@@ -149,7 +171,7 @@ def matmul_limit(epochs_steps: int) -> float:
             with tf.GradientTape() as tape:
                 heads = (x @ weights[0]) @ weights[1]
                 loss = tf.reduce_sum(((heads[:, :20] @ weights[2]) @ weights[3]) * target)
-            for weight, gradient in zip(weights, tape.gradient(loss, weights)):
+            for weight, gradient in zip(weights, tape.gradient(loss, weights), strict=True):
                 weight.assign_sub(1e-9 * gradient)
         return weights[0][0, 0]
 
@@ -163,6 +185,7 @@ def matmul_limit(epochs_steps: int) -> float:
 
 # ---- PyTorch -----------------------------------------------------------------------------------
 
+
 def torch_model(workload):
     import torch
     from torch import nn
@@ -170,15 +193,20 @@ def torch_model(workload):
     class TorchVAE(nn.Module):
         def __init__(self):
             super().__init__()
-            self.hidden, self.mean, self.log_var = nn.Linear(784, 400), nn.Linear(400, 20), nn.Linear(400, 20)
+            self.hidden, self.mean, self.log_var = (
+                nn.Linear(784, 400),
+                nn.Linear(400, 20),
+                nn.Linear(400, 20),
+            )
             self.decoder = nn.Sequential(nn.Linear(20, 400), nn.ReLU(), nn.Linear(400, 784))
 
         def forward(self, x_in, x):
             h = torch.relu(self.hidden(x_in.flatten(1)))
             mean, log_var = self.mean(h), self.log_var(h)
             z = mean + torch.exp(0.5 * log_var) * torch.randn_like(mean)
-            recon = nn.functional.binary_cross_entropy_with_logits(self.decoder(z), x.flatten(1),
-                                                                   reduction="sum")
+            recon = nn.functional.binary_cross_entropy_with_logits(
+                self.decoder(z), x.flatten(1), reduction="sum"
+            )
             kl = -0.5 * torch.sum(1 + log_var - mean.square() - log_var.exp())
             return (recon + kl) / len(x)
 
@@ -190,14 +218,27 @@ def torch_model(workload):
                 return [nn.Conv2d(i, o, 3, padding=p), nn.ReLU()]
 
             pool = nn.MaxPool2d(2, ceil_mode=True)  # Keras' padding="same" pooling
-            self.net = nn.Sequential(*conv(1, 64), pool, *conv(64, 32), pool, *conv(32, 16), pool,
-                                     *conv(16, 16), nn.Upsample(scale_factor=2), *conv(16, 32),
-                                     nn.Upsample(scale_factor=2), *conv(32, 64, p=0),
-                                     nn.Upsample(scale_factor=2), nn.Conv2d(64, 1, 3, padding=1))
+            self.net = nn.Sequential(
+                *conv(1, 64),
+                pool,
+                *conv(64, 32),
+                pool,
+                *conv(32, 16),
+                pool,
+                *conv(16, 16),
+                nn.Upsample(scale_factor=2),
+                *conv(16, 32),
+                nn.Upsample(scale_factor=2),
+                *conv(32, 64, p=0),
+                nn.Upsample(scale_factor=2),
+                nn.Conv2d(64, 1, 3, padding=1),
+            )
 
         def forward(self, x_in, x):
             logits = self.net(x_in)
-            return nn.functional.binary_cross_entropy_with_logits(logits, x, reduction="sum") / len(x)
+            return nn.functional.binary_cross_entropy_with_logits(logits, x, reduction="sum") / len(
+                x
+            )
 
     return TorchVAE() if workload == WORKLOADS[0] else TorchDenoiser()
 
@@ -223,7 +264,7 @@ def train_torch(workload, images, epochs, variant):
         start = time.perf_counter()
         order = torch.randperm(len(x_all))
         for step in range(steps):
-            x = x_all[order[step * BATCH:(step + 1) * BATCH]]
+            x = x_all[order[step * BATCH : (step + 1) * BATCH]]
             x_in = (x + sigma * torch.randn_like(x)).clamp(0, 1) if sigma else x
             optimizer.zero_grad(set_to_none=True)
             loss = loss_of(x_in, x)
@@ -238,18 +279,25 @@ def train_torch(workload, images, epochs, variant):
 
 # ---- the driver --------------------------------------------------------------------------------
 
+
 def child(options) -> None:
     """One variant of one workload; prints JSON with samples/s and this process's peak RSS."""
     variant, workload = options.variant, options.workload
     # aecli trains on its training split (dataset.validation_fraction 0.1 held out): the same count
     examples = int(options.examples * 0.9)
     if variant.startswith("aecli"):
-        speed, note = train_aecli(workload, load_images(options.examples, options.data_dir), options.epochs,
-                                  "float32" if variant.endswith("float32") else "mixed_bfloat16")
+        speed, note = train_aecli(
+            workload,
+            load_images(options.examples, options.data_dir),
+            options.epochs,
+            "float32" if variant.endswith("float32") else "mixed_bfloat16",
+        )
     elif variant == "matmul limit":
         speed, note = matmul_limit(options.epochs * (examples // BATCH)), "XLA, float32"
     else:
-        speed, note = train_torch(workload, read_images(examples, options.data_dir), options.epochs, variant)
+        speed, note = train_torch(
+            workload, read_images(examples, options.data_dir), options.epochs, variant
+        )
         if os.environ.get("OMP_WAIT_POLICY"):
             note += f", OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}"
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
@@ -257,9 +305,21 @@ def child(options) -> None:
 
 
 def run_child(options, workload, variant) -> dict:
-    command = [sys.executable, __file__, "--child", "--workload", workload, "--variant", variant,
-               "--examples", str(options.examples), "--epochs", str(options.epochs),
-               "--data-dir", options.data_dir]
+    command = [
+        sys.executable,
+        __file__,
+        "--child",
+        "--workload",
+        workload,
+        "--variant",
+        variant,
+        "--examples",
+        str(options.examples),
+        "--epochs",
+        str(options.epochs),
+        "--data-dir",
+        options.data_dir,
+    ]
     env = dict(os.environ)
     if variant in ("PyTorch tuned", "torch.compile"):
         # OpenMP threads spin while they wait; on a machine whose cores other processes share, the
@@ -273,9 +333,15 @@ def run_child(options, workload, variant) -> dict:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--examples", type=int, default=10000, help="training examples of Fashion-MNIST")
-    parser.add_argument("--epochs", type=int, default=3, help="epochs per variant, the first is warm-up")
-    parser.add_argument("--rounds", type=int, default=2, help="times every variant runs, alternating")
+    parser.add_argument(
+        "--examples", type=int, default=10000, help="training examples of Fashion-MNIST"
+    )
+    parser.add_argument(
+        "--epochs", type=int, default=3, help="epochs per variant, the first is warm-up"
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="times every variant runs, alternating"
+    )
     parser.add_argument("--data-dir", default=DATA_DIR, help="folder with the Fashion-MNIST files")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--workload", help=argparse.SUPPRESS)
@@ -296,20 +362,40 @@ def main():
             for variant in VARIANTS:
                 if variant == "matmul limit" and workload != WORKLOADS[0]:
                     continue
-                results.setdefault((workload, variant), []).append(run_child(options, workload, variant))
+                results.setdefault((workload, variant), []).append(
+                    run_child(options, workload, variant)
+                )
     flags = " ".join(flag for flag in ("avx512f", *BF16_CPU_FLAGS) if flag in cpu.flags)
-    table = Table(title=f"samples/s, {options.examples} Fashion-MNIST examples, batch {BATCH}, "
-                        f"{options.epochs - 1} timed epochs, {options.rounds} rounds alternating; "
-                        f"{cpu.model} ({os.cpu_count()} cores; {flags})")
-    for column in ("workload", "variant", "samples/s per round", "aecli f32 / variant per round",
-                   "worst round", "peak MiB", "note"):
+    table = Table(
+        title=f"samples/s, {options.examples} Fashion-MNIST examples, batch {BATCH}, "
+        f"{options.epochs - 1} timed epochs, {options.rounds} rounds alternating; "
+        f"{cpu.model} ({os.cpu_count()} cores; {flags})"
+    )
+    for column in (
+        "workload",
+        "variant",
+        "samples/s per round",
+        "aecli f32 / variant per round",
+        "worst round",
+        "peak MiB",
+        "note",
+    ):
         table.add_column(column, justify="right")
     for (workload, variant), runs in results.items():
         ours = results[(workload, "aecli float32")]
-        ratios = [a["samples_per_second"] / b["samples_per_second"] for a, b in zip(ours, runs)]
-        table.add_row(workload, variant, " ".join(f"{r['samples_per_second']:.0f}" for r in runs),
-                      " ".join(f"{r:.2f}" for r in ratios), f"{min(ratios):.2f}",
-                      f"{max(r['peak_mib'] for r in runs):.0f}", runs[-1]["note"])
+        ratios = [
+            a["samples_per_second"] / b["samples_per_second"]
+            for a, b in zip(ours, runs, strict=True)
+        ]
+        table.add_row(
+            workload,
+            variant,
+            " ".join(f"{r['samples_per_second']:.0f}" for r in runs),
+            " ".join(f"{r:.2f}" for r in ratios),
+            f"{min(ratios):.2f}",
+            f"{max(r['peak_mib'] for r in runs):.0f}",
+            runs[-1]["note"],
+        )
     Console(width=200).print(table)
 
 

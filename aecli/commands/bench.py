@@ -1,5 +1,5 @@
-"""`aecli bench [--steps N] [--repeats R] [--steps-per-execution 1,8] [--refresh] [overrides]`: measured
-training speed, and what `hardware.jit_compile=auto` picks here."""
+"""`aecli bench [--steps N] [--repeats R] [--steps-per-execution 1,8] [--refresh] [overrides]`:
+measured training speed, and what `hardware.jit_compile=auto` picks here."""
 
 import argparse
 import time
@@ -20,28 +20,45 @@ STARTED_AT = time.perf_counter()
 def _arguments(args):
     parser = argparse.ArgumentParser(
         prog="aecli bench",
-        description="Train the configured model with XLA off and on and several steps per execution, "
-                    "side by side, and report samples/s (writes bench.json). Overrides are Hydra's, as for "
-                    "`aecli train`, e.g. `aecli bench model=conv_denoising dataset.limit=8192`.")
+        description="Train the configured model with XLA off and on and several steps per "
+        "execution, side by side, and report samples/s (writes bench.json). Overrides are "
+        "Hydra's, as for `aecli train`, e.g. "
+        "`aecli bench model=conv_denoising dataset.limit=8192`.",
+    )
     parser.add_argument("--steps", type=int, default=64, help="steps per timed epoch (default 64)")
-    parser.add_argument("--repeats", type=int, default=3, help="timed epochs after the warm-up one (default 3)")
-    parser.add_argument("--steps-per-execution", default="1,8",
-                        help="comma-separated steps fused per compiled call (default 1,8)")
-    parser.add_argument("--refresh", action="store_true",
-                        help="measure XLA off/on for `hardware.jit_compile=auto` again, replacing the "
-                             "cached choice of this configuration")
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="timed epochs after the warm-up one (default 3)"
+    )
+    parser.add_argument(
+        "--steps-per-execution",
+        default="1,8",
+        help="comma-separated steps fused per compiled call (default 1,8)",
+    )
+    parser.add_argument(
+        "--refresh",
+        action="store_true",
+        help="measure XLA off/on for `hardware.jit_compile=auto` again, replacing the "
+        "cached choice of this configuration",
+    )
     return parser.parse_known_args(args)
 
 
 def _table(report: dict) -> Table:
-    table = Table(title=f"{report['model']} ({report['architecture']}) on {report['dataset']}, "
-                        f"{report['hardware']} {report['precision']}, batch {report['batch_size']}")
+    table = Table(
+        title=f"{report['model']} ({report['architecture']}) on {report['dataset']}, "
+        f"{report['hardware']} {report['precision']}, batch {report['batch_size']}"
+    )
     for column in ("XLA", "steps/call", "compile s", "step ms", "samples/s", "ratio"):
         table.add_column(column, justify="right")
     for v in report["variants"]:
-        table.add_row("on" if v["jit_compile"] else "off", str(v["steps_per_execution"]),
-                      f"{v['compile_seconds']:.2f}", f"{v['step_ms']:.2f}", f"{v['samples_per_second']:.0f}",
-                      f"{v['ratio_to_first']:.2f}")
+        table.add_row(
+            "on" if v["jit_compile"] else "off",
+            str(v["steps_per_execution"]),
+            f"{v['compile_seconds']:.2f}",
+            f"{v['step_ms']:.2f}",
+            f"{v['samples_per_second']:.0f}",
+            f"{v['ratio_to_first']:.2f}",
+        )
     return table
 
 
@@ -60,16 +77,25 @@ def main(args) -> int:
     from aecli.data import load_arrays
 
     arrays = load_arrays(settings.dataset, settings.seed)
-    report = run_benchmark(settings, arrays, steps, options.repeats, per_call, STARTED_AT,
-                           refresh=options.refresh)
+    report = run_benchmark(
+        settings, arrays, steps, options.repeats, per_call, STARTED_AT, refresh=options.refresh
+    )
     out_dir.mkdir(parents=True, exist_ok=True)
     write_json(out_dir / "bench.json", report)
     console.print(_table(report))
-    console.print(f"time to first training step: {report['seconds_to_first_step']:.1f} s; input pipeline "
-                  f"{report['input_ms_per_step']:.2f} ms/step = {100 * report['input_share_of_step']:.1f}% of the "
-                  f"fastest step; CPU {report['cpu']}")
-    versus_best = (f"; that variant runs at {report['auto_ratio_to_best']:.2f}x the fastest above"
-                   if report["auto_ratio_to_best"] is not None else "")
-    console.print(f"hardware.jit_compile=auto ({report['auto_jit_source']}): {report['auto_jit_reason']}"
-                  f"{versus_best}\nwrote {out_dir / 'bench.json'}")
+    console.print(
+        f"time to first training step: {report['seconds_to_first_step']:.1f} s; input pipeline "
+        f"{report['input_ms_per_step']:.2f} ms/step = {100 * report['input_share_of_step']:.1f}% "
+        "of the "
+        f"fastest step; CPU {report['cpu']}"
+    )
+    versus_best = (
+        f"; that variant runs at {report['auto_ratio_to_best']:.2f}x the fastest above"
+        if report["auto_ratio_to_best"] is not None
+        else ""
+    )
+    console.print(
+        f"hardware.jit_compile=auto ({report['auto_jit_source']}): {report['auto_jit_reason']}"
+        f"{versus_best}\nwrote {out_dir / 'bench.json'}"
+    )
     return 0

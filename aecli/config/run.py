@@ -1,4 +1,5 @@
-"""The config of one run: hardware, trainer, paths, and the top-level keys that tie them together."""
+"""The config of one run: hardware, trainer, paths, and the top-level keys that tie them
+together."""
 
 from __future__ import annotations
 
@@ -67,13 +68,19 @@ class HardwareConfig:
     inter_op_threads: int = 0
 
     def __post_init__(self) -> None:
-        require(self.device in ("cpu", "gpu", "auto"), "hardware.device", self.device,
-                "one of cpu, gpu, auto")
+        require(
+            self.device in ("cpu", "gpu", "auto"),
+            "hardware.device",
+            self.device,
+            "one of cpu, gpu, auto",
+        )
         require(self.cpu_devices >= 1, "hardware.cpu_devices", self.cpu_devices, "an integer >= 1")
-        require(self.intra_op_threads >= 0, "hardware.intra_op_threads", self.intra_op_threads,
-                ">= 0")
-        require(self.inter_op_threads >= 0, "hardware.inter_op_threads", self.inter_op_threads,
-                ">= 0")
+        require(
+            self.intra_op_threads >= 0, "hardware.intra_op_threads", self.intra_op_threads, ">= 0"
+        )
+        require(
+            self.inter_op_threads >= 0, "hardware.inter_op_threads", self.inter_op_threads, ">= 0"
+        )
 
 
 class OptimizerName(str, Enum):
@@ -140,47 +147,91 @@ class TrainerConfig:
     def __post_init__(self) -> None:
         require(self.epochs >= 1, "trainer.epochs", self.epochs, "an integer >= 1")
         require(self.batch_size >= 1, "trainer.batch_size", self.batch_size, "an integer >= 1")
-        require(finite(self.learning_rate) and self.learning_rate > 0, "trainer.learning_rate",
-                self.learning_rate, "finite and > 0")
-        require(self.steps_per_execution >= 1, "trainer.steps_per_execution",
-                self.steps_per_execution, "an integer >= 1")
-        require(self.checkpoint_every >= 1, "trainer.checkpoint_every", self.checkpoint_every,
-                "an integer >= 1")
+        require(
+            finite(self.learning_rate) and self.learning_rate > 0,
+            "trainer.learning_rate",
+            self.learning_rate,
+            "finite and > 0",
+        )
+        require(
+            self.steps_per_execution >= 1,
+            "trainer.steps_per_execution",
+            self.steps_per_execution,
+            "an integer >= 1",
+        )
+        require(
+            self.checkpoint_every >= 1,
+            "trainer.checkpoint_every",
+            self.checkpoint_every,
+            "an integer >= 1",
+        )
         require(self.image_every >= 0, "trainer.image_every", self.image_every, "an integer >= 0")
         self._check_optimizer()
         self._check_schedule()
-        require(self.gradient_clip_norm is None
-                or (finite(self.gradient_clip_norm) and self.gradient_clip_norm > 0),
-                "trainer.gradient_clip_norm", self.gradient_clip_norm, "null or finite and > 0")
-        require(self.early_stopping_patience is None or self.early_stopping_patience >= 1,
-                "trainer.early_stopping_patience", self.early_stopping_patience,
-                "null (off) or an integer >= 1")
-        require(finite(self.early_stopping_min_delta) and self.early_stopping_min_delta >= 0,
-                "trainer.early_stopping_min_delta", self.early_stopping_min_delta,
-                "finite and >= 0")
+        require(
+            self.gradient_clip_norm is None
+            or (finite(self.gradient_clip_norm) and self.gradient_clip_norm > 0),
+            "trainer.gradient_clip_norm",
+            self.gradient_clip_norm,
+            "null or finite and > 0",
+        )
+        require(
+            self.early_stopping_patience is None or self.early_stopping_patience >= 1,
+            "trainer.early_stopping_patience",
+            self.early_stopping_patience,
+            "null (off) or an integer >= 1",
+        )
+        require(
+            finite(self.early_stopping_min_delta) and self.early_stopping_min_delta >= 0,
+            "trainer.early_stopping_min_delta",
+            self.early_stopping_min_delta,
+            "finite and >= 0",
+        )
 
     def _check_optimizer(self) -> None:
-        require(finite(self.momentum) and 0 <= self.momentum < 1, "trainer.momentum",
-                self.momentum, "in [0, 1)")
+        require(
+            finite(self.momentum) and 0 <= self.momentum < 1,
+            "trainer.momentum",
+            self.momentum,
+            "in [0, 1)",
+        )
         if self.momentum and self.optimizer != OptimizerName.sgd:
             raise ConfigError(
                 f"trainer.momentum={self.momentum:g} applies to trainer.optimizer=sgd only; "
-                f"{self.optimizer.value} would ignore it. Drop it, or add `trainer.optimizer=sgd`.")
-        require(self.weight_decay is None or (finite(self.weight_decay) and self.weight_decay >= 0),
-                "trainer.weight_decay", self.weight_decay, "null or finite and >= 0")
+                f"{self.optimizer.value} would ignore it. Drop it, or add `trainer.optimizer=sgd`."
+            )
+        require(
+            self.weight_decay is None or (finite(self.weight_decay) and self.weight_decay >= 0),
+            "trainer.weight_decay",
+            self.weight_decay,
+            "null or finite and >= 0",
+        )
 
     def _check_schedule(self) -> None:
-        require(0 <= self.warmup_epochs < self.epochs, "trainer.warmup_epochs",
-                self.warmup_epochs, f"an integer in [0, trainer.epochs={self.epochs})")
+        require(
+            0 <= self.warmup_epochs < self.epochs,
+            "trainer.warmup_epochs",
+            self.warmup_epochs,
+            f"an integer in [0, trainer.epochs={self.epochs})",
+        )
         if self.warmup_epochs and self.lr_schedule != LRSchedule.cosine:
             raise ConfigError(
                 f"trainer.warmup_epochs={self.warmup_epochs} applies to "
                 f"trainer.lr_schedule=cosine only; {self.lr_schedule.value} would ignore it. Drop "
-                "it, or add `trainer.lr_schedule=cosine`.")
-        require(self.lr_step_epochs >= 1, "trainer.lr_step_epochs", self.lr_step_epochs,
-                "an integer >= 1")
-        require(self.lr_plateau_patience >= 0, "trainer.lr_plateau_patience",
-                self.lr_plateau_patience, "an integer >= 0")
+                "it, or add `trainer.lr_schedule=cosine`."
+            )
+        require(
+            self.lr_step_epochs >= 1,
+            "trainer.lr_step_epochs",
+            self.lr_step_epochs,
+            "an integer >= 1",
+        )
+        require(
+            self.lr_plateau_patience >= 0,
+            "trainer.lr_plateau_patience",
+            self.lr_plateau_patience,
+            "an integer >= 0",
+        )
         for key in ("lr_step_factor", "lr_plateau_factor"):
             value = getattr(self, key)
             require(finite(value) and 0 < value < 1, f"trainer.{key}", value, "in (0, 1)")
@@ -217,9 +268,12 @@ class TrainConfig:
             return
         if not self.model.variational:
             raise ConfigError(
-                f"`beta={self.beta:g}` has nothing to weight: model={self.model.name} has no KL term, "
-                "so it would be ignored (and a sweep over it would repeat one run). Drop `beta=`, or "
-                "choose a VAE: `model=vae`, `model=beta_vae` or `model=beta_tcvae`.")
+                f"`beta={self.beta:g}` has nothing to weight: model={self.model.name} has no KL "
+                "term, "
+                "so it would be ignored (and a sweep over it would repeat one run). Drop `beta=`, "
+                "or "
+                "choose a VAE: `model=vae`, `model=beta_vae` or `model=beta_tcvae`."
+            )
         self.model.beta = self.beta
         self.model.__post_init__()
 
@@ -262,8 +316,9 @@ class AnomalySettings:
 
     def __post_init__(self) -> None:
         require(0 < self.percentile < 100, "anomaly.percentile", self.percentile, "in (0, 100)")
-        require(self.elbo_samples >= 1, "anomaly.elbo_samples", self.elbo_samples,
-                "an integer >= 1")
+        require(
+            self.elbo_samples >= 1, "anomaly.elbo_samples", self.elbo_samples, "an integer >= 1"
+        )
 
 
 @dataclass
@@ -279,7 +334,8 @@ class AnomalyConfig(TrainConfig):
         if self.anomaly.score == AnomalyScore.neg_elbo and not self.model.variational:
             raise ConfigError(
                 f"anomaly.score=neg_elbo needs a VAE (model=vae); use anomaly.score=recon for "
-                f"model={self.model.name}.")
+                f"model={self.model.name}."
+            )
         dataset = self.dataset.name.value
         if self.anomaly.threshold == Threshold.f1_optimal and dataset not in LABELLED_VALIDATION:
             raise ConfigError(
@@ -287,4 +343,5 @@ class AnomalyConfig(TrainConfig):
                 f"anomalies, and dataset={dataset} has none: its validation split holds normal "
                 "examples only, and tuning on the test split would make the test figures "
                 "optimistic. Use anomaly.threshold=percentile, or a generated tabular set "
-                f"({', '.join(LABELLED_VALIDATION)}).")
+                f"({', '.join(LABELLED_VALIDATION)})."
+            )

@@ -1,4 +1,5 @@
-"""The VAE (Kingma & Welling 2013): Gaussian encoder, reparameterized sample, loss = recon + beta * KL."""
+"""The VAE (Kingma & Welling 2013): Gaussian encoder, reparameterized sample,
+loss = recon + beta * KL."""
 
 import keras
 import numpy as np
@@ -28,7 +29,8 @@ def standard_normal(shape, seed_generator, dtype="float32"):
 
 
 class VAE(Autoencoder):
-    """-ELBO = E_q[-log p(x|z)] + KL(q(z|x) || N(0, I)); beta weights the KL (beta-VAE when beta != 1).
+    """-ELBO = E_q[-log p(x|z)] + KL(q(z|x) || N(0, I)); beta weights the KL (beta-VAE when
+    beta != 1).
 
     With free bits or capacity the optimised KL part differs from the KL; `kl` stays the true KL.
 
@@ -38,7 +40,9 @@ class VAE(Autoencoder):
 
     loss_names = ("loss", "recon", "kl", "kl_penalty")
 
-    def __init__(self, encoder, decoder, beta=1.0, seed=0, free_bits=0.0, capacity_gamma=None, **kwargs):
+    def __init__(
+        self, encoder, decoder, beta=1.0, seed=0, free_bits=0.0, capacity_gamma=None, **kwargs
+    ):
         super().__init__(encoder, decoder, **kwargs)
         # variables, not constants, so schedules can change them without retracing
         self.beta = keras.Variable(beta, trainable=False, dtype="float32", name="beta")
@@ -55,8 +59,12 @@ class VAE(Autoencoder):
 
     @classmethod
     def family_arguments(cls, cfg, seed: int, dataset_size: int) -> dict:
-        return dict(beta=cfg.beta, seed=seed, free_bits=cfg.free_bits,
-                    capacity_gamma=cfg.capacity_gamma if cfg.capacity_max > 0 else None)
+        return dict(
+            beta=cfg.beta,
+            seed=seed,
+            free_bits=cfg.free_bits,
+            capacity_gamma=cfg.capacity_gamma if cfg.capacity_max > 0 else None,
+        )
 
     @classmethod
     def build_encoder(cls, cfg, input_shape):
@@ -78,7 +86,7 @@ class VAE(Autoencoder):
         dimensions beta switches off sit near 0."""
         total = np.zeros(self.code_shape, np.float64)
         for start in range(0, len(x), batch):
-            mean, log_var = self.posterior(x[start:start + batch])
+            mean, log_var = self.posterior(x[start : start + batch])
             total += np.asarray(ops.sum(losses.gaussian_kl_per_dim(mean, log_var), axis=0))
         return total / max(len(x), 1)
 
@@ -112,8 +120,10 @@ class VAE(Autoencoder):
         """Adds `neg_elbo`, minus the ELBO averaged over `samples` posterior draws (nats)."""
         from aecli.evaluation.likelihood import importance_weighted_bound
 
-        return {**super().anomaly_scores(x, samples),
-                "neg_elbo": -importance_weighted_bound(self, x, k=samples)[1]}
+        return {
+            **super().anomaly_scores(x, samples),
+            "neg_elbo": -importance_weighted_bound(self, x, k=samples)[1],
+        }
 
     def posterior(self, x, training=False):
         """(mean, log_var) of q(z|x), log_var clamped to LOG_VAR_RANGE."""
@@ -138,7 +148,11 @@ class VAE(Autoencoder):
         """The objective's KL part: beta * KL, with free bits as a per-dimension floor; or, with
         capacity on, gamma * |KL - C| as in Burgess et al. (2018), eq. 8, where beta has no part
         (C set per epoch by aecli.models.schedules)."""
-        kl = losses.free_bits_kl(kl_per_dim, self.free_bits) if self.free_bits else ops.sum(kl_per_dim)
+        kl = (
+            losses.free_bits_kl(kl_per_dim, self.free_bits)
+            if self.free_bits
+            else ops.sum(kl_per_dim)
+        )
         if self.capacity_gamma:
             return losses.capacity_penalty(kl, self.capacity, self.capacity_gamma)
         return self.beta * kl
@@ -149,7 +163,12 @@ class VAE(Autoencoder):
         recon = ops.mean(self.reconstruction_nll(x_clean, self.decoder(z, training=training)))
         kl_per_dim = ops.mean(losses.gaussian_kl_per_dim(mean, log_var), axis=0)
         penalty = self.kl_penalty(kl_per_dim)
-        return {"loss": recon + penalty, "recon": recon, "kl": ops.sum(kl_per_dim), "kl_penalty": penalty}
+        return {
+            "loss": recon + penalty,
+            "recon": recon,
+            "kl": ops.sum(kl_per_dim),
+            "kl_penalty": penalty,
+        }
 
 
 def active_units(posterior_means: np.ndarray, threshold: float = ACTIVE_UNIT_THRESHOLD) -> int:

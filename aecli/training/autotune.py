@@ -38,8 +38,9 @@ Timer = Callable[[bool], float]
 
 @dataclass(frozen=True)
 class JitChoice:
-    """jit: XLA on; source: setting | mirrored | cached | measured now | short run; reason: a sentence
-    for the log; samples_per_second: the measured {"off": .., "on": ..} where there are any."""
+    """jit: XLA on; source: setting | mirrored | cached | measured now | short run; reason: a
+    sentence for the log; samples_per_second: the measured {"off": .., "on": ..} where there
+    are any."""
 
     jit: bool
     source: str
@@ -110,39 +111,69 @@ def load_choices(path: Path) -> dict:
     return {}
 
 
-def choose(cfg: TrainConfig, input_shape, placement, planned_steps: int | None = None,
-           refresh: bool = False, timer: Timer | None = None, arrays=None) -> JitChoice:
+def choose(
+    cfg: TrainConfig,
+    input_shape,
+    placement,
+    planned_steps: int | None = None,
+    refresh: bool = False,
+    timer: Timer | None = None,
+    arrays=None,
+) -> JitChoice:
     """XLA on or off for this run. `planned_steps` None measures whatever the run's length;
     `refresh` measures even when a choice is cached; `timer` replaces the real measurement
     (otherwise aecli.bench.measure on `arrays`)."""
     if cfg.hardware.jit_compile != JitCompile.auto:
-        return JitChoice(cfg.hardware.jit_compile == JitCompile.on, "setting",
-                         f"hardware.jit_compile={cfg.hardware.jit_compile.value}")
+        return JitChoice(
+            cfg.hardware.jit_compile == JitCompile.on,
+            "setting",
+            f"hardware.jit_compile={cfg.hardware.jit_compile.value}",
+        )
     if placement.strategy.num_replicas_in_sync > 1:
-        return JitChoice(False, "mirrored", "XLA off: TF 2.21 fails to run XLA-compiled steps "
-                         "mirrored over several devices (InvalidArgumentError), so it is not measured")
+        return JitChoice(
+            False,
+            "mirrored",
+            "XLA off: TF 2.21 fails to run XLA-compiled steps "
+            "mirrored over several devices (InvalidArgumentError), so it is not measured",
+        )
     key = config_key(cfg, input_shape, placement)
     path = cache_dir() / CACHE_FILE
     choices = load_choices(path)
     cached = choices.get(key_id(key))
     if cached is not None and not refresh:
         speeds = cached["samples_per_second"]
-        return JitChoice(cached["jit_compile"], "cached",
-                         f"XLA {_on_off(cached['jit_compile'])}: measured here on {cached['measured_at']}"
-                         f" ({_speeds(speeds)}), cached in {path}", speeds)
+        return JitChoice(
+            cached["jit_compile"],
+            "cached",
+            f"XLA {_on_off(cached['jit_compile'])}: measured here on {cached['measured_at']}"
+            f" ({_speeds(speeds)}), cached in {path}",
+            speeds,
+        )
     if not refresh and planned_steps is not None and planned_steps < MIN_STEPS_TO_MEASURE:
-        return JitChoice(False, "short run", f"XLA off: this run's {planned_steps} steps are too few to "
-                         f"earn back measuring XLA (from {MIN_STEPS_TO_MEASURE} steps it is measured "
-                         "once and cached)")
+        return JitChoice(
+            False,
+            "short run",
+            f"XLA off: this run's {planned_steps} steps are too few to "
+            f"earn back measuring XLA (from {MIN_STEPS_TO_MEASURE} steps it is measured "
+            "once and cached)",
+        )
     timer = timer or _bench_timer(cfg, arrays, placement)
     speeds = {"off": timer(False), "on": timer(True)}
     jit = speeds["on"] > speeds["off"]
-    choices[key_id(key)] = {"key": key, "jit_compile": jit, "samples_per_second": speeds,
-                            "measured_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+    choices[key_id(key)] = {
+        "key": key,
+        "jit_compile": jit,
+        "samples_per_second": speeds,
+        "measured_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    }
     path.parent.mkdir(parents=True, exist_ok=True)
     write_json(path, {"version": CACHE_VERSION, "choices": choices})
-    return JitChoice(jit, "measured now", f"XLA {_on_off(jit)}: measured now ({_speeds(speeds)}), "
-                     f"cached in {path}", speeds)
+    return JitChoice(
+        jit,
+        "measured now",
+        f"XLA {_on_off(jit)}: measured now ({_speeds(speeds)}), cached in {path}",
+        speeds,
+    )
 
 
 def _on_off(jit: bool) -> str:

@@ -59,8 +59,9 @@ def cpu_identity(cpuinfo: str = "/proc/cpuinfo") -> CpuIdentity:
     return CpuIdentity(model, flags)
 
 
-def resolve_precision(requested: Precision, on_gpu: bool, gpu_capability=None,
-                      cpu: CpuIdentity | None = None) -> tuple[str, str]:
+def resolve_precision(
+    requested: Precision, on_gpu: bool, gpu_capability=None, cpu: CpuIdentity | None = None
+) -> tuple[str, str]:
     """The dtype policy for `requested` on this device, and why; mixed_auto picks the half precision
     the device computes fastest, or float32 where it has none."""
     if requested != Precision.mixed_auto:
@@ -69,17 +70,20 @@ def resolve_precision(requested: Precision, on_gpu: bool, gpu_capability=None,
         if gpu_capability and tuple(gpu_capability) >= BF16_GPU_CAPABILITY:
             return Precision.mixed_bfloat16.value, (
                 f"GPU compute capability {gpu_capability[0]}.{gpu_capability[1]} >= 8.0 computes "
-                "bfloat16 as fast as float16, and bfloat16 needs no loss scaling")
+                "bfloat16 as fast as float16, and bfloat16 needs no loss scaling"
+            )
         return Precision.mixed_float16.value, (
             f"GPU compute capability {gpu_capability or 'unknown'} < 8.0: float16 tensor cores, "
-            "with dynamic loss scaling")
+            "with dynamic loss scaling"
+        )
     cpu = cpu or cpu_identity()
     native = [flag for flag in BF16_CPU_FLAGS if flag in cpu.flags]
     if native:
         return Precision.mixed_bfloat16.value, f"the CPU ({cpu.model}) has {', '.join(native)}"
     return Precision.float32.value, (
         f"the CPU ({cpu.model}) has neither AMX nor AVX512_BF16, so half precision would be "
-        "emulated and slower than float32")
+        "emulated and slower than float32"
+    )
 
 
 def _gpu_capability(gpus):
@@ -94,15 +98,20 @@ def _strategy(cfg: HardwareConfig, on_gpu: bool) -> tf.distribute.Strategy:
         return multi_worker.strategy()
     if cfg.strategy == Strategy.mirrored:
         kind = "GPU" if on_gpu else "CPU"
-        return tf.distribute.MirroredStrategy([device.name for device in tf.config.list_logical_devices(kind)])
+        return tf.distribute.MirroredStrategy(
+            [device.name for device in tf.config.list_logical_devices(kind)]
+        )
     return tf.distribute.get_strategy()
 
 
 def configure(cfg: HardwareConfig) -> Placement:
-    """Pin threads, hide or require GPUs, split the CPU if asked, set the dtype policy, pick the strategy."""
+    """Pin threads, hide or require GPUs, split the CPU if asked, set the dtype policy, pick the
+    strategy."""
     if cfg.cpu_devices > 1:
         cpu = tf.config.list_physical_devices("CPU")[0]
-        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * cfg.cpu_devices)
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration()] * cfg.cpu_devices
+        )
     if cfg.intra_op_threads:
         tf.config.threading.set_intra_op_parallelism_threads(cfg.intra_op_threads)
     if cfg.inter_op_threads:
@@ -113,32 +122,52 @@ def configure(cfg: HardwareConfig) -> Placement:
     if cfg.device == "gpu" and not gpus:
         raise ConfigError(
             f"hardware={cfg.name} asks for a GPU, but TensorFlow sees none on this machine. "
-            "Use `hardware=cpu`, or install the CUDA build with `pip install 'aecli[gpu]'` on a machine with an NVIDIA GPU."
+            "Use `hardware=cpu`, or install the CUDA build with `pip install 'aecli[gpu]'` on a "
+            "machine with an NVIDIA GPU."
         )
     on_gpu = bool(gpus) and cfg.device != "cpu"
-    precision, why = resolve_precision(cfg.precision, on_gpu, _gpu_capability(gpus) if on_gpu else None)
+    precision, why = resolve_precision(
+        cfg.precision, on_gpu, _gpu_capability(gpus) if on_gpu else None
+    )
     if precision == Precision.mixed_float16.value and not on_gpu:
         log.warning(
-            "hardware.precision=mixed_float16 on a CPU-only run: float16 has no fast path on this CPU, "
-            "so the run will be correct but slower than float32. It runs as asked; use `hardware=mixed` "
+            "hardware.precision=mixed_float16 on a CPU-only run: float16 has no fast path on this "
+            "CPU, "
+            "so the run will be correct but slower than float32. It runs as asked; use "
+            "`hardware=mixed` "
             "(bfloat16 where the CPU has it) or `hardware=cpu` for speed."
         )
-    if cfg.precision == Precision.mixed_bfloat16 and not on_gpu and not any(
-            flag in cpu_identity().flags for flag in BF16_CPU_FLAGS):
+    if (
+        cfg.precision == Precision.mixed_bfloat16
+        and not on_gpu
+        and not any(flag in cpu_identity().flags for flag in BF16_CPU_FLAGS)
+    ):
         log.warning(
-            "hardware.precision=mixed_bfloat16 on a CPU without AMX or AVX512_BF16: bfloat16 is emulated "
-            "there, so the run will be correct but slower than float32. Use `hardware=cpu` for speed.")
+            "hardware.precision=mixed_bfloat16 on a CPU without AMX or AVX512_BF16: bfloat16 is "
+            "emulated "
+            "there, so the run will be correct but slower than float32. Use `hardware=cpu` for "
+            "speed."
+        )
     log.info("precision %s: %s", precision, why)
     keras.mixed_precision.set_global_policy(precision)
     strategy = _strategy(cfg, on_gpu)
     if strategy.num_replicas_in_sync > 1:
         log.info("%s over %d replicas", cfg.strategy.value, strategy.num_replicas_in_sync)
-    return Placement(on_gpu=on_gpu, mixed=precision == Precision.mixed_float16.value, strategy=strategy,
-                     precision=precision)
+    return Placement(
+        on_gpu=on_gpu,
+        mixed=precision == Precision.mixed_float16.value,
+        strategy=strategy,
+        precision=precision,
+    )
 
 
-def jit_compile(cfg: TrainConfig, input_shape, placement: Placement, planned_steps: int | None = None,
-                arrays=None) -> tuple[bool, str]:
+def jit_compile(
+    cfg: TrainConfig,
+    input_shape,
+    placement: Placement,
+    planned_steps: int | None = None,
+    arrays=None,
+) -> tuple[bool, str]:
     """Whether to compile the train step with XLA, and why: `auto` follows what was measured on
     this machine for this configuration (aecli/training/autotune.py)."""
     from aecli.training.autotune import choose
@@ -151,6 +180,9 @@ def steps_per_execution(requested: int, placement: Placement) -> int:
     """Steps fused per compiled call; 1 under several replicas, where Keras 3.15's fused loop
     fails to run (InvalidArgumentError in `multi_step_on_iterator`)."""
     if requested > 1 and placement.strategy.num_replicas_in_sync > 1:
-        log.warning("trainer.steps_per_execution=%d is not supported with several replicas; using 1", requested)
+        log.warning(
+            "trainer.steps_per_execution=%d is not supported with several replicas; using 1",
+            requested,
+        )
         return 1
     return requested

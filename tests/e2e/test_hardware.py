@@ -1,4 +1,5 @@
-"""Hardware paths run for real on this CPU: mixed precision, a two-replica mirrored strategy, the benchmark."""
+"""Hardware paths run for real on this CPU: mixed precision, a two-replica mirrored strategy,
+the benchmark."""
 
 import json
 import math
@@ -8,8 +9,16 @@ import pytest
 from aecli.config.run import Precision
 from aecli.training.hardware import resolve_precision
 
-SMALL = ["dataset=synthetic", "dataset.kind=shapes", "dataset.size=1200", "model.hidden_units=[32]",
-         "model.latent_dim=4", "trainer.epochs=2", "trainer.batch_size=64", "seed=3"]
+SMALL = [
+    "dataset=synthetic",
+    "dataset.kind=shapes",
+    "dataset.size=1200",
+    "model.hidden_units=[32]",
+    "model.latent_dim=4",
+    "trainer.epochs=2",
+    "trainer.batch_size=64",
+    "seed=3",
+]
 
 
 def _metrics(aecli, tmp_path, name, *overrides):
@@ -19,7 +28,9 @@ def _metrics(aecli, tmp_path, name, *overrides):
 
 
 def test_mixed_picks_this_cpus_precision_says_so_and_loss_is_close_to_float32(aecli, tmp_path):
-    expected, _ = resolve_precision(Precision.mixed_auto, on_gpu=False)  # bfloat16 where the CPU has it
+    expected, _ = resolve_precision(
+        Precision.mixed_auto, on_gpu=False
+    )  # bfloat16 where the CPU has it
     full, _ = _metrics(aecli, tmp_path, "float32", "model=vae", "hardware=cpu")
     mixed, result = _metrics(aecli, tmp_path, "mixed", "model=vae", "hardware=mixed")
     assert full["precision"] == "float32" and mixed["precision"] == expected
@@ -29,20 +40,35 @@ def test_mixed_picks_this_cpus_precision_says_so_and_loss_is_close_to_float32(ae
 
 
 def test_float16_on_a_cpu_runs_but_warns_that_it_is_slower(aecli, tmp_path):
-    result = aecli("train", "dataset=synthetic", "dataset.kind=circle", "dataset.size=600",
-                   "model.hidden_units=[16]", "trainer.epochs=1", "hardware.precision=mixed_float16",
-                   f"hydra.run.dir={tmp_path / 'float16'}")
+    result = aecli(
+        "train",
+        "dataset=synthetic",
+        "dataset.kind=circle",
+        "dataset.size=600",
+        "model.hidden_units=[16]",
+        "trainer.epochs=1",
+        "hardware.precision=mixed_float16",
+        f"hydra.run.dir={tmp_path / 'float16'}",
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "mixed_float16 on a CPU-only run" in result.stdout + result.stderr
 
 
 def test_mirrored_strategy_over_two_logical_cpus_matches_one_device(aecli, tmp_path):
     single, _ = _metrics(aecli, tmp_path, "single", "model=vanilla", "hardware=cpu")
-    mirrored, result = _metrics(aecli, tmp_path, "mirrored", "model=vanilla", "hardware=multi_gpu",
-                                "hardware.device=cpu", "hardware.cpu_devices=2")
+    mirrored, result = _metrics(
+        aecli,
+        tmp_path,
+        "mirrored",
+        "model=vanilla",
+        "hardware=multi_gpu",
+        "hardware.device=cpu",
+        "hardware.cpu_devices=2",
+    )
     assert "mirrored over 2 replicas" in result.stdout + result.stderr
     assert math.isfinite(mirrored["test_loss"])
-    # the same global batch and learning rate: per-replica loss scaling keeps the update the same size
+    # the same global batch and learning rate: per-replica loss scaling keeps the update the same
+    # size
     assert mirrored["test_loss"] == pytest.approx(single["test_loss"], rel=0.05)
 
 
@@ -53,11 +79,20 @@ def test_gpu_hardware_without_a_gpu_is_a_clear_error(aecli):
     assert "Traceback" not in result.stderr
 
 
-def test_bench_reports_every_variant_and_the_measured_auto_choice_that_train_then_reuses(aecli, tmp_path):
+def test_bench_reports_every_variant_and_the_measured_auto_choice_that_train_then_reuses(
+    aecli, tmp_path
+):
     env = {"AECLI_CACHE_DIR": str(tmp_path / "cache")}
-    config = ["dataset=synthetic", "dataset.size=1200", "model.hidden_units=[16]", "trainer.batch_size=32",
-              "trainer.steps_per_execution=4"]
-    result = aecli("bench", "--steps", "8", "--repeats", "1", "--steps-per-execution", "1,4", *config, env=env)
+    config = [
+        "dataset=synthetic",
+        "dataset.size=1200",
+        "model.hidden_units=[16]",
+        "trainer.batch_size=32",
+        "trainer.steps_per_execution=4",
+    ]
+    result = aecli(
+        "bench", "--steps", "8", "--repeats", "1", "--steps-per-execution", "1,4", *config, env=env
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(next(tmp_path.glob("outputs/bench/*/bench.json")).read_text())
     variants = {(v["jit_compile"], v["steps_per_execution"]) for v in report["variants"]}
@@ -67,13 +102,17 @@ def test_bench_reports_every_variant_and_the_measured_auto_choice_that_train_the
     assert report["seconds_to_first_step"] > 0 and 0 < report["input_share_of_step"]
     assert report["auto_jit_source"] == "measured now" and 0 < report["auto_ratio_to_best"] <= 1
     assert set(report["auto_jit_samples_per_second"]) == {"off", "on"}
-    assert "samples/s" in result.stdout and "hardware.jit_compile=auto (measured now)" in result.stdout
+    assert (
+        "samples/s" in result.stdout and "hardware.jit_compile=auto (measured now)" in result.stdout
+    )
     cached = json.loads((tmp_path / "cache" / "jit_choices.json").read_text())["choices"]
     [choice] = cached.values()
     assert choice["jit_compile"] == report["auto_jit_compile"]
 
     # a run of the same configuration, however short, reuses the choice without measuring
-    trained = aecli("train", *config, "trainer.epochs=1", f"hydra.run.dir={tmp_path / 'run'}", env=env)
+    trained = aecli(
+        "train", *config, "trainer.epochs=1", f"hydra.run.dir={tmp_path / 'run'}", env=env
+    )
     assert trained.returncode == 0, trained.stderr[-3000:]
     assert "measured here on" in trained.stdout + trained.stderr
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
