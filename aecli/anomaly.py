@@ -98,7 +98,8 @@ def _labelled_validation(settings, run, test_share: float) -> tuple[np.ndarray, 
 
 def _print(report: dict, folder: RunFolder) -> None:
     table = Table(
-        title=f"anomaly detection, normal label {report['normal_label']}: {report['test_normal']} normal, "
+        title=f"anomaly detection, normal label {report['normal_label']}: "
+        f"{report['test_normal']} normal, "
         f"{report['test_anomalous']} anomalous test examples"
     )
     for column in (
@@ -123,7 +124,8 @@ def _print(report: dict, folder: RunFolder) -> None:
                 f"{r['precision']:.3f}",
                 f"{r['recall']:.3f}",
                 f"{r['f1']:.3f}",
-                f"{c['true_negative']} {c['false_positive']} {c['false_negative']} {c['true_positive']}",
+                f"{c['true_negative']} {c['false_positive']} "
+                f"{c['false_negative']} {c['true_positive']}",
             )
     console.print(table)
     rule = (

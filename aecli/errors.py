@@ -1,4 +1,5 @@
-"""Errors a user can fix: the CLI prints them as one paragraph and exits non-zero, never with a traceback."""
+"""Errors a user can fix: the CLI prints them as one paragraph and exits non-zero, never with a
+traceback."""
 
 
 class UserError(Exception):

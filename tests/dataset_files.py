@@ -21,7 +21,8 @@ def write_idx(path: Path, array: np.ndarray) -> None:
 
 
 def images(n, shape, fill):
-    """n distinct images: image i holds value (fill + i) % 256 everywhere, so splits can be traced."""
+    """n distinct images: image i holds value (fill + i) % 256 everywhere, so splits can be
+    traced."""
     return (
         ((np.arange(n)[:, None] + fill) % 256 * np.ones((1, int(np.prod(shape)))))
         .reshape(n, *shape)

@@ -6,7 +6,8 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 
 def read_events(log_dir: Path) -> EventAccumulator:
-    """All tensors (scalars and images are both tensor summaries in TF2) of one TensorBoard run folder."""
+    """All tensors (scalars and images are both tensor summaries in TF2) of one TensorBoard run
+    folder."""
     events = EventAccumulator(str(log_dir), size_guidance={"tensors": 0})
     events.Reload()
     return events

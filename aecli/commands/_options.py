@@ -24,15 +24,16 @@ def print_help(command: str, description: str, defaults: dict, help: dict) -> No
 def parse_options(
     args: list[str], defaults: dict, command: str, description: str = "", help: dict | None = None
 ) -> tuple[str, dict]:
-    """RUN_DIR followed by `key=value` overrides of `defaults`, each converted to its default's type.
-    `-h` / `--help` prints the options (described by `help`) and exits."""
+    """RUN_DIR followed by `key=value` overrides of `defaults`, each converted to its default's
+    type. `-h` / `--help` prints the options (described by `help`) and exits."""
     if "-h" in args or "--help" in args:
         print_help(command, description, defaults, help or dict.fromkeys(defaults, ""))
         raise SystemExit(0)
     positional = [a for a in args if "=" not in a]
     if len(positional) != 1:
         raise UserError(
-            f"usage: aecli {command} RUN_DIR [{' '.join(f'{k}={v}' for k, v in defaults.items())}]: "
+            f"usage: aecli {command} RUN_DIR "
+            f"[{' '.join(f'{k}={v}' for k, v in defaults.items())}]: "
             "give exactly one run folder, e.g. one under outputs/train/."
         )
     options = dict(defaults)

@@ -1,4 +1,5 @@
-"""`aecli encode RUN_DIR [encode.split=test]`: latent codes of a split as .npy, and what they save."""
+"""`aecli encode RUN_DIR [encode.split=test]`: latent codes of a split as .npy, and what they
+save."""
 
 import math
 from pathlib import Path
@@ -42,10 +43,12 @@ def main(args) -> int:
     # images are stored as 8-bit pixels; other inputs and the codes as float32
     input_bytes = input_dims * (1 if len(data.x.shape) == 4 else 4)
     console.print(
-        f"{len(codes)} {split} codes of shape {codes.shape[1:]} -> {folder.code_file(split, 'codes')} "
+        f"{len(codes)} {split} codes of shape {codes.shape[1:]} -> "
+        f"{folder.code_file(split, 'codes')} "
         f"(labels in {split}_labels.npy)\ncompression: {input_dims} -> {code_dims} dimensions "
         f"({input_dims / code_dims:.1f}x); {input_bytes} -> {4 * code_dims} bytes per example "
-        f"({input_bytes / (4 * code_dims):.1f}x, {'uint8 pixels' if input_bytes == input_dims else 'float32'} "
+        f"({input_bytes / (4 * code_dims):.1f}x, "
+        f"{'uint8 pixels' if input_bytes == input_dims else 'float32'} "
         "in, float32 codes out)"
     )
     return 0

@@ -1,4 +1,5 @@
-"""`aecli eval RUN_DIR [eval.k=5000] [eval.split=test] [dataset.limit=N]`: test metrics of a finished run."""
+"""`aecli eval RUN_DIR [eval.k=5000] [eval.split=test] [dataset.limit=N]`: test metrics of a
+finished run."""
 
 from pathlib import Path
 

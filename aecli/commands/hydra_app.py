@@ -28,8 +28,8 @@ register()
 
 
 class SweepStopped(KeyboardInterrupt):
-    """A signal stopped a sweep's job: the sweep must stop too, so it passes through Hydra's launchers,
-    which record an Exception as a failed job and go on to the next one."""
+    """A signal stopped a sweep's job: the sweep must stop too, so it passes through Hydra's
+    launchers, which record an Exception as a failed job and go on to the next one."""
 
     def __init__(self, exit_code: int):
         super().__init__()
@@ -37,7 +37,8 @@ class SweepStopped(KeyboardInterrupt):
 
 
 def _stopped_by_signal(error: Exception) -> bool:
-    # aecli.training.stopping imports Keras: it is only loaded once training began, and only then can it have raised
+    # aecli.training.stopping imports Keras: it is only loaded once training began, and only then
+    # can it have raised
     stopping = sys.modules.get("aecli.training.stopping")
     return stopping is not None and isinstance(error, stopping.Interrupted)
 
@@ -125,7 +126,8 @@ def _unparsable(args) -> str:
 
 
 def hydra_command(config_name: str, work):
-    """`main(args)` of a subcommand that is a Hydra app over conf/<config_name>.yaml running `work`."""
+    """`main(args)` of a subcommand that is a Hydra app over conf/<config_name>.yaml running
+    `work`."""
 
     @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name=config_name)
     def job(cfg: DictConfig) -> float:

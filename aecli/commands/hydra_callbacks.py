@@ -16,7 +16,8 @@ from aecli.rundir.layout import RunFolder
 
 
 def _check_writable(folder: Path) -> None:
-    """Refuse, before Hydra tries to create `folder`, when its nearest existing ancestor cannot hold it."""
+    """Refuse, before Hydra tries to create `folder`, when its nearest existing ancestor cannot
+    hold it."""
     existing = folder
     while not existing.exists():
         existing = existing.parent
@@ -45,8 +46,10 @@ def _check_unused_sweep_dir(folder: Path) -> None:
     )
     report_error(
         UserError(
-            f"The sweep folder {folder} already holds an earlier sweep{runs}, and aecli never overwrites a run's records; nothing was written. Pick a new folder "
-            "with `hydra.sweep.dir=...` (or drop that override to get a fresh one); to finish a run "
+            f"The sweep folder {folder} already holds an earlier sweep{runs}, and aecli never "
+            "overwrites a run's records; nothing was written. Pick a new folder "
+            "with `hydra.sweep.dir=...` (or drop that override to get a fresh one); "
+            "to finish a run "
             f"of that sweep, use `aecli resume {folder}/<run>`, and `aecli summarize {folder}` "
             "rebuilds its summary."
         )
@@ -100,7 +103,8 @@ class Terminal(Callback):
 
 
 class SweepSummary(Callback):
-    """At the end of a multirun: the summary table and files; a non-zero exit when any run failed."""
+    """At the end of a multirun: the summary table and files; a non-zero exit when any run
+    failed."""
 
     def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
         from aecli.sweeps.summary import summarize, unfinished_runs_error

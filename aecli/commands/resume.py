@@ -16,7 +16,8 @@ from aecli.rundir.status import read_status, write_status
 def main(args) -> int:
     parser = argparse.ArgumentParser(
         prog="aecli resume",
-        description="Continue a run from its last checkpoint, with the config it saved: weights, optimizer "
+        description="Continue a run from its last checkpoint, with the config it saved: "
+        "weights, optimizer "
         "state, epoch counter and sampling seed state; TensorBoard goes on in the same folder.",
     )
     parser.add_argument(

@@ -1,4 +1,5 @@
-"""`aecli sample RUN_DIR [sample.count=64]`: PNGs and TensorBoard images of what a finished run makes."""
+"""`aecli sample RUN_DIR [sample.count=64]`: PNGs and TensorBoard images of what a finished run
+makes."""
 
 from pathlib import Path
 

@@ -1,4 +1,5 @@
-"""`aecli summarize SWEEP_DIR`: rebuild a sweep's tables, summary and aggregate files, plots and HParams."""
+"""`aecli summarize SWEEP_DIR`: rebuild a sweep's tables, summary and aggregate files, plots and
+HParams."""
 
 import argparse
 from pathlib import Path

@@ -1,4 +1,5 @@
-"""`aecli tensorboard [DIR] [--host H] [--port P]`: the real TensorBoard server on the runs folder."""
+"""`aecli tensorboard [DIR] [--host H] [--port P]`: the real TensorBoard server on the runs
+folder."""
 
 import argparse
 import time

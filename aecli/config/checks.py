@@ -1,4 +1,5 @@
-"""The one form of a range check: a ConfigError that names the key, the value and what is allowed."""
+"""The one form of a range check: a ConfigError that names the key, the value and what is
+allowed."""
 
 import math
 from typing import Any

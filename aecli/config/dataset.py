@@ -31,7 +31,8 @@ class DatasetName(str, Enum):
 
 
 class SyntheticKind(str, Enum):
-    """The chapter's toy data: 4-D noisy circle, 20-D binary vectors, 28x28 shapes for conv models."""
+    """The chapter's toy data: 4-D noisy circle, 20-D binary vectors, 28x28 shapes for conv
+    models."""
 
     circle = "circle"
     binary = "binary"

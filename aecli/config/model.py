@@ -18,8 +18,8 @@ from aecli.config.checks import finite, require
 
 
 class Architecture(str, Enum):
-    """MLP for flat inputs; conv (strided convs, dense code) or fully_conv (the code is a feature map
-    with latent_dim channels, for denoisers that must keep spatial detail) for images."""
+    """MLP for flat inputs; conv (strided convs, dense code) or fully_conv (the code is a feature
+    map with latent_dim channels, for denoisers that must keep spatial detail) for images."""
 
     mlp = "mlp"
     conv = "conv"
@@ -94,7 +94,8 @@ class BaseModelConfig:
     hidden_units: Dense widths of the MLP encoder; the decoder mirrors them.
     conv_filters: Conv2D filters of the conv encoder, each halving height and width; the decoder
                   mirrors them.
-    likelihood: `bernoulli` (BCE from logits, data in [0,1]) or `gaussian` (fixed std `decoder_std`).
+    likelihood: `bernoulli` (BCE from logits, data in [0,1]) or `gaussian` (fixed std
+                `decoder_std`).
     decoder_std: std of the Gaussian decoder, so its reconstruction term is a true NLL in nats.
     noise: corruption of the encoder's input; the loss always compares with the clean input.
     """

@@ -40,7 +40,8 @@ def register() -> None:
     store = ConfigStore.instance()
     for name, node in _SCHEMAS.items():
         store.store(name=name, node=node)
-    # a short random tag, cached per config, so two runs started in the same second get different folders
+    # a short random tag, cached per config, so two runs started in the same second get different
+    # folders
     if not OmegaConf.has_resolver("aecli_uid"):
         OmegaConf.register_new_resolver("aecli_uid", lambda: secrets.token_hex(3), use_cache=True)
     if not OmegaConf.has_resolver("aecli_threads_per_job"):
@@ -54,9 +55,10 @@ def register() -> None:
 
 
 def threads_per_job() -> int:
-    """TensorFlow threads for one job: the CPUs a submitit launcher gives each task (`cpus_per_task`),
-    the cores divided among joblib's `n_jobs` parallel jobs (-1 meaning one job per core) or among
-    the jobs submitit_local runs together, or 0 (TensorFlow's choice) when jobs run one at a time."""
+    """TensorFlow threads for one job: the CPUs a submitit launcher gives each task
+    (`cpus_per_task`), the cores divided among joblib's `n_jobs` parallel jobs (-1 meaning one job
+    per core) or among the jobs submitit_local runs together, or 0 (TensorFlow's choice) when jobs
+    run one at a time."""
     launcher = HydraConfig.get().launcher if HydraConfig.initialized() else {}
     if "cpus_per_task" in launcher and launcher.cpus_per_task:
         return int(launcher.cpus_per_task)

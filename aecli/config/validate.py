@@ -1,4 +1,5 @@
-"""Turns a composed config into typed objects, running every range check, before TensorFlow loads."""
+"""Turns a composed config into typed objects, running every range check, before TensorFlow
+loads."""
 
 from dataclasses import fields, is_dataclass
 from pathlib import Path

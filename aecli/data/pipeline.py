@@ -1,4 +1,5 @@
-"""tf.data pipelines yielding (encoder input, clean target) batches for train, validation and test."""
+"""tf.data pipelines yielding (encoder input, clean target) batches for train, validation and
+test."""
 
 from dataclasses import dataclass
 
@@ -34,11 +35,13 @@ def _with_noise(
 
 
 def make_pipelines(arrays, batch_size: int, noise: NoiseConfig, seed: int) -> Pipelines:
-    """Training: cache -> shuffle -> batch (drop_remainder) -> corrupt -> prefetch; evaluation: batch -> corrupt -> prefetch."""
+    """Training: cache -> shuffle -> batch (drop_remainder) -> corrupt -> prefetch; evaluation:
+    batch -> corrupt -> prefetch."""
     n_train = len(arrays.train.x)
     if batch_size > n_train:
         raise ConfigError(
-            f"trainer.batch_size={batch_size} is larger than the training set ({n_train} examples after "
+            f"trainer.batch_size={batch_size} is larger than the training set "
+            f"({n_train} examples after "
             f"dataset.limit and the validation split), so not one full batch fits. "
             f"Use `trainer.batch_size={max(1, n_train // 4)}` or a larger `dataset.limit`."
         )

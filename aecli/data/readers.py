@@ -31,7 +31,8 @@ def _corrupt(path: Path, what: str) -> DataError:
 
 
 def read_idx(path: Path) -> np.ndarray:
-    """An IDX file (gzipped or not), the format of MNIST and Fashion-MNIST: magic, dims, then the payload."""
+    """An IDX file (gzipped or not), the format of MNIST and Fashion-MNIST: magic, dims, then the
+    payload."""
     try:
         opener = gzip.open if path.suffix == ".gz" else open
         with opener(path, "rb") as stream:

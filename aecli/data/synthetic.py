@@ -29,8 +29,8 @@ def _binary(rng, n, dims=20, prototypes=8, flip=0.1):
     return (centres[labels] ^ flips).astype(np.float64), labels.astype(np.int64)
 
 
-# Each shape's pixels from (dr, dc), a pixel's offset from the centre of the shape's box of `size` pixels a side,
-# half = (size - 1) / 2, and box, the pixels inside that box.
+# Each shape's pixels from (dr, dc), a pixel's offset from the centre of the shape's box of `size`
+# pixels a side, half = (size - 1) / 2, and box, the pixels inside that box.
 _SHAPES = (
     lambda dr, dc, half, box: box,  # square
     lambda dr, dc, half, box: dr**2 + dc**2 <= (half + 0.5) ** 2,  # disc
@@ -76,7 +76,8 @@ _GENERATORS = {"circle": _circle, "binary": _binary, "shapes": _shapes}
 
 
 def generate(kind: str, size: int, seed: int):
-    """(x_train, y_train, x_test, y_test) as float32 in [0, 1]; `size` examples in all, 80% train."""
+    """(x_train, y_train, x_test, y_test) as float32 in [0, 1]; `size` examples in all, 80%
+    train."""
     rng = np.random.default_rng([seed, 2024])
     x, y = _GENERATORS[kind](rng, size)
     n_train = int(size * 0.8)

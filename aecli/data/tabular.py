@@ -1,7 +1,9 @@
-"""The chapter's tabular anomaly data, generated from the seed and standardised on normal training rows.
+"""The chapter's tabular anomaly data, generated from the seed and standardised on normal
+training rows.
 
 - transactions (mini project 2): 29 Gaussian features with per-feature scales plus a log-normal
-  amount; frauds (1 per 200 normal) have wider scales, a +2 shift and larger amounts. Label 1 = fraud.
+  amount; frauds (1 per 200 normal) have wider scales, a +2 shift and larger amounts.
+  Label 1 = fraud.
 - network_traffic (case study 2, "Jio"): 20 flow features ~ N(5, 1) for normal traffic; DDoS
   ~ N(15, 3^2) (label 1) and port scans ~ N(0.5, 0.1^2) (label 2), 1 each per 50 normal flows.
 
@@ -140,5 +142,8 @@ def generate(kind: str, size: int, seed: int):
             *(np.full(len(rows), label, np.int64) for rows, label in anomalies),
         ]
     )
-    scale = lambda x: ((x - mean) / std).astype(np.float32)
+
+    def scale(x):
+        return ((x - mean) / std).astype(np.float32)
+
     return scale(x_train), np.zeros(n_train, np.int64), scale(x_test), y_test

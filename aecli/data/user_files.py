@@ -384,11 +384,13 @@ def _numeric_columns(path: Path, rows, specs: list[tuple[str, int, bool]]) -> li
     row, so the message names the first bad line of the file whatever its column.
     """
     columns = [[row[index].strip() for _, row in rows] for _, index, _ in specs]
-    parsed = [_fast_column(cells, integer) for cells, (_, _, integer) in zip(columns, specs)]
+    parsed = [
+        _fast_column(cells, integer) for cells, (_, _, integer) in zip(columns, specs, strict=True)
+    ]
     if all(values is not None for values in parsed):
         return parsed
     for position, (line, _) in enumerate(rows):
-        for cells, (name, _, integer) in zip(columns, specs):
+        for cells, (name, _, integer) in zip(columns, specs, strict=True):
             problem = _cell_problem(cells[position], integer)
             if problem:
                 what = (

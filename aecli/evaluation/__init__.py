@@ -1,1 +1,2 @@
-"""What a trained model is measured by and makes: metrics, likelihood bounds, pictures, reloading."""
+"""What a trained model is measured by and makes: metrics, likelihood bounds, pictures,
+reloading."""

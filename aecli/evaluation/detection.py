@@ -7,7 +7,8 @@ import numpy as np
 
 
 def detection_metrics(anomalous: np.ndarray, score: np.ndarray, threshold: float) -> dict:
-    """Threshold-free (ROC-AUC, PR-AUC) and thresholded (precision, recall, F1, confusion) figures."""
+    """Threshold-free (ROC-AUC, PR-AUC) and thresholded (precision, recall, F1, confusion)
+    figures."""
     from sklearn.metrics import (
         average_precision_score,
         confusion_matrix,

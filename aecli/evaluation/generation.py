@@ -50,7 +50,7 @@ def labelled_traversal(
         squeeze=False,
         figsize=(0.9 * len(values) + 1.6, 0.9 * len(rows) * height / width + 0.8),
     )
-    for r, (row, dim) in enumerate(zip(rows, dims)):
+    for r, (row, dim) in enumerate(zip(rows, dims, strict=True)):
         for c, image in enumerate(row):
             axis = axes[r][c]
             axis.imshow(
@@ -100,7 +100,8 @@ def traversal_gif(path: Path, rows: list[np.ndarray], seconds_per_frame: float =
 
 
 def manifold(model, steps=15, span=3.0) -> list[np.ndarray]:
-    """The chapter's latent space explorer: decoded grid over [-span, span]^2, z2 decreasing downwards."""
+    """The chapter's latent space explorer: decoded grid over [-span, span]^2, z2 decreasing
+    downwards."""
     values = np.linspace(-span, span, steps)
     return [decode(model, np.stack([values, np.full(steps, z2)], axis=1)) for z2 in values[::-1]]
 
@@ -174,7 +175,8 @@ def projector(
 
 
 def sample_all(run, out_dir: Path, count: int = 64) -> dict[str, Path]:
-    """Every picture the model supports, as PNGs in `out_dir` and images in its TensorBoard folder."""
+    """Every picture the model supports, as PNGs in `out_dir` and images in its TensorBoard
+    folder."""
     model, test = run.model, run.arrays.test
     if len(test.x.shape) != 4:
         raise ValueError("images only")

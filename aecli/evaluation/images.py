@@ -4,7 +4,8 @@ import numpy as np
 
 
 def image_grid(rows) -> np.ndarray:
-    """Stack each row of images (n, h, w, c) side by side, rows top to bottom; returns (1, H, W, c) in [0, 1]."""
+    """Stack each row of images (n, h, w, c) side by side, rows top to bottom; returns (1, H, W,
+    c) in [0, 1]."""
     tiled = [np.concatenate(list(np.clip(row, 0.0, 1.0)), axis=1) for row in rows]
     return np.concatenate(tiled, axis=0)[None].astype(np.float32)
 

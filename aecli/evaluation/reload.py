@@ -43,7 +43,7 @@ def load_run(run_dir: Path, limit: int | None = None) -> TrainedRun:
     model = build_model(
         cfg.model, arrays.input_shape, seed=cfg.seed, dataset_size=len(arrays.train.x)
     )
-    for network, path in zip((model.encoder, model.decoder), folder.networks):
+    for network, path in zip((model.encoder, model.decoder), folder.networks, strict=True):
         saved = keras.saving.load_model(path, safe_mode=True, compile=False)
         network.set_weights(saved.get_weights())
     return TrainedRun(folder=folder, cfg=cfg, arrays=arrays, model=model)

@@ -1,4 +1,5 @@
-"""The deterministic autoencoder: z = f(x), x_hat = g(z), loss = -log p(x | z) averaged over the batch."""
+"""The deterministic autoencoder: z = f(x), x_hat = g(z), loss = -log p(x | z) averaged over the
+batch."""
 
 import keras
 import numpy as np
@@ -139,7 +140,8 @@ class Autoencoder(keras.Model):
         return self.encoder(x, training=training)
 
     def decoded_mean(self, params):
-        """E[x | z] from the decoder's output: sigmoid of the logits, or the Gaussian mean itself."""
+        """E[x | z] from the decoder's output: sigmoid of the logits, or the Gaussian mean
+        itself."""
         if self.likelihood == Likelihood.bernoulli:
             return ops.sigmoid(params)
         return ops.cast(params, "float32")
@@ -162,8 +164,9 @@ class Autoencoder(keras.Model):
         x_in, x_clean = data
         with tf.GradientTape() as tape:
             terms = self.loss_terms(x_in, x_clean, training=True)
-            # replicas' gradients are summed, so each contributes its share of the global batch mean;
-            # scale_loss then applies the dynamic loss scale of mixed_float16 (identity otherwise)
+            # replicas' gradients are summed, so each contributes its share of the global batch
+            # mean; scale_loss then applies the dynamic loss scale of mixed_float16 (identity
+            # otherwise)
             replicas = tf.distribute.get_strategy().num_replicas_in_sync
             scaled_loss = self.optimizer.scale_loss(terms["loss"] / replicas)
         gradients = tape.gradient(scaled_loss, self.trainable_weights)

@@ -1,4 +1,5 @@
-"""Contractive autoencoder (Rifai et al. 2011): a sigmoid code made insensitive to small input changes."""
+"""Contractive autoencoder (Rifai et al. 2011): a sigmoid code made insensitive to small input
+changes."""
 
 import keras
 import tensorflow as tf

@@ -23,13 +23,15 @@ def mse(x, x_hat):
 
 
 def bce(x, p, eps=1e-7):
-    """Chapter 5.2: -(1/d) sum_i [x_i log p_i + (1 - x_i) log(1 - p_i)], per example, from probabilities."""
+    """Chapter 5.2: -(1/d) sum_i [x_i log p_i + (1 - x_i) log(1 - p_i)], per example, from
+    probabilities."""
     x, p = _flat(x), ops.clip(_flat(p), eps, 1.0 - eps)
     return -ops.mean(x * ops.log(p) + (1.0 - x) * ops.log(1.0 - p), axis=-1)
 
 
 def bernoulli_nll_per_example(x, logits):
-    """-log p(x|z) of a Bernoulli decoder, summed over dimensions: BCE from logits, stable in float32.
+    """-log p(x|z) of a Bernoulli decoder, summed over dimensions: BCE from logits, stable in
+    float32.
 
     Uses max(l, 0) - l*x + log(1 + exp(-|l|)), which never evaluates log(0).
     """
@@ -46,7 +48,8 @@ def gaussian_nll_per_example(x, mean, std):
 
 
 def gaussian_kl_per_dim(mean, log_var):
-    """Chapter 6.3: KL(N(mu, sigma^2) || N(0, 1)) = -1/2 (1 + log sigma^2 - mu^2 - sigma^2), per dimension."""
+    """Chapter 6.3: KL(N(mu, sigma^2) || N(0, 1)) = -1/2 (1 + log sigma^2 - mu^2 - sigma^2), per
+    dimension."""
     mean, log_var = ops.cast(mean, "float32"), ops.cast(log_var, "float32")
     return -0.5 * (1.0 + log_var - ops.square(mean) - ops.exp(log_var))
 
@@ -57,12 +60,14 @@ def gaussian_kl_per_example(mean, log_var):
 
 
 def reparameterize(mean, std, eps):
-    """Chapter 5.5: z = mu + sigma * eps; z is differentiable in mu (dz/dmu = 1) and sigma (dz/dsigma = eps)."""
+    """Chapter 5.5: z = mu + sigma * eps; z is differentiable in mu (dz/dmu = 1) and sigma
+    (dz/dsigma = eps)."""
     return mean + std * eps
 
 
 def sparsity_kl(rho, rho_hat, eps=1e-7):
-    """Chapter 5.3: sum_j [rho log(rho / rho_hat_j) + (1 - rho) log((1 - rho) / (1 - rho_hat_j))]."""
+    """Chapter 5.3: sum_j [rho log(rho / rho_hat_j) + (1 - rho) log((1 - rho) / (1 -
+    rho_hat_j))]."""
     rho_hat = ops.clip(ops.cast(rho_hat, "float32"), eps, 1.0 - eps)
     return ops.sum(
         rho * ops.log(rho / rho_hat) + (1.0 - rho) * ops.log((1.0 - rho) / (1.0 - rho_hat))
@@ -80,13 +85,14 @@ def psnr_db(mean_squared_error, peak=1.0):
 
 
 def free_bits_kl(kl_per_dim, floor):
-    """sum_j max(floor, KL_j) over batch-mean per-dimension KLs: dimensions under the floor get no gradient
-    pushing them further to the prior (free bits, Kingma et al. 2016)."""
+    """sum_j max(floor, KL_j) over batch-mean per-dimension KLs: dimensions under the floor get no
+    gradient pushing them further to the prior (free bits, Kingma et al. 2016)."""
     return ops.sum(ops.maximum(ops.cast(kl_per_dim, "float32"), floor))
 
 
 def capacity_penalty(kl, capacity, gamma):
-    """gamma * |KL - C| (Burgess et al. 2018): the KL is pulled towards a target capacity C, not to 0."""
+    """gamma * |KL - C| (Burgess et al. 2018): the KL is pulled towards a target capacity C, not
+    to 0."""
     return gamma * ops.abs(kl - capacity)
 
 

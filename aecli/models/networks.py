@@ -17,15 +17,19 @@ from aecli.errors import ConfigError
 def _check_conv_fits(input_shape, filters, architecture: Architecture) -> None:
     if len(input_shape) != 3:
         raise ConfigError(
-            f"model.architecture={architecture.value} needs image data, but this dataset's examples have shape {tuple(input_shape)}. "
-            "Use `model.architecture=mlp`, or an image dataset (mnist, fashion_mnist, cifar10, synthetic with kind=shapes)."
+            f"model.architecture={architecture.value} needs image data, but this dataset's "
+            f"examples have shape {tuple(input_shape)}. "
+            "Use `model.architecture=mlp`, or an image dataset "
+            "(mnist, fashion_mnist, cifar10, synthetic with kind=shapes)."
         )
     factor = 2 ** len(filters)
     height, width, _ = input_shape
     if height % factor or width % factor:
         raise ConfigError(
-            f"model.conv_filters={list(filters)} halves the image {len(filters)} times, but {height}x{width} "
-            f"is not divisible by {factor}. Use fewer conv layers, e.g. `model.conv_filters=[32,64]`."
+            f"model.conv_filters={list(filters)} halves the image {len(filters)} times, "
+            f"but {height}x{width} "
+            f"is not divisible by {factor}. "
+            "Use fewer conv layers, e.g. `model.conv_filters=[32,64]`."
         )
 
 
@@ -52,7 +56,8 @@ def _encoder_trunk(cfg: BaseModelConfig, inputs):
 def build_encoder(
     cfg: BaseModelConfig, input_shape, gaussian: bool, code_activation=None
 ) -> keras.Model:
-    """x -> z (deterministic, `code_activation` on the code) or x -> (mean, log_var) (Gaussian posterior)."""
+    """x -> z (deterministic, `code_activation` on the code) or x -> (mean, log_var) (Gaussian
+    posterior)."""
     inputs = keras.Input(shape=input_shape, name="x")
     features = _encoder_trunk(cfg, inputs)
     if gaussian:

@@ -1,4 +1,5 @@
-"""Per-epoch schedules of the VAE objective, as pure functions, and the callback that applies them."""
+"""Per-epoch schedules of the VAE objective, as pure functions, and the callback that applies
+them."""
 
 import keras
 
@@ -9,7 +10,8 @@ def kl_weight(epoch: int, schedule: KLSchedule, period: int, ratio: float) -> fl
     """Multiplier on beta at 0-based `epoch`.
 
     linear: epoch / period, capped at 1 (the first epoch trains the reconstruction alone).
-    cyclical (Fu et al. 2019): within each period, rises linearly over the first `ratio` of it, then 1.
+    cyclical (Fu et al. 2019): within each period, rises linearly over the first `ratio` of it,
+    then 1.
     """
     if schedule == KLSchedule.linear:
         return min(1.0, epoch / period)
@@ -20,7 +22,8 @@ def kl_weight(epoch: int, schedule: KLSchedule, period: int, ratio: float) -> fl
 
 
 def capacity(epoch: int, capacity_max: float, epochs: int) -> float:
-    """The target KL C of capacity beta-VAE, rising linearly from 0 to capacity_max over `epochs`."""
+    """The target KL C of capacity beta-VAE, rising linearly from 0 to capacity_max over
+    `epochs`."""
     return capacity_max * min(1.0, epoch / epochs)
 
 

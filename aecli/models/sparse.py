@@ -12,7 +12,8 @@ UNIT_ON = 0.5
 
 
 class SparseAutoencoder(Autoencoder):
-    """loss = recon + weight * penalty, penalty = sum_j KL(rho || rho_hat_j) or the batch mean of sum_j |h_j|.
+    """loss = recon + weight * penalty, penalty = sum_j KL(rho || rho_hat_j) or the batch mean of
+    sum_j |h_j|.
 
     rho_hat_j is unit j's mean activation over the batch, the chapter's estimate of its
     average over the training set.

@@ -47,7 +47,8 @@ def lock(folder: RunFolder) -> None:
                 return
             if owner and _alive(owner):
                 raise FolderBusy(
-                    f"Another aecli process (PID {owner}) is working on {folder.path}; two processes "
+                    f"Another aecli process (PID {owner}) is working on {folder.path}; "
+                    "two processes "
                     "must not train into one run folder. Wait for it to end, or stop it first "
                     f"(`kill {owner}`)."
                 ) from None
@@ -91,7 +92,8 @@ def claim(folder: RunFolder, settings, hydra_cfg: DictConfig) -> RunFolder:
         unlock(folder)
         raise UserError(
             f"The run folder {folder.path} already holds a run, and aecli never overwrites one. "
-            "Pick a new folder with `hydra.run.dir=...` (or drop that override to get a fresh one); "
+            "Pick a new folder with `hydra.run.dir=...` "
+            "(or drop that override to get a fresh one); "
             f"to continue that run, use `aecli resume {folder.path}`."
         )
     folder.config_dir.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,8 @@ RUN/
   metrics.json                                     test metrics of the finished run
   eval.json, anomaly.json, anomaly_scores.png      `aecli eval`, `aecli anomaly`
   encoder.keras, decoder.keras                     the trained networks
-  checkpoints/                                     last, previous, best (aecli/training/checkpoints.py)
+  checkpoints/                                     last, previous, best
+                                                   (aecli/training/checkpoints.py)
   tensorboard/{train,validation,images,samples,projector,hparams}
   codes/{split}_codes.npy, {split}_labels.npy      `aecli encode`
   samples/*.png                                    `aecli sample`

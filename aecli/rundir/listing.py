@@ -57,8 +57,9 @@ def read_run(path: Path) -> Run:
 
 
 def started_at(run: Run) -> float:
-    """When a run started: its status.json says so; older runs fall back to when their config was written
-    (not the folder's time, which changes whenever a file is added to it, e.g. by `aecli summarize`)."""
+    """When a run started: its status.json says so; older runs fall back to when their config was
+    written (not the folder's time, which changes whenever a file is added to it, e.g. by
+    `aecli summarize`)."""
     if run.started:
         try:
             return datetime.fromisoformat(run.started).timestamp()

@@ -14,7 +14,9 @@ from aecli.rundir.layout import RunFolder
 def save_networks(model, folder: RunFolder) -> None:
     """encoder.keras and decoder.keras, reloadable with keras.saving.load_model (safe_mode on);
     each written beside its target and renamed, so a kill leaves the old file or the new."""
-    for index, (network, path) in enumerate(zip((model.encoder, model.decoder), folder.networks)):
+    for index, (network, path) in enumerate(
+        zip((model.encoder, model.decoder), folder.networks, strict=True)
+    ):
         if index:
             fault_point("saving")
         temporary = path.with_name(f".{path.stem}.tmp.keras")

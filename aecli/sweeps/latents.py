@@ -113,7 +113,10 @@ def draw_latent_scatters(
     shared = all(
         [h.get_label() for h in hs] == [h.get_label() for h in legends[0]] for hs in legends
     )
-    for axis, (title, codes, labels, names), entries in zip(axes.flat, panels, legends):
+    # the grid can have more axes than panels: the spare ones are hidden below
+    for axis, (title, codes, labels, _names), entries in zip(
+        axes.flat, panels, legends, strict=False
+    ):
         axis.scatter(
             codes[:, 0],
             codes[:, 1],
@@ -147,7 +150,7 @@ def draw_latent_scatters(
 def write_latent_scatters(path: Path, runs: list[Run], titles: list[str]) -> bool:
     """A grid of latent scatters, one per 2-D run; False when no run has 2-D codes to show."""
     panels = []
-    for run, title in zip(runs, titles):
+    for run, title in zip(runs, titles, strict=True):
         if not has_2d_codes(run):
             continue
         try:

@@ -156,7 +156,8 @@ def _draw(axis, panel: Panel) -> None:
             capsize=3,
             label=series.label or None,
         )
-        for x, y, note in zip(series.x, series.y, series.notes):
+        # notes are optional: an empty list labels no point
+        for x, y, note in zip(series.x, series.y, series.notes, strict=False):
             axis.annotate(note, (x, y), textcoords="offset points", xytext=(5, 5), fontsize=8)
         if series.notes:
             axis.margins(0.2)  # room for the labels of the outermost points
@@ -189,7 +190,8 @@ def write_sweep_plot(
     columns = min(3, len(panels))
     rows = math.ceil(len(panels) / columns)
     figure, axes = plt.subplots(rows, columns, figsize=(5 * columns, 3.8 * rows), squeeze=False)
-    for axis, panel in zip(axes.flat, panels):
+    # the grid can have more axes than panels: the spare ones are hidden below
+    for axis, panel in zip(axes.flat, panels, strict=False):
         _draw(axis, panel)
     for axis in list(axes.flat)[len(panels) :]:
         axis.set_visible(False)

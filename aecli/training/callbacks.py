@@ -12,8 +12,9 @@ from aecli.evaluation.images import image_grid, rows_of
 
 
 class TensorBoard(keras.callbacks.TensorBoard):
-    """Keras' TensorBoard callback, minus partial epochs (a resumed run trains them again, so logging
-    them would duplicate their step) and flushed every epoch (a killed run keeps what it logged)."""
+    """Keras' TensorBoard callback, minus partial epochs (a resumed run trains them again, so
+    logging them would duplicate their step) and flushed every epoch (a killed run keeps what it
+    logged)."""
 
     def __init__(self, log_dir, stop):
         super().__init__(log_dir, write_graph=False, profile_batch=0)

@@ -27,7 +27,7 @@ def init_from(model, run_dir: str | None) -> None:
             "are no trained weights to start from. Point it at the folder of a completed run "
             "(`aecli runs` lists them), or drop trainer.init_from to start from fresh weights."
         )
-    for network, path in zip((model.encoder, model.decoder), folder.networks):
+    for network, path in zip((model.encoder, model.decoder), folder.networks, strict=True):
         try:
             trained = keras.saving.load_model(path, compile=False, safe_mode=True)
         except (OSError, ValueError, TypeError, zipfile.BadZipFile) as error:  # damaged or foreign

@@ -1,4 +1,5 @@
-"""eval, sample and encode on a finished run, and the importance-weighted bound against closed form."""
+"""eval, sample and encode on a finished run, and the importance-weighted bound against closed
+form."""
 
 import json
 import subprocess
@@ -58,8 +59,9 @@ def test_eval_bound_is_above_the_elbo_and_rises_with_k(aecli, trained_vae):
 
 
 def test_importance_weighted_bound_is_exact_for_a_linear_gaussian_model():
-    """p(z) = N(0, I), p(x|z) = N(Wz + b, s^2 I) with orthogonal W columns: q set to the exact posterior
-    makes every importance weight equal p(x), so L_k = ELBO = log N(x; b, W W^T + s^2 I)."""
+    """p(z) = N(0, I), p(x|z) = N(Wz + b, s^2 I) with orthogonal W columns: q set to the exact
+    posterior makes every importance weight equal p(x), so L_k = ELBO = log N(x; b, W W^T + s^2 I).
+    """
     rng = np.random.default_rng(0)
     d, j, s = 5, 2, 0.5
     w = np.linalg.qr(rng.normal(size=(d, j)))[0] * np.array([2.0, 1.0])  # orthogonal columns

@@ -1,4 +1,5 @@
-"""Bad input on the command line: one clear message, a non-zero exit, no traceback, before TensorFlow."""
+"""Bad input on the command line: one clear message, a non-zero exit, no traceback, before
+TensorFlow."""
 
 import subprocess
 import sys

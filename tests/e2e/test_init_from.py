@@ -34,7 +34,7 @@ def test_a_run_starts_from_the_networks_of_another_and_records_where_from(aecli,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     for name in ("encoder", "decoder"):
-        for before, after in zip(_weights(first, name), _weights(second, name)):
+        for before, after in zip(_weights(first, name), _weights(second, name), strict=True):
             np.testing.assert_allclose(after, before, atol=1e-6)
     config = yaml.safe_load((second / ".hydra" / "config.yaml").read_text())
     assert config["trainer"]["init_from"] == str(first)

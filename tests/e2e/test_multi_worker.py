@@ -63,7 +63,7 @@ def test_two_workers_train_like_one_process_and_only_the_chief_writes(aecli, tmp
     outputs = tmp_path / "outputs"
     workers = [_worker(index, addresses, outputs / f"worker{index}", tmp_path) for index in (0, 1)]
     results = [worker.communicate(timeout=300) for worker in workers]
-    for worker, (_, stderr) in zip(workers, results):
+    for worker, (_, stderr) in zip(workers, results, strict=True):
         assert worker.returncode == 0, stderr[-3000:]
 
     chief = json.loads((outputs / "worker0" / "metrics.json").read_text())

@@ -1,4 +1,5 @@
-"""A wheel (what `pip install .` installs) carries every Hydra config, so aecli runs outside the source tree."""
+"""A wheel (what `pip install .` installs) carries every Hydra config, so aecli runs outside the
+source tree."""
 
 import shutil
 import subprocess

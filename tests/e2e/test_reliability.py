@@ -1,4 +1,5 @@
-"""Crashes, signals and divergence: a run never loses more than an epoch, and always says what happened."""
+"""Crashes, signals and divergence: a run never loses more than an epoch, and always says what
+happened."""
 
 import json
 import os
@@ -195,7 +196,8 @@ def test_rerunning_a_sweep_into_its_folder_is_refused_and_writes_nothing(aecli, 
 
 @pytest.fixture
 def small_disk(tmp_path):
-    """A real 1 MiB filesystem (tmpfs), unmounted afterwards; skipped where mounting is not allowed."""
+    """A real 1 MiB filesystem (tmpfs), unmounted afterwards; skipped where mounting is not
+    allowed."""
     mount_point = tmp_path / "disk"
     mount_point.mkdir()
     mounted = subprocess.run(

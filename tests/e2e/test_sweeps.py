@@ -1,4 +1,5 @@
-"""Sweeps as a user runs them: Hydra multirun, the summary, launchers, `aecli runs`, and the TensorBoard server."""
+"""Sweeps as a user runs them: Hydra multirun, the summary, launchers, `aecli runs`, and the
+TensorBoard server."""
 
 import csv
 import json
@@ -26,7 +27,8 @@ _SMALL = [
     "trainer.batch_size=32",
 ]
 TINY = [*_SMALL, "model.latent_dim=3"]
-# 2-D codes add the sweep's latent scatter (and its cost: each run is reloaded), so only where it is checked
+# 2-D codes add the sweep's latent scatter (and its cost: each run is reloaded), so only where it
+# is checked
 TINY_2D = [*_SMALL, "model.latent_dim=2"]
 
 

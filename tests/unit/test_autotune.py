@@ -45,15 +45,20 @@ def test_the_cache_folder_follows_the_environment(cache, tmp_path, monkeypatch):
 def test_the_key_changes_with_batch_size_shapes_and_precision(settings):
     base = autotune.config_key(settings(), SHAPE, PLACEMENT)
     assert base["cpu_model"] and base["tensorflow"] == tf.__version__
-    others = [autotune.config_key(settings("trainer.batch_size=64"), SHAPE, PLACEMENT),
-              autotune.config_key(settings("model.hidden_units=[400]"), SHAPE, PLACEMENT),
-              autotune.config_key(settings("model.latent_dim=20"), SHAPE, PLACEMENT),
-              autotune.config_key(settings(), (32, 32, 3), PLACEMENT),
-              autotune.config_key(settings(), SHAPE, Placement(False, False, PLACEMENT.strategy,
-                                                               "mixed_bfloat16"))]
+    others = [
+        autotune.config_key(settings("trainer.batch_size=64"), SHAPE, PLACEMENT),
+        autotune.config_key(settings("model.hidden_units=[400]"), SHAPE, PLACEMENT),
+        autotune.config_key(settings("model.latent_dim=20"), SHAPE, PLACEMENT),
+        autotune.config_key(settings(), (32, 32, 3), PLACEMENT),
+        autotune.config_key(
+            settings(), SHAPE, Placement(False, False, PLACEMENT.strategy, "mixed_bfloat16")
+        ),
+    ]
     ids = {autotune.key_id(key) for key in [base, *others]}
     assert len(ids) == 1 + len(others)
-    assert autotune.key_id(autotune.config_key(settings(), SHAPE, PLACEMENT)) == autotune.key_id(base)
+    assert autotune.key_id(autotune.config_key(settings(), SHAPE, PLACEMENT)) == autotune.key_id(
+        base
+    )
 
 
 def test_the_first_run_measures_and_later_runs_reuse_the_cached_choice(settings, cache):
@@ -62,7 +67,11 @@ def test_the_first_run_measures_and_later_runs_reuse_the_cached_choice(settings,
     assert (first.jit, first.source, timer.calls) == (True, "measured now", [False, True])
     assert "150 samples/s" in first.reason and str(cache) in first.reason
     again = autotune.choose(settings(), SHAPE, PLACEMENT, planned_steps=10_000, timer=timer)
-    assert (again.jit, again.source, again.samples_per_second) == (True, "cached", {"off": 100.0, "on": 150.0})
+    assert (again.jit, again.source, again.samples_per_second) == (
+        True,
+        "cached",
+        {"off": 100.0, "on": 150.0},
+    )
     assert len(timer.calls) == 2
     # another batch size is another configuration
     autotune.choose(settings("trainer.batch_size=64"), SHAPE, PLACEMENT, timer=timer)
@@ -71,7 +80,9 @@ def test_the_first_run_measures_and_later_runs_reuse_the_cached_choice(settings,
 
 
 def test_xla_stays_off_when_it_measures_slower(settings, cache):
-    assert not autotune.choose(settings(), SHAPE, PLACEMENT, timer=CountingTimer(off=200.0, on=150.0)).jit
+    assert not autotune.choose(
+        settings(), SHAPE, PLACEMENT, timer=CountingTimer(off=200.0, on=150.0)
+    ).jit
 
 
 def test_refresh_measures_again_and_replaces_the_choice(settings, cache):
@@ -90,7 +101,9 @@ def test_a_short_run_measures_nothing_and_runs_without_xla(settings, cache):
     assert not cache.exists()
 
 
-@pytest.mark.parametrize("content", ["{not json", '["a list"]', '{"version": 99, "choices": {}}', ""])
+@pytest.mark.parametrize(
+    "content", ["{not json", '["a list"]', '{"version": 99, "choices": {}}', ""]
+)
 def test_a_corrupt_cache_file_is_ignored_and_rewritten(settings, cache, content):
     cache.parent.mkdir(parents=True)
     cache.write_text(content)

@@ -1,4 +1,5 @@
-"""Optimisers, learning-rate schedules, clipping and early stopping (aecli/training/optimization.py)."""
+"""Optimisers, learning-rate schedules, clipping and early stopping
+(aecli/training/optimization.py)."""
 
 import math
 
@@ -127,7 +128,7 @@ def test_early_stopping_stops_on_a_plateau_and_restores_the_best_weights():
     assert epoch == 3 and early.stopped_early
     early.on_train_end()
     # ...but it is the lowest val_loss, the `best` checkpoint's epoch: its weights are evaluated
-    for restored, best in zip(model.get_weights(), best_weights):
+    for restored, best in zip(model.get_weights(), best_weights, strict=True):
         np.testing.assert_array_equal(restored, best)
     assert early.lowest == 3.995
 
@@ -147,7 +148,7 @@ def test_early_stopping_keeps_the_reached_weights_when_a_signal_stopped_the_run(
     reached = [w.copy() for w in model.get_weights()]
     stop.signum = 2
     early.on_train_end()
-    for kept, expected in zip(model.get_weights(), reached):
+    for kept, expected in zip(model.get_weights(), reached, strict=True):
         np.testing.assert_array_equal(kept, expected)
 
 

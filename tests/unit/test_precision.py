@@ -1,4 +1,5 @@
-"""Precision: what `hardware=mixed` picks on which device, and every family training under bfloat16."""
+"""Precision: what `hardware=mixed` picks on which device, and every family training under
+bfloat16."""
 
 import keras
 import numpy as np
@@ -35,10 +36,20 @@ def test_mixed_auto_stays_float32_on_cpus_without_bfloat16_instructions():
     assert "AVX512_BF16" in why
 
 
-@pytest.mark.parametrize("capability, expected", [((8, 0), "mixed_bfloat16"), ((9, 0), "mixed_bfloat16"),
-                                                  ((7, 5), "mixed_float16"), (None, "mixed_float16")])
+@pytest.mark.parametrize(
+    "capability, expected",
+    [
+        ((8, 0), "mixed_bfloat16"),
+        ((9, 0), "mixed_bfloat16"),
+        ((7, 5), "mixed_float16"),
+        (None, "mixed_float16"),
+    ],
+)
 def test_mixed_auto_on_gpus_follows_compute_capability(capability, expected):
-    assert resolve_precision(Precision.mixed_auto, on_gpu=True, gpu_capability=capability)[0] == expected
+    assert (
+        resolve_precision(Precision.mixed_auto, on_gpu=True, gpu_capability=capability)[0]
+        == expected
+    )
 
 
 def test_an_explicit_precision_is_kept_whatever_the_device():
@@ -48,8 +59,10 @@ def test_an_explicit_precision_is_kept_whatever_the_device():
 
 def test_cpu_identity_reads_model_name_and_flags(tmp_path):
     cpuinfo = tmp_path / "cpuinfo"
-    cpuinfo.write_text("processor\t: 0\nmodel name\t: AMD EPYC\nflags\t\t: fpu avx512_bf16 avx2\n\n"
-                       "processor\t: 1\nmodel name\t: AMD EPYC\nflags\t\t: fpu avx512_bf16 avx2\n")
+    cpuinfo.write_text(
+        "processor\t: 0\nmodel name\t: AMD EPYC\nflags\t\t: fpu avx512_bf16 avx2\n\n"
+        "processor\t: 1\nmodel name\t: AMD EPYC\nflags\t\t: fpu avx512_bf16 avx2\n"
+    )
     identity = cpu_identity.__wrapped__(str(cpuinfo))
     assert identity.model == "AMD EPYC" and identity.flags == {"fpu", "avx512_bf16", "avx2"}
     assert identity.flags_hash != CpuIdentity("AMD EPYC", frozenset({"fpu"})).flags_hash
@@ -59,11 +72,17 @@ def test_cpu_identity_reads_model_name_and_flags(tmp_path):
 IMAGES = np.random.default_rng(0).random((64, 28, 28, 1)).astype(np.float32)
 FAMILIES = {
     "vanilla": AutoencoderConfig(name="vanilla", hidden_units=[16], latent_dim=4),
-    "conv_denoising": AutoencoderConfig(name="conv_denoising", architecture=Architecture.fully_conv,
-                                        conv_filters=[8, 16], latent_dim=4,
-                                        noise=NoiseConfig(type=NoiseType.gaussian, level=0.4)),
+    "conv_denoising": AutoencoderConfig(
+        name="conv_denoising",
+        architecture=Architecture.fully_conv,
+        conv_filters=[8, 16],
+        latent_dim=4,
+        noise=NoiseConfig(type=NoiseType.gaussian, level=0.4),
+    ),
     "vae": VAEConfig(name="vae", hidden_units=[16], latent_dim=4),
-    "conv_vae": VAEConfig(name="vae", architecture=Architecture.conv, conv_filters=[8, 16], latent_dim=4),
+    "conv_vae": VAEConfig(
+        name="vae", architecture=Architecture.conv, conv_filters=[8, 16], latent_dim=4
+    ),
     "sparse": SparseConfig(name="sparse", hidden_units=[16], latent_dim=8),
     "contractive": ContractiveConfig(name="contractive", hidden_units=[16], latent_dim=4),
 }

@@ -169,13 +169,13 @@ def test_subsample_draws_distinct_rows_uniformly_and_reproducibly():
 def test_shapes_factors_come_with_the_unchanged_images():
     plain = synthetic.generate("shapes", 400, seed=5)
     *with_factors, factors_train, factors_test = synthetic.generate_shapes_with_factors(400, 5)
-    for a, b in zip(plain, with_factors):
+    for a, b in zip(plain, with_factors, strict=True):
         np.testing.assert_array_equal(a, b)
     factors = np.concatenate([factors_train, factors_test])
     images = np.concatenate([plain[0], plain[2]])[..., 0]
     np.testing.assert_array_equal(factors[:, 0], np.concatenate([plain[1], plain[3]]))
     assert np.all(factors.max(axis=0) < np.array(synthetic.SHAPES_FACTOR_SIZES))
-    for image, (shape, size, top, left) in zip(images, factors):
+    for image, (shape, size, top, left) in zip(images, factors, strict=True):
         if shape == 0:  # a filled square: its pixels are exactly its box
             rows, cols = np.nonzero(image)
             assert (rows.min(), cols.min()) == (top, left)

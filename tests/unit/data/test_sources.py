@@ -200,7 +200,8 @@ def _no_download(monkeypatch):
         (
             "fashion_mnist",
             lambda home, tmp: write_fashion(home / ".keras/datasets/fashion-mnist"),
-            "lacks train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, "
+            "lacks train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, "
+            "t10k-images-idx3-ubyte.gz, "
             "t10k-labels-idx1-ubyte.gz",
         ),
         (
@@ -216,7 +217,8 @@ def _no_download(monkeypatch):
         (
             "cifar10",
             lambda home, tmp: write_cifar(home / ".keras" / "datasets" / "cifar-10-batches-py"),
-            "lacks data_batch_1, data_batch_2, data_batch_3, data_batch_4, data_batch_5, test_batch, "
+            "lacks data_batch_1, data_batch_2, data_batch_3, data_batch_4, data_batch_5, "
+            "test_batch, "
             "a cifar-10-batches-py/ folder",
         ),
     ],

@@ -47,7 +47,8 @@ def test_circle_is_scaled_by_the_training_columns_and_labelled_by_angle():
     np.testing.assert_allclose(x_train.max(axis=0), 1, atol=1e-7)
     assert x_test.min() >= 0 and x_test.max() <= 1
     assert set(y_train.tolist()) == set(range(8))
-    # (cos t, sin t) are the first two columns: their angle falls in the labelled eighth, up to the noise
+    # (cos t, sin t) are the first two columns: their angle falls in the labelled eighth, up to the
+    # noise
     angle = np.arctan2(x_train[:, 1] - 0.5, x_train[:, 0] - 0.5) % (2 * np.pi)
     assert np.mean(angle // (np.pi / 4) == y_train) > 0.75
     # the last two columns are (0.5 cos 2t, 0.5 sin 2t): twice the angle of the first two

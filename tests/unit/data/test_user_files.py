@@ -215,7 +215,8 @@ def test_npz_object_arrays_are_refused_not_unpickled(tmp_path):
         ),
         (
             dict(x_train=np.zeros((4, 2)), x_test=np.zeros((2, 3))),
-            r"x_test examples are float32 of shape \(3,\) but x_train examples float32 of shape \(2,\)",
+            r"x_test examples are float32 of shape \(3,\) "
+            r"but x_train examples float32 of shape \(2,\)",
         ),
         (dict(x_train=np.array([["a", "b"]] * 4)), "x_train holds <U1 values, not numbers"),
     ],

@@ -6,6 +6,7 @@ import numpy as np
 
 from aecli.config.model import (
     AutoencoderConfig,
+    Likelihood,
     SparseConfig,
 )
 from aecli.models import build_model
@@ -21,11 +22,6 @@ def test_overcomplete_unregularised_code_warns(caplog):
         build_model(AutoencoderConfig(name="vanilla", hidden_units=[8], latent_dim=3), (4,), seed=0)
     assert "can learn the identity" not in caplog.text
 
-
-
-from aecli.config.model import (
-    Likelihood,
-)
 
 RNG = np.random.default_rng(0)
 

@@ -129,7 +129,9 @@ def test_train_step_optimises_recon_plus_mi_plus_beta_tc_plus_dimwise_kl():
     assert logs["kl_penalty"] == pytest.approx(penalty, rel=1e-5, abs=1e-5)
     assert logs["loss"] == pytest.approx(logs["recon"] + penalty, rel=1e-5, abs=1e-5)
     assert logs["kl"] > 0
-    assert any(not np.allclose(b, w.numpy()) for b, w in zip(before, model.trainable_weights))
+    assert any(
+        not np.allclose(b, w.numpy()) for b, w in zip(before, model.trainable_weights, strict=True)
+    )
 
 
 def test_beta_scales_only_the_total_correlation():

@@ -7,7 +7,7 @@ import pytest
 from aecli.config.dataset import DatasetName, SyntheticConfig, SyntheticKind
 from aecli.config.model import SparseConfig
 from aecli.data import load_arrays
-from aecli.models import build_model
+from aecli.models import SparseAutoencoder, build_model
 
 
 def _mean_activation(weight):
@@ -28,9 +28,6 @@ def _mean_activation(weight):
 def test_sparsity_penalty_lowers_mean_activation_against_the_same_model_without_it():
     assert _mean_activation(10.0) < 0.5 * _mean_activation(0.0)
 
-
-
-from aecli.models import SparseAutoencoder
 
 RNG = np.random.default_rng(0)
 IMAGES = RNG.random((16, 28, 28, 1)).astype(np.float32)

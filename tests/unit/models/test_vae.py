@@ -4,7 +4,8 @@ import keras
 import numpy as np
 import pytest
 
-from aecli.models import build_model, losses
+from aecli.config.model import VAEConfig
+from aecli.models import VAE, build_model, losses
 
 RNG = np.random.default_rng(1)
 
@@ -20,13 +21,6 @@ def test_capacity_penalty_pulls_kl_to_the_target():
     assert float(losses.capacity_penalty(12.0, 10.0, 100.0)) == pytest.approx(200.0)
     assert float(losses.capacity_penalty(8.0, 10.0, 100.0)) == pytest.approx(200.0)
 
-
-import numpy as np
-
-from aecli.config.model import (
-    VAEConfig,
-)
-from aecli.models import VAE
 
 IMAGES = RNG.random((16, 28, 28, 1)).astype(np.float32)
 
@@ -77,7 +71,8 @@ def test_vae_sampling_is_seeded():
 
 
 def test_vae_noise_is_standard_normal_and_seeded_under_xla():
-    """Philox under XLA draws its own stream (not eager's), but the same one from the same seed state."""
+    """Philox under XLA draws its own stream (not eager's), but the same one from the same seed
+    state."""
     import tensorflow as tf
 
     from aecli.models.vae import standard_normal

@@ -31,7 +31,7 @@ def test_groups_are_the_swept_values_other_than_the_replicates():
 def test_each_group_has_the_mean_and_sample_std_of_its_runs():
     rows = aggregate(RECORDS, ["beta"], ["test_kl", "test_recon_mse"])
     assert [(row["beta"], row["n"], row["n_runs"]) for row in rows] == [(1.0, 3, 3), (4.0, 2, 2)]
-    for row, members in zip(rows, (RECORDS[:3], RECORDS[3:])):
+    for row, members in zip(rows, (RECORDS[:3], RECORDS[3:]), strict=True):
         for metric in ("test_kl", "test_recon_mse"):
             values = np.array([record[metric] for record in members])
             assert row[f"{metric}_mean"] == pytest.approx(values.mean())
