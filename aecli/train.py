@@ -113,8 +113,13 @@ def _fit_and_evaluate(
     data = make_pipelines(arrays, cfg.trainer.batch_size, cfg.model.noise, cfg.seed)
     fault_point("data-loading")
     stage[0] = "building the model"
-    jit, why = hardware.jit_compile(cfg, arrays.input_shape, placement, arrays=arrays,
-                                    planned_steps=cfg.trainer.epochs * data.steps_per_epoch)
+    jit, why = hardware.jit_compile(
+        cfg,
+        arrays.input_shape,
+        placement,
+        arrays=arrays,
+        planned_steps=cfg.trainer.epochs * data.steps_per_epoch,
+    )
     log.info("XLA %s: %s", "on" if jit else "off", why)
     with placement.strategy.scope():
         model = build_model(
