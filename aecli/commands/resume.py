@@ -1,4 +1,5 @@
-"""`aecli resume RUN_DIR`: continue a stopped or crashed run from its last checkpoint."""
+"""`aecli resume RUN_DIR [trainer.epochs=N]`: continue a stopped or crashed run from its last
+checkpoint, or extend a finished one to N epochs."""
 
 import argparse
 import json
@@ -8,6 +9,7 @@ from pathlib import Path
 from aecli.config.validate import load_run_config
 from aecli.console import console
 from aecli.errors import UserError
+from aecli.rundir.atomic import write_text
 from aecli.rundir.claim import lock
 from aecli.rundir.layout import RunFolder
 from aecli.rundir.status import read_status, write_status
@@ -23,16 +25,27 @@ def main(args) -> int:
     parser.add_argument(
         "run_dir", type=Path, help="the run's folder, e.g. outputs/train/2026-01-01_12-00-00_ab12cd"
     )
-    folder = RunFolder(parser.parse_args(args).run_dir.resolve())
+    parser.add_argument(
+        "epochs",
+        nargs="?",
+        metavar="trainer.epochs=N",
+        help="extend the run to N epochs in all (a finished run too); it goes on from its last "
+        "checkpoint with the same config, and its config.yaml records the new count",
+    )
+    options = parser.parse_args(args)
+    folder = RunFolder(options.run_dir.resolve())
     settings = load_run_config(folder.path)
     lock(folder)  # before reading the status: a second `aecli resume` beside this one is refused
     status = read_status(folder) or {}
-    if folder.metrics.exists() and all(path.exists() for path in folder.networks):
+    if options.epochs is not None:
+        _extend(folder, settings, options.epochs, status)
+    elif folder.metrics.exists() and all(path.exists() for path in folder.networks):
         if status.get("status") == "completed":
             raise UserError(
                 f"{folder.path} already completed its {settings.trainer.epochs} "
-                "epochs; there is nothing to resume. Start a new run with `aecli "
-                "train` (e.g. with more trainer.epochs)."
+                "epochs; there is nothing to resume. Extend it with `aecli resume "
+                f"{folder.path} trainer.epochs=N` (N > {settings.trainer.epochs}), or "
+                "start a new run with `aecli train`."
             )
         # killed between writing its results and recording `completed`
         try:
@@ -52,3 +65,25 @@ def main(args) -> int:
 
     train(settings, folder, resume=True)
     return 0
+
+
+def _extend(folder: RunFolder, settings, option: str, status: dict) -> None:
+    """Raise the run's epoch count to N: checked against what it completed, then recorded in its
+    config.yaml (the config the run is resumed, reloaded and summarised with)."""
+    from omegaconf import OmegaConf
+
+    key, _, value = option.partition("=")
+    if key != "trainer.epochs" or not value.isdigit():
+        raise UserError(
+            f"`{option}`: aecli resume takes only `trainer.epochs=N` (a whole number), to extend "
+            "the run; every other key keeps the value the run was started with."
+        )
+    epochs, done = int(value), int(status.get("epochs_completed") or 0)
+    if epochs <= done:
+        raise UserError(
+            f"trainer.epochs={epochs} does not extend {folder.path}: it has completed {done} "
+            f"epochs already. Give a larger number, e.g. `trainer.epochs={done + 10}`."
+        )
+    settings.trainer.epochs = epochs
+    write_text(folder.config, OmegaConf.to_yaml(OmegaConf.structured(settings)))
+    console.print(f"extending {folder.path} to {epochs} epochs (it has completed {done})")

@@ -44,7 +44,9 @@ class BaseDatasetConfig:
     """What every dataset shares: its name, how many examples, and how they are split.
 
     name: which dataset (the option's name in conf/dataset/).
-    limit: cap on training examples (null = all).
+    limit: cap on training examples (null = all); validation is capped in proportion.
+    test_limit: cap on test examples, a seeded random subset kept in file order (null = all);
+                every test metric says how many it averaged over (`test_examples`).
     validation_fraction: share of the training split held out for validation.
     normal_class: train and validate on this label only, test on every label (one-class anomaly
                   detection); null = all labels.
@@ -52,12 +54,16 @@ class BaseDatasetConfig:
 
     name: DatasetName = MISSING
     limit: Optional[int] = None
+    test_limit: Optional[int] = None
     validation_fraction: float = 0.1
     normal_class: Optional[int] = None
 
     def __post_init__(self) -> None:
         if self.limit is not None:
             require(self.limit >= 1, "dataset.limit", self.limit, "null (all) or an integer >= 1")
+        if self.test_limit is not None:
+            require(self.test_limit >= 1, "dataset.test_limit", self.test_limit,
+                    "null (all) or an integer >= 1")
         require(
             0 < self.validation_fraction < 1,
             "dataset.validation_fraction",

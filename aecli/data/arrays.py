@@ -151,11 +151,11 @@ def load_arrays(cfg, seed: int) -> Arrays:
     """Train / validation / test splits of the configured dataset.
 
     Validation is a seeded random `validation_fraction` f of the training split. `limit` then
-    caps training at `limit` examples, validation at the matching share
-    (round(limit * f / (1 - f)), at least 1) and test at `limit`, so a small run (and
-    `aecli eval dataset.limit=N`) is small throughout. A capped test split is a seeded random
-    subset kept in file order, so it holds every label in proportion (the anomalies the tabular
-    sets append at the end included). With `normal_class`, training and validation keep that
+    caps training at `limit` examples and validation at the matching share
+    (round(limit * f / (1 - f)), at least 1); `test_limit` caps the test split apart, so a
+    small training run is still measured on the whole test split unless asked otherwise. A
+    capped test split is a seeded random subset kept in file order, so it holds every label in
+    proportion (the anomalies the tabular sets append at the end included). With `normal_class`, training and validation keep that
     label only; test keeps every label. Pixels are uint8 / 255, everything float32.
     """
     loaded = _raw_splits(cfg, seed)
@@ -174,8 +174,8 @@ def load_arrays(cfg, seed: int) -> Arrays:
         fraction = cfg.validation_fraction
         train_index = train_index[: cfg.limit]
         val_index = val_index[: max(1, round(cfg.limit * fraction / (1 - fraction)))]
-        if cfg.limit < len(x_test):
-            test_index = np.sort(rng.choice(len(x_test), cfg.limit, replace=False))
+    if cfg.test_limit is not None and cfg.test_limit < len(x_test):
+        test_index = np.sort(rng.choice(len(x_test), cfg.test_limit, replace=False))
 
     def factors(rows, index):
         return None if rows is None else rows[index]

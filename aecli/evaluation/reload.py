@@ -37,7 +37,8 @@ def load_run(run_dir: Path, limit: int | None = None) -> TrainedRun:
             f"{folder.path} has no trained networks (encoder.keras, decoder.keras): the "
             f"run did not finish. Finish it with `aecli resume {folder.path}`."
         )
-    dataset = cfg.dataset if limit is None else replace(cfg.dataset, limit=limit)
+    # `aecli eval|sample|encode dataset.limit=N`: every split small, the test split included
+    dataset = cfg.dataset if limit is None else replace(cfg.dataset, limit=limit, test_limit=limit)
     keras.utils.set_random_seed(cfg.seed)
     arrays = load_arrays(dataset, cfg.seed)
     model = build_model(

@@ -110,11 +110,14 @@ def test_validation_split_is_seeded_disjoint_and_limited(tmp_path, isolated_home
 )
 def test_real_fashion_mnist_from_debian(isolated_home, monkeypatch):
     monkeypatch.setenv("AECLI_DEBIAN_DATASETS", str(FASHION.parent.parent))
-    arrays = load_arrays(_cfg("fashion_mnist", limit=512, download=False), seed=0)
+    arrays = load_arrays(_cfg("fashion_mnist", limit=512, test_limit=512, download=False), seed=0)
     assert arrays.train.x.shape == (512, 28, 28, 1) and arrays.train.x.dtype == np.float32
     assert 0.0 == arrays.train.x.min() and arrays.train.x.max() == 1.0
     assert len(arrays.val.x) == 57 and arrays.test.x.shape == (512, 28, 28, 1)
     assert arrays.train.y.dtype == np.int64 and set(arrays.test.y.tolist()) == set(range(10))
+    # the training cap leaves the test split whole unless test_limit says otherwise
+    whole = load_arrays(_cfg("fashion_mnist", limit=512, download=False), seed=0)
+    assert len(whole.train.x) == 512 and len(whole.test.x) == 10000
 
 
 def test_mnist_data_dir_wins_over_keras_cache(tmp_path, isolated_home):
@@ -161,7 +164,7 @@ def test_cifar_found_where_keras_3_extracts_it(isolated_home):
 def test_a_capped_test_split_is_a_seeded_subset_in_file_order(tmp_path, isolated_home):
     sorted_labels = np.repeat(np.arange(10), 10)
     write_mnist_npz(tmp_path / "d" / "mnist.npz", n_test=100, y_test=sorted_labels)
-    cfg = _cfg("mnist", data_dir=str(tmp_path / "d"), limit=30)
+    cfg = _cfg("mnist", data_dir=str(tmp_path / "d"), test_limit=30)
     first, again, other = (load_arrays(cfg, seed=s) for s in (0, 0, 1))
     picked = np.round(first.test.x[:, 0, 0, 0] * 255).astype(int)
     assert len(picked) == 30 and np.all(np.diff(picked) > 0)

@@ -88,5 +88,5 @@ def test_shapes_are_binary_images_whose_label_names_the_shape():
 
 
 def test_a_limited_tabular_test_split_keeps_its_anomalies():
-    arrays = _arrays("network_traffic", size=1000, limit=120)
+    arrays = _arrays("network_traffic", size=1000, test_limit=120)
     assert len(arrays.test.x) == 120 and set(arrays.test.y.tolist()) == {0, 1, 2}

@@ -1,0 +1,42 @@
+"""`aecli resume RUN trainer.epochs=N`: a finished run trained further, as one run."""
+
+import json
+
+from tensorboard_events import scalar_series
+
+SMALL = [
+    "debug=smoke",
+    "dataset=synthetic",
+    "dataset.kind=circle",
+    "dataset.size=600",
+    "model.hidden_units=[16]",
+    "trainer.epochs=2",
+]
+
+
+def test_a_finished_run_is_extended_without_training_an_epoch_twice(aecli, tmp_path):
+    run = tmp_path / "run"
+    first = aecli("train", *SMALL, f"hydra.run.dir={run}")
+    assert first.returncode == 0, first.stderr[-3000:]
+    steps_per_epoch = json.loads((run / "metrics.json").read_text())["optimizer_steps"] // 2
+
+    refused = aecli("resume", str(run), "trainer.epochs=2")
+    assert refused.returncode == 2 and "completed 2 epochs already" in refused.stderr
+
+    extended = aecli("resume", str(run), "trainer.epochs=4")
+    assert extended.returncode == 0, extended.stderr[-3000:]
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["epochs_completed"] == 4
+    assert metrics["optimizer_steps"] == 4 * steps_per_epoch
+    assert json.loads((run / "status.json").read_text())["status"] == "completed"
+    assert "epochs: 4" in (run / ".hydra" / "config.yaml").read_text()
+    steps = [step for step, _ in scalar_series(run / "tensorboard" / "train", "epoch_loss")]
+    assert steps == [0, 1, 2, 3]
+
+
+def test_resume_takes_no_other_key(aecli, tmp_path):
+    run = tmp_path / "run"
+    assert aecli("train", *SMALL, f"hydra.run.dir={run}").returncode == 0
+    result = aecli("resume", str(run), "trainer.learning_rate=1")
+    assert result.returncode == 2 and "only `trainer.epochs=N`" in result.stderr
+    assert "Traceback" not in result.stderr
