@@ -156,7 +156,8 @@ def load_arrays(cfg, seed: int) -> Arrays:
     small training run is still measured on the whole test split unless asked otherwise. A
     capped test split is a seeded random subset kept in file order, so it holds every label in
     proportion (the anomalies the tabular sets append at the end included). With `normal_class`,
-    training and validation keep that label only; test keeps every label. Pixels are uint8 / 255, everything float32.
+    training and validation keep that label only; test keeps every label. Pixels are uint8 / 255,
+    everything float32.
     """
     loaded = _raw_splits(cfg, seed)
     x_train, y_train, x_test, y_test = loaded.arrays
