@@ -62,8 +62,12 @@ class BaseDatasetConfig:
         if self.limit is not None:
             require(self.limit >= 1, "dataset.limit", self.limit, "null (all) or an integer >= 1")
         if self.test_limit is not None:
-            require(self.test_limit >= 1, "dataset.test_limit", self.test_limit,
-                    "null (all) or an integer >= 1")
+            require(
+                self.test_limit >= 1,
+                "dataset.test_limit",
+                self.test_limit,
+                "null (all) or an integer >= 1",
+            )
         require(
             0 < self.validation_fraction < 1,
             "dataset.validation_fraction",
