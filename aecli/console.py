@@ -50,6 +50,13 @@ def set_verbosity(level: int) -> None:
     os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
 
 
+def say(message: str) -> None:
+    """A decision the user should see without -v (e.g. the precision `hardware=mixed` picked);
+    silent under -q."""
+    if verbosity() >= NORMAL:
+        console.print(escape(message), style="dim", soft_wrap=True)
+
+
 def report_error(error: Exception) -> None:
     """Print a user error as a single red paragraph, without a traceback; the message is text,
     not markup (`pip install 'aecli[gpu]'` keeps its brackets)."""

@@ -10,6 +10,7 @@ import keras  # noqa: E402
 
 from aecli.config.model import Likelihood, NoiseType  # noqa: E402
 from aecli.config.run import Precision, TrainConfig  # noqa: E402
+from aecli.console import say  # noqa: E402
 from aecli.data import load_arrays  # noqa: E402
 from aecli.data.pipeline import make_pipelines  # noqa: E402
 from aecli.errors import ConfigError  # noqa: E402
@@ -120,7 +121,7 @@ def _fit_and_evaluate(
         arrays=arrays,
         planned_steps=cfg.trainer.epochs * data.steps_per_epoch,
     )
-    log.info("XLA %s: %s", "on" if jit else "off", why)
+    say(f"XLA {'on' if jit else 'off'}: {why}")
     with placement.strategy.scope():
         model = build_model(
             cfg.model, arrays.input_shape, seed=cfg.seed, dataset_size=len(arrays.train.x)

@@ -9,6 +9,7 @@ import keras
 import tensorflow as tf
 
 from aecli.config.run import HardwareConfig, Precision, Strategy, TrainConfig
+from aecli.console import say
 from aecli.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -148,11 +149,14 @@ def configure(cfg: HardwareConfig) -> Placement:
             "there, so the run will be correct but slower than float32. Use `hardware=cpu` for "
             "speed."
         )
-    log.info("precision %s: %s", precision, why)
+    if precision == Precision.float32.value:
+        log.info("precision %s: %s", precision, why)
+    else:  # a half-precision run says which one it got, and why
+        say(f"precision {precision}: {why}")
     keras.mixed_precision.set_global_policy(precision)
     strategy = _strategy(cfg, on_gpu)
     if strategy.num_replicas_in_sync > 1:
-        log.info("%s over %d replicas", cfg.strategy.value, strategy.num_replicas_in_sync)
+        say(f"{cfg.strategy.value} over {strategy.num_replicas_in_sync} replicas")
     return Placement(
         on_gpu=on_gpu,
         mixed=precision == Precision.mixed_float16.value,
