@@ -48,7 +48,7 @@ def test_beta_sweep_runs_as_slurm_jobs_and_is_summarized(slurm, tmp_path):
     records = json.loads((sweep / "summary.json").read_text())
     assert [(r["beta"], r["status"]) for r in records] == [(1.0, "completed"), (4.0, "completed")]
     assert (sweep / "summary.csv").exists()
-    for job in ("0", "1"):
+    for job in ("0_beta=1", "1_beta=4"):  # job folders are named by their swept values
         run = sweep / job
         # written by the submitting process once the job had ended
         assert (sweep / "summary.json").stat().st_mtime >= (run / "status.json").stat().st_mtime
@@ -82,8 +82,10 @@ def test_scancel_interrupts_a_job_that_resume_completes(slurm, tmp_path):
         text=True,
     )
     root = tmp_path / "outputs" / "train-multirun"
-    _wait_for(lambda: list(root.glob("*/0/checkpoints/last.json")), sweep_process, "a first epoch")
-    run = _sweep_dir(tmp_path) / "0"
+    _wait_for(
+        lambda: list(root.glob("*/0_*/checkpoints/last.weights.h5")), sweep_process, "a first epoch"
+    )
+    run = next(_sweep_dir(tmp_path).glob("0_*"))
     assert json.loads((run / "status.json").read_text())["status"] == "running"
 
     jobs = subprocess.run(

@@ -6,6 +6,8 @@ from pathlib import Path
 import pytest
 from tensorboard_events import scalar_series
 
+from aecli.training.checkpoints import CheckpointStore
+
 TINY = [
     "debug=smoke",
     "dataset=synthetic",
@@ -43,7 +45,7 @@ def test_early_stopping_stops_evaluates_the_best_epoch_and_logs_rate_changes(aec
     val_losses = [v for _, v in scalar_series(run / "tensorboard" / "validation", "epoch_loss")]
     assert len(val_losses) == 4
     assert metrics["val_loss"] == pytest.approx(min(val_losses), rel=1e-6)
-    best = json.loads((run / "checkpoints" / "best.json").read_text())
+    best = CheckpointStore(run / "checkpoints").metadata("best")
     assert metrics["val_loss"] == pytest.approx(best["val_loss"], rel=1e-6)
     # one point per rate: epoch 0 at 1e-6, epoch 2 at half of it
     rates = scalar_series(run / "tensorboard" / "train", "epoch_learning_rate")
