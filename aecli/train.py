@@ -213,6 +213,8 @@ def _fit_and_evaluate(
         "dataset": cfg.dataset.name.value,
         "beta": getattr(cfg.model, "beta", None),
         "seed": cfg.seed,
+        "name": cfg.name,
+        "tags": list(cfg.tags),
         "epochs_completed": epochs,
         # over every epoch of the run, across resumes (a partial epoch trained again is not counted)
         "optimizer_steps": int(model.optimizer.iterations.numpy()),

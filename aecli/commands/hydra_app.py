@@ -2,6 +2,7 @@
 
 import math
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -81,6 +82,7 @@ def run_job(cfg: DictConfig, work) -> float:
         if hydra_cfg.mode != RunMode.MULTIRUN:
             if not isinstance(error, UserError):
                 raise
+            _drop_if_empty(folder)
             report_error(error)
             sys.exit(error.exit_code)
         record_overrides(folder, hydra_cfg)
@@ -93,6 +95,14 @@ def run_job(cfg: DictConfig, work) -> float:
             # submitter waits for the result it returns (status.json says interrupted)
             raise SweepStopped(error.exit_code) from None
         return math.nan
+
+
+def _drop_if_empty(folder: RunFolder) -> None:
+    """A single run refused before it was claimed (a config error) leaves no folder behind: Hydra
+    made it for its job log, and nothing else is in it. A claimed run keeps its folder, marked
+    `failed` in its status.json."""
+    if folder.path.is_dir() and all(path.suffix == ".log" for path in folder.path.iterdir()):
+        shutil.rmtree(folder.path, ignore_errors=True)
 
 
 def _foreign(folder: RunFolder) -> bool:

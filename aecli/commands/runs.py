@@ -36,8 +36,13 @@ def reason(run: Run) -> str:
 
 
 def tags(run: Run) -> str:
+    """The run's own name and tags (top-level `name=` and `tags=[...]`)."""
     value = run.config.get("tags")
-    return ", ".join(str(tag) for tag in value) if isinstance(value, list) else _cell(value)
+    labels = [str(tag) for tag in value] if isinstance(value, list) else []
+    name = run.config.get("name")
+    if name and labels:
+        return f"{name}: {', '.join(labels)}"
+    return name or ", ".join(labels)
 
 
 def status(run: Run) -> str:

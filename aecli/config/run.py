@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Optional
+from typing import List, Optional
 
 from omegaconf import MISSING
 
@@ -250,6 +250,8 @@ class PathsConfig:
 class TrainConfig:
     """One run.
 
+    name, tags: a name and labels of your own for the run, shown by `aecli runs` and recorded in
+                metrics.json (`tags=[baseline,fmnist]`).
     beta: shortcut for `model.beta`, the KL weight of the variational families; null keeps the
           model's own default. A model without a KL term refuses it rather than ignore it.
     """
@@ -260,6 +262,8 @@ class TrainConfig:
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
     task_name: str = "train"
+    name: Optional[str] = None
+    tags: List[str] = field(default_factory=list)
     seed: int = 0
     beta: Optional[float] = None
 
