@@ -49,7 +49,7 @@ def _only_class(y, label) -> np.ndarray:
 
 
 GENERATED = "generated from the seed"
-# label names of the published datasets, index = label (legends of latent scatters)
+# label -> name, by dataset name (synthetic data by its kind): legends of latent scatters
 CLASS_NAMES = {
     "mnist": tuple(str(digit) for digit in range(10)),
     "fashion_mnist": (
@@ -76,6 +76,8 @@ CLASS_NAMES = {
         "ship",
         "truck",
     ),
+    "dsprites": dsprites.SHAPE_NAMES,
+    "shapes": ("square", "disc", "horizontal bar", "vertical bar", "plus", "triangle"),
 }
 
 
@@ -110,6 +112,11 @@ def _raw_splits(cfg, seed: int) -> sources.Loaded:
             cfg.split_seed,
         )
     return sources.load(cfg)
+
+
+def _names_key(cfg) -> str:
+    """CLASS_NAMES' key of a dataset: its name, or the kind of synthetic data."""
+    return cfg.kind.value if cfg.name.value == "synthetic" else cfg.name.value
 
 
 def _dsprites(cfg, seed: int) -> sources.Loaded:
@@ -194,5 +201,5 @@ def load_arrays(cfg, seed: int) -> Arrays:
             factors(loaded.factors_test, test_index),
         ),
         files=list(loaded.files),
-        class_names=list(loaded.class_names or CLASS_NAMES.get(cfg.name.value, ())),
+        class_names=list(loaded.class_names or CLASS_NAMES.get(_names_key(cfg), ())),
     )

@@ -11,42 +11,13 @@ from pathlib import Path
 import numpy as np
 
 from aecli.console import console
+from aecli.data.arrays import CLASS_NAMES
 from aecli.errors import UserError
 from aecli.rundir.listing import Run
 
 # enough to show the clusters, few enough to encode and draw in a moment per run
 POINTS_PER_RUN = 5000
 PANELS_PER_ROW = 5
-# label -> name, by dataset name (synthetic data by its kind)
-CLASS_NAMES = {
-    "mnist": tuple(str(digit) for digit in range(10)),
-    "fashion_mnist": (
-        "T-shirt/top",
-        "Trouser",
-        "Pullover",
-        "Dress",
-        "Coat",
-        "Sandal",
-        "Shirt",
-        "Sneaker",
-        "Bag",
-        "Ankle boot",
-    ),
-    "cifar10": (
-        "airplane",
-        "automobile",
-        "bird",
-        "cat",
-        "deer",
-        "dog",
-        "frog",
-        "horse",
-        "ship",
-        "truck",
-    ),
-    "dsprites": ("square", "ellipse", "heart"),
-    "shapes": ("square", "disc", "horizontal bar", "vertical bar", "plus", "triangle"),
-}
 
 
 def class_names(dataset: dict) -> tuple[str, ...] | None:
