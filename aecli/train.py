@@ -121,7 +121,7 @@ def _fit_and_evaluate(
         arrays=arrays,
         planned_steps=cfg.trainer.epochs * data.steps_per_epoch,
     )
-    say(f"XLA {'on' if jit else 'off'}: {why}")
+    say(why if why.startswith("XLA") else f"XLA {'on' if jit else 'off'}: {why}")
     with placement.strategy.scope():
         model = build_model(
             cfg.model, arrays.input_shape, seed=cfg.seed, dataset_size=len(arrays.train.x)
