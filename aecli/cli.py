@@ -51,7 +51,7 @@ COMMANDS = {
     ),
     "summarize": (
         "aecli.commands.summarize",
-        "Rebuild a sweep's summary: table, summary.csv/json, plot, HParams.",
+        "Rebuild a sweep's summary: tables, summary and aggregate CSV/JSON, plot, HParams.",
     ),
     "tensorboard": (
         "aecli.commands.tensorboard",
