@@ -4,9 +4,11 @@ Scores per example (the model's `anomaly_scores`): `recon`, the mean squared rec
 over dimensions (the chapter's score), and for VAEs `neg_elbo`, minus the ELBO averaged over
 posterior samples (nats). The threshold (`anomaly.threshold`) is either a percentile of the
 scores of NORMAL validation examples, or the score maximising F1 on a labelled validation split:
-the normal validation rows plus anomalies the tabular generator draws apart from the test ones,
-subsampled to the test split's share of anomalies (F1's optimum moves with that share). The test
-split is never used to choose it. Test examples above the threshold are flagged. ROC-AUC and
+the normal validation rows plus anomalies drawn apart from the test ones (the tabular generator's
+own, or the training split's other labels in a one-class run), subsampled to the test split's
+share of anomalies. Where that split exists, its ROC-AUC and PR-AUC are reported too
+(`val_roc_auc`, `val_pr_auc`: what a hyperparameter search may maximise). The test split is never
+used to choose anything. Test examples above the threshold are flagged. ROC-AUC and
 PR-AUC (average precision) use the scores themselves; precision, recall, F1 and the confusion
 matrix use the flags.
 """
@@ -20,6 +22,7 @@ from aecli.evaluation.detection import (
     detection_metrics,
     f1_optimal_threshold,
     histogram,
+    threshold_free_metrics,
 )
 from aecli.rundir.atomic import write_json
 from aecli.rundir.layout import RunFolder
@@ -36,8 +39,9 @@ def detect(settings, folder: RunFolder) -> dict:
 def _detection(settings, run) -> dict:
     normal_label = settings.dataset.normal_class if settings.dataset.normal_class is not None else 0
     anomalous = run.arrays.test.y != normal_label
-    val_scores = run.model.anomaly_scores(run.arrays.val.x, settings.anomaly.elbo_samples)
-    test_scores = run.model.anomaly_scores(run.arrays.test.x, settings.anomaly.elbo_samples)
+    samples = settings.anomaly.elbo_samples
+    val_scores = run.model.anomaly_scores(run.arrays.val.x, samples)
+    test_scores = run.model.anomaly_scores(run.arrays.test.x, samples)
     primary = settings.anomaly.score.value
     rule = settings.anomaly.threshold
     report = {
@@ -48,21 +52,28 @@ def _detection(settings, run) -> dict:
         "test_normal": int((~anomalous).sum()),
         "test_anomalous": int(anomalous.sum()),
     }
-    if rule == Threshold.f1_optimal:
-        labelled_x, labelled = _labelled_validation(settings, run, anomalous.mean())
-        labelled_scores = run.model.anomaly_scores(labelled_x, settings.anomaly.elbo_samples)
-        report["validation_normal"] = int((~labelled).sum())
-        report["validation_anomalous"] = int(labelled.sum())
+    labelled = _labelled_validation(settings, run, anomalous.mean())
+    if labelled is not None:
+        labelled_x, labelled_y = labelled
+        labelled_scores = run.model.anomaly_scores(labelled_x, samples)
+        report["validation_normal"] = int((~labelled_y).sum())
+        report["validation_anomalous"] = int(labelled_y.sum())
     for name in test_scores:
+        validation = {}
+        if labelled is not None:
+            validation = {
+                f"validation_{key}": value
+                for key, value in threshold_free_metrics(labelled_y, labelled_scores[name]).items()
+            }
         if rule == Threshold.f1_optimal:
-            threshold, val_f1 = f1_optimal_threshold(labelled, labelled_scores[name])
-            extra = {"validation_f1": val_f1}
+            threshold, validation["validation_f1"] = f1_optimal_threshold(
+                labelled_y, labelled_scores[name]
+            )
         else:
             threshold = float(np.percentile(val_scores[name], settings.anomaly.percentile))
-            extra = {}
         report[name] = {
             "threshold": threshold,
-            **extra,
+            **validation,
             **detection_metrics(anomalous, test_scores[name], threshold),
         }
     folder = run.folder
@@ -75,25 +86,31 @@ def _detection(settings, run) -> dict:
         primary,
     )
     _print(report, folder)
-    return {
+    headline = {
         f"test_{key}": report[primary][key]
         for key in ("roc_auc", "pr_auc", "precision", "recall", "f1")
     }
+    if labelled is not None:  # what `anomaly.objective` may hand a hyperparameter search
+        headline |= {
+            f"val_{key}": report[primary][f"validation_{key}"] for key in ("roc_auc", "pr_auc")
+        }
+    return headline
 
 
-def _labelled_validation(settings, run, test_share: float) -> tuple[np.ndarray, np.ndarray]:
-    """Normal validation rows + the generator's validation anomalies, as many as give the test
-    split's share of anomalies (at least one)."""
-    from aecli.data import tabular
+def _labelled_validation(settings, run, test_share: float):
+    """(x, is_anomaly) of a labelled validation split: the normal validation rows plus as many
+    anomalies as give the test split's share of them (at least one; F1's optimum moves with that
+    share), drawn apart from the test split by `data.arrays.validation_anomalies`. None when the
+    dataset has no anomalies to draw them from."""
+    from aecli.data.arrays import validation_anomalies
 
-    dataset = settings.dataset
     normal = run.arrays.val.x
     wanted = max(1, round(len(normal) * test_share / (1 - test_share)))
-    x_anomalies, _ = tabular.validation_anomalies(
-        dataset.name.value, dataset.size, settings.seed, count=wanted
-    )
-    labels = np.concatenate([np.zeros(len(normal), bool), np.ones(len(x_anomalies), bool)])
-    return np.concatenate([normal, x_anomalies]), labels
+    anomalies = validation_anomalies(settings.dataset, settings.seed, wanted)
+    if anomalies is None:
+        return None
+    labels = np.concatenate([np.zeros(len(normal), bool), np.ones(len(anomalies), bool)])
+    return np.concatenate([normal, anomalies]), labels
 
 
 def _print(report: dict, folder: RunFolder) -> None:

@@ -1,5 +1,7 @@
 """`key=value` options of the commands that work on a finished run (eval, sample, encode)."""
 
+from pathlib import Path
+
 from aecli.errors import UserError
 
 
@@ -29,15 +31,17 @@ def parse_options(
     if "-h" in args or "--help" in args:
         print_help(command, description, defaults, help or dict.fromkeys(defaults, ""))
         raise SystemExit(0)
-    positional = [a for a in args if "=" not in a]
+    # A sweep's job folders are named by their swept values (`beta=4,seed=1`): an argument
+    # that names an existing folder is the run, whatever characters its name holds.
+    positional = [a for a in args if "=" not in a or Path(a).is_dir()]
     if len(positional) != 1:
+        shown = " ".join(f"{k}={'null' if v is None else v}" for k, v in defaults.items())
         raise UserError(
-            f"usage: aecli {command} RUN_DIR "
-            f"[{' '.join(f'{k}={v}' for k, v in defaults.items())}]: "
+            f"usage: aecli {command} RUN_DIR [{shown}]: "
             "give exactly one run folder, e.g. one under outputs/train/."
         )
     options = dict(defaults)
-    for item in (a for a in args if "=" in a):
+    for item in (a for a in args if a not in positional):
         key, value = item.split("=", 1)
         if key not in defaults:
             raise UserError(
@@ -47,5 +51,6 @@ def parse_options(
         try:
             options[key] = None if value in ("null", "None") else kind(value)
         except ValueError:
-            raise UserError(f"`{item}`: {key} must be a {kind.__name__}.") from None
+            wanted = {int: "an integer", float: "a number"}.get(kind, kind.__name__)
+            raise UserError(f"`{item}`: {key} must be {wanted} (or null).") from None
     return positional[0], options

@@ -292,14 +292,31 @@ class AnomalyScore(str, Enum):
 class Threshold(str, Enum):
     """percentile: of the normal validation scores (needs no anomalies); f1_optimal: the score
     maximising F1 on a labelled validation split (normal validation rows + anomalies drawn
-    apart from the test ones), so far only the generated tabular sets have one."""
+    apart from the test ones: see `labelled_validation`)."""
 
     percentile = "percentile"
     f1_optimal = "f1_optimal"
 
 
+class Objective(str, Enum):
+    """What an anomaly run hands a hyperparameter search (the job's return value): the
+    validation loss (minimise), or the primary score's ROC-AUC or PR-AUC on the labelled
+    validation split (maximise). Never a test figure."""
+
+    val_loss = "val_loss"
+    val_roc_auc = "val_roc_auc"
+    val_pr_auc = "val_pr_auc"
+
+
 # datasets whose generator draws validation anomalies apart from the test ones
 LABELLED_VALIDATION = ("transactions", "network_traffic")
+
+
+def labelled_validation(dataset) -> bool:
+    """Whether anomalies can be drawn for a labelled validation split without touching the test
+    split: the generated tabular sets draw their own, and a one-class run (`normal_class`) has
+    the training split's other labels, which it never trains on."""
+    return dataset.name.value in LABELLED_VALIDATION or dataset.normal_class is not None
 
 
 @dataclass
@@ -311,12 +328,14 @@ class AnomalySettings:
     percentile: with threshold=percentile, this percentile of the scores of normal validation
                 examples.
     elbo_samples: posterior samples averaged in the negative-ELBO score.
+    objective: the job's return value for a hyperparameter search (see Objective).
     """
 
     score: AnomalyScore = AnomalyScore.recon
     threshold: Threshold = Threshold.percentile
     percentile: float = 95.0
     elbo_samples: int = 10
+    objective: Objective = Objective.val_loss
 
     def __post_init__(self) -> None:
         require(0 < self.percentile < 100, "anomaly.percentile", self.percentile, "in (0, 100)")
@@ -340,12 +359,21 @@ class AnomalyConfig(TrainConfig):
                 f"anomaly.score=neg_elbo needs a VAE (model=vae); use anomaly.score=recon for "
                 f"model={self.model.name}."
             )
-        dataset = self.dataset.name.value
-        if self.anomaly.threshold == Threshold.f1_optimal and dataset not in LABELLED_VALIDATION:
+        asked = {
+            "anomaly.threshold=f1_optimal tunes the threshold": self.anomaly.threshold
+            == Threshold.f1_optimal,
+            f"anomaly.objective={self.anomaly.objective.value} is measured": self.anomaly.objective
+            != Objective.val_loss,
+        }
+        needs = " and ".join(need for need, wanted in asked.items() if wanted)
+        if needs and not labelled_validation(self.dataset):
+            dataset = self.dataset.name.value
             raise ConfigError(
-                f"anomaly.threshold=f1_optimal tunes the threshold on labelled validation "
-                f"anomalies, and dataset={dataset} has none: its validation split holds normal "
-                "examples only, and tuning on the test split would make the test figures "
-                "optimistic. Use anomaly.threshold=percentile, or a generated tabular set "
-                f"({', '.join(LABELLED_VALIDATION)})."
+                f"{needs} on labelled validation anomalies, and dataset={dataset} has none: its "
+                "validation split holds normal examples only, and using the test split would "
+                "make the test figures optimistic. Train on one class with "
+                "`dataset.normal_class=N` (the other classes of the training split become the "
+                f"validation anomalies), use a generated tabular set "
+                f"({', '.join(LABELLED_VALIDATION)}), or keep anomaly.threshold=percentile and "
+                "anomaly.objective=val_loss."
             )

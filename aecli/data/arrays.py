@@ -203,3 +203,21 @@ def load_arrays(cfg, seed: int) -> Arrays:
         files=list(loaded.files),
         class_names=list(loaded.class_names or CLASS_NAMES.get(_names_key(cfg), ())),
     )
+
+
+def validation_anomalies(cfg, seed: int, count: int) -> np.ndarray | None:
+    """Up to `count` anomalies for a labelled validation split (the anomaly command's F1-optimal
+    threshold and its search objective), never drawn from the test split: the generated tabular
+    sets' own validation anomalies, or, with `normal_class`, training-split examples of the other
+    labels, which a one-class run never trains on (a seeded random subset, every label in
+    proportion). None when the dataset has neither. float32, scaled like every split."""
+    name = cfg.name.value
+    if name in tabular.GENERATORS:
+        return tabular.validation_anomalies(name, cfg.size, seed, count=count)[0]
+    if cfg.normal_class is None:
+        return None
+    x_train, y_train, *_ = _raw_splits(cfg, seed).arrays
+    others = np.flatnonzero(y_train != cfg.normal_class)
+    rng = np.random.default_rng([seed, 2026])
+    pick = np.sort(rng.choice(others, min(count, len(others)), replace=False))
+    return _scaled(x_train[pick])

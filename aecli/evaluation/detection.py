@@ -6,15 +6,20 @@ from pathlib import Path
 import numpy as np
 
 
+def threshold_free_metrics(anomalous: np.ndarray, score: np.ndarray) -> dict:
+    """ROC-AUC and PR-AUC (average precision) of the scores themselves, anomalies positive."""
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    return {
+        "roc_auc": float(roc_auc_score(anomalous, score)),
+        "pr_auc": float(average_precision_score(anomalous, score)),
+    }
+
+
 def detection_metrics(anomalous: np.ndarray, score: np.ndarray, threshold: float) -> dict:
     """Threshold-free (ROC-AUC, PR-AUC) and thresholded (precision, recall, F1, confusion)
     figures."""
-    from sklearn.metrics import (
-        average_precision_score,
-        confusion_matrix,
-        precision_recall_fscore_support,
-        roc_auc_score,
-    )
+    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
     flagged = score > threshold
     precision, recall, f1, _ = precision_recall_fscore_support(
@@ -22,8 +27,7 @@ def detection_metrics(anomalous: np.ndarray, score: np.ndarray, threshold: float
     )
     (tn, fp), (fn, tp) = confusion_matrix(anomalous, flagged, labels=[False, True])
     return {
-        "roc_auc": float(roc_auc_score(anomalous, score)),
-        "pr_auc": float(average_precision_score(anomalous, score)),
+        **threshold_free_metrics(anomalous, score),
         "precision": float(precision),
         "recall": float(recall),
         "f1": float(f1),

@@ -1,10 +1,12 @@
-"""`anomaly.threshold=f1_optimal`: tuned on labelled validation anomalies, never on test."""
+"""`anomaly.threshold=f1_optimal`: tuned on labelled validation anomalies, never on test: the
+tabular generators' own, or a one-class run's other training classes."""
 
 import json
 
 import numpy as np
 
 from aecli.data import tabular
+from aecli.data.arrays import validation_anomalies
 from aecli.evaluation.detection import f1_optimal_threshold
 from aecli.evaluation.reload import load_run
 
@@ -43,10 +45,48 @@ def test_f1_optimal_threshold_is_tuned_on_labelled_validation_and_applied_to_tes
     assert np.isclose(report["recon"]["threshold"], threshold, rtol=1e-4)
 
 
-def test_f1_optimal_on_a_set_without_labelled_validation_is_refused(aecli):
+def test_one_class_f1_optimal_tunes_on_the_training_splits_other_classes(aecli, tmp_path):
+    """One-class images: the labelled validation anomalies are training-split examples of the
+    other classes (never trained on, never test), at the test split's share of anomalies."""
+    run = tmp_path / "run"
     result = aecli(
-        "anomaly", "dataset=fashion_mnist", "dataset.normal_class=0", "anomaly.threshold=f1_optimal"
+        "anomaly",
+        "dataset=synthetic",
+        "dataset.kind=shapes",
+        "dataset.size=1500",
+        "dataset.normal_class=1",
+        "model.hidden_units=[32]",
+        "trainer.epochs=2",
+        "anomaly.threshold=f1_optimal",
+        f"hydra.run.dir={run}",
     )
-    assert result.returncode == 2
-    assert "has none: its validation split holds normal examples only" in result.stderr
-    assert "Traceback" not in result.stderr
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads((run / "anomaly.json").read_text())
+    assert report["normal_label"] == 1 and report["threshold_rule"] == "f1_optimal"
+    test_share = report["test_anomalous"] / (report["test_anomalous"] + report["test_normal"])
+    val_share = report["validation_anomalous"] / (
+        report["validation_anomalous"] + report["validation_normal"]
+    )
+    assert abs(val_share - test_share) < 0.02
+
+    reloaded = load_run(run)
+    anomalies = validation_anomalies(
+        reloaded.cfg.dataset, seed=0, count=report["validation_anomalous"]
+    )
+    x = np.concatenate([reloaded.arrays.val.x, anomalies])
+    labels = np.r_[np.zeros(len(reloaded.arrays.val.x), bool), np.ones(len(anomalies), bool)]
+    scores = reloaded.model.anomaly_scores(x, 1)["recon"]
+    threshold, f1 = f1_optimal_threshold(labels, scores)
+    assert np.isclose(report["recon"]["threshold"], threshold, rtol=1e-4)
+    assert np.isclose(report["recon"]["validation_f1"], f1)
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert np.isclose(metrics["val_roc_auc"], report["recon"]["validation_roc_auc"])
+
+
+def test_labelled_validation_figures_on_a_set_without_anomalies_are_refused(aecli):
+    for option in ("anomaly.threshold=f1_optimal", "anomaly.objective=val_roc_auc"):
+        result = aecli("anomaly", "dataset=fashion_mnist", option)
+        assert result.returncode == 2, option
+        assert "has none: its validation split holds normal examples only" in result.stderr
+        assert "dataset.normal_class=N" in result.stderr
+        assert "Traceback" not in result.stderr

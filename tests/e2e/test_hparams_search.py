@@ -1,4 +1,5 @@
-"""`hparams_search=optuna`: a real Optuna study over aecli runs, minimising validation loss."""
+"""`hparams_search=optuna` and `optuna_anomaly`: real Optuna studies over aecli runs, on validation
+figures only."""
 
 import json
 import math
@@ -35,3 +36,33 @@ def test_optuna_study_minimises_the_validation_loss_of_its_runs(aecli, tmp_path)
     summary = json.loads((sweep / "summary.json").read_text())
     assert [r["status"] for r in summary] == ["completed"] * 3
     assert "3 of 3 runs completed" in result.stdout
+
+
+def test_anomaly_search_maximises_the_validation_roc_auc_and_searches_beta(aecli, tmp_path):
+    """`aecli anomaly hparams_search=optuna_anomaly`: a VAE, beta and the score searched, the
+    objective the ROC-AUC on labelled validation anomalies (never the test split's)."""
+    result = aecli(
+        "anomaly",
+        "hparams_search=optuna_anomaly",
+        "hydra.sweeper.n_trials=2",
+        "dataset=network_traffic",
+        "dataset.size=1500",
+        "trainer.epochs=2",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    sweep = next((tmp_path / "outputs" / "anomaly-multirun").iterdir())
+    trials = sorted(p for p in sweep.iterdir() if (p / "metrics.json").exists())
+    metrics = [json.loads((p / "metrics.json").read_text()) for p in trials]
+    assert len(metrics) == 2
+    objective = [m["val_roc_auc"] for m in metrics]
+    results = yaml.safe_load((sweep / "optimization_results.yaml").read_text())
+    assert results["best_value"] == max(objective)
+    assert set(results["best_params"]) == {
+        "trainer.learning_rate",
+        "model.latent_dim",
+        "beta",
+        "anomaly.score",
+    }
+    configs = [yaml.safe_load((p / ".hydra" / "config.yaml").read_text()) for p in trials]
+    assert all(c["model"]["name"] == "vae" for c in configs)
+    assert all(c["anomaly"]["objective"] == "val_roc_auc" for c in configs)
