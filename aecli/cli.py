@@ -67,7 +67,10 @@ COMMANDS = {
 # commands that are Hydra apps: they take -q / -v, and Hydra's shell completion
 HYDRA_COMMANDS = ("train", "anomaly")
 # commands that load TensorFlow: its native start-up lines are filtered out of their stderr
-TENSORFLOW_COMMANDS = ("train", "anomaly", "resume", "eval", "sample", "encode", "bench")
+TENSORFLOW_COMMANDS = (
+    *("train", "anomaly", "resume", "eval", "sample", "encode", "bench"),
+    *("summarize", "tensorboard"),  # the sweep's HParams are written, and served, by TensorFlow
+)
 _LEVELS = {"-q": QUIET, "--quiet": QUIET, "-v": VERBOSE, "--verbose": VERBOSE}
 
 

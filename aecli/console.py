@@ -14,25 +14,36 @@ import re
 import sys
 import threading
 
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 
 # Rich falls back to 80 columns when output is not a terminal (CI, pipes, log files),
-# which folds the run tables; logs have room for wider lines.
+# which folds the run tables; logs have room for wider lines. COLUMNS, when set, decides.
 _PIPED_WIDTH = 140
+
+
+# Tables of many numeric columns (runs, sweeps) in 100 terminal columns: rules under the header
+# only, one space between columns.
+COMPACT_TABLE = dict(box=box.SIMPLE_HEAD, padding=(0, 1), collapse_padding=True, pad_edge=False)
+
+
+def _width(stream) -> int | None:
+    return None if stream.isatty() or "COLUMNS" in os.environ else _PIPED_WIDTH
+
 
 # -q: errors and the final metrics; default: warnings, progress; -v: INFO logs, native lines too.
 # An environment variable, so sweep jobs that launchers run in other processes see it too.
 VERBOSITY_VARIABLE = "AECLI_VERBOSITY"
 QUIET, NORMAL, VERBOSE = 0, 1, 2
 
-console = Console(highlight=False, width=None if sys.stdout.isatty() else _PIPED_WIDTH)
+console = Console(highlight=False, width=_width(sys.stdout))
 # decided now: once the native filter runs, descriptor 2 is a pipe and rich would lose colour
 error_console = Console(
     stderr=True,
     highlight=False,
     force_terminal=sys.stderr.isatty() or None,
-    width=None if sys.stderr.isatty() else _PIPED_WIDTH,
+    width=_width(sys.stderr),
 )
 
 

@@ -6,17 +6,17 @@ from pathlib import Path
 from rich.markup import escape
 from rich.table import Table
 
-from aecli.console import console
+from aecli.console import COMPACT_TABLE, console
 from aecli.errors import UserError
 from aecli.rundir.listing import Run, find_runs
 
 # each shown when some listed run has it (anomaly runs have ROC-AUC, not every run an ELBO)
-COLUMNS = {
-    "test_recon_mse": "recon MSE",
+COLUMNS = {  # headers on two lines, so a column is as wide as its numbers
+    "test_recon_mse": "recon\nMSE",
     "test_kl": "KL",
     "test_elbo": "ELBO",
-    "test_psnr_db": "PSNR dB",
-    "test_roc_auc": "ROC-AUC",
+    "test_psnr_db": "PSNR\ndB",
+    "test_roc_auc": "ROC-\nAUC",
     "test_mig": "MIG",
 }
 # a failed run's reason in the table: its first sentence, cut to this many characters (the whole
@@ -54,17 +54,17 @@ def status(run: Run) -> str:
 
 def runs_table(runs: list[Run], root: Path) -> Table:
     """One row per run; under its folder, dimmed, the overrides it ran with."""
-    table = Table(title=f"{len(runs)} runs under {root}")
+    table = Table(title=f"{len(runs)} runs under {root}", **COMPACT_TABLE)
     metrics = [key for key in COLUMNS if any(key in run.metrics for run in runs)]
     with_tags = any(tags(run) for run in runs)
-    table.add_column("dir / overrides", overflow="fold", min_width=24)
-    for column in ("model", "dataset", "β"):
-        table.add_column(column, overflow="fold")
+    table.add_column("dir / overrides", overflow="fold", min_width=20)
+    table.add_column("model\ndataset", overflow="fold")
+    table.add_column("β", no_wrap=True)
     if with_tags:
         table.add_column("tags", overflow="fold")
-    table.add_column("status", overflow="fold", min_width=12)
+    table.add_column("status", overflow="fold", min_width=9)
     for column in ("epochs", *(COLUMNS[key] for key in metrics)):
-        table.add_column(column, overflow="fold", justify="right")
+        table.add_column(column, no_wrap=True, justify="right")
     for run in runs:
         model, dataset = run.config.get("model", {}), run.config.get("dataset", {})
         where = escape(str(run.path.relative_to(root)))
@@ -72,8 +72,7 @@ def runs_table(runs: list[Run], root: Path) -> Table:
             where += f"\n[dim]{escape(' '.join(run.overrides))}[/]"
         table.add_row(
             where,
-            model.get("name", ""),
-            dataset.get("name", ""),
+            f"{model.get('name', '')}\n{dataset.get('name', '')}",
             _cell(model.get("beta")),
             *((tags(run),) if with_tags else ()),
             status(run),

@@ -2,23 +2,25 @@
 
 from rich.table import Table
 
+from aecli.console import COMPACT_TABLE
 from aecli.sweeps.aggregate import is_number
 
 # shown when some run has them: the key metrics, then those of denoising, anomaly and
-# disentanglement runs (before any run completes, the table still names each run and its status)
+# disentanglement runs (before any run completes, the table still names each run and its status);
+# headers on two lines, so a column is as wide as its numbers
 SHORT_NAMES = {
-    "test_recon_mse": "recon MSE",
+    "test_recon_mse": "recon\nMSE",
     "test_kl": "KL",
     "test_elbo": "ELBO",
     "active_units": "active",
-    "test_psnr_db": "PSNR dB",
-    "test_psnr_noisy_db": "noisy PSNR dB",
+    "test_psnr_db": "PSNR\ndB",
+    "test_psnr_noisy_db": "noisy\nPSNR dB",
     "test_ssim_denoised": "SSIM",
-    "test_roc_auc": "ROC-AUC",
-    "test_pr_auc": "PR-AUC",
+    "test_roc_auc": "ROC-\nAUC",
+    "test_pr_auc": "PR-\nAUC",
     "test_mig": "MIG",
-    "test_dci_disentanglement": "DCI dis.",
-    "test_factor_vae_score": "FactorVAE",
+    "test_dci_disentanglement": "DCI\ndis.",
+    "test_factor_vae_score": "Factor\nVAE",
 }
 
 
@@ -31,21 +33,42 @@ def label(values: dict) -> str:
     return " ".join(f"{key}={_number(value)}" for key, value in values.items() if value is not None)
 
 
+# the swept values wrap within at least this many characters
+_LABEL_WIDTH = 16
+
+
+def _job(run: str) -> str:
+    """A job folder's number (`3` of `3_beta=4,seed=1`): the swept column says the rest."""
+    number, _, rest = run.partition("_")
+    return number if number.isdigit() and rest else run
+
+
+def _metric_column(table: Table, header: str) -> None:
+    # never narrower than its header: in a narrow terminal the swept values wrap instead
+    table.add_column(
+        header, justify="right", no_wrap=True, min_width=max(map(len, header.split("\n")))
+    )
+
+
 def run_table(records: list[dict], swept: list[str], title: str) -> Table:
-    """One row per run: the values that differ between runs, its status, its key metrics."""
-    table = Table(title=title)
-    for column in ("run", "swept", "status"):
-        table.add_column(column, no_wrap=True)
+    """One row per run: its job number, the values that differ between runs, its status, its key
+    metrics. In a narrow terminal the swept values wrap; numbers never lose digits."""
+    table = Table(title=title, **COMPACT_TABLE)
+    table.add_column("job", no_wrap=True)
+    table.add_column("swept", overflow="fold", min_width=_LABEL_WIDTH)
+    table.add_column("status", no_wrap=True)
     shown = [m for m in SHORT_NAMES if any(m in record for record in records)]
     for metric in shown:
-        table.add_column(SHORT_NAMES[metric], justify="right", no_wrap=True)
+        _metric_column(table, SHORT_NAMES[metric])
     for record in records:
         status = "[red]failed[/]" if record["status"] == "failed" else record["status"]
         cells = [
             f"{record[m]:.4g}" if isinstance(record.get(m), float) else str(record.get(m, ""))
             for m in shown
         ]
-        table.add_row(record["run"], label({key: record.get(key) for key in swept}), status, *cells)
+        table.add_row(
+            _job(record["run"]), label({key: record.get(key) for key in swept}), status, *cells
+        )
     return table
 
 
@@ -61,12 +84,13 @@ def group_table(
     aggregates: list[dict], keys: list[str], replicates: list[str], title: str
 ) -> Table:
     """One row per group: its values, completed/all runs, mean ± sample std of the key metrics."""
-    table = Table(title=f"{title}: mean ± std (ddof=1) over {', '.join(replicates)}")
-    table.add_column("group", no_wrap=True)
+    title = f"{title}: mean ± std (ddof=1) over {', '.join(replicates)}"
+    table = Table(title=title, **COMPACT_TABLE)
+    table.add_column("group", overflow="fold", min_width=_LABEL_WIDTH)
     table.add_column("n", justify="right", no_wrap=True)
     shown = [m for m in SHORT_NAMES if any(is_number(row.get(f"{m}_mean")) for row in aggregates)]
     for metric in shown:
-        table.add_column(SHORT_NAMES[metric], justify="right", no_wrap=True)
+        _metric_column(table, SHORT_NAMES[metric])
     for row in aggregates:
         count = (
             f"{row['n']}" if row["n"] == row["n_runs"] else f"[red]{row['n']}/{row['n_runs']}[/]"
