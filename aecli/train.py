@@ -165,7 +165,7 @@ def _fit_and_evaluate(
     )
     callbacks = [
         stop,  # first: later callbacks read whether the epoch ended early
-        *model.training_callbacks(arrays.val.x, folder.tensorboard_run("latents")),
+        *model.training_callbacks(arrays.val.x, folder.tensorboard_run("latents"), stop),
         checkpoints,
         *steering_callbacks(cfg.trainer, stop),
         LearningRateLog(),  # after whatever changes the rate, before what writes the logs

@@ -27,7 +27,9 @@ def compose_train():
 
 @pytest.fixture
 def aecli(tmp_path):
-    """Run `python -m aecli ARGS` in tmp_path with the network-free environment CI has."""
+    """Run `python -m aecli ARGS` in tmp_path (or `cwd`) with the network-free environment CI
+    has; `env` adds variables to it, and a None value removes one (e.g. TF_CPP_MIN_LOG_LEVEL, to
+    see the terminal as a user's shell leaves it)."""
 
     def _run(*args, timeout=600, env=None, cwd=None):
         environment = {
@@ -39,7 +41,7 @@ def aecli(tmp_path):
         return subprocess.run(
             [sys.executable, "-m", "aecli", *args],
             cwd=cwd or tmp_path,
-            env=environment,
+            env={key: value for key, value in environment.items() if value is not None},
             capture_output=True,
             text=True,
             timeout=timeout,

@@ -64,9 +64,10 @@ class Autoencoder(keras.Model):
         """Shape of one example's code (a vector, or a feature map for fully_conv)."""
         return tuple(self.encoder.output_shape[1:])
 
-    def training_callbacks(self, val_x: np.ndarray, log_dir) -> list:
+    def training_callbacks(self, val_x: np.ndarray, log_dir, stop) -> list:
         """Keras callbacks this family needs during fit (e.g. the VAE's beta schedule), given the
-        validation inputs and a TensorBoard folder of its own."""
+        validation inputs, a TensorBoard folder of its own, and the run's StopConditions (which
+        say whether an epoch ended early, so its figures are not logged)."""
         return []
 
     def term_metrics(self, terms: dict) -> dict:

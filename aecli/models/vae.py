@@ -74,12 +74,12 @@ class VAE(Autoencoder):
     def code_shape(self) -> tuple:
         return tuple(self.encoder.output_shape[0][1:])
 
-    def training_callbacks(self, val_x: np.ndarray, log_dir) -> list:
+    def training_callbacks(self, val_x: np.ndarray, log_dir, stop) -> list:
         from aecli.models.schedules import VAESchedules
         from aecli.training.callbacks import KLPerDimension
 
         schedules = [VAESchedules(self.schedule)] if getattr(self, "schedule", None) else []
-        return [*schedules, KLPerDimension(val_x, log_dir)]
+        return [*schedules, KLPerDimension(val_x, log_dir, stop)]
 
     def kl_per_dimension(self, x: np.ndarray, batch: int = 512) -> np.ndarray:
         """KL(q(z_j|x) || N(0, 1)) of each latent dimension, averaged over the inputs (nats): the

@@ -36,13 +36,14 @@ class KLPerDimension(keras.callbacks.Callback):
     """Each epoch, KL(q(z_j|x) || N(0, 1)) of every latent dimension over (up to 2,000) validation
     inputs, as `kl_per_dim/z<j>` scalars: which dimensions the KL weight switches off, and when."""
 
-    def __init__(self, val_x, log_dir, count=2000):
+    def __init__(self, val_x, log_dir, stop, count=2000):
         super().__init__()
+        self.stop = stop
         self.x = val_x[:count]
         self.writer = tf.summary.create_file_writer(str(log_dir))
 
     def on_epoch_end(self, epoch, logs=None):
-        if getattr(self.model, "stop_training", False):
+        if self.stop.stopped_mid_epoch:
             return  # a partial epoch (stopped by a signal or divergence) is trained again on resume
         with self.writer.as_default():
             for dim, value in enumerate(self.model.kl_per_dimension(self.x)):

@@ -24,25 +24,13 @@ SLURM = [
 ]
 
 
-def _aecli(args, cwd: Path, env: dict, timeout=600):
-    env = {**env, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "aecli", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-
-
 def _sweep_dir(root: Path) -> Path:
     (sweep,) = (root / "outputs" / "train-multirun").iterdir()
     return sweep
 
 
-def test_beta_sweep_runs_as_slurm_jobs_and_is_summarized(slurm, tmp_path):
-    result = _aecli(["train", "-m", *SLURM, "model=vae", "beta=1,4", *TINY], tmp_path, slurm)
+def test_beta_sweep_runs_as_slurm_jobs_and_is_summarized(aecli, slurm, tmp_path):
+    result = aecli("train", "-m", *SLURM, "model=vae", "beta=1,4", *TINY, env=slurm)
     assert result.returncode == 0, result.stderr[-3000:]
     sweep = _sweep_dir(tmp_path)
     records = json.loads((sweep / "summary.json").read_text())
@@ -70,7 +58,7 @@ def _wait_for(predicate, process: subprocess.Popen, what: str, limit_s=300):
         time.sleep(0.2)
 
 
-def test_scancel_interrupts_a_job_that_resume_completes(slurm, tmp_path):
+def test_scancel_interrupts_a_job_that_resume_completes(aecli, slurm, tmp_path):
     # long enough that the job is still training when scancel's SIGTERM arrives
     longer = [*TINY, "dataset.size=20000", "trainer.batch_size=32", "trainer.epochs=25"]
     sweep_process = subprocess.Popen(
@@ -110,7 +98,7 @@ def test_scancel_interrupts_a_job_that_resume_completes(slurm, tmp_path):
     assert [r["status"] for r in records] == ["interrupted"]
     assert "Traceback" not in stdout + stderr
 
-    resumed = _aecli(["resume", str(run)], tmp_path, slurm)
+    resumed = aecli("resume", str(run), env=slurm)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert json.loads((run / "status.json").read_text())["status"] == "completed"
     assert json.loads((run / "metrics.json").read_text())["epochs_completed"] == 25

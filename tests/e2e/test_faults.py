@@ -8,10 +8,7 @@ Each chain runs one run through every point in turn (11 processes), to keep the 
 """
 
 import json
-import os
 import signal
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -61,23 +58,12 @@ SIGNAL_CHAIN = [
 ]
 
 
-def _aecli(cwd: Path, *args, fault=None, signal_name="SIGKILL"):
-    env = {
-        **os.environ,
-        "TF_CPP_MIN_LOG_LEVEL": "2",
-        "PYTHONUNBUFFERED": "1",
-        "AECLI_FAULT_SIGNAL": signal_name,
-    }
-    env.pop("AECLI_FAULT_POINT", None)
-    if fault:
-        env["AECLI_FAULT_POINT"] = fault
-    return subprocess.run(
-        [sys.executable, "-m", "aecli", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
+def _faulty(aecli, *args, fault=None, signal_name="SIGKILL"):
+    """The `aecli` fixture's run with the fault point armed (or none: disarmed)."""
+    return aecli(
+        *args,
         timeout=300,
+        env={"AECLI_FAULT_POINT": fault, "AECLI_FAULT_SIGNAL": signal_name},
     )
 
 
@@ -127,7 +113,7 @@ def _assert_finished_as_if_never_stopped(run_dir: Path):
     assert _temporaries(run_dir) == []
 
 
-def test_sigkill_at_every_point_then_resume_finishes_the_run_exactly_once(tmp_path):
+def test_sigkill_at_every_point_then_resume_finishes_the_run_exactly_once(aecli, tmp_path):
     run_dir = tmp_path / "run"
     survived = []
     for index, (point, epochs) in enumerate(KILL_CHAIN):
@@ -137,7 +123,7 @@ def test_sigkill_at_every_point_then_resume_finishes_the_run_exactly_once(tmp_pa
         args = (
             ["train", *TINY, f"hydra.run.dir={run_dir}"] if index == 0 else ["resume", str(run_dir)]
         )
-        result = _aecli(tmp_path, *args, fault=point)
+        result = _faulty(aecli, *args, fault=point)
         assert result.returncode == -signal.SIGKILL, (point, result.stderr[-3000:])
         status = _status(run_dir)
         assert status["status"] == "running", point  # a killed process records nothing more
@@ -145,20 +131,22 @@ def test_sigkill_at_every_point_then_resume_finishes_the_run_exactly_once(tmp_pa
         if point.startswith("checkpoint-write"):
             assert _temporaries(run_dir), "the kill did not land inside the checkpoint write"
         survived.append(point)
-    result = _aecli(tmp_path, "resume", str(run_dir))
+    result = _faulty(aecli, "resume", str(run_dir))
     assert result.returncode == 0, result.stderr[-3000:]
     assert "status is now `completed`" in result.stdout  # killed after writing its metrics
     _assert_finished_as_if_never_stopped(run_dir)
     assert len(survived) == len(KILL_CHAIN) - 1
 
 
-def test_sigint_and_sigterm_at_every_point_stop_cleanly_and_resume_finishes_exactly_once(tmp_path):
+def test_sigint_and_sigterm_at_every_point_stop_cleanly_and_resume_finishes_exactly_once(
+    aecli, tmp_path
+):
     run_dir = tmp_path / "run"
     for index, (point, name, epochs) in enumerate(SIGNAL_CHAIN):
         args = (
             ["train", *TINY, f"hydra.run.dir={run_dir}"] if index == 0 else ["resume", str(run_dir)]
         )
-        result = _aecli(tmp_path, *args, fault=point, signal_name=name)
+        result = _faulty(aecli, *args, fault=point, signal_name=name)
         expected_code = {"SIGINT": 130, "SIGTERM": 143}[name]
         assert result.returncode == expected_code, (point, name, result.stderr[-3000:])
         assert "Traceback" not in result.stderr, (point, result.stderr[-3000:])
@@ -166,16 +154,16 @@ def test_sigint_and_sigterm_at_every_point_stop_cleanly_and_resume_finishes_exac
         assert status["status"] == "interrupted", (point, status)
         assert status["epochs_completed"] == epochs, (point, status)
         assert f"aecli resume {run_dir}" in status["error"], status
-    result = _aecli(tmp_path, "resume", str(run_dir))
+    result = _faulty(aecli, "resume", str(run_dir))
     assert result.returncode == 0, result.stderr[-3000:]
     _assert_finished_as_if_never_stopped(run_dir)
 
 
 @pytest.mark.parametrize("name", ["SIGTERM", "SIGINT"])
-def test_a_signal_between_two_sweep_jobs_stops_the_sweep_with_its_summary(tmp_path, name):
+def test_a_signal_between_two_sweep_jobs_stops_the_sweep_with_its_summary(aecli, tmp_path, name):
     sweep_dir = tmp_path / "sweep"
-    result = _aecli(
-        tmp_path,
+    result = _faulty(
+        aecli,
         "train",
         "-m",
         *TINY,

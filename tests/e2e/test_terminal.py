@@ -1,8 +1,6 @@
 """What a plain `aecli train` prints: its own lines only, none wider than 100 columns."""
 
 import os
-import subprocess
-import sys
 
 import pytest
 
@@ -37,23 +35,14 @@ FRAMEWORK_LINES = [
 ]
 
 
-def _aecli(tmp_path, *args):
+def _as_a_user(aecli, *args):
     # no TF_CPP_MIN_LOG_LEVEL: as a user's shell has it
-    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
-    return subprocess.run(
-        [sys.executable, "-m", "aecli", *args],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    return aecli(*args, env={"TF_CPP_MIN_LOG_LEVEL": None})
 
 
-def test_a_plain_run_prints_no_framework_lines_and_no_line_over_100_columns(tmp_path):
+def test_a_plain_run_prints_no_framework_lines_and_no_line_over_100_columns(aecli):
     # with XLA, whose service announces itself
-    result = _aecli(tmp_path, "train", *TINY, "hardware.jit_compile=on")
+    result = _as_a_user(aecli, "train", *TINY, "hardware.jit_compile=on")
     assert result.returncode == 0, result.stderr[-3000:]
     output = result.stdout + result.stderr
     for line in FRAMEWORK_LINES:
@@ -66,12 +55,12 @@ def test_a_plain_run_prints_no_framework_lines_and_no_line_over_100_columns(tmp_
     assert "val_loss" in result.stdout  # the final metrics table
 
 
-def test_quiet_prints_only_the_final_metrics_and_verbose_the_info_logs(tmp_path):
-    quiet = _aecli(tmp_path, "train", "-q", *TINY)
+def test_quiet_prints_only_the_final_metrics_and_verbose_the_info_logs(aecli):
+    quiet = _as_a_user(aecli, "train", "-q", *TINY)
     assert quiet.returncode == 0, quiet.stderr[-3000:]
     assert not any(line.startswith(("epoch ", "run ")) for line in quiet.stdout.splitlines())
     assert "test metrics" in quiet.stdout and quiet.stderr == ""
-    verbose = _aecli(tmp_path, "train", "-v", *TINY)
+    verbose = _as_a_user(aecli, "train", "-v", *TINY)
     assert verbose.returncode == 0, verbose.stderr[-3000:]
     assert "XLA off: hardware.jit_compile=off" in verbose.stdout
 
@@ -82,7 +71,7 @@ def test_an_error_message_keeps_its_square_brackets(capsys):
 
 
 @pytest.mark.skipif(os.path.exists("/dev/nvidia0"), reason="needs a machine without a GPU")
-def test_asking_for_a_missing_gpu_names_the_gpu_extra(tmp_path):
-    result = _aecli(tmp_path, "train", *TINY, "hardware=gpu")
+def test_asking_for_a_missing_gpu_names_the_gpu_extra(aecli):
+    result = _as_a_user(aecli, "train", *TINY, "hardware=gpu")
     assert result.returncode == 2
     assert "pip install 'aecli[gpu]'" in result.stderr
