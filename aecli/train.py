@@ -36,6 +36,7 @@ from aecli.training.checkpoints import (  # noqa: E402
 from aecli.training.init_from import init_from  # noqa: E402
 from aecli.training.optimization import (  # noqa: E402
     LearningRateLog,
+    ResumedBest,
     build_optimizer,
     outcome,
     steering_callbacks,
@@ -136,11 +137,12 @@ def _fit_and_evaluate(
         init_from(model, cfg.trainer.init_from)
 
     store = CheckpointStore(folder.checkpoints)
-    initial_epoch, best_val_loss, train_seconds = 0, math.inf, 0.0
+    initial_epoch, best_val_loss, train_seconds, resumed_best = 0, math.inf, 0.0, None
     if resume:
         for path in folder.temporaries():  # a killed process's half-written files; we hold the lock
             path.unlink(missing_ok=True)
         if store.any():
+            resumed_best = _resumed_best(store, model, cfg.trainer)  # before restore: it loads
             checkpoint = store.restore(model)
             initial_epoch = checkpoint["epoch"] + 1
             train_seconds = checkpoint.get("train_seconds") or 0.0
@@ -167,7 +169,7 @@ def _fit_and_evaluate(
         stop,  # first: later callbacks read whether the epoch ended early
         *model.training_callbacks(arrays.val.x, folder.tensorboard_run("latents"), stop),
         checkpoints,
-        *steering_callbacks(cfg.trainer, stop),
+        *steering_callbacks(cfg.trainer, stop, resumed_best, initial_epoch),
         LearningRateLog(),  # after whatever changes the rate, before what writes the logs
         TensorBoard(folder.tensorboard, stop),
         RichProgress(
@@ -233,6 +235,15 @@ def _fit_and_evaluate(
         **factor_metrics(model, arrays.test, cfg.seed),
     }
     return TrainedRun(folder, cfg, arrays, model), metrics
+
+
+def _resumed_best(store: CheckpointStore, model, trainer) -> ResumedBest | None:
+    """What early stopping needs of the `best` checkpoint to go on counting after a resume."""
+    best = store.metadata("best")
+    if trainer.early_stopping_patience is None or best is None:
+        return None
+    weights = store.model_weights("best", model)
+    return None if weights is None else ResumedBest(best["epoch"], best["val_loss"], weights)
 
 
 def _record_epoch(stop: StopConditions, folder: RunFolder, epoch: int) -> None:

@@ -132,6 +132,18 @@ class CheckpointStore:
         except (OSError, ValueError):
             return None
 
+    def model_weights(self, name: str, model) -> list | None:
+        """The model weights of checkpoint `name` (loaded through `model`, whose state it
+        overwrites: restore the state wanted afterwards), or None when it cannot be loaded."""
+        if self.metadata(name) is None:
+            return None
+        model.optimizer.build(model.trainable_variables)
+        try:
+            model.load_weights(self.path(name))
+        except Exception:  # noqa: BLE001 -- restore() reports damaged checkpoints
+            return None
+        return model.get_weights()
+
     def any(self) -> bool:
         """Whether any checkpoint file exists (readable or not)."""
         return any(self.path(name).exists() for name in FALLBACK_ORDER)

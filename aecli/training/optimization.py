@@ -6,6 +6,7 @@ ReduceLROnPlateau / EarlyStopping for the ones that follow the validation loss.
 """
 
 import math
+from dataclasses import dataclass
 
 import keras
 
@@ -105,18 +106,48 @@ class LearningRateLog(keras.callbacks.Callback):
             self.logged = rate
 
 
+@dataclass(frozen=True)
+class ResumedBest:
+    """The `best` checkpoint of a run being resumed: its epoch (0-based), val_loss and model
+    weights, so that early stopping goes on counting from it instead of starting afresh."""
+
+    epoch: int
+    val_loss: float
+    weights: list
+
+
 class EarlyStopping(keras.callbacks.EarlyStopping):
     """Keras' EarlyStopping on val_loss: `min_delta` decides when to stop; at the end the weights
     of the epoch with the lowest val_loss (the `best` checkpoint's rule, improvement by any
     amount) are restored and evaluated. Not when a signal or a non-finite loss stopped the run:
-    those keep the weights reached, to be checkpointed and resumed. After `aecli resume`, the
-    lowest epoch is looked for among the epochs of the resumed session.
+    those keep the weights reached, to be checkpointed and resumed.
+
+    After `aecli resume` (`resumed` given, training from `initial_epoch`), the count goes on from
+    the `best` checkpoint: patience has already used the epochs since it, and its weights are the
+    ones restored unless a resumed epoch beats it. (With min_delta > 0 an uninterrupted run may
+    have counted from an earlier epoch, whose improvement was the last above min_delta; the
+    checkpoint keeps no record of that, so the resumed count is the more patient one.)
     """
 
-    def __init__(self, stop, patience: int, min_delta: float):
+    def __init__(
+        self,
+        stop,
+        patience: int,
+        min_delta: float,
+        resumed: ResumedBest | None = None,
+        initial_epoch: int = 0,
+    ):
         super().__init__(monitor="val_loss", patience=patience, min_delta=min_delta, mode="min")
         self.stop = stop
+        self.resumed, self.initial_epoch = resumed, initial_epoch
         self.lowest, self.lowest_weights = math.inf, None
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        if self.resumed is not None:
+            self.best, self.best_epoch = self.resumed.val_loss, self.resumed.epoch
+            self.wait = max(self.initial_epoch - 1 - self.resumed.epoch, 0)
+            self.lowest, self.lowest_weights = self.resumed.val_loss, self.resumed.weights
 
     @property
     def stopped_early(self) -> bool:
@@ -134,7 +165,9 @@ class EarlyStopping(keras.callbacks.EarlyStopping):
             self.model.set_weights(self.lowest_weights)
 
 
-def steering_callbacks(trainer: TrainerConfig, stop) -> list[keras.callbacks.Callback]:
+def steering_callbacks(
+    trainer: TrainerConfig, stop, resumed: ResumedBest | None = None, initial_epoch: int = 0
+) -> list[keras.callbacks.Callback]:
     """ReduceLROnPlateau and EarlyStopping as configured; list them before the callbacks that
     write the epoch's logs (LearningRateLog, TensorBoard)."""
     callbacks = []
@@ -149,7 +182,13 @@ def steering_callbacks(trainer: TrainerConfig, stop) -> list[keras.callbacks.Cal
         )
     if trainer.early_stopping_patience is not None:
         callbacks.append(
-            EarlyStopping(stop, trainer.early_stopping_patience, trainer.early_stopping_min_delta)
+            EarlyStopping(
+                stop,
+                trainer.early_stopping_patience,
+                trainer.early_stopping_min_delta,
+                resumed,
+                initial_epoch,
+            )
         )
     return callbacks
 

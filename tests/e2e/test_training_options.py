@@ -53,6 +53,28 @@ def test_early_stopping_stops_evaluates_the_best_epoch_and_logs_rate_changes(aec
     assert [rate for _, rate in rates] == pytest.approx([1e-6, 5e-7])
 
 
+def test_early_stopping_goes_on_counting_after_a_resume(aecli, tmp_path):
+    patient = [
+        *TINY,
+        "trainer.learning_rate=1e-6",
+        "trainer.early_stopping_patience=3",
+        "trainer.early_stopping_min_delta=100",
+    ]
+    first = aecli("train", *patient, "trainer.epochs=2")
+    assert first.returncode == 0, first.stderr[-3000:]
+    run = _only_run(tmp_path)
+    best_epoch = CheckpointStore(run / "checkpoints").metadata("best")["epoch"]
+    resumed = aecli("resume", str(run), "trainer.epochs=8")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    metrics = json.loads((run / "metrics.json").read_text())
+    # patience counts from the best epoch of the first session (no val_loss improves by 100):
+    # 3 epochs after it, not 3 epochs after the resume
+    assert metrics["stopped_early"] is True
+    assert metrics["epochs_completed"] == best_epoch + 1 + 3
+    val_losses = [v for _, v in scalar_series(run / "tensorboard" / "validation", "epoch_loss")]
+    assert metrics["val_loss"] == pytest.approx(min(val_losses), rel=1e-6)
+
+
 def test_a_bad_trainer_option_is_one_paragraph_before_tensorflow(aecli):
     result = aecli("train", *TINY, "trainer.momentum=0.9")
     assert result.returncode == 2

@@ -15,6 +15,7 @@ from aecli.models import build_model
 from aecli.training.optimization import (
     EarlyStopping,
     LearningRateLog,
+    ResumedBest,
     build_optimizer,
     current_learning_rate,
     learning_rate,
@@ -150,6 +151,49 @@ def test_early_stopping_keeps_the_reached_weights_when_a_signal_stopped_the_run(
     early.on_train_end()
     for kept, expected in zip(model.get_weights(), reached, strict=True):
         np.testing.assert_array_equal(kept, expected)
+
+
+def test_early_stopping_after_a_resume_counts_on_from_the_best_checkpoint():
+    model = build_model(
+        AutoencoderConfig(name="vanilla", hidden_units=[8], latent_dim=2, likelihood="gaussian"),
+        (6,),
+        seed=0,
+    )
+    best_weights = [w + 7.0 for w in model.get_weights()]
+    stop = StopConditions()
+    # epochs 0-3 ran before the resume; the best checkpoint is epoch 1's: 2 epochs of patience used
+    resumed = ResumedBest(epoch=1, val_loss=3.0, weights=best_weights)
+    early = EarlyStopping(stop, patience=3, min_delta=0.0, resumed=resumed, initial_epoch=4)
+    early.set_model(model)
+    model.stop_training = False
+    early.on_train_begin()
+    early.on_epoch_end(4, {"val_loss": 3.5})
+    assert model.stop_training and early.stopped_early  # the third epoch without improvement
+    early.on_train_end()
+    for restored, best in zip(model.get_weights(), best_weights, strict=True):
+        np.testing.assert_array_equal(restored, best)
+    assert early.lowest == 3.0
+
+
+def test_early_stopping_after_a_resume_keeps_a_resumed_epoch_that_beats_the_checkpoint():
+    model = build_model(
+        AutoencoderConfig(name="vanilla", hidden_units=[8], latent_dim=2, likelihood="gaussian"),
+        (6,),
+        seed=0,
+    )
+    resumed = ResumedBest(epoch=3, val_loss=3.0, weights=[w + 7.0 for w in model.get_weights()])
+    early = EarlyStopping(StopConditions(), 2, 0.0, resumed=resumed, initial_epoch=4)
+    early.set_model(model)
+    model.stop_training = False
+    early.on_train_begin()
+    early.on_epoch_end(4, {"val_loss": 2.5})
+    reached = [w.copy() for w in model.get_weights()]
+    early.on_epoch_end(5, {"val_loss": 2.6})
+    assert not model.stop_training and early.wait == 1
+    early.on_train_end()
+    for restored, expected in zip(model.get_weights(), reached, strict=True):
+        np.testing.assert_array_equal(restored, expected)
+    assert early.lowest == 2.5
 
 
 def test_plateau_schedule_lowers_the_rate_after_patience():
