@@ -30,10 +30,11 @@ register()
 
 class SweepStopped(KeyboardInterrupt):
     """A signal stopped a sweep's job: the sweep must stop too, so it passes through Hydra's
-    launchers, which record an Exception as a failed job and go on to the next one."""
+    launchers, which record an Exception as a failed job and go on to the next one. It travels
+    pickled from a joblib worker to the sweep's process, which rebuilds it from its args."""
 
     def __init__(self, exit_code: int):
-        super().__init__()
+        super().__init__(exit_code)
         self.exit_code = exit_code
 
 

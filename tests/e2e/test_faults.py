@@ -179,3 +179,26 @@ def test_a_signal_between_two_sweep_jobs_stops_the_sweep_with_its_summary(aecli,
     summary = json.loads((sweep_dir / "summary.json").read_text())
     assert [row["status"] for row in summary[:1]] == ["completed"]
     assert not (sweep_dir / "2").exists(), "a job ran after the signal"
+
+
+def test_a_signal_in_a_joblib_worker_stops_the_sweep_with_its_summary(aecli, tmp_path):
+    # each of the two workers signals itself at its third step: the stop travels back pickled
+    sweep_dir = tmp_path / "sweep"
+    result = _faulty(
+        aecli,
+        "train",
+        "-m",
+        "hydra/launcher=joblib",
+        "hydra.launcher.n_jobs=2",
+        *TINY,
+        "seed=0,1",
+        f"hydra.sweep.dir={sweep_dir}",
+        fault="batch:3",
+        signal_name="SIGTERM",
+    )
+    assert result.returncode == 143, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    assert "stopped by a signal" in result.stderr and "aecli resume" in result.stderr
+    summary = json.loads((sweep_dir / "summary.json").read_text())
+    assert {row["status"] for row in summary} <= {"interrupted", "running"}, summary
+    assert any(row["status"] == "interrupted" for row in summary), summary
