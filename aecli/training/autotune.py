@@ -8,6 +8,7 @@ everything that changes the answer; later runs of that configuration reuse it fo
 `aecli bench --refresh` measures again.
 """
 
+import fcntl
 import hashlib
 import json
 import logging
@@ -160,20 +161,34 @@ def choose(
     timer = timer or _bench_timer(cfg, arrays, placement)
     speeds = {"off": timer(False), "on": timer(True)}
     jit = speeds["on"] > speeds["off"]
-    choices[key_id(key)] = {
-        "key": key,
-        "jit_compile": jit,
-        "samples_per_second": speeds,
-        "measured_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_json(path, {"version": CACHE_VERSION, "choices": choices})
+    _remember(
+        path,
+        key_id(key),
+        {
+            "key": key,
+            "jit_compile": jit,
+            "samples_per_second": speeds,
+            "measured_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        },
+    )
     return JitChoice(
         jit,
         "measured now",
         f"XLA {_on_off(jit)}: measured now ({_speeds(speeds)}), cached in {path}",
         speeds,
     )
+
+
+def _remember(path: Path, key_hash: str, choice: dict) -> None:
+    """Add one choice to the cache file. The jobs of a parallel sweep measure at the same time:
+    each re-reads the file under an exclusive lock just before writing, so none drops what
+    another wrote while it was measuring."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        choices = load_choices(path)
+        choices[key_hash] = choice
+        write_json(path, {"version": CACHE_VERSION, "choices": choices})
 
 
 def _on_off(jit: bool) -> str:

@@ -79,6 +79,25 @@ def test_the_first_run_measures_and_later_runs_reuse_the_cached_choice(settings,
     assert len(json.loads(cache.read_text())["choices"]) == 2
 
 
+def test_a_choice_cached_by_another_job_while_this_one_measured_is_kept(settings, cache):
+    """Two jobs of a parallel sweep: the other one writes its choice during this one's timing."""
+
+    def timer_while_another_job_caches(jit: bool) -> float:
+        if jit:
+            autotune.choose(
+                settings("trainer.batch_size=64"), SHAPE, PLACEMENT, timer=CountingTimer()
+            )
+        return 150.0 if jit else 100.0
+
+    autotune.choose(settings(), SHAPE, PLACEMENT, timer=timer_while_another_job_caches)
+    timer = CountingTimer()
+    for overrides in ([], ["trainer.batch_size=64"]):
+        assert autotune.choose(settings(*overrides), SHAPE, PLACEMENT, timer=timer).source == (
+            "cached"
+        )
+    assert timer.calls == []
+
+
 def test_xla_stays_off_when_it_measures_slower(settings, cache):
     assert not autotune.choose(
         settings(), SHAPE, PLACEMENT, timer=CountingTimer(off=200.0, on=150.0)
