@@ -1,12 +1,15 @@
 """A run folder is claimed by one process at a time, and never reused for a second run.
 
-The claim is a lock file created with O_EXCL holding the owner's PID: a second `aecli train
-hydra.run.dir=X` or `aecli resume X` started beside the first is refused, and a lock left by a
-process that died (kill -9) is recognised by its dead PID and taken over.
+The claim is a lock file created with O_EXCL holding the owner's PID and host name: a second
+`aecli train hydra.run.dir=X` or `aecli resume X` started beside the first is refused, and a lock
+left by a process that died (kill -9) is recognised by its dead PID and taken over. (The host
+tells a dead process from one running on another node of a shared disk, whose PID means
+nothing here.)
 """
 
 import atexit
 import os
+import socket
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -39,10 +42,7 @@ def lock(folder: RunFolder) -> None:
         try:
             descriptor = os.open(folder.lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
         except FileExistsError:
-            try:
-                owner = int(folder.lock.read_text().strip() or 0)
-            except (OSError, ValueError):
-                owner = 0
+            owner = (lock_owner(folder) or (0, None))[0]
             if owner == os.getpid():
                 return
             if owner and _alive(owner):
@@ -57,7 +57,7 @@ def lock(folder: RunFolder) -> None:
         except OSError as error:
             raise _unwritable(folder, error) from None
         with os.fdopen(descriptor, "w") as stream:
-            stream.write(f"{os.getpid()}\n")
+            stream.write(f"{os.getpid()} {socket.gethostname()}\n")
         atexit.register(unlock, folder)
         return
     raise FolderBusy(f"Could not take the lock {folder.lock}: another process keeps creating it.")
@@ -71,11 +71,29 @@ def _unwritable(folder: RunFolder, error: OSError) -> UserError:
     )
 
 
-def holds_lock(folder: RunFolder) -> bool:
+def lock_owner(folder: RunFolder) -> tuple[int, str | None] | None:
+    """(PID, host) of the lock's owner (host None in locks of earlier versions), or None when
+    there is no readable lock."""
     try:
-        return int(folder.lock.read_text().strip() or 0) == os.getpid()
-    except (OSError, ValueError):
-        return False
+        fields = folder.lock.read_text().split()
+        return int(fields[0]), (fields[1] if len(fields) > 1 else None)
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def holds_lock(folder: RunFolder) -> bool:
+    owner = lock_owner(folder)
+    return owner is not None and owner[0] == os.getpid()
+
+
+def dead_owner(folder: RunFolder) -> int | None:
+    """The PID of the process that locked the folder on this host and is gone without releasing
+    it (killed, out of memory, the machine restarted), else None: no lock, a live owner, or one
+    on another host (or of unknown host), which cannot be checked from here."""
+    owner = lock_owner(folder)
+    if owner is None or owner[1] != socket.gethostname() or _alive(owner[0]):
+        return None
+    return owner[0]
 
 
 def unlock(folder: RunFolder) -> None:

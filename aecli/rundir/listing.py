@@ -7,6 +7,7 @@ from pathlib import Path
 
 import yaml
 
+from aecli.rundir.claim import dead_owner
 from aecli.rundir.layout import RunFolder
 from aecli.rundir.status import read_status
 
@@ -37,18 +38,29 @@ def _load(path: Path, read, empty):
 
 def read_run(path: Path) -> Run:
     """A run folder as written by `aecli train`; status falls back to 'completed' when only metrics
-    exist. Damaged files read as empty, so one torn record never breaks a listing."""
+    exist, and reads `interrupted` when it says `running` but the process that locked the folder
+    on this host is gone. Damaged files read as empty, so one torn record never breaks a
+    listing."""
     folder = RunFolder(path)
     overrides = _load(folder.overrides, yaml.safe_load, [])
     config = _load(folder.config, yaml.safe_load, {})
     metrics = _load(folder.metrics, json.loads, {})
     status = read_status(folder) or {}
     state = status.get("status") or ("completed" if metrics else "unknown")
+    error = status.get("error")
+    pid = dead_owner(folder) if state == "running" else None
+    if pid is not None:  # a killed process records nothing: say what its lock tells
+        state = "interrupted"
+        error = (
+            f"Its process (PID {pid}) ended without recording how (killed, out of memory, or "
+            f"the machine went down) after {status.get('epochs_completed', 0)} completed "
+            f"epochs. Continue with `aecli resume {path}`."
+        )
     return Run(
         path=path,
         overrides=[str(item) for item in overrides] if isinstance(overrides, list) else [],
         status=state,
-        error=status.get("error"),
+        error=error,
         metrics=metrics if isinstance(metrics, dict) else {},
         config=config if isinstance(config, dict) else {},
         started=status.get("started"),

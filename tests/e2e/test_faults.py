@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from aecli.rundir.listing import read_run
+
 TINY = [
     "dataset=synthetic",
     "dataset.kind=shapes",
@@ -127,6 +129,7 @@ def test_sigkill_at_every_point_then_resume_finishes_the_run_exactly_once(aecli,
         assert result.returncode == -signal.SIGKILL, (point, result.stderr[-3000:])
         status = _status(run_dir)
         assert status["status"] == "running", point  # a killed process records nothing more
+        assert read_run(run_dir).status == "interrupted", point  # its dead lock owner tells
         assert status["epochs_completed"] == epochs, (point, status)
         if point.startswith("checkpoint-write"):
             assert _temporaries(run_dir), "the kill did not land inside the checkpoint write"
