@@ -149,9 +149,9 @@ def configure(cfg: HardwareConfig) -> Placement:
             "there, so the run will be correct but slower than float32. Use `hardware=cpu` for "
             "speed."
         )
-    if precision == Precision.float32.value:
+    if precision == Precision.float32.value and cfg.precision != Precision.mixed_auto:
         log.info("precision %s: %s", precision, why)
-    else:  # a half-precision run says which one it got, and why
+    else:  # a half-precision run, or `hardware=mixed` whatever it chose, says which, and why
         say(f"precision {precision}: {why}")
     keras.mixed_precision.set_global_policy(precision)
     strategy = _strategy(cfg, on_gpu)
