@@ -36,6 +36,8 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from aecli.cli import TENSORFLOW_ENVIRONMENT
+
 BATCH, LEARNING_RATE, SIGMA = 128, 1e-3, 0.4
 DATA_DIR = "/usr/share/datasets/fashion-mnist"
 WORKLOADS = ("MLP VAE 784-400-20", "conv denoiser 64-32-16")
@@ -321,6 +323,8 @@ def run_child(options, workload, variant) -> dict:
         options.data_dir,
     ]
     env = dict(os.environ)
+    if variant.startswith("aecli") or variant == "matmul limit":
+        env.update({k: env.get(k, v) for k, v in TENSORFLOW_ENVIRONMENT.items()})  # as `aecli` runs
     if variant in ("PyTorch tuned", "torch.compile"):
         # OpenMP threads spin while they wait; on a machine whose cores other processes share, the
         # spinning takes the cores from the work (7x slower measured on a loaded 2-core host)

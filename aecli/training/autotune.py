@@ -60,7 +60,8 @@ def cache_dir() -> Path:
 
 def config_key(cfg: TrainConfig, input_shape, placement) -> dict:
     """Everything that changes whether XLA wins: the network's shapes, the batch, the precision,
-    the device, the CPU (model and instruction flags) and TensorFlow's version."""
+    the device, the CPU (model and instruction flags), TensorFlow's version and whether its
+    oneDNN kernels are on (they speed up the steps without XLA)."""
     import tensorflow as tf
 
     from aecli.training.hardware import cpu_identity
@@ -82,6 +83,7 @@ def config_key(cfg: TrainConfig, input_shape, placement) -> dict:
         "cpu_model": cpu.model,
         "cpu_flags": cpu.flags_hash,
         "tensorflow": tf.__version__,
+        "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default"),
     }
 
 

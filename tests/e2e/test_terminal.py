@@ -63,6 +63,8 @@ def test_quiet_prints_only_the_final_metrics_and_verbose_the_info_logs(aecli):
     verbose = _as_a_user(aecli, "train", "-v", *TINY)
     assert verbose.returncode == 0, verbose.stderr[-3000:]
     assert "XLA off: hardware.jit_compile=off" in verbose.stdout
+    # aecli asks TensorFlow for its oneDNN kernels on every CPU (on by itself only on some)
+    assert "oneDNN custom operations are on" in verbose.stdout + verbose.stderr
 
 
 def test_an_error_message_keeps_its_square_brackets(capsys):
