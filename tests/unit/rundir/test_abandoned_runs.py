@@ -47,16 +47,17 @@ def test_a_dead_process_on_this_host_reads_as_interrupted_with_how_to_go_on(runn
     assert json.loads(folder.status.read_text())["status"] == "running"  # reading writes nothing
 
 
-@pytest.mark.parametrize(
-    "content",
-    [
-        f"{os.getpid()} {socket.gethostname()}\n",  # alive
-        f"{1} another-node\n",  # on another host of a shared disk: cannot be checked here
-        "12345\n",  # a lock of an earlier version: host unknown
-    ],
-)
-def test_a_live_remote_or_unknown_owner_keeps_running(running, content):
-    folder = running(content)
+LIVE_REMOTE_OR_UNKNOWN = {
+    "alive": lambda: f"{os.getpid()} {socket.gethostname()}\n",
+    # on another host of a shared disk: cannot be checked here
+    "another host": lambda: "1 another-node\n",
+    "an earlier version's lock, host unknown": lambda: "12345\n",
+}
+
+
+@pytest.mark.parametrize("owner", list(LIVE_REMOTE_OR_UNKNOWN))
+def test_a_live_remote_or_unknown_owner_keeps_running(running, owner):
+    folder = running(LIVE_REMOTE_OR_UNKNOWN[owner]())
     assert dead_owner(folder) is None
     assert read_run(folder.path).status == "running"
 
