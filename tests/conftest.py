@@ -36,6 +36,10 @@ def aecli(tmp_path):
             **os.environ,
             "TF_CPP_MIN_LOG_LEVEL": "2",
             "PYTHONUNBUFFERED": "1",
+            # a piped command's table width is aecli's own unless a test sets it (pytest-xdist's
+            # workers pass COLUMNS on)
+            "COLUMNS": None,
+            "LINES": None,
             **(env or {}),
         }
         return subprocess.run(

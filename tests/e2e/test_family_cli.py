@@ -18,7 +18,12 @@ def _run(aecli, tmp_path, *overrides):
 @pytest.mark.skipif(not FASHION.exists(), reason="needs Debian's dataset-fashion-mnist (make data)")
 def test_denoiser_beats_its_noisy_input_on_real_fashion_mnist(aecli, tmp_path):
     metrics = _run(
-        aecli, tmp_path, "model=conv_denoising", "dataset.limit=3000", "trainer.epochs=2"
+        aecli,
+        tmp_path,
+        "model=conv_denoising",
+        "dataset.limit=3000",
+        "dataset.test_limit=2000",
+        "trainer.epochs=2",
     )
     assert metrics["test_psnr_denoised_db"] > metrics["test_psnr_noisy_db"] + 2
     assert metrics["test_ssim_denoised"] > metrics["test_ssim_noisy"]
