@@ -32,12 +32,17 @@ def _data():
     return tf.data.Dataset.from_tensor_slices((X, X)).batch(16)
 
 
-def _fit(trainer: TrainerConfig, mixed=False):
-    model = build_model(
+def _tiny_model():
+    """A 6-8-2 autoencoder for the tiny data above."""
+    return build_model(
         AutoencoderConfig(name="vanilla", hidden_units=[8], latent_dim=2, likelihood="gaussian"),
         (6,),
         seed=0,
     )
+
+
+def _fit(trainer: TrainerConfig, mixed=False):
+    model = _tiny_model()
     model.compile(optimizer=build_optimizer(trainer, STEPS, mixed))
     stop = StopConditions()
     callbacks = [stop, *steering_callbacks(trainer, stop), LearningRateLog()]
@@ -105,11 +110,7 @@ def test_gradient_clip_norm_reaches_the_optimizer_and_bounds_the_step():
 
 
 def test_early_stopping_stops_on_a_plateau_and_restores_the_best_weights():
-    model = build_model(
-        AutoencoderConfig(name="vanilla", hidden_units=[8], latent_dim=2, likelihood="gaussian"),
-        (6,),
-        seed=0,
-    )
+    model = _tiny_model()
     stop = StopConditions()
     early = EarlyStopping(stop, patience=2, min_delta=0.01)
     early.set_model(model)
@@ -135,11 +136,7 @@ def test_early_stopping_stops_on_a_plateau_and_restores_the_best_weights():
 
 
 def test_early_stopping_keeps_the_reached_weights_when_a_signal_stopped_the_run():
-    model = build_model(
-        AutoencoderConfig(name="vanilla", hidden_units=[8], latent_dim=2, likelihood="gaussian"),
-        (6,),
-        seed=0,
-    )
+    model = _tiny_model()
     stop = StopConditions()
     early = EarlyStopping(stop, patience=5, min_delta=0.0)
     early.set_model(model)
@@ -154,11 +151,7 @@ def test_early_stopping_keeps_the_reached_weights_when_a_signal_stopped_the_run(
 
 
 def test_early_stopping_after_a_resume_counts_on_from_the_best_checkpoint():
-    model = build_model(
-        AutoencoderConfig(name="vanilla", hidden_units=[8], latent_dim=2, likelihood="gaussian"),
-        (6,),
-        seed=0,
-    )
+    model = _tiny_model()
     best_weights = [w + 7.0 for w in model.get_weights()]
     stop = StopConditions()
     # epochs 0-3 ran before the resume; the best checkpoint is epoch 1's: 2 epochs of patience used
@@ -176,11 +169,7 @@ def test_early_stopping_after_a_resume_counts_on_from_the_best_checkpoint():
 
 
 def test_early_stopping_after_a_resume_keeps_a_resumed_epoch_that_beats_the_checkpoint():
-    model = build_model(
-        AutoencoderConfig(name="vanilla", hidden_units=[8], latent_dim=2, likelihood="gaussian"),
-        (6,),
-        seed=0,
-    )
+    model = _tiny_model()
     resumed = ResumedBest(epoch=3, val_loss=3.0, weights=[w + 7.0 for w in model.get_weights()])
     early = EarlyStopping(StopConditions(), 2, 0.0, resumed=resumed, initial_epoch=4)
     early.set_model(model)
