@@ -142,11 +142,12 @@ def _fit_and_evaluate(
         for path in folder.temporaries():  # a killed process's half-written files; we hold the lock
             path.unlink(missing_ok=True)
         if store.any():
-            resumed_best = _resumed_best(store, model, cfg.trainer)  # before restore: it loads
+            best = store.metadata("best")
+            resumed_best = _resumed_best(store, best, model, cfg.trainer)  # loads: before restore
             checkpoint = store.restore(model)
             initial_epoch = checkpoint["epoch"] + 1
             train_seconds = checkpoint.get("train_seconds") or 0.0
-            best_val_loss = (store.metadata("best") or {}).get("val_loss", math.inf)
+            best_val_loss = (best or {}).get("val_loss", math.inf)
             log.info(
                 "resuming after epoch %d from checkpoint `%s`", initial_epoch, checkpoint["name"]
             )
@@ -237,9 +238,9 @@ def _fit_and_evaluate(
     return TrainedRun(folder, cfg, arrays, model), metrics
 
 
-def _resumed_best(store: CheckpointStore, model, trainer) -> ResumedBest | None:
-    """What early stopping needs of the `best` checkpoint to go on counting after a resume."""
-    best = store.metadata("best")
+def _resumed_best(store: CheckpointStore, best: dict | None, model, trainer) -> ResumedBest | None:
+    """What early stopping needs of the `best` checkpoint (`best`: its metadata) to go on
+    counting after a resume."""
     if trainer.early_stopping_patience is None or best is None:
         return None
     weights = store.model_weights("best", model)
