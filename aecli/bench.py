@@ -108,7 +108,7 @@ def run_benchmark(
     refresh: bool = False,
 ) -> dict:
     """Every (XLA, steps per execution) variant, the input pipeline's share, time to first step,
-    and what `hardware.jit_compile=auto` picks for this configuration (cached, or measured now)."""
+    and what this configuration's `auto` settings pick (cached, or measured now)."""
     from aecli.training.autotune import choose
 
     placement = hardware.configure(cfg.hardware)
@@ -125,11 +125,11 @@ def run_benchmark(
     baseline = results[0].samples_per_second
     input_step = input_seconds_per_step(cfg, arrays, steps)
     best = max(results, key=lambda m: m.samples_per_second)
-    # the variant a run with `auto` trains as: its XLA choice at the configured steps per call
+    # the variant a run with this configuration trains as
     as_auto = [
         m
         for m in results
-        if m.jit_compile == auto.jit and m.steps_per_execution == cfg.trainer.steps_per_execution
+        if (m.jit_compile, m.steps_per_execution) == (auto.jit, auto.steps_per_execution)
     ]
     return {
         "model": cfg.model.name,
@@ -143,11 +143,13 @@ def run_benchmark(
         "repeats": repeats,
         "seconds_to_first_step": first_step - started_at,
         "auto_jit_compile": auto.jit,
-        "auto_jit_source": auto.source,
-        "auto_jit_reason": auto.reason,
-        "auto_jit_samples_per_second": auto.samples_per_second,
-        # how far the auto choice's variant is from the fastest one measured here (None when the
-        # configured steps per call was not among the variants)
+        "auto_steps_per_execution": auto.steps_per_execution,
+        "auto_source": auto.source,
+        "auto_reason": auto.reason,
+        "auto_detail": auto.detail,
+        "auto_measured": auto.measured,
+        # how far the auto choice's variant is from the fastest one measured here (None when its
+        # steps per call was not among the variants)
         "auto_ratio_to_best": as_auto[0].samples_per_second / best.samples_per_second
         if as_auto
         else None,

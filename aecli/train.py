@@ -24,7 +24,7 @@ from aecli.rundir.outputs import print_metrics, save_networks, write_metrics  # 
 from aecli.rundir.signals import Stopped, guard  # noqa: E402
 from aecli.rundir.status import read_status, write_status  # noqa: E402
 from aecli.sweeps.hparams import write_run_hparams  # noqa: E402
-from aecli.training import hardware  # noqa: E402
+from aecli.training import autotune, hardware  # noqa: E402
 from aecli.training.callbacks import ImageGrids, TensorBoard, forget_steps_from  # noqa: E402
 from aecli.training.checkpoints import (  # noqa: E402
     Checkpoints,
@@ -115,24 +115,24 @@ def _fit_and_evaluate(
     data = make_pipelines(arrays, cfg.trainer.batch_size, cfg.model.noise, cfg.seed)
     fault_point("data-loading")
     stage[0] = "building the model"
-    jit, why = hardware.jit_compile(
+    step = autotune.choose(
         cfg,
         arrays.input_shape,
         placement,
         arrays=arrays,
         planned_steps=cfg.trainer.epochs * data.steps_per_epoch,
     )
-    say(why if why.startswith("XLA") else f"XLA {'on' if jit else 'off'}: {why}")
+    say(step.reason)
+    if step.detail:
+        log.info(step.detail)
     with placement.strategy.scope():
         model = build_model(
             cfg.model, arrays.input_shape, seed=cfg.seed, dataset_size=len(arrays.train.x)
         )
         model.compile(
             optimizer=build_optimizer(cfg.trainer, data.steps_per_epoch, placement.mixed),
-            jit_compile=jit,
-            steps_per_execution=hardware.steps_per_execution(
-                cfg.trainer.steps_per_execution, placement
-            ),
+            jit_compile=step.jit,
+            steps_per_execution=step.steps_per_execution,
         )
         init_from(model, cfg.trainer.init_from)
 
@@ -205,7 +205,7 @@ def _fit_and_evaluate(
             shuffle=False,
             verbose=0,
         )  # tf.data shuffles
-    _raise_if_stopped(stop, store, model, cfg)
+    _raise_if_stopped(stop, store, model, cfg, step.steps_per_execution)
     epochs = stop.last_completed_epoch + 1
     seconds = stop.train_seconds
 
@@ -229,7 +229,8 @@ def _fit_and_evaluate(
         "train_samples_per_second": epochs * data.steps_per_epoch * cfg.trainer.batch_size / seconds
         if seconds
         else math.nan,
-        "jit_compile": jit,
+        "jit_compile": step.jit,
+        "steps_per_execution": step.steps_per_execution,
         "precision": placement.precision,
         **evaluate(model, data.test, noisy=cfg.model.noise.type != NoiseType.none),
         **model.posterior_metrics(arrays.test.x),
@@ -265,7 +266,9 @@ def _check_likelihood(cfg: TrainConfig, arrays) -> None:
         )
 
 
-def _raise_if_stopped(stop: StopConditions, store: CheckpointStore, model, cfg: TrainConfig):
+def _raise_if_stopped(
+    stop: StopConditions, store: CheckpointStore, model, cfg: TrainConfig, per_call: int
+):
     """Turn an early stop into its error."""
     if stop.non_finite is not None:
         epoch, first, last, term = stop.non_finite
@@ -279,7 +282,7 @@ def _raise_if_stopped(stop: StopConditions, store: CheckpointStore, model, cfg: 
             f"at step {last + 1}"
             if first == last
             else f"between steps {first + 1} and {last + 1} (the loss is reported once per "
-            f"trainer.steps_per_execution={cfg.trainer.steps_per_execution} steps)"
+            f"{per_call} steps, trainer.steps_per_execution={cfg.trainer.steps_per_execution})"
         )
         raise Diverged(
             f"Training diverged: the loss term `{term}` became non-finite in epoch {epoch + 1} "

@@ -8,8 +8,8 @@ Workloads, on real Fashion-MNIST, batch 128, Adam(1e-3), BCE from logits summed 
   with upsampling, trained on Gaussian-corrupted input (sigma 0.4, fresh every batch).
 
 Variants:
-- aecli float32 / aecli bfloat16: aecli's pipeline, model classes and steps per execution; XLA as
-  `hardware.jit_compile=auto` picks it: a short timing of both, then the faster is timed in full.
+- aecli float32 / aecli bfloat16: aecli's pipeline and model classes; XLA and steps per call as
+  `auto` picks them: a short timing of every candidate, then the fastest is timed in full.
 - PyTorch eager: a plain loop over pre-loaded tensors that reads the loss every step (`.item()`,
   as a progress bar does).
 - PyTorch tuned: no per-step host read, channels_last for the convs, fused Adam, and
@@ -108,14 +108,15 @@ def keras_vae():
 
 
 def train_aecli(workload, arrays, epochs, precision):
-    """aecli's core at `precision`: its tf.data pipeline, model class, steps per execution, and XLA
-    picked as `auto` does (both timed briefly, the faster kept); returns (samples/s, note)."""
+    """aecli's core at `precision`: its tf.data pipeline, model class, and XLA and steps per call
+    picked as `auto` does (every candidate timed briefly, the fastest kept); returns (samples/s,
+    note)."""
     import keras
 
     from aecli.config.model import NoiseConfig, NoiseType
     from aecli.config.run import HardwareConfig, Precision, TrainerConfig
     from aecli.data.pipeline import make_pipelines
-    from aecli.training import hardware
+    from aecli.training import autotune, hardware
     from aecli.training.optimization import build_optimizer
 
     placement = hardware.configure(
@@ -123,9 +124,8 @@ def train_aecli(workload, arrays, epochs, precision):
     )
     mlp = workload == WORKLOADS[0]
     noise = NoiseConfig() if mlp else NoiseConfig(type=NoiseType.gaussian, level=SIGMA)
-    per_call = TrainerConfig().steps_per_execution
 
-    def fit(jit, steps_per_epoch, epochs_):
+    def fit(jit, per_call, steps_per_epoch, epochs_):
         keras.backend.clear_session()
         keras.utils.set_random_seed(0)
         model = keras_vae() if mlp else keras_denoiser()
@@ -144,9 +144,14 @@ def train_aecli(workload, arrays, epochs, precision):
         model.fit(train, epochs=epochs_ - 1, steps_per_epoch=steps, verbose=0)
         return (epochs_ - 1) * steps * BATCH / (time.perf_counter() - start)
 
-    quick = {jit: fit(jit, 4 * per_call, 3) for jit in (False, True)}
-    jit = quick[True] > quick[False]
-    return fit(jit, None, epochs), f"XLA {'on' if jit else 'off'}"
+    per_calls = autotune.STEPS_PER_CALL_CANDIDATES
+    quick = {
+        (jit, per_call): fit(jit, per_call, 4 * max(per_calls), 3)
+        for jit in (False, True)
+        for per_call in per_calls
+    }
+    jit, per_call = max(quick, key=quick.get)
+    return fit(jit, per_call, None, epochs), autotune.describe(jit, per_call)
 
 
 def matmul_limit(epochs_steps: int) -> float:

@@ -1,5 +1,6 @@
 """`aecli bench [--steps N] [--repeats R] [--steps-per-execution 1,8] [--refresh] [overrides]`:
-measured training speed, and what `hardware.jit_compile=auto` picks here."""
+measured training speed, and what `hardware.jit_compile=auto` and
+`trainer.steps_per_execution=auto` pick here."""
 
 import argparse
 import time
@@ -37,8 +38,9 @@ def _arguments(args):
     parser.add_argument(
         "--refresh",
         action="store_true",
-        help="measure XLA off/on for `hardware.jit_compile=auto` again, replacing the "
-        "cached choice of this configuration",
+        help="measure the candidates of `hardware.jit_compile=auto` and "
+        "`trainer.steps_per_execution=auto` again, replacing the cached choice of this "
+        "configuration",
     )
     return parser.parse_known_args(args)
 
@@ -95,7 +97,8 @@ def main(args) -> int:
         else ""
     )
     console.print(
-        f"hardware.jit_compile=auto ({report['auto_jit_source']}): {report['auto_jit_reason']}"
+        f"what a run of this configuration trains with ({report['auto_source']}): "
+        f"{report['auto_reason']}; {report['auto_detail']}"
         f"{versus_best}\nwrote {out_dir / 'bench.json'}"
     )
     return 0

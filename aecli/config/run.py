@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import List, Optional
+from typing import Any, List, Optional
 
 from omegaconf import MISSING
 
@@ -32,8 +32,12 @@ class Strategy(str, Enum):
     multi_worker = "multi_worker"
 
 
+# a setting left to what is measured fastest on this machine (aecli/training/autotune.py)
+AUTO = "auto"
+
+
 class JitCompile(str, Enum):
-    """XLA on, off, or `auto`: on only where it was measured faster (aecli/training/hardware.py)."""
+    """XLA on, off, or `auto`: on only where it was measured faster (aecli/training/autotune.py)."""
 
     auto = "auto"
     on = "on"
@@ -118,7 +122,9 @@ class TrainerConfig:
                              (null = train every epoch).
     init_from: a finished run's folder whose encoder and decoder weights start this run
                (fine-tuning); the architecture must match.
-    steps_per_execution: train steps fused into one compiled call (fewer Python round trips).
+    steps_per_execution: train steps fused into one compiled call (fewer Python round trips), or
+                         auto: 1 or 8, whichever was measured faster for this configuration on
+                         this machine (aecli/training/autotune.py).
     checkpoint_every: save the `last` checkpoint every N epochs (the `best` one whenever
                       validation loss improves).
     image_every: write image grids every N epochs (0 = never).
@@ -140,7 +146,8 @@ class TrainerConfig:
     early_stopping_patience: Optional[int] = None
     early_stopping_min_delta: float = 0.0
     init_from: Optional[str] = None
-    steps_per_execution: int = 8
+    # an int or "auto": OmegaConf 2.3 has no Union of primitives, so Any, checked below
+    steps_per_execution: Any = AUTO
     checkpoint_every: int = 1
     image_every: int = 1
 
@@ -154,10 +161,15 @@ class TrainerConfig:
             "finite and > 0",
         )
         require(
-            self.steps_per_execution >= 1,
+            self.steps_per_execution == AUTO
+            or (
+                isinstance(self.steps_per_execution, int)
+                and not isinstance(self.steps_per_execution, bool)
+                and self.steps_per_execution >= 1
+            ),
             "trainer.steps_per_execution",
             self.steps_per_execution,
-            "an integer >= 1",
+            "auto or an integer >= 1",
         )
         require(
             self.checkpoint_every >= 1,

@@ -8,7 +8,7 @@ from functools import lru_cache
 import keras
 import tensorflow as tf
 
-from aecli.config.run import HardwareConfig, Precision, Strategy, TrainConfig
+from aecli.config.run import HardwareConfig, Precision, Strategy
 from aecli.console import say
 from aecli.errors import ConfigError
 
@@ -163,21 +163,6 @@ def configure(cfg: HardwareConfig) -> Placement:
         strategy=strategy,
         precision=precision,
     )
-
-
-def jit_compile(
-    cfg: TrainConfig,
-    input_shape,
-    placement: Placement,
-    planned_steps: int | None = None,
-    arrays=None,
-) -> tuple[bool, str]:
-    """Whether to compile the train step with XLA, and why: `auto` follows what was measured on
-    this machine for this configuration (aecli/training/autotune.py)."""
-    from aecli.training.autotune import choose
-
-    choice = choose(cfg, input_shape, placement, planned_steps=planned_steps, arrays=arrays)
-    return choice.jit, choice.reason
 
 
 def steps_per_execution(requested: int, placement: Placement) -> int:

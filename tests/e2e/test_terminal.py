@@ -62,7 +62,7 @@ def test_quiet_prints_only_the_final_metrics_and_verbose_the_info_logs(aecli):
     assert "test metrics" in quiet.stdout and quiet.stderr == ""
     verbose = _as_a_user(aecli, "train", "-v", *TINY)
     assert verbose.returncode == 0, verbose.stderr[-3000:]
-    assert "XLA off: hardware.jit_compile=off" in verbose.stdout
+    assert "XLA off, 1 step per call: hardware.jit_compile=off" in verbose.stdout
     # aecli asks TensorFlow for its oneDNN kernels on every CPU (on by itself only on some)
     assert "oneDNN custom operations are on" in verbose.stdout + verbose.stderr
 

@@ -1,4 +1,5 @@
-"""hardware.jit_compile=auto: measured once per configuration on this machine, cached, reused."""
+"""hardware.jit_compile=auto and trainer.steps_per_execution=auto: measured once per configuration
+on this machine, cached, reused."""
 
 import json
 
@@ -13,15 +14,19 @@ PLACEMENT = Placement(on_gpu=False, mixed=False, strategy=tf.distribute.get_stra
 SHAPE = (28, 28, 1)
 
 
+ALL = [(False, 1), (False, 8), (True, 1), (True, 8)]
+
+
 class CountingTimer:
-    """Stands in for the measurement: fixed samples/s per variant, and how often it was asked."""
+    """Stands in for the measurement: fixed samples/s per XLA setting, `fused` times that at 8
+    steps per call, and which candidates it was asked for."""
 
-    def __init__(self, off=100.0, on=150.0):
-        self.speeds, self.calls = {False: off, True: on}, []
+    def __init__(self, off=100.0, on=150.0, fused=1.0):
+        self.speeds, self.fused, self.calls = {False: off, True: on}, fused, []
 
-    def __call__(self, jit: bool) -> float:
-        self.calls.append(jit)
-        return self.speeds[jit]
+    def __call__(self, jit: bool, per_call: int) -> float:
+        self.calls.append((jit, per_call))
+        return self.speeds[jit] * (self.fused if per_call > 1 else 1.0)
 
 
 @pytest.fixture
@@ -49,6 +54,7 @@ def test_the_key_changes_with_batch_size_shapes_and_precision(settings):
         autotune.config_key(settings("trainer.batch_size=64"), SHAPE, PLACEMENT),
         autotune.config_key(settings("model.hidden_units=[400]"), SHAPE, PLACEMENT),
         autotune.config_key(settings("model.latent_dim=20"), SHAPE, PLACEMENT),
+        autotune.config_key(settings("trainer.steps_per_execution=4"), SHAPE, PLACEMENT),
         autotune.config_key(settings(), (32, 32, 3), PLACEMENT),
         autotune.config_key(
             settings(), SHAPE, Placement(False, False, PLACEMENT.strategy, "mixed_bfloat16")
@@ -64,26 +70,25 @@ def test_the_key_changes_with_batch_size_shapes_and_precision(settings):
 def test_the_first_run_measures_and_later_runs_reuse_the_cached_choice(settings, cache):
     timer = CountingTimer(off=100.0, on=150.0)
     first = autotune.choose(settings(), SHAPE, PLACEMENT, timer=timer)
-    assert (first.jit, first.source, timer.calls) == (True, "measured now", [False, True])
-    assert "150 samples/s" in first.reason and str(cache) in first.reason
+    assert (first.jit, first.steps_per_execution, first.source) == (True, 1, "measured now")
+    assert timer.calls == ALL
+    assert first.reason == "XLA on, 1 step per call: the fastest of 4 candidates measured now"
+    assert "XLA off, 8 steps per call: 100" in first.detail and str(cache) in first.detail
     again = autotune.choose(settings(), SHAPE, PLACEMENT, planned_steps=10_000, timer=timer)
-    assert (again.jit, again.source, again.samples_per_second) == (
-        True,
-        "cached",
-        {"off": 100.0, "on": 150.0},
-    )
-    assert len(timer.calls) == 2
+    assert (again.jit, again.steps_per_execution, again.source) == (True, 1, "cached")
+    assert [m["samples_per_second"] for m in again.measured] == [100.0, 100.0, 150.0, 150.0]
+    assert len(timer.calls) == 4
     # another batch size is another configuration
     autotune.choose(settings("trainer.batch_size=64"), SHAPE, PLACEMENT, timer=timer)
-    assert len(timer.calls) == 4
+    assert len(timer.calls) == 8
     assert len(json.loads(cache.read_text())["choices"]) == 2
 
 
 def test_a_choice_cached_by_another_job_while_this_one_measured_is_kept(settings, cache):
     """Two jobs of a parallel sweep: the other one writes its choice during this one's timing."""
 
-    def timer_while_another_job_caches(jit: bool) -> float:
-        if jit:
+    def timer_while_another_job_caches(jit: bool, per_call: int) -> float:
+        if jit and per_call == 1:
             autotune.choose(
                 settings("trainer.batch_size=64"), SHAPE, PLACEMENT, timer=CountingTimer()
             )
@@ -104,20 +109,46 @@ def test_xla_stays_off_when_it_measures_slower(settings, cache):
     ).jit
 
 
+def test_fused_steps_are_chosen_where_they_measure_faster(settings, cache):
+    choice = autotune.choose(settings(), SHAPE, PLACEMENT, timer=CountingTimer(fused=1.2))
+    assert (choice.jit, choice.steps_per_execution) == (True, 8)
+
+
+def test_only_what_is_left_to_auto_is_measured(settings, cache):
+    timer = CountingTimer(fused=1.2)
+    fixed_jit = autotune.choose(settings("hardware.jit_compile=off"), SHAPE, PLACEMENT, timer=timer)
+    assert timer.calls == [(False, 1), (False, 8)] and fixed_jit.steps_per_execution == 8
+    timer = CountingTimer(fused=1.2)
+    fixed_calls = settings("trainer.steps_per_execution=4")
+    choice = autotune.choose(fixed_calls, SHAPE, PLACEMENT, timer=timer)
+    assert timer.calls == [(False, 4), (True, 4)] and (choice.jit, choice.steps_per_execution) == (
+        True,
+        4,
+    )
+
+
 def test_refresh_measures_again_and_replaces_the_choice(settings, cache):
     autotune.choose(settings(), SHAPE, PLACEMENT, timer=CountingTimer(off=100.0, on=150.0))
     slower_now = CountingTimer(off=100.0, on=50.0)
     refreshed = autotune.choose(settings(), SHAPE, PLACEMENT, refresh=True, timer=slower_now)
-    assert (refreshed.jit, refreshed.source, len(slower_now.calls)) == (False, "measured now", 2)
+    assert (refreshed.jit, refreshed.source, len(slower_now.calls)) == (False, "measured now", 4)
     assert not autotune.choose(settings(), SHAPE, PLACEMENT, timer=slower_now).jit
-    assert len(slower_now.calls) == 2
+    assert len(slower_now.calls) == 4
 
 
 def test_a_short_run_measures_nothing_and_runs_without_xla(settings, cache):
+    """Timing 4 candidates trains 192 steps: more than 10% of a run of 1,500."""
     timer = CountingTimer()
-    choice = autotune.choose(settings(), SHAPE, PLACEMENT, planned_steps=20, timer=timer)
-    assert (choice.jit, choice.source, timer.calls) == (False, "short run", [])
-    assert not cache.exists()
+    choice = autotune.choose(settings(), SHAPE, PLACEMENT, planned_steps=1500, timer=timer)
+    assert (choice.jit, choice.steps_per_execution, choice.source, timer.calls) == (
+        False,
+        8,
+        "short run",
+        [],
+    )
+    assert "192 steps" in choice.reason and not cache.exists()
+    autotune.choose(settings(), SHAPE, PLACEMENT, planned_steps=2000, timer=timer)
+    assert timer.calls == ALL
 
 
 @pytest.mark.parametrize(
@@ -128,11 +159,21 @@ def test_a_corrupt_cache_file_is_ignored_and_rewritten(settings, cache, content)
     cache.write_text(content)
     timer = CountingTimer()
     assert autotune.choose(settings(), SHAPE, PLACEMENT, timer=timer).source == "measured now"
-    assert timer.calls == [False, True]
+    assert timer.calls == ALL
     assert json.loads(cache.read_text())["version"] == autotune.CACHE_VERSION
 
 
 def test_an_explicit_setting_is_obeyed_without_measuring(settings, cache):
     timer = CountingTimer()
-    choice = autotune.choose(settings("hardware.jit_compile=off"), SHAPE, PLACEMENT, timer=timer)
-    assert (choice.jit, choice.source, timer.calls) == (False, "setting", [])
+    choice = autotune.choose(
+        settings("hardware.jit_compile=off", "trainer.steps_per_execution=2"),
+        SHAPE,
+        PLACEMENT,
+        timer=timer,
+    )
+    assert (choice.jit, choice.steps_per_execution, choice.source, timer.calls) == (
+        False,
+        2,
+        "setting",
+        [],
+    )
