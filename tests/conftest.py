@@ -25,6 +25,18 @@ def compose_train():
     return _compose
 
 
+@pytest.fixture(scope="session")
+def step_cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("aecli-cache")
+
+
+@pytest.fixture(autouse=True)
+def hermetic_cache(step_cache, monkeypatch):
+    """One cache of measured XLA / steps-per-call choices for the test session, for in-process
+    calls and the commands tests run alike: no test reads or writes the user's ~/.cache/aecli."""
+    monkeypatch.setenv("AECLI_CACHE_DIR", str(step_cache))
+
+
 @pytest.fixture
 def aecli(tmp_path):
     """Run `python -m aecli ARGS` in tmp_path (or `cwd`) with the network-free environment CI
