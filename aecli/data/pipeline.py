@@ -34,9 +34,59 @@ def _with_noise(
     )
 
 
+def shuffled_batches(x: np.ndarray, batch_size: int, seed: int) -> tf.data.Dataset:
+    """Full batches of `x` in a fresh random order on every pass (epoch), the last partial batch
+    dropped.
+
+    Each pass draws its permutation of the indices in one op and gathers whole batches from the
+    array, which stays a single tensor. Shuffling the examples themselves
+    (`from_tensor_slices(x).shuffle(len(x))`) moves every example through tf.data one at a time
+    and holds a second copy of the data in its buffer: on a 2-core Zen 2 EPYC that cost
+    0.57-0.67 ms per batch of 128 Fashion-MNIST-sized images against 0.24-0.28 ms here
+    (each consumed inside TensorFlow, the two alternating over three rounds).
+    """
+    images = _as_tensor(x)
+    steps = len(x) // batch_size
+
+    def one_pass(pass_seed):
+        order = tf.random.experimental.stateless_shuffle(
+            tf.range(len(x)), seed=tf.stack([pass_seed, 0])
+        )
+        return tf.data.Dataset.from_tensor_slices(
+            tf.reshape(order[: steps * batch_size], [steps, batch_size])
+        )
+
+    # one seed per pass: a new one each time the dataset is iterated again, the same sequence
+    # for the same `seed`
+    orders = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1)
+    batches = orders.flat_map(one_pass).map(lambda rows: tf.gather(images, rows))
+    # tf.data's default graph rewrites serialize the pipeline, captured `images` included: one
+    # more copy of the training set for as long as the iterator lives
+    options = tf.data.Options()
+    options.experimental_optimization.apply_default_optimizations = False
+    return batches.with_options(options)
+
+
+# bytes: TensorFlow's CPU kernels require every tensor's buffer to start at such an address
+ALIGNMENT = 64
+
+
+def _as_tensor(x: np.ndarray) -> tf.Tensor:
+    """`x` as a tensor that adds at most one copy of it. tf.convert_to_tensor passes through a
+    second, transient one (the 2.2 GB of dSprites at 32x32 peaked at three copies); here `x`, or
+    a copy of it at an aligned address, is handed to TensorFlow without copying (DLPack)."""
+    aligned = x
+    if not x.flags.c_contiguous or x.ctypes.data % ALIGNMENT:
+        raw = np.empty(x.nbytes + ALIGNMENT, np.uint8)
+        start = -raw.ctypes.data % ALIGNMENT
+        aligned = raw[start : start + x.nbytes].view(x.dtype).reshape(x.shape)
+        aligned[...] = x
+    return tf.experimental.dlpack.from_dlpack(aligned.__dlpack__())
+
+
 def make_pipelines(arrays, batch_size: int, noise: NoiseConfig, seed: int) -> Pipelines:
-    """Training: cache -> shuffle -> batch (drop_remainder) -> corrupt -> prefetch; evaluation:
-    batch -> corrupt -> prefetch."""
+    """Training: shuffled full batches -> corrupt -> prefetch; evaluation: batch -> corrupt ->
+    prefetch."""
     n_train = len(arrays.train.x)
     if batch_size > n_train:
         raise ConfigError(
@@ -45,16 +95,9 @@ def make_pipelines(arrays, batch_size: int, noise: NoiseConfig, seed: int) -> Pi
             f"dataset.limit and the validation split), so not one full batch fits. "
             f"Use `trainer.batch_size={max(1, n_train // 4)}` or a larger `dataset.limit`."
         )
-    train = (
-        tf.data.Dataset.from_tensor_slices(arrays.train.x)
-        .cache()
-        .shuffle(n_train, seed=seed, reshuffle_each_iteration=True)
-        .batch(batch_size, drop_remainder=True)
-    )
+    train = shuffled_batches(arrays.train.x, batch_size, seed)
 
     def evaluation(x: np.ndarray, offset: int) -> tf.data.Dataset:
-        # in memory already and read in order, so no cache: a partial read (one batch for the image
-        # grids) would make tf.data warn that it discarded a half-filled cache
         batches = tf.data.Dataset.from_tensor_slices(x).batch(batch_size)
         return _with_noise(batches, noise, seed + offset, fresh=False).prefetch(tf.data.AUTOTUNE)
 

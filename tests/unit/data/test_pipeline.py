@@ -1,0 +1,61 @@
+"""The training pipeline: every pass a fresh permutation of full batches, reproducible by seed."""
+
+import numpy as np
+import pytest
+
+from aecli.config.model import NoiseConfig, NoiseType
+from aecli.data.pipeline import make_pipelines, shuffled_batches
+
+N, BATCH = 103, 10
+
+
+def _ids(dataset) -> list[np.ndarray]:
+    """Each pass as the example ids it yielded (the first pixel holds the id)."""
+    return [np.concatenate([b.numpy()[:, 0] for b in dataset]) for _ in range(2)]
+
+
+@pytest.fixture
+def x():
+    return np.arange(N, dtype=np.float32)[:, None] * np.ones((1, 4), np.float32)
+
+
+def test_every_pass_is_a_new_permutation_of_full_batches(x):
+    dataset = shuffled_batches(x, BATCH, seed=3)
+    first, second = _ids(dataset)
+    for ids in (first, second):
+        assert len(ids) == (N // BATCH) * BATCH  # the partial batch is dropped
+        assert len(set(ids.tolist())) == len(ids)  # no example twice in a pass
+    assert not np.array_equal(first, second)
+    assert all(b.shape == (BATCH, 4) for b in dataset)
+
+
+def test_the_same_seed_gives_the_same_passes_and_another_seed_others(x):
+    first, again = _ids(shuffled_batches(x, BATCH, 3)), _ids(shuffled_batches(x, BATCH, 3))
+    assert np.array_equal(np.stack(first), np.stack(again))
+    assert not np.array_equal(
+        _ids(shuffled_batches(x, BATCH, 3))[0], _ids(shuffled_batches(x, BATCH, 4))[0]
+    )
+
+
+def test_over_many_passes_every_example_is_seen_about_equally_often(x):
+    dataset = shuffled_batches(x, BATCH, seed=0)
+    counts = np.bincount(
+        np.concatenate([b.numpy()[:, 0] for _ in range(200) for b in dataset]).astype(int),
+        minlength=N,
+    )
+    # each pass leaves 3 of 103 out at random: 200 * 100/103 = 194 expected, binomial sd 2.4
+    assert counts.min() > 180 and counts.max() <= 200
+
+
+def test_training_batches_pair_a_corrupted_input_with_its_clean_target():
+    class Split:
+        def __init__(self, x):
+            self.x = x
+
+    class Arrays:
+        train, val, test = (Split(np.full((40, 3), 0.5, np.float32)) for _ in range(3))
+
+    data = make_pipelines(Arrays, 8, NoiseConfig(type=NoiseType.gaussian, level=0.3), seed=0)
+    noisy, clean = next(iter(data.train))
+    assert data.steps_per_epoch == 5
+    assert np.all(clean.numpy() == 0.5) and not np.allclose(noisy.numpy(), 0.5)
