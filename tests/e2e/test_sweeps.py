@@ -183,7 +183,9 @@ def test_summarize_rebuilds_and_runs_lists_newest_first(beta_sweep, aecli):
     root, _ = beta_sweep
     sweep = _sweep_dir(root)
     (sweep / "summary.csv").unlink()
-    assert aecli("summarize", str(sweep)).returncode == 0
+    # a relative folder, as a user types it from inside the sweep's parent
+    summary = aecli("summarize", sweep.name, cwd=sweep.parent)
+    assert summary.returncode == 0 and f"3 runs in {sweep.name}/" in summary.stdout
     assert (sweep / "summary.csv").exists()
     # replaced, not appended to
     assert len(list((sweep / "0_beta=0.5" / "tensorboard" / "hparams").iterdir())) == 1
