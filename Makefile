@@ -32,7 +32,7 @@ lint: setup
 # one pytest worker per core: each test spends most of its time starting TensorFlow in a child
 # process, which one core does while the other trains
 test: setup data lint
-	$(VENV)/bin/python -m pytest -n auto --dist worksteal
+	$(VENV)/bin/python -m pytest -n auto --dist worksteal --durations=15
 
 # tests/cluster against a real single-node Slurm that cluster/slurm_local.sh starts and stops
 # (as root: slurmd runs jobs as their user); installs Slurm and munge where sinfo is missing.

@@ -87,13 +87,21 @@ def measure(
 
 def input_seconds_per_step(cfg: TrainConfig, arrays, steps: int) -> float:
     """Seconds the input pipeline alone needs per batch (shuffle, batch, corrupt, prefetch),
-    consumed inside TensorFlow as the training loop consumes it (no Python call per batch, which
-    `fit` does not make either), after a warm-up pass."""
+    pulled inside a compiled loop as `fit` pulls them (no Python call per batch), from an
+    iterator already running (its start-up, once per epoch in training, is not a per-step cost)."""
+    import tensorflow as tf
+
     data = make_pipelines(arrays, cfg.trainer.batch_size, cfg.model.noise, cfg.seed)
-    batches = data.train.repeat().take(steps)
-    batches.reduce(0, lambda count, batch: count + 1)
+    batches = iter(data.train.repeat())
+
+    @tf.function
+    def pull(count):
+        for _ in tf.range(count):
+            next(batches)
+
+    pull(tf.constant(steps))  # traces, and fills the prefetch buffer
     start = time.perf_counter()
-    batches.reduce(0, lambda count, batch: count + 1)
+    pull(tf.constant(steps))
     return (time.perf_counter() - start) / steps
 
 

@@ -55,7 +55,8 @@ def summarize(sweep_dir: Path) -> list[dict]:
     )
     if runs:
         write_hparams(sweep_dir, runs, swept)
-    console.print(run_table(records, list(swept), f"{len(records)} run{'s' * (len(records) != 1)} in {sweep_dir}/"))
+    runs_in = f"{len(records)} run{'s' * (len(records) != 1)} in {sweep_dir}/"
+    console.print(run_table(records, list(swept), runs_in))
     if replicates:  # groups of several runs: the answer the sweep was run for
         console.print(group_table(aggregates, keys, replicates, "per group"))
         for row in aggregates:
