@@ -60,7 +60,13 @@ def shuffled_batches(x: np.ndarray, batch_size: int, seed: int) -> tf.data.Datas
     # one seed per pass: a new one each time the dataset is iterated again, the same sequence
     # for the same `seed`
     orders = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1)
-    batches = orders.flat_map(one_pass).map(lambda rows: tf.gather(images, rows))
+    batches = (
+        orders.flat_map(one_pass)
+        .map(lambda rows: tf.gather(images, rows))
+        # flat_map hides the length; `fit` needs it to end an epoch without running dry (which
+        # it warns about, and which ends a fused call of several steps part-way)
+        .apply(tf.data.experimental.assert_cardinality(steps))
+    )
     # tf.data's default graph rewrites serialize the pipeline, captured `images` included: one
     # more copy of the training set for as long as the iterator lives
     options = tf.data.Options()

@@ -27,6 +27,7 @@ def test_every_pass_is_a_new_permutation_of_full_batches(x):
         assert len(set(ids.tolist())) == len(ids)  # no example twice in a pass
     assert not np.array_equal(first, second)
     assert all(b.shape == (BATCH, 4) for b in dataset)
+    assert int(dataset.cardinality()) == N // BATCH  # fit ends each epoch on it
 
 
 def test_the_same_seed_gives_the_same_passes_and_another_seed_others(x):
