@@ -63,8 +63,8 @@ def shuffled_batches(x: np.ndarray, batch_size: int, seed: int) -> tf.data.Datas
     batches = (
         orders.flat_map(one_pass)
         .map(lambda rows: tf.gather(images, rows))
-        # flat_map hides the length; `fit` needs it to end an epoch without running dry (which
-        # it warns about, and which ends a fused call of several steps part-way)
+        # flat_map hides the length; `fit` needs it to end each epoch on time rather than by
+        # running dry (it warns, and resumed runs counted more optimizer steps than they took)
         .apply(tf.data.experimental.assert_cardinality(steps))
     )
     # tf.data's default graph rewrites serialize the pipeline, captured `images` included: one
