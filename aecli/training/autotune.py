@@ -4,7 +4,8 @@ measured on the machine the run lands on.
 Whether XLA helps, and whether fusing several steps into one compiled call does, depends on the
 CPU (its vector units, its oneDNN kernels), the layer shapes, the batch and the TensorFlow
 version: a table measured on one machine misleads on the next (on a Zen 2 EPYC, eight steps per
-call sped an MLP VAE up 1.25x and slowed a convolutional denoiser by 8%). So the first run of a
+call sped an MLP VAE up 1.7x without XLA, and moved a convolutional denoiser by -8% to +1%
+depending on the input pipeline). So the first run of a
 configuration times a few steps of every candidate (aecli.bench.measure), keeps the fastest, and
 remembers it in `step_choices.json` in the user's cache folder, keyed by everything that changes
 the answer; later runs of that configuration reuse it for free. `aecli bench --refresh` measures
