@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from aecli.config.model import NoiseConfig, NoiseType
+from aecli.data.arrays import Arrays, Split
 from aecli.data.pipeline import make_pipelines, shuffled_batches
 
 N, BATCH = 103, 10
@@ -49,14 +50,9 @@ def test_over_many_passes_every_example_is_seen_about_equally_often(x):
 
 
 def test_training_batches_pair_a_corrupted_input_with_its_clean_target():
-    class Split:
-        def __init__(self, x):
-            self.x = x
-
-    class Arrays:
-        train, val, test = (Split(np.full((40, 3), 0.5, np.float32)) for _ in range(3))
-
-    data = make_pipelines(Arrays, 8, NoiseConfig(type=NoiseType.gaussian, level=0.3), seed=0)
+    split = Split(np.full((40, 3), 0.5, np.float32), np.zeros(40, np.int64))
+    arrays = Arrays(split, split, split)
+    data = make_pipelines(arrays, 8, NoiseConfig(type=NoiseType.gaussian, level=0.3), seed=0)
     noisy, clean = next(iter(data.train))
     assert data.steps_per_epoch == 5
     assert np.all(clean.numpy() == 0.5) and not np.allclose(noisy.numpy(), 0.5)
