@@ -19,7 +19,7 @@ import logging
 import math
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -170,12 +170,15 @@ def choose(
         f"trainer.steps_per_execution={cfg.trainer.steps_per_execution}"
     )
     if placement.strategy.num_replicas_in_sync > 1:
-        # the first candidate is XLA off where it is left to auto; steps per call: see hardware
+        from aecli.training.hardware import steps_per_execution
+
+        # the first candidate: XLA off where it is left to auto, the fewest steps per call
+        jit, per_call = options[0][0], steps_per_execution(options[0][1], placement)
         return StepChoice(
-            options[0][0],
-            1,
+            jit,
+            per_call,
             "mirrored",
-            f"{describe(options[0][0], 1)}: TF 2.21 fails to run XLA-compiled or fused steps "
+            f"{describe(jit, per_call)}: TF 2.21 fails to run XLA-compiled or fused steps "
             "mirrored over several devices (InvalidArgumentError), so neither is measured",
         )
     if len(options) == 1:
@@ -233,14 +236,11 @@ def _explained(choice: StepChoice, when: str, path: Path) -> StepChoice:
         f"{describe(m['jit_compile'], m['steps_per_execution'])}: {m['samples_per_second']:,.0f}"
         for m in choice.measured
     )
-    return StepChoice(
-        choice.jit,
-        choice.steps_per_execution,
-        choice.source,
-        f"{describe(choice.jit, choice.steps_per_execution)}: the fastest of "
+    return replace(
+        choice,
+        reason=f"{describe(choice.jit, choice.steps_per_execution)}: the fastest of "
         f"{len(choice.measured)} candidates {when}",
-        choice.measured,
-        f"samples/s measured: {speeds}; cached in {path}",
+        detail=f"samples/s measured: {speeds}; cached in {path}",
     )
 
 
