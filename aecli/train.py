@@ -234,7 +234,7 @@ def _fit_and_evaluate(
         "precision": placement.precision,
         **evaluate(model, data.test, noisy=cfg.model.noise.type != NoiseType.none),
         **model.posterior_metrics(arrays.test.x),
-        **factor_metrics(model, arrays.test, cfg.seed),
+        **factor_metrics(model, arrays.test, cfg.seed, arrays.factor_names),
     }
     return TrainedRun(folder, cfg, arrays, model), metrics
 

@@ -27,6 +27,7 @@ class Arrays:
     test: Split
     files: list[str] = field(default_factory=list)  # what was read (or how it was generated)
     class_names: list[str] = field(default_factory=list)  # label names, index = label
+    factor_names: list[str] = field(default_factory=list)  # the columns of each split's factors
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -89,7 +90,11 @@ def _raw_splits(cfg, seed: int) -> sources.Loaded:
             cfg.size, seed
         )
         return sources.Loaded(
-            *splits, [GENERATED], factors_train=factors_train, factors_test=factors_test
+            *splits,
+            [GENERATED],
+            factors_train=factors_train,
+            factors_test=factors_test,
+            factor_names=list(synthetic.SHAPES_FACTOR_NAMES),
         )
     if name == "synthetic":
         return sources.Loaded(*synthetic.generate(cfg.kind.value, cfg.size, seed), [GENERATED])
@@ -151,6 +156,7 @@ def _dsprites(cfg, seed: int) -> sources.Loaded:
         class_names=list(dsprites.SHAPE_NAMES),
         factors_train=classes[:n_train],
         factors_test=classes[n_train:],
+        factor_names=list(dsprites.FACTOR_NAMES),
     )
 
 
@@ -202,6 +208,7 @@ def load_arrays(cfg, seed: int) -> Arrays:
         ),
         files=list(loaded.files),
         class_names=list(loaded.class_names or CLASS_NAMES.get(_names_key(cfg), ())),
+        factor_names=list(loaded.factor_names),
     )
 
 

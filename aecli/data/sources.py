@@ -58,6 +58,7 @@ class Loaded:
     # integer ground-truth factors per example (n, k), for datasets generated from known factors
     factors_train: np.ndarray | None = None
     factors_test: np.ndarray | None = None
+    factor_names: list[str] = field(default_factory=list)  # the columns of factors_*
 
     @property
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

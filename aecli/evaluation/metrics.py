@@ -95,17 +95,25 @@ def encode_means(model, x: np.ndarray, batch: int = 512) -> np.ndarray:
     )
 
 
-def factor_metrics(model, split, seed: int) -> dict:
+def factor_metrics(model, split, seed: int, factor_names=()) -> dict:
     """Disentanglement of the split's codes against its ground-truth factors (datasets generated
     from known factors, vector codes): test_mig, test_sap, test_dci_disentanglement,
-    test_dci_completeness, test_dci_informativeness, test_factor_vae_score, each in [0, 1]
+    test_dci_completeness, test_dci_informativeness, test_factor_vae_score, each in [0, 1], and
+    test_mig_<factor>, the gap of each factor that test_mig averages (named by `factor_names`,
+    else factor0, factor1, ...), which shows which factors a code captures
     (aecli/evaluation/disentanglement.py says how each is reduced)."""
     if split.factors is None or len(model.code_shape) != 1:
         return {}
-    from aecli.evaluation.disentanglement import all_metrics
+    from aecli.evaluation.disentanglement import all_metrics, mig_per_factor
 
-    scores = all_metrics(encode_means(model, split.x), split.factors, seed=seed)
-    return {f"test_{name}": float(value) for name, value in scores.items()}
+    codes = encode_means(model, split.x)
+    scores = all_metrics(codes, split.factors, seed=seed)
+    names = list(factor_names) or [f"factor{j}" for j in range(split.factors.shape[1])]
+    gaps = mig_per_factor(codes, split.factors)
+    return {
+        **{f"test_{name}": float(value) for name, value in scores.items()},
+        **{f"test_mig_{name}": float(gap) for name, gap in zip(names, gaps, strict=True)},
+    }
 
 
 def evaluate_run(run, split: str, k: int) -> dict:
@@ -155,7 +163,9 @@ def evaluate_run(run, split: str, k: int) -> dict:
             key.removeprefix("test_"): value
             for key, value in {
                 **model.posterior_metrics(x),
-                **factor_metrics(model, getattr(run.arrays, split), run.cfg.seed),
+                **factor_metrics(
+                    model, getattr(run.arrays, split), run.cfg.seed, run.arrays.factor_names
+                ),
             }.items()
         }
     )

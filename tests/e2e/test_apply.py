@@ -132,6 +132,26 @@ def test_encode_writes_codes_and_labels_and_reports_compression(aecli, trained_v
     labels = np.load(trained_vae / "codes" / "test_labels.npy")
     assert codes.shape == (200, 2) and codes.dtype == np.float32 and labels.shape == (200,)
     assert "784 -> 2 dimensions (392.0x)" in result.stdout
+    factors = np.load(trained_vae / "codes" / "test_factors.npy")
+    assert factors.shape == (200, 4) and np.issubdtype(factors.dtype, np.integer)
+
+
+def test_disentanglement_of_the_test_codes_is_reported_per_factor_and_reproduced_by_eval(
+    aecli, trained_vae
+):
+    """Shapes carry four known factors: train reports MIG and the gap of each factor it averages;
+    eval of the same split recomputes the same numbers from the saved networks."""
+    metrics = json.loads((trained_vae / "metrics.json").read_text())
+    gaps = [metrics[f"test_mig_{name}"] for name in ("shape", "size", "row", "column")]
+    assert all(0.0 <= gap <= 1.0 for gap in gaps)
+    assert metrics["test_mig"] == pytest.approx(np.mean(gaps), abs=1e-12)
+    for key in ("test_sap", "test_dci_disentanglement", "test_factor_vae_score"):
+        assert 0.0 <= metrics[key] <= 1.0, key
+    result = aecli("eval", str(trained_vae))
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads((trained_vae / "eval.json").read_text())
+    for name in ("mig", "mig_shape", "mig_column", "dci_disentanglement"):
+        assert report[name] == pytest.approx(metrics[f"test_{name}"], abs=1e-6), name
 
 
 def test_eval_of_a_folder_without_networks_says_how_to_finish_it(aecli, tmp_path):

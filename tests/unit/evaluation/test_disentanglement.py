@@ -163,6 +163,25 @@ def test_mig_of_a_perfect_code_is_capped_at_log_bins_over_log_values():
     )
 
 
+def test_mig_per_factor_shows_which_factors_a_code_captures():
+    # shape and orientation mixed by the rotation, the other three each in its own latent
+    gaps = dis.mig_per_factor(ROTATED, FACTORS)
+    perfect = dis.mig_per_factor(PERFECT, FACTORS)
+    assert perfect.min() > 0.75  # each factor at its binning cap
+    np.testing.assert_allclose(gaps[[1, 3, 4]], perfect[[1, 3, 4]], atol=0.01)
+    assert gaps[0] < 0.1 and gaps[2] < 0.1
+    assert dis.mig(ROTATED, FACTORS) == pytest.approx(gaps.mean(), abs=1e-12)
+    np.testing.assert_array_less(dis.mig_per_factor(NOISE, FACTORS), 0.05)
+
+
+def test_a_factor_that_never_varies_has_no_gap_and_leaves_the_mean():
+    factors = np.stack([FACTORS[:, 1], np.zeros(N, dtype=np.int64)], axis=1)
+    codes = PERFECT[:, [1, 0]]
+    gaps = dis.mig_per_factor(codes, factors)
+    assert np.isnan(gaps[1]) and gaps[0] > 0.9
+    assert dis.mig(codes, factors) == pytest.approx(gaps[0])
+
+
 @pytest.mark.parametrize(
     "importance, expected_d, expected_c",
     [
