@@ -30,9 +30,7 @@ def main(args) -> int:
 
     run = load_run(Path(run_dir), limit=options["dataset.limit"])
     data = getattr(run.arrays, split)
-    codes = np.concatenate(
-        [np.asarray(run.model.encode_mean(data.x[i : i + 512])) for i in range(0, len(data.x), 512)]
-    )
+    codes = run.model.encode_means(data.x)
     folder = run.folder
     folder.codes.mkdir(exist_ok=True)
     np.save(folder.code_file(split, "codes"), codes.astype(np.float32))

@@ -212,9 +212,7 @@ def sample_all(run, out_dir: Path, count: int = 64) -> dict[str, Path]:
             tf.summary.image(name, grid, step=0)
             written[name] = out_dir / f"{name}.png"
     writer.flush()
-    codes = np.concatenate(
-        [np.asarray(model.encode_mean(test.x[i : i + 512])) for i in range(0, len(test.x), 512)]
-    )
+    codes = model.encode_means(test.x)
     if codes.ndim == 2 and codes.shape[1] == 2:
         latent_scatter(out_dir / "latent_scatter.png", codes, test.y, run.arrays.class_names)
         written["latent_scatter"] = out_dir / "latent_scatter.png"

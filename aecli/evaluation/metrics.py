@@ -88,13 +88,6 @@ def _pooled_metrics(model, test, noisy: bool, terms: dict, advance) -> dict:
     return metrics
 
 
-def encode_means(model, x: np.ndarray, batch: int = 512) -> np.ndarray:
-    """The codes (posterior means) of `x`, batch by batch: what `aecli encode` exports."""
-    return np.concatenate(
-        [np.asarray(model.encode_mean(x[i : i + batch])) for i in range(0, len(x), batch)]
-    )
-
-
 def factor_metrics(model, split, seed: int, factor_names=()) -> dict:
     """Disentanglement of the split's codes against its ground-truth factors (datasets generated
     from known factors, vector codes): test_mig, test_sap, test_dci_disentanglement,
@@ -106,7 +99,7 @@ def factor_metrics(model, split, seed: int, factor_names=()) -> dict:
         return {}
     from aecli.evaluation.disentanglement import all_metrics, mig_per_factor
 
-    codes = encode_means(model, split.x)
+    codes = model.encode_means(split.x)
     scores = all_metrics(codes, split.factors, seed=seed)
     names = list(factor_names) or [f"factor{j}" for j in range(split.factors.shape[1])]
     gaps = mig_per_factor(codes, split.factors)

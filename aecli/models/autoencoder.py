@@ -81,9 +81,7 @@ class Autoencoder(keras.Model):
     def latent_importance(self, x: np.ndarray) -> tuple[np.ndarray, str]:
         """How much each code dimension carries over the inputs, and what that number is: here the
         variance of the code over `x` (a dimension that never moves says nothing)."""
-        codes = np.concatenate(
-            [np.asarray(self.encode_mean(x[i : i + 512])) for i in range(0, len(x), 512)]
-        )
+        codes = self.encode_means(x)
         return codes.reshape(len(codes), -1).var(axis=0), "variance"
 
     def posterior_metrics(self, x: np.ndarray) -> dict:
@@ -139,6 +137,13 @@ class Autoencoder(keras.Model):
     def encode_mean(self, x, training=False):
         """The code used for reconstructions and embeddings (the posterior mean for a VAE)."""
         return self.encoder(x, training=training)
+
+    def encode_means(self, x: np.ndarray, batch: int = 512) -> np.ndarray:
+        """`encode_mean` of a whole array, `batch` examples at a time (bounded memory), as NumPy:
+        the codes that `aecli encode` exports and the test metrics read."""
+        return np.concatenate(
+            [np.asarray(self.encode_mean(x[i : i + batch])) for i in range(0, len(x), batch)]
+        )
 
     def decoded_mean(self, params):
         """E[x | z] from the decoder's output: sigmoid of the logits, or the Gaussian mean

@@ -44,10 +44,7 @@ def test_codes(run_dir: Path) -> tuple[np.ndarray, np.ndarray]:
 
     run = load_run(run_dir)
     x, y = run.arrays.test.x[:POINTS_PER_RUN], run.arrays.test.y[:POINTS_PER_RUN]
-    codes = np.concatenate(
-        [np.asarray(run.model.encode_mean(x[i : i + 512])) for i in range(0, len(x), 512)]
-    )
-    return codes, y
+    return run.model.encode_means(x), y
 
 
 def draw_latent_scatters(
