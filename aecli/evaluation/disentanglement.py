@@ -28,7 +28,7 @@ import math
 import numpy as np
 from sklearn import ensemble, metrics, svm
 
-# the keys of `all_metrics`, in the order they are reported
+# the scores `all_metrics` reports first, in order (then the gap of each factor, `mig_<factor>`)
 METRIC_NAMES = (
     "mig",
     "sap",
@@ -119,8 +119,12 @@ def mig(codes, factors, bins=20):
     scale, orientation, x and y) and estimates I(z_i; v_k) from samples of q(z|x) over the
     whole grid instead of binned posterior means; `mig_per_factor` gives the parts to compare.
     """
-    gap = mig_per_factor(codes, factors, bins)
-    return float(np.nanmean(gap)) if not np.isnan(gap).all() else float("nan")
+    return _mean_gap(mig_per_factor(codes, factors, bins))
+
+
+def _mean_gap(gaps):
+    """MIG from the per-factor gaps: their mean over the factors that vary (NaN if none does)."""
+    return float(np.nanmean(gaps)) if not np.isnan(gaps).all() else float("nan")
 
 
 def sap_score_matrix(codes, factors, seed=0, train_fraction=0.8, continuous=False):
@@ -327,16 +331,22 @@ def factor_vae_score(
     return float(eval_votes[classifier, np.arange(codes.shape[1])].sum() / eval_votes.sum())
 
 
-def all_metrics(codes, factors, seed=0):
-    """Every metric of this module on the same points, as floats keyed by METRIC_NAMES;
-    deterministic for a given seed."""
+def all_metrics(codes, factors, seed=0, factor_names=()):
+    """Every metric of this module on the same points, as floats keyed by METRIC_NAMES, then
+    `mig_<name>` for each factor (`factor_names`, else factor0, factor1, ...): the gaps that
+    "mig" averages. Deterministic for a given seed."""
     codes, factors = _check(codes, factors)
+    names = list(factor_names) or [f"factor{j}" for j in range(factors.shape[1])]
+    if len(names) != factors.shape[1]:
+        raise ValueError(f"{len(names)} factor names for {factors.shape[1]} factors: {names}")
+    gaps = mig_per_factor(codes, factors)
     disentanglement, completeness, informativeness = dci(codes, factors, seed)
     return {
-        "mig": mig(codes, factors),
+        "mig": _mean_gap(gaps),
         "sap": sap(codes, factors, seed),
         "dci_disentanglement": disentanglement,
         "dci_completeness": completeness,
         "dci_informativeness": informativeness,
         "factor_vae_score": factor_vae_score(codes, factors, seed),
+        **{f"mig_{name}": float(gap) for name, gap in zip(names, gaps, strict=True)},
     }

@@ -97,16 +97,10 @@ def factor_metrics(model, split, seed: int, factor_names=()) -> dict:
     (aecli/evaluation/disentanglement.py says how each is reduced)."""
     if split.factors is None or len(model.code_shape) != 1:
         return {}
-    from aecli.evaluation.disentanglement import all_metrics, mig_per_factor
+    from aecli.evaluation.disentanglement import all_metrics
 
-    codes = model.encode_means(split.x)
-    scores = all_metrics(codes, split.factors, seed=seed)
-    names = list(factor_names) or [f"factor{j}" for j in range(split.factors.shape[1])]
-    gaps = mig_per_factor(codes, split.factors)
-    return {
-        **{f"test_{name}": float(value) for name, value in scores.items()},
-        **{f"test_mig_{name}": float(gap) for name, gap in zip(names, gaps, strict=True)},
-    }
+    scores = all_metrics(model.encode_means(split.x), split.factors, seed, factor_names)
+    return {f"test_{name}": float(value) for name, value in scores.items()}
 
 
 def evaluate_run(run, split: str, k: int) -> dict:

@@ -50,7 +50,8 @@ def scores():
 
 def test_all_metrics_reports_every_key_in_unit_interval_and_is_deterministic(scores):
     again = dis.all_metrics(ROTATED, FACTORS, seed=0)
-    assert tuple(again) == dis.METRIC_NAMES
+    per_factor = tuple(f"mig_factor{j}" for j in range(len(SIZES)))
+    assert tuple(again) == (*dis.METRIC_NAMES, *per_factor)
     assert again == scores["rotated"]
     for result in scores.values():
         assert all(0.0 <= value <= 1.0 for value in result.values()), result
@@ -171,6 +172,11 @@ def test_mig_per_factor_shows_which_factors_a_code_captures():
     np.testing.assert_allclose(gaps[[1, 3, 4]], perfect[[1, 3, 4]], atol=0.01)
     assert gaps[0] < 0.1 and gaps[2] < 0.1
     assert dis.mig(ROTATED, FACTORS) == pytest.approx(gaps.mean(), abs=1e-12)
+    names = ("shape", "scale", "orientation", "posX", "posY")
+    scores = dis.all_metrics(ROTATED, FACTORS, seed=0, factor_names=names)
+    assert [scores[f"mig_{name}"] for name in names] == pytest.approx(list(gaps), abs=1e-12)
+    with pytest.raises(ValueError, match="2 factor names for 5 factors"):
+        dis.all_metrics(ROTATED, FACTORS, factor_names=names[:2])
     np.testing.assert_array_less(dis.mig_per_factor(NOISE, FACTORS), 0.05)
 
 
