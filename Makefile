@@ -3,17 +3,13 @@ VENV ?= .venv
 PYTHON ?= python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 FASHION_MNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
-# TensorFlow's build (pyproject.toml extras): with CUDA where nvidia-smi lists a GPU, else the CPU build
-TF_EXTRA ?= $(shell nvidia-smi -L >/dev/null 2>&1 && echo gpu || echo cpu)
 
 .PHONY: setup data train test lint test-cluster
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --upgrade pip
-	@# the other TensorFlow build goes first where a venv has it: both write the same package
-	$(VENV)/bin/pip uninstall -y -q $(if $(filter gpu,$(TF_EXTRA)),tensorflow-cpu,tensorflow)
-	$(VENV)/bin/pip install -e '.[$(TF_EXTRA),test]'
+	$(VENV)/bin/pip install -e '.[test]'
 	touch $@
 
 setup: $(VENV)/.installed

@@ -2,7 +2,6 @@
 
 import contextlib
 import importlib
-import importlib.util
 import io
 import os
 import sys
@@ -152,33 +151,13 @@ def main(argv=None) -> int:
     if name in HYDRA_COMMANDS:
         level, rest = _verbosity(rest)
     set_verbosity(level)
-    asks_help = bool({"-h", "--help"} & set(rest))
-    if (
-        name in TENSORFLOW_COMMANDS
-        and not asks_help
-        and importlib.util.find_spec("tensorflow") is None
-    ):
-        report_error(UserError(_tensorflow_missing(name)))
-        return 2
     if name in TENSORFLOW_COMMANDS:  # sweep jobs in other processes inherit it
         for variable, value in TENSORFLOW_ENVIRONMENT.items():
             os.environ.setdefault(variable, value)
-    if name in TENSORFLOW_COMMANDS and level < VERBOSE and not asks_help:
+    if name in TENSORFLOW_COMMANDS and level < VERBOSE and not {"-h", "--help"} & set(rest):
         native_filter.start()
     guard.install()  # SIGINT/SIGTERM end every command with one line and 130/143, never a traceback
     return _run(lambda: importlib.import_module(COMMANDS[name][0]).main(rest))
-
-
-def _tensorflow_missing(name: str) -> str:
-    """The refusal of a TensorFlow command where TensorFlow is not installed: TensorFlow comes
-    with the extra that fits the machine (pyproject.toml), so `pip install aecli` has none."""
-    return (
-        f"`aecli {name}` needs TensorFlow, which is not installed in this Python "
-        f"({sys.executable}). Install aecli with the TensorFlow build that fits the machine: "
-        "`pip install 'aecli[cpu]'` (the CPU build, without CUDA's libraries) or "
-        "`pip install 'aecli[gpu]'` (with CUDA); from a checkout, `make setup` or "
-        "`pip install -e '.[cpu]'`."
-    )
 
 
 def _run(work) -> int:

@@ -22,7 +22,7 @@ Every variant runs in a fresh child process (its peak memory is the child's max 
 framework's import included), and the variants alternate A B C .. A B C over `--rounds`; the first
 epoch of each is warm-up; samples/s is over the others. Ratios are to aecli float32 in the same
 round; the worst round (lowest ratio of aecli to each peer) is reported, as the machine may be
-shared. Needs the CPU build of torch: `pip install 'aecli[cpu,bench]'` on a machine whose index serves
+shared. Needs the CPU build of torch: `pip install 'aecli[bench]'` on a machine whose index serves
 it (e.g. `--index-url https://download.pytorch.org/whl/cpu`).
 """
 

@@ -59,31 +59,6 @@ def test_top_level_help_lists_commands_quickly_without_tensorflow():
     assert "train" in result.stdout and result.stdout.strip().endswith("False")
 
 
-@pytest.mark.parametrize(
-    "command", [["train", "dataset=synthetic"], ["train", "-m", "beta=1,2"], ["eval", "RUN"]]
-)
-def test_a_python_without_tensorflow_is_told_which_extra_to_install_and_nothing_is_written(
-    tmp_path, command
-):
-    """TensorFlow comes with the `cpu` or `gpu` extra; where neither was installed, a TensorFlow
-    command stops before Hydra makes a run folder (None in sys.modules: not importable)."""
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import sys; sys.modules['tensorflow'] = None; from aecli.cli import main; "
-            f"sys.exit(main({command!r}))",
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 2, result.stderr[-2000:]
-    assert "needs TensorFlow" in result.stderr and "pip install 'aecli[cpu]'" in result.stderr
-    assert "Traceback" not in result.stderr
-    assert list(tmp_path.iterdir()) == []
-
-
 def test_train_help_lists_config_groups(aecli):
     result = aecli("train", "--help")
     assert result.returncode == 0
