@@ -54,7 +54,7 @@ def measure(
     repeats: int,
 ) -> tuple[Measurement, float]:
     """One variant's steady-state speed, and the perf_counter time its first step ended."""
-    keras.backend.clear_session()
+    hardware.clear_session()
     keras.utils.set_random_seed(cfg.seed)
     data = make_pipelines(arrays, cfg.trainer.batch_size, cfg.model.noise, cfg.seed)
     with placement.strategy.scope():

@@ -1,6 +1,6 @@
 """Throughput: aecli against PyTorch on the same two workloads, every variant in its own process.
 
-    python benchmarks/throughput.py [--examples 10000] [--epochs 3] [--rounds 2]
+    python benchmarks/throughput.py [--examples 10000] [--epochs 3] [--rounds 2] [--workloads mlp]
 
 Workloads, on real Fashion-MNIST, batch 128, Adam(1e-3), BCE from logits summed over pixels:
 - MLP VAE 784-400-20-400-784 (the chapter's section 11.3 model at latent 20);
@@ -126,7 +126,7 @@ def train_aecli(workload, arrays, epochs, precision):
     noise = NoiseConfig() if mlp else NoiseConfig(type=NoiseType.gaussian, level=SIGMA)
 
     def fit(jit, per_call, steps_per_epoch, epochs_):
-        keras.backend.clear_session()
+        hardware.clear_session()
         keras.utils.set_random_seed(0)
         model = keras_vae() if mlp else keras_denoiser()
         model.compile(
@@ -352,6 +352,11 @@ def main():
         "--rounds", type=int, default=2, help="times every variant runs, alternating"
     )
     parser.add_argument("--data-dir", default=DATA_DIR, help="folder with the Fashion-MNIST files")
+    parser.add_argument(
+        "--workloads",
+        default="mlp,conv",
+        help="comma-separated, of mlp and conv (one workload halves the time of a round)",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--workload", help=argparse.SUPPRESS)
     parser.add_argument("--variant", help=argparse.SUPPRESS)
@@ -365,9 +370,10 @@ def main():
     from aecli.training.hardware import BF16_CPU_FLAGS, cpu_identity
 
     cpu = cpu_identity()
+    chosen = [WORKLOADS[("mlp", "conv").index(name)] for name in options.workloads.split(",")]
     results = {}  # (workload, variant) -> one result per round
     for _ in range(options.rounds):
-        for workload in WORKLOADS:
+        for workload in chosen:
             for variant in VARIANTS:
                 if variant == "matmul limit" and workload != WORKLOADS[0]:
                     continue

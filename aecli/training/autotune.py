@@ -262,11 +262,12 @@ def _bench_timer(cfg: TrainConfig, arrays, placement) -> Timer:
     import keras
 
     from aecli.bench import measure
+    from aecli.training import hardware
 
     def timer(jit: bool, per_call: int) -> float:
         steps = max(MEASURE_STEPS // per_call, 1) * per_call
         measurement, _ = measure(cfg, arrays, placement, jit, per_call, steps, MEASURE_REPEATS)
-        keras.backend.clear_session()
+        hardware.clear_session()
         keras.utils.set_random_seed(cfg.seed)
         return measurement.samples_per_second
 

@@ -165,6 +165,15 @@ def configure(cfg: HardwareConfig) -> Placement:
     )
 
 
+def clear_session() -> None:
+    """keras.backend.clear_session(), keeping the dtype policy: Keras 3 resets the policy to
+    float32 with the rest of its global state, which turned every mixed-precision run that timed
+    its step candidates (`auto`), and every model `aecli bench` built, into a float32 one."""
+    policy = keras.mixed_precision.global_policy()
+    keras.backend.clear_session()
+    keras.mixed_precision.set_global_policy(policy)
+
+
 def steps_per_execution(requested: int, placement: Placement) -> int:
     """Steps fused per compiled call; 1 under several replicas, where Keras 3.15's fused loop
     fails to run (InvalidArgumentError in `multi_step_on_iterator`)."""

@@ -116,3 +116,35 @@ def test_vae_noise_takes_a_half_precision_posteriors_dtype():
     mean = tf.zeros((3, 2), tf.bfloat16)
     z = model.sample_posterior(mean, tf.zeros((3, 2), tf.bfloat16))
     assert z.dtype == tf.bfloat16 and z.shape == (3, 2)
+
+
+def test_timing_the_step_candidates_keeps_the_mixed_precision_policy(
+    compose_train, bfloat16_policy
+):
+    """`auto` times its candidates on fresh models after keras.backend.clear_session(), which on
+    its own resets the policy to float32: every bfloat16 run that measured trained in float32."""
+    import tensorflow as tf
+
+    from aecli.config.validate import validate
+    from aecli.data.arrays import load_arrays
+    from aecli.training import autotune
+    from aecli.training.hardware import Placement
+
+    cfg = validate(
+        compose_train(
+            "model=vae",
+            "hardware.precision=mixed_bfloat16",
+            "dataset=synthetic",
+            "dataset.kind=shapes",
+            "dataset.size=400",
+            "model.hidden_units=[16]",
+            "model.latent_dim=2",
+            "trainer.batch_size=32",
+        )
+    )
+    arrays = load_arrays(cfg.dataset, cfg.seed)
+    placement = Placement(on_gpu=False, mixed=False, strategy=tf.distribute.get_strategy())
+    assert autotune._bench_timer(cfg, arrays, placement)(True, 8) > 0
+    assert keras.mixed_precision.global_policy().name == "mixed_bfloat16"
+    model = build_model(cfg.model, arrays.input_shape, seed=0)
+    assert model.encoder.layers[1].compute_dtype == "bfloat16"
