@@ -370,7 +370,15 @@ def main():
     from aecli.training.hardware import BF16_CPU_FLAGS, cpu_identity
 
     cpu = cpu_identity()
-    chosen = [WORKLOADS[("mlp", "conv").index(name)] for name in options.workloads.split(",")]
+    names = ("mlp", "conv")
+    unknown = sorted(set(options.workloads.split(",")) - set(names))
+    if unknown:
+        parser.error(f"--workloads: unknown {', '.join(unknown)}; choose from mlp, conv")
+    chosen = [
+        workload
+        for name, workload in zip(names, WORKLOADS, strict=True)
+        if name in options.workloads.split(",")
+    ]
     results = {}  # (workload, variant) -> one result per round
     for _ in range(options.rounds):
         for workload in chosen:
