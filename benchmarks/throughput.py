@@ -370,14 +370,12 @@ def main():
     from aecli.training.hardware import BF16_CPU_FLAGS, cpu_identity
 
     cpu = cpu_identity()
-    names = ("mlp", "conv")
-    unknown = sorted(set(options.workloads.split(",")) - set(names))
+    asked = options.workloads.split(",")
+    unknown = sorted(set(asked) - {"mlp", "conv"})
     if unknown:
         parser.error(f"--workloads: unknown {', '.join(unknown)}; choose from mlp, conv")
     chosen = [
-        workload
-        for name, workload in zip(names, WORKLOADS, strict=True)
-        if name in options.workloads.split(",")
+        workload for name, workload in zip(("mlp", "conv"), WORKLOADS, strict=True) if name in asked
     ]
     results = {}  # (workload, variant) -> one result per round
     for _ in range(options.rounds):
