@@ -1,18 +1,18 @@
 """Training speed of one config, measured: XLA on/off and steps per execution side by side.
 
-Each variant trains a fresh model for `warmup + repeats` epochs of `steps` steps on the
-real pipeline. The first epoch pays for tracing and compilation; the median of the others
-is the steady state. Ratios against the first variant matter more than absolute numbers
-on a noisy machine, which is why all variants run in one invocation.
+Each variant trains a fresh model on the real pipeline: a warm-up epoch of `steps` steps pays for
+tracing and compilation, then `repeats` rounds time `steps` steps of every variant in turn, and
+the fastest round is the steady state (measure_variants says why). Ratios against the first
+variant matter more than absolute numbers on a noisy machine, which is why all variants run in
+one invocation.
 """
 
-import statistics
 import time
 from dataclasses import asdict, dataclass
 
 import keras
 
-from aecli.config.run import TrainConfig
+from aecli.config.run import Precision, TrainConfig
 from aecli.data.pipeline import make_pipelines
 from aecli.models import build_model
 from aecli.training import hardware
@@ -23,12 +23,15 @@ from aecli.training.optimization import build_optimizer
 class Measurement:
     jit_compile: bool
     steps_per_execution: int
+    precision: str
     compile_seconds: float
     step_ms: float
     samples_per_second: float
 
 
 class _EpochTimer(keras.callbacks.Callback):
+    """Seconds per epoch, and when the first step ended."""
+
     def __init__(self):
         super().__init__()
         self.seconds, self.first_step_at = [], None
@@ -44,45 +47,77 @@ class _EpochTimer(keras.callbacks.Callback):
         self.seconds.append(time.perf_counter() - self.start)
 
 
-def measure(
-    cfg: TrainConfig,
-    arrays,
-    placement,
-    jit: bool,
-    steps_per_execution: int,
-    steps: int,
-    repeats: int,
-) -> tuple[Measurement, float]:
-    """One variant's steady-state speed, and the perf_counter time its first step ended."""
+def measure_variants(
+    cfg: TrainConfig, arrays, placement, variants, steps: int, repeats: int
+) -> tuple[list[Measurement], float]:
+    """Each variant's steady-state speed ((XLA, steps per call, precision) triples, e.g.
+    aecli.training.autotune.Candidate), and the perf_counter time the first one's first step
+    ended.
+
+    Every variant is built and trained for one warm-up epoch of `steps` steps first (tracing,
+    compilation); then `repeats` rounds time `steps` steps of each variant in turn, and a
+    variant's figure is its fastest round. Timed one after another, a slow spell of this shared
+    machine (it halves the speed for seconds at a time: README, "Speed") lands on one variant and
+    flips the order: `auto` picked bfloat16 at 0.58x the fastest variant that way, and a 64x64
+    dSprites run XLA off at 0.83x. In turns, a spell falls on every variant alike, and noise only
+    ever slows a step, so the fastest round is the nearest to the variant's own speed. The timed
+    steps call each model's train function as `fit` does, on an iterator already running, so an
+    epoch's start (callbacks, a new iterator) is not counted against a step."""
     hardware.clear_session()
-    keras.utils.set_random_seed(cfg.seed)
-    data = make_pipelines(arrays, cfg.trainer.batch_size, cfg.model.noise, cfg.seed)
-    with placement.strategy.scope():
-        model = build_model(
-            cfg.model, arrays.input_shape, seed=cfg.seed, dataset_size=len(arrays.train.x)
+    models = []
+    for jit, per_call, precision in variants:
+        hardware.with_precision(placement, precision)
+        keras.utils.set_random_seed(cfg.seed)
+        data = make_pipelines(arrays, cfg.trainer.batch_size, cfg.model.noise, cfg.seed)
+        with placement.strategy.scope():
+            model = build_model(
+                cfg.model, arrays.input_shape, seed=cfg.seed, dataset_size=len(arrays.train.x)
+            )
+            model.compile(
+                optimizer=build_optimizer(
+                    cfg.trainer, steps, precision == Precision.mixed_float16.value
+                ),
+                jit_compile=jit,
+                steps_per_execution=hardware.steps_per_execution(per_call, placement),
+            )
+        warmup = _EpochTimer()
+        model.fit(
+            data.train.repeat(),
+            epochs=1,
+            steps_per_epoch=steps,
+            callbacks=[warmup],
+            shuffle=False,
+            verbose=0,
         )
-        model.compile(
-            optimizer=build_optimizer(cfg.trainer, steps, placement.mixed),
-            jit_compile=jit,
-            steps_per_execution=hardware.steps_per_execution(steps_per_execution, placement),
+        # as `fit` feeds it (over the replicas of a mirrored strategy)
+        batches = iter(placement.strategy.experimental_distribute_dataset(data.train.repeat()))
+        model.train_function(batches)  # starts the iterator (its buffers fill) untimed
+        models.append((model, batches, warmup))
+    hardware.with_precision(placement, placement.precision)
+    rounds = [[] for _ in models]  # seconds per round, per variant
+    for _ in range(repeats):
+        for (model, batches, _warmup), seconds in zip(models, rounds, strict=True):
+            calls = steps // model.steps_per_execution
+            start = time.perf_counter()
+            for _call in range(calls):
+                model.train_function(batches)
+            seconds.append(time.perf_counter() - start)
+    measurements = []
+    for (jit, per_call, _), (model, _, warmup), seconds in zip(
+        variants, models, rounds, strict=True
+    ):
+        fastest = min(seconds)
+        measurements.append(
+            Measurement(
+                jit_compile=jit,
+                steps_per_execution=per_call,
+                precision=model.dtype_policy.name,  # what the model computed in, not what was asked
+                compile_seconds=max(0.0, warmup.seconds[0] - fastest),
+                step_ms=1000 * fastest / steps,
+                samples_per_second=steps * cfg.trainer.batch_size / fastest,
+            )
         )
-    timer = _EpochTimer()
-    model.fit(
-        data.train.repeat(),
-        epochs=1 + repeats,
-        steps_per_epoch=steps,
-        callbacks=[timer],
-        shuffle=False,
-        verbose=0,
-    )
-    steady = statistics.median(timer.seconds[1:])
-    return Measurement(
-        jit_compile=jit,
-        steps_per_execution=steps_per_execution,
-        compile_seconds=max(0.0, timer.seconds[0] - steady),
-        step_ms=1000 * steady / steps,
-        samples_per_second=steps * cfg.trainer.batch_size / steady,
-    ), timer.first_step_at
+    return measurements, models[0][2].first_step_at
 
 
 def input_seconds_per_step(cfg: TrainConfig, arrays, steps: int) -> float:
@@ -114,19 +149,31 @@ def run_benchmark(
     started_at: float,
     refresh: bool = False,
 ) -> dict:
-    """Every (XLA, steps per execution) variant, the input pipeline's share, time to first step,
-    and what this configuration's `auto` settings pick (cached, or measured now)."""
-    from aecli.training.autotune import choose
+    """Every (XLA, steps per execution) variant, under each precision `auto` times, the input
+    pipeline's share, time to first step, and what this configuration's `auto` settings pick
+    (cached, or measured now)."""
+    from aecli.training.autotune import choose, precisions
 
     placement = hardware.configure(cfg.hardware)
-    results, first_step = [], None
-    for jit in (False, True):
-        for per_call in steps_per_execution:
-            measurement, first_step_at = measure(
-                cfg, arrays, placement, jit, per_call, steps, repeats
-            )
-            first_step = first_step or first_step_at
-            results.append(measurement)
+    jits = (False, True)
+    if placement.strategy.num_replicas_in_sync > 1:
+        # TF 2.21 fails to run XLA-compiled or fused steps mirrored over several devices (as
+        # `auto` says), so only the one variant a mirrored run trains with is timed
+        jits, steps_per_execution = (False,), [1]
+    timed = precisions(cfg, placement)
+    results, first_step = measure_variants(
+        cfg,
+        arrays,
+        placement,
+        [
+            (jit, per_call, precision)
+            for precision in timed
+            for jit in jits
+            for per_call in steps_per_execution
+        ],
+        steps,
+        repeats,
+    )
     # after the variants, so that time to first step is a plain run's
     auto = choose(cfg, arrays.input_shape, placement, refresh=refresh, arrays=arrays)
     baseline = results[0].samples_per_second
@@ -136,14 +183,15 @@ def run_benchmark(
     as_auto = [
         m
         for m in results
-        if (m.jit_compile, m.steps_per_execution) == (auto.jit, auto.steps_per_execution)
+        if (m.jit_compile, m.steps_per_execution, m.precision)
+        == (auto.jit, auto.steps_per_execution, auto.precision)
     ]
     return {
         "model": cfg.model.name,
         "architecture": cfg.model.architecture.value,
         "dataset": cfg.dataset.name.value,
         "hardware": cfg.hardware.name,
-        "precision": placement.precision,
+        "precision": "/".join(timed),  # the precisions the variants ran under
         "cpu": hardware.cpu_identity().model,
         "batch_size": cfg.trainer.batch_size,
         "steps_per_epoch": steps,
@@ -151,6 +199,7 @@ def run_benchmark(
         "seconds_to_first_step": first_step - started_at,
         "auto_jit_compile": auto.jit,
         "auto_steps_per_execution": auto.steps_per_execution,
+        "auto_precision": auto.precision,
         "auto_source": auto.source,
         "auto_reason": auto.reason,
         "auto_detail": auto.detail,

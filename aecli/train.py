@@ -125,6 +125,7 @@ def _fit_and_evaluate(
     say(step.reason)
     if step.detail:
         log.info(step.detail)
+    placement = hardware.with_precision(placement, step.precision)
     with placement.strategy.scope():
         model = build_model(
             cfg.model, arrays.input_shape, seed=cfg.seed, dataset_size=len(arrays.train.x)

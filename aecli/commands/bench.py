@@ -1,6 +1,7 @@
 """`aecli bench [--steps N] [--repeats R] [--steps-per-execution 1,8] [--refresh] [overrides]`:
 measured training speed, and what `hardware.jit_compile=auto` and
-`trainer.steps_per_execution=auto` pick here."""
+`trainer.steps_per_execution=auto` (and `hardware=mixed`'s precision, on a CPU with bfloat16
+instructions) pick here."""
 
 import argparse
 import time
@@ -50,10 +51,12 @@ def _table(report: dict) -> Table:
         title=f"{report['model']} ({report['architecture']}) on {report['dataset']}, "
         f"{report['hardware']} {report['precision']}, batch {report['batch_size']}"
     )
-    for column in ("XLA", "steps/call", "compile s", "step ms", "samples/s", "ratio"):
+    columns = ("precision", "XLA", "steps/call", "compile s", "step ms", "samples/s", "ratio")
+    for column in columns:
         table.add_column(column, justify="right")
     for v in report["variants"]:
         table.add_row(
+            v["precision"],
             "on" if v["jit_compile"] else "off",
             str(v["steps_per_execution"]),
             f"{v['compile_seconds']:.2f}",

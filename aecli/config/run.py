@@ -19,7 +19,8 @@ class Precision(str, Enum):
     float32 = "float32"
     mixed_float16 = "mixed_float16"
     mixed_bfloat16 = "mixed_bfloat16"
-    # the device decides: see aecli.training.hardware.resolve_precision
+    # the device decides (aecli.training.hardware.resolve_precision), and on a CPU with bfloat16
+    # instructions the measurement (aecli.training.autotune.precisions)
     mixed_auto = "mixed_auto"
 
 
@@ -52,8 +53,9 @@ class HardwareConfig:
     device: `cpu` hides every GPU; `gpu` requires one; `auto` uses one when visible.
     precision: float32; mixed_float16 (float16 compute, float32 variables, loss scaling);
                mixed_bfloat16 (bfloat16 compute, float32 variables, no loss scaling); or
-               mixed_auto (hardware=mixed): bfloat16 on CPUs with AMX or AVX512_BF16 and on GPUs
-               of compute capability >= 8.0, float16 on older GPUs, float32 on other CPUs.
+               mixed_auto (hardware=mixed): on CPUs with AMX or AVX512_BF16 bfloat16 or float32,
+               whichever is measured faster (aecli/training/autotune.py); bfloat16 on GPUs of
+               compute capability >= 8.0, float16 on older GPUs, float32 on other CPUs.
     jit_compile: XLA on | off | auto.
     strategy: none | mirrored (tf.distribute.MirroredStrategy over the local devices) | multi_worker
               (MultiWorkerMirroredStrategy, cluster from the TF_CONFIG environment variable).

@@ -5,11 +5,15 @@ Whether XLA helps, and whether fusing several steps into one compiled call does,
 CPU (its vector units, its oneDNN kernels), the layer shapes, the batch and the TensorFlow
 version: a table measured on one machine misleads on the next (on a Zen 2 EPYC, eight steps per
 call sped an MLP VAE up 1.7x without XLA, and moved a convolutional denoiser by -8% to +1%
-depending on the input pipeline). So the first run of a
-configuration times a few steps of every candidate (aecli.bench.measure), keeps the fastest, and
-remembers it in `step_choices.json` in the user's cache folder, keyed by everything that changes
-the answer; later runs of that configuration reuse it for free. `aecli bench --refresh` measures
-again.
+depending on the input pipeline). So the first run of a configuration times a few steps of every
+candidate (aecli.bench.measure_variants, in turns), keeps the fastest, and remembers it in
+`step_choices.json` in the user's cache folder, keyed by everything that changes the answer; later
+runs of that configuration reuse it for free. `aecli bench --refresh` measures again.
+
+`hardware=mixed` (precision mixed_auto) on a CPU that computes bfloat16 natively adds float32 to
+the candidates: such a CPU has the instructions, yet bfloat16 is not faster for every model (on a
+Zen 5 EPYC with AVX512_BF16 it ran the MLP VAE 784-400-20 at 0.65-1.02x of float32 and the
+convolutional denoiser at 1.15x), so the precision is measured with the rest.
 """
 
 import fcntl
@@ -22,47 +26,61 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import NamedTuple
 
 from aecli.config.model import Architecture
-from aecli.config.run import AUTO, JitCompile, TrainConfig
+from aecli.config.run import AUTO, JitCompile, Precision, TrainConfig
 from aecli.rundir.atomic import write_json
 
 log = logging.getLogger(__name__)
 
 CACHE_FILE = "step_choices.json"
-CACHE_VERSION = 1
+# 2: every choice carries its precision
+CACHE_VERSION = 2
 # `trainer.steps_per_execution=auto` picks among these; a run too short to measure uses the last.
 STEPS_PER_CALL_CANDIDATES = (1, 8)
 MEASURE_STEPS = 16
-MEASURE_REPEATS = 2
-# Measuring costs a compilation and (1 + MEASURE_REPEATS) x MEASURE_STEPS steps per candidate; a
-# run spends at most this share of its steps on it, else it uses the unmeasured defaults (XLA
-# off: no compilation either, the last steps-per-call candidate) unless a choice is cached.
+MEASURE_REPEATS = 3
+# Measuring costs a compilation and about (1 + MEASURE_REPEATS) x MEASURE_STEPS steps per
+# candidate (measuring_steps); a run spends at most this share of its steps on it, else it uses
+# the unmeasured defaults (XLA off: no compilation either, the last steps-per-call candidate, the
+# precision the device chose) unless a choice is cached.
 MAX_SHARE_MEASURING = 0.1
 
-# samples/s of the configured run with XLA off/on (False/True) at N steps per compiled call
-Timer = Callable[[bool, int], float]
+
+class Candidate(NamedTuple):
+    """XLA on; steps per compiled call; dtype policy."""
+
+    jit: bool
+    per_call: int
+    precision: str
+
+
+# samples/s of the configured run under each candidate, measured together
+Timer = Callable[[list[Candidate]], list[float]]
 
 
 @dataclass(frozen=True)
 class StepChoice:
-    """jit: XLA on; steps_per_execution: train steps per compiled call; source: setting |
-    mirrored | cached | measured now | short run; reason: one line for the terminal; detail: the
-    measured figures and where they are cached, for the log and `aecli bench`; measured: one
-    {"jit_compile", "steps_per_execution", "samples_per_second"} per candidate timed (now or when
-    the choice was cached)."""
+    """jit: XLA on; steps_per_execution: train steps per compiled call; precision: the dtype policy
+    to train under; source: setting | mirrored | cached | measured now | short run; reason: one
+    line for the terminal; detail: the measured figures and where they are cached, for the log and
+    `aecli bench`; measured: one {"jit_compile", "steps_per_execution", "precision",
+    "samples_per_second"} per candidate timed (now or when the choice was cached)."""
 
     jit: bool
     steps_per_execution: int
+    precision: str
     source: str
     reason: str
     measured: list = field(default_factory=list)
     detail: str = ""
 
 
-def describe(jit: bool, per_call: int) -> str:
-    """'XLA on, 8 steps per call'."""
-    return f"XLA {'on' if jit else 'off'}, {per_call} step{'s' * (per_call > 1)} per call"
+def describe(jit: bool, per_call: int, precision: str | None = None) -> str:
+    """'XLA on, 8 steps per call', preceded by the precision where it was a candidate."""
+    step = f"XLA {'on' if jit else 'off'}, {per_call} step{'s' * (per_call > 1)} per call"
+    return f"precision {precision}, {step}" if precision else step
 
 
 def cache_dir() -> Path:
@@ -96,7 +114,7 @@ def config_key(cfg: TrainConfig, input_shape, placement) -> dict:
         "batch_size": cfg.trainer.batch_size,
         "jit_compile": cfg.hardware.jit_compile.value,
         "steps_per_execution": cfg.trainer.steps_per_execution,
-        "precision": placement.precision,
+        "precision": "/".join(precisions(cfg, placement)),
         "device": _device_name(placement),
         "cpu_model": cpu.model,
         "cpu_flags": cpu.flags_hash,
@@ -119,11 +137,15 @@ def key_id(key: dict) -> str:
 
 
 def load_choices(path: Path) -> dict:
-    """The cached choices; an unreadable or foreign file counts as empty (it is rewritten)."""
+    """The cached choices; an unreadable or foreign file counts as empty (it is rewritten), and so
+    does one an earlier aecli wrote (its choices lack what this one keys on)."""
     try:
         content = json.loads(path.read_text())
         if content.get("version") == CACHE_VERSION and isinstance(content.get("choices"), dict):
             return content["choices"]
+        if isinstance(content.get("version"), int) and content["version"] < CACHE_VERSION:
+            log.info("%s was written by an earlier aecli; measuring again", path)
+            return {}
         log.warning("%s has an unknown layout; measuring again and rewriting it", path)
     except FileNotFoundError:
         pass
@@ -132,8 +154,21 @@ def load_choices(path: Path) -> dict:
     return {}
 
 
-def candidates(cfg: TrainConfig) -> list[tuple[bool, int]]:
-    """(XLA, steps per call) pairs to time: every combination of what is left to `auto`."""
+def precisions(cfg: TrainConfig, placement) -> tuple[str, ...]:
+    """The dtype policies to time: the one in force, and float32 too where `hardware=mixed` chose
+    bfloat16 for a CPU by its instruction flags (a GPU's choice stands: float16 or bfloat16 there
+    is a matter of tensor cores, and float32 is never faster)."""
+    if (
+        cfg.hardware.precision == Precision.mixed_auto
+        and not placement.on_gpu
+        and placement.precision == Precision.mixed_bfloat16.value
+    ):
+        return (placement.precision, Precision.float32.value)
+    return (placement.precision,)
+
+
+def candidates(cfg: TrainConfig, placement) -> list[Candidate]:
+    """The variants to time: every combination of what is left to `auto`."""
     jits = (
         (False, True)
         if cfg.hardware.jit_compile == JitCompile.auto
@@ -144,12 +179,26 @@ def candidates(cfg: TrainConfig) -> list[tuple[bool, int]]:
         if cfg.trainer.steps_per_execution == AUTO
         else (cfg.trainer.steps_per_execution,)
     )
-    return [(jit, per_call) for jit in jits for per_call in per_calls]
+    return [
+        Candidate(jit, per_call, precision)
+        for precision in precisions(cfg, placement)
+        for jit in jits
+        for per_call in per_calls
+    ]
 
 
-def measuring_steps(count: int) -> int:
-    """Steps that timing `count` candidates trains (each: a warm-up epoch and the timed ones)."""
-    return count * (1 + MEASURE_REPEATS) * MEASURE_STEPS
+def measuring_steps(options: list[Candidate]) -> int:
+    """Steps that timing `options` trains: per candidate a warm-up epoch, MEASURE_REPEATS timed
+    ones, and one call that starts its iterator (aecli.bench.measure_variants)."""
+    steps = measure_steps(options)
+    return sum((1 + MEASURE_REPEATS) * steps + option.per_call for option in options)
+
+
+def measure_steps(options: list[Candidate]) -> int:
+    """Steps per timed epoch: MEASURE_STEPS rounded to whole calls of every candidate (their steps
+    per call are 1 and one N, so whole calls of the longest)."""
+    longest = max(option.per_call for option in options)
+    return max(MEASURE_STEPS // longest, 1) * longest
 
 
 def choose(
@@ -161,43 +210,52 @@ def choose(
     timer: Timer | None = None,
     arrays=None,
 ) -> StepChoice:
-    """XLA and steps per call for this run. `planned_steps` None measures whatever the run's
-    length; `refresh` measures even when a choice is cached; `timer` replaces the real measurement
-    (otherwise aecli.bench.measure on `arrays`)."""
-    options = candidates(cfg)
+    """XLA, steps per call and (under `hardware=mixed` on a CPU with bfloat16 instructions)
+    precision for this run. `planned_steps` None measures whatever the run's length; `refresh`
+    measures even when a choice is cached; `timer` replaces the real measurement (otherwise
+    aecli.bench.measure on `arrays`)."""
+    options = candidates(cfg, placement)
     settings = (
         f"hardware.jit_compile={cfg.hardware.jit_compile.value}, "
         f"trainer.steps_per_execution={cfg.trainer.steps_per_execution}"
     )
+    first = options[0]  # XLA off where it is left to auto, the fewest steps per call, the policy
     if placement.strategy.num_replicas_in_sync > 1:
         from aecli.training.hardware import steps_per_execution
 
-        # the first candidate: XLA off where it is left to auto, the fewest steps per call
-        jit, per_call = options[0][0], steps_per_execution(options[0][1], placement)
+        per_call = steps_per_execution(first.per_call, placement)
         return StepChoice(
-            jit,
+            first.jit,
             per_call,
+            first.precision,
             "mirrored",
-            f"{describe(jit, per_call)}: TF 2.21 fails to run XLA-compiled or fused steps "
+            f"{describe(first.jit, per_call)}: TF 2.21 fails to run XLA-compiled or fused steps "
             "mirrored over several devices (InvalidArgumentError), so neither is measured",
         )
     if len(options) == 1:
-        return StepChoice(*options[0], "setting", f"{describe(*options[0])}: {settings}")
+        return StepChoice(*first, "setting", f"{describe(first.jit, first.per_call)}: {settings}")
     key = config_key(cfg, input_shape, placement)
     path = cache_dir() / CACHE_FILE
     cached = load_choices(path).get(key_id(key))
     if cached is not None and not refresh:
         choice = StepChoice(
-            cached["jit_compile"], cached["steps_per_execution"], "cached", "", cached["measured"]
+            cached["jit_compile"],
+            cached["steps_per_execution"],
+            cached["precision"],
+            "cached",
+            "",
+            cached["measured"],
         )
         return _explained(choice, f"measured here on {cached['measured_at']}", path)
     if not refresh and planned_steps is not None:
-        cost = measuring_steps(len(options))
+        cost = measuring_steps(options)
         if cost > MAX_SHARE_MEASURING * planned_steps:
-            jit, per_call = options[0][0], options[-1][1]  # XLA off where auto: no compilation
+            # XLA off where auto (no compilation), the most steps per call, the policy in force
+            jit, per_call = first.jit, options[-1].per_call
             return StepChoice(
                 jit,
                 per_call,
+                first.precision,
                 "short run",
                 f"{describe(jit, per_call)}, not measured: timing the {len(options)} candidates "
                 f"trains {cost} steps, over {MAX_SHARE_MEASURING:.0%} of this run's "
@@ -209,9 +267,10 @@ def choose(
         {
             "jit_compile": jit,
             "steps_per_execution": per_call,
-            "samples_per_second": timer(jit, per_call),
+            "precision": precision,
+            "samples_per_second": speed,
         }
-        for jit, per_call in options
+        for (jit, per_call, precision), speed in zip(options, timer(options), strict=True)
     ]
     best = max(measured, key=lambda m: m["samples_per_second"])
     _remember(
@@ -221,24 +280,35 @@ def choose(
             "key": key,
             "jit_compile": best["jit_compile"],
             "steps_per_execution": best["steps_per_execution"],
+            "precision": best["precision"],
             "measured": measured,
             "measured_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         },
     )
     choice = StepChoice(
-        best["jit_compile"], best["steps_per_execution"], "measured now", "", measured
+        best["jit_compile"],
+        best["steps_per_execution"],
+        best["precision"],
+        "measured now",
+        "",
+        measured,
     )
     return _explained(choice, "measured now", path)
 
 
 def _explained(choice: StepChoice, when: str, path: Path) -> StepChoice:
+    """The choice with its reason and detail; precisions named where more than one was timed."""
+    timed = {m["precision"] for m in choice.measured}
+    shown = (lambda precision: precision) if len(timed) > 1 else (lambda precision: None)
     speeds = "; ".join(
-        f"{describe(m['jit_compile'], m['steps_per_execution'])}: {m['samples_per_second']:,.0f}"
+        f"{describe(m['jit_compile'], m['steps_per_execution'], shown(m['precision']))}: "
+        f"{m['samples_per_second']:,.0f}"
         for m in choice.measured
     )
     return replace(
         choice,
-        reason=f"{describe(choice.jit, choice.steps_per_execution)}: the fastest of "
+        reason=f"{describe(choice.jit, choice.steps_per_execution, shown(choice.precision))}: "
+        "the fastest of "
         f"{len(choice.measured)} candidates {when}",
         detail=f"samples/s measured: {speeds}; cached in {path}",
     )
@@ -257,18 +327,19 @@ def _remember(path: Path, key_hash: str, choice: dict) -> None:
 
 
 def _bench_timer(cfg: TrainConfig, arrays, placement) -> Timer:
-    """A few steps of the configured run itself, with fresh models; the seeds are reset afterwards
-    so a run that measured trains exactly as one that read the cache."""
+    """A few steps of the configured run itself per candidate, with fresh models, timed in turns
+    (aecli.bench.measure_variants); the seeds are reset afterwards so a run that measured trains
+    exactly as one that read the cache."""
     import keras
 
-    from aecli.bench import measure
+    from aecli.bench import measure_variants
     from aecli.training import hardware
 
-    def timer(jit: bool, per_call: int) -> float:
-        steps = max(MEASURE_STEPS // per_call, 1) * per_call
-        measurement, _ = measure(cfg, arrays, placement, jit, per_call, steps, MEASURE_REPEATS)
+    def timer(options: list[Candidate]) -> list[float]:
+        steps = measure_steps(options)
+        measured, _ = measure_variants(cfg, arrays, placement, options, steps, MEASURE_REPEATS)
         hardware.clear_session()
         keras.utils.set_random_seed(cfg.seed)
-        return measurement.samples_per_second
+        return [m.samples_per_second for m in measured]
 
     return timer

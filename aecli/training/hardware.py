@@ -2,7 +2,7 @@
 
 import hashlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import keras
@@ -64,7 +64,8 @@ def resolve_precision(
     requested: Precision, on_gpu: bool, gpu_capability=None, cpu: CpuIdentity | None = None
 ) -> tuple[str, str]:
     """The dtype policy for `requested` on this device, and why; mixed_auto picks the half precision
-    the device computes fastest, or float32 where it has none."""
+    the device computes fastest, or float32 where it has none (on a CPU with bfloat16
+    instructions, a default that aecli.training.autotune then times against float32)."""
     if requested != Precision.mixed_auto:
         return requested.value, f"hardware.precision={requested.value}"
     if on_gpu:
@@ -80,7 +81,10 @@ def resolve_precision(
     cpu = cpu or cpu_identity()
     native = [flag for flag in BF16_CPU_FLAGS if flag in cpu.flags]
     if native:
-        return Precision.mixed_bfloat16.value, f"the CPU ({cpu.model}) has {', '.join(native)}"
+        return Precision.mixed_bfloat16.value, (
+            f"the CPU ({cpu.model}) has {', '.join(native)}; float32 is timed against it where "
+            "the run measures its step candidates (bfloat16 is not faster for every model)"
+        )
     return Precision.float32.value, (
         f"the CPU ({cpu.model}) has neither AMX nor AVX512_BF16, so half precision would be "
         "emulated and slower than float32"
@@ -163,6 +167,13 @@ def configure(cfg: HardwareConfig) -> Placement:
         strategy=strategy,
         precision=precision,
     )
+
+
+def with_precision(placement: Placement, precision: str) -> Placement:
+    """`placement` under another dtype policy, made the global one (models built from now on
+    compute in it)."""
+    keras.mixed_precision.set_global_policy(precision)
+    return replace(placement, precision=precision, mixed=precision == Precision.mixed_float16.value)
 
 
 def clear_session() -> None:

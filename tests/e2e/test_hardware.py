@@ -7,7 +7,7 @@ import math
 import pytest
 
 from aecli.config.run import Precision
-from aecli.training.hardware import resolve_precision
+from aecli.training.hardware import BF16_CPU_FLAGS, cpu_identity, resolve_precision
 
 SMALL = [
     "dataset=synthetic",
@@ -124,3 +124,69 @@ def test_bench_reports_every_variant_and_the_measured_auto_choice_that_train_the
         choice["jit_compile"],
         choice["steps_per_execution"],
     )
+
+
+def test_bench_under_a_mirrored_strategy_times_the_one_variant_it_can_run(aecli, tmp_path):
+    """TF 2.21 fails to run XLA-compiled or fused steps mirrored: bench used to crash on them."""
+    result = aecli(
+        "bench",
+        "--steps",
+        "8",
+        "--repeats",
+        "1",
+        *SMALL,
+        "hardware=multi_gpu",
+        "hardware.device=cpu",
+        "hardware.cpu_devices=2",
+        env={"AECLI_CACHE_DIR": str(tmp_path / "cache")},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(next(tmp_path.glob("outputs/bench/*/bench.json")).read_text())
+    assert [(v["jit_compile"], v["steps_per_execution"]) for v in report["variants"]] == [
+        (False, 1)
+    ]
+    assert report["auto_source"] == "mirrored" and report["auto_ratio_to_best"] == 1.0
+
+
+@pytest.mark.skipif(
+    not any(flag in cpu_identity().flags for flag in BF16_CPU_FLAGS),
+    reason="hardware=mixed times float32 against bfloat16 only on a CPU with AMX or AVX512_BF16",
+)
+def test_mixed_on_a_bfloat16_cpu_benches_both_precisions_and_trains_in_the_cached_one(
+    aecli, tmp_path
+):
+    env = {"AECLI_CACHE_DIR": str(tmp_path / "cache")}
+    # only the precision left to measure: XLA off, 8 steps per call
+    config = [
+        "hardware=mixed",
+        "hardware.jit_compile=off",
+        "trainer.steps_per_execution=8",
+        "dataset=synthetic",
+        "dataset.size=1200",
+        "model.hidden_units=[16]",
+    ]
+    bench = ("bench", "--steps", "8", "--repeats", "1", "--steps-per-execution", "8")
+    result = aecli(*bench, *config, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(next(tmp_path.glob("outputs/bench/*/bench.json")).read_text())
+    assert {v["precision"] for v in report["variants"]} == {"mixed_bfloat16", "float32"}
+    assert [m["precision"] for m in report["auto_measured"]] == ["mixed_bfloat16", "float32"]
+    assert 0 < report["auto_ratio_to_best"] <= 1
+    assert f"precision {report['auto_precision']}, XLA" in result.stdout
+
+    # the run follows the cached precision, whichever it is: flipped here, so that following the
+    # CPU's flags instead (bfloat16) cannot pass for following the cache
+    path = tmp_path / "cache" / "step_choices.json"
+    cache = json.loads(path.read_text())
+    [choice] = cache["choices"].values()
+    choice["precision"] = {"float32": "mixed_bfloat16", "mixed_bfloat16": "float32"}[
+        choice["precision"]
+    ]
+    path.write_text(json.dumps(cache))
+    trained = aecli(
+        "train", *config, "trainer.epochs=1", f"hydra.run.dir={tmp_path / 'run'}", env=env
+    )
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["precision"] == choice["precision"]
+    assert f"precision {choice['precision']}, XLA" in trained.stdout + trained.stderr

@@ -19,14 +19,21 @@ ALL = [(False, 1), (False, 8), (True, 1), (True, 8)]
 
 class CountingTimer:
     """Stands in for the measurement: fixed samples/s per XLA setting, `fused` times that at 8
-    steps per call, and which candidates it was asked for."""
+    steps per call, `bfloat16` times that under mixed_bfloat16, and which candidates it was asked
+    for ((XLA, steps per call), and the precision of each in `precisions`)."""
 
-    def __init__(self, off=100.0, on=150.0, fused=1.0):
-        self.speeds, self.fused, self.calls = {False: off, True: on}, fused, []
+    def __init__(self, off=100.0, on=150.0, fused=1.0, bfloat16=1.0):
+        self.speeds, self.fused, self.bfloat16 = {False: off, True: on}, fused, bfloat16
+        self.calls, self.precisions = [], []
 
-    def __call__(self, jit: bool, per_call: int) -> float:
+    def __call__(self, candidates) -> list[float]:
+        return [self.speed(*candidate) for candidate in candidates]
+
+    def speed(self, jit: bool, per_call: int, precision: str) -> float:
         self.calls.append((jit, per_call))
-        return self.speeds[jit] * (self.fused if per_call > 1 else 1.0)
+        self.precisions.append(precision)
+        half = self.bfloat16 if precision == "mixed_bfloat16" else 1.0
+        return self.speeds[jit] * (self.fused if per_call > 1 else 1.0) * half
 
 
 @pytest.fixture
@@ -87,12 +94,9 @@ def test_the_first_run_measures_and_later_runs_reuse_the_cached_choice(settings,
 def test_a_choice_cached_by_another_job_while_this_one_measured_is_kept(settings, cache):
     """Two jobs of a parallel sweep: the other one writes its choice during this one's timing."""
 
-    def timer_while_another_job_caches(jit: bool, per_call: int) -> float:
-        if jit and per_call == 1:
-            autotune.choose(
-                settings("trainer.batch_size=64"), SHAPE, PLACEMENT, timer=CountingTimer()
-            )
-        return 150.0 if jit else 100.0
+    def timer_while_another_job_caches(candidates) -> list[float]:
+        autotune.choose(settings("trainer.batch_size=64"), SHAPE, PLACEMENT, timer=CountingTimer())
+        return [150.0 if candidate.jit else 100.0 for candidate in candidates]
 
     autotune.choose(settings(), SHAPE, PLACEMENT, timer=timer_while_another_job_caches)
     timer = CountingTimer()
@@ -137,7 +141,8 @@ def test_refresh_measures_again_and_replaces_the_choice(settings, cache):
 
 
 def test_a_short_run_measures_nothing_and_runs_without_xla(settings, cache):
-    """Timing 4 candidates trains 192 steps: more than 10% of a run of 1,500."""
+    """Timing 4 candidates trains 274 steps (per candidate 4 epochs of 16 and one call to start
+    its iterator: 1 or 8): more than 10% of a run of 1,500."""
     timer = CountingTimer()
     choice = autotune.choose(settings(), SHAPE, PLACEMENT, planned_steps=1500, timer=timer)
     assert (choice.jit, choice.steps_per_execution, choice.source, timer.calls) == (
@@ -146,8 +151,8 @@ def test_a_short_run_measures_nothing_and_runs_without_xla(settings, cache):
         "short run",
         [],
     )
-    assert "192 steps" in choice.reason and not cache.exists()
-    autotune.choose(settings(), SHAPE, PLACEMENT, planned_steps=2000, timer=timer)
+    assert "274 steps" in choice.reason and not cache.exists()
+    autotune.choose(settings(), SHAPE, PLACEMENT, planned_steps=3000, timer=timer)
     assert timer.calls == ALL
 
 
@@ -177,3 +182,60 @@ def test_an_explicit_setting_is_obeyed_without_measuring(settings, cache):
         "setting",
         [],
     )
+
+
+# `hardware=mixed` on a CPU whose flags made it pick bfloat16 (AVX512_BF16 or AMX)
+BFLOAT16_CPU = Placement(False, False, PLACEMENT.strategy, "mixed_bfloat16")
+
+
+@pytest.mark.parametrize("bfloat16, expected", [(0.7, "float32"), (1.3, "mixed_bfloat16")])
+def test_mixed_on_a_bfloat16_cpu_times_float32_too_and_keeps_the_faster(
+    settings, cache, bfloat16, expected
+):
+    timer = CountingTimer(bfloat16=bfloat16)
+    choice = autotune.choose(settings("hardware=mixed"), SHAPE, BFLOAT16_CPU, timer=timer)
+    assert timer.calls == ALL + ALL
+    assert timer.precisions == ["mixed_bfloat16"] * 4 + ["float32"] * 4
+    assert (choice.precision, choice.jit, choice.source) == (expected, True, "measured now")
+    assert choice.reason.startswith(f"precision {expected}, XLA on")
+    assert "precision float32, XLA off, 1 step per call: 100" in choice.detail
+
+    again = autotune.choose(settings("hardware=mixed"), SHAPE, BFLOAT16_CPU, timer=timer)
+    assert (again.precision, again.source, len(timer.calls)) == (expected, "cached", 8)
+
+
+def test_a_precision_set_explicitly_or_chosen_for_a_gpu_is_not_measured_against_float32(
+    settings, cache
+):
+    timer = CountingTimer(bfloat16=0.5)
+    explicit = autotune.choose(
+        settings("hardware.precision=mixed_bfloat16"), SHAPE, BFLOAT16_CPU, timer=timer
+    )
+    assert explicit.precision == "mixed_bfloat16"
+    assert set(timer.precisions) == {"mixed_bfloat16"} and "precision" not in explicit.reason
+    mixed, gpu = (
+        settings("hardware=mixed"),
+        Placement(True, False, PLACEMENT.strategy, "mixed_bfloat16"),
+    )
+    assert autotune.precisions(mixed, gpu) == ("mixed_bfloat16",)
+    assert autotune.precisions(mixed, BFLOAT16_CPU) == ("mixed_bfloat16", "float32")
+    assert autotune.precisions(mixed, PLACEMENT) == ("float32",)  # a CPU without bfloat16
+
+
+def test_a_short_mixed_run_keeps_the_precision_the_cpu_flags_chose(settings, cache):
+    timer = CountingTimer()
+    choice = autotune.choose(
+        settings("hardware=mixed"), SHAPE, BFLOAT16_CPU, planned_steps=1500, timer=timer
+    )
+    assert (choice.precision, choice.source, timer.calls) == ("mixed_bfloat16", "short run", [])
+    assert "timing the 8 candidates trains 548 steps" in choice.reason
+
+
+def test_a_cache_written_before_choices_carried_their_precision_is_measured_again(settings, cache):
+    cache.parent.mkdir(parents=True)
+    old = {"jit_compile": True, "steps_per_execution": 8, "measured": [], "measured_at": "x"}
+    key = autotune.key_id(autotune.config_key(settings(), SHAPE, PLACEMENT))
+    cache.write_text(json.dumps({"version": 1, "choices": {key: old}}))
+    timer = CountingTimer()
+    assert autotune.choose(settings(), SHAPE, PLACEMENT, timer=timer).source == "measured now"
+    assert json.loads(cache.read_text())["choices"][key]["precision"] == "float32"

@@ -119,12 +119,14 @@ def test_vae_noise_takes_a_half_precision_posteriors_dtype():
 
 
 def test_timing_the_step_candidates_keeps_the_mixed_precision_policy(
-    compose_train, bfloat16_policy
+    compose_train, bfloat16_policy, monkeypatch
 ):
     """`auto` times its candidates on fresh models after keras.backend.clear_session(), which on
-    its own resets the policy to float32: every bfloat16 run that measured trained in float32."""
+    its own resets the policy to float32: every bfloat16 run that measured trained in float32.
+    Each candidate trains under its own precision, and the run's policy is back afterwards."""
     import tensorflow as tf
 
+    from aecli import bench
     from aecli.config.validate import validate
     from aecli.data.arrays import load_arrays
     from aecli.training import autotune
@@ -143,8 +145,21 @@ def test_timing_the_step_candidates_keeps_the_mixed_precision_policy(
         )
     )
     arrays = load_arrays(cfg.dataset, cfg.seed)
-    placement = Placement(on_gpu=False, mixed=False, strategy=tf.distribute.get_strategy())
-    assert autotune._bench_timer(cfg, arrays, placement)(True, 8) > 0
+    placement = Placement(False, False, tf.distribute.get_strategy(), "mixed_bfloat16")
+    calls, measure = [], bench.measure_variants
+
+    def recorded(*args):
+        calls.append(measure(*args))
+        return calls[-1]
+
+    monkeypatch.setattr(bench, "measure_variants", recorded)
+    # a float32 candidate of a bfloat16 run (`hardware=mixed` times both) beside one in its policy
+    speeds = autotune._bench_timer(cfg, arrays, placement)(
+        [autotune.Candidate(True, 8, "float32"), autotune.Candidate(True, 8, "mixed_bfloat16")]
+    )
+    assert len(speeds) == 2 and min(speeds) > 0
+    [(measurements, _)] = calls
+    assert [m.precision for m in measurements] == ["float32", "mixed_bfloat16"]
     assert keras.mixed_precision.global_policy().name == "mixed_bfloat16"
     model = build_model(cfg.model, arrays.input_shape, seed=0)
     assert model.encoder.layers[1].compute_dtype == "bfloat16"
