@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 
 import keras
 
-from aecli.config.run import Precision, TrainConfig
+from aecli.config.run import TrainConfig
 from aecli.data.pipeline import make_pipelines
 from aecli.models import build_model
 from aecli.training import hardware
@@ -66,7 +66,7 @@ def measure_variants(
     hardware.clear_session()
     models = []
     for jit, per_call, precision in variants:
-        hardware.with_precision(placement, precision)
+        candidate = hardware.with_precision(placement, precision)
         keras.utils.set_random_seed(cfg.seed)
         data = make_pipelines(arrays, cfg.trainer.batch_size, cfg.model.noise, cfg.seed)
         with placement.strategy.scope():
@@ -74,9 +74,7 @@ def measure_variants(
                 cfg.model, arrays.input_shape, seed=cfg.seed, dataset_size=len(arrays.train.x)
             )
             model.compile(
-                optimizer=build_optimizer(
-                    cfg.trainer, steps, precision == Precision.mixed_float16.value
-                ),
+                optimizer=build_optimizer(cfg.trainer, steps, candidate.mixed),
                 jit_compile=jit,
                 steps_per_execution=hardware.steps_per_execution(per_call, placement),
             )

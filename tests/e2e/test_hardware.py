@@ -20,6 +20,9 @@ SMALL = [
     "seed=3",
 ]
 
+# a model small enough to bench in seconds
+BENCHED = ["dataset=synthetic", "dataset.size=1200", "model.hidden_units=[16]"]
+
 
 def _metrics(aecli, tmp_path, name, *overrides):
     result = aecli("train", *SMALL, *overrides, f"hydra.run.dir={tmp_path / name}")
@@ -83,12 +86,7 @@ def test_bench_reports_every_variant_and_the_measured_auto_choice_that_train_the
     aecli, tmp_path
 ):
     env = {"AECLI_CACHE_DIR": str(tmp_path / "cache")}
-    config = [
-        "dataset=synthetic",
-        "dataset.size=1200",
-        "model.hidden_units=[16]",
-        "trainer.batch_size=32",
-    ]
+    config = [*BENCHED, "trainer.batch_size=32"]
     result = aecli("bench", "--steps", "8", "--repeats", "1", *config, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(next(tmp_path.glob("outputs/bench/*/bench.json")).read_text())
@@ -161,9 +159,7 @@ def test_mixed_on_a_bfloat16_cpu_benches_both_precisions_and_trains_in_the_cache
         "hardware=mixed",
         "hardware.jit_compile=off",
         "trainer.steps_per_execution=8",
-        "dataset=synthetic",
-        "dataset.size=1200",
-        "model.hidden_units=[16]",
+        *BENCHED,
     ]
     bench = ("bench", "--steps", "8", "--repeats", "1", "--steps-per-execution", "8")
     result = aecli(*bench, *config, env=env)
