@@ -23,13 +23,17 @@ def _arguments(args):
     parser = argparse.ArgumentParser(
         prog="aecli bench",
         description="Train the configured model with XLA off and on and several steps per "
-        "execution, side by side, and report samples/s (writes bench.json). Overrides are "
+        "execution (and, under `hardware=mixed` on a CPU with AMX or AVX512_BF16, in bfloat16 "
+        "and float32), timed in turns, and report samples/s (writes bench.json). Overrides are "
         "Hydra's, as for `aecli train`, e.g. "
         "`aecli bench model=conv_denoising dataset.limit=8192`.",
     )
-    parser.add_argument("--steps", type=int, default=64, help="steps per timed epoch (default 64)")
+    parser.add_argument("--steps", type=int, default=64, help="steps per timed round (default 64)")
     parser.add_argument(
-        "--repeats", type=int, default=3, help="timed epochs after the warm-up one (default 3)"
+        "--repeats",
+        type=int,
+        default=3,
+        help="timed rounds after the warm-up epoch; each variant's fastest is kept (default 3)",
     )
     parser.add_argument(
         "--steps-per-execution",
@@ -40,8 +44,8 @@ def _arguments(args):
         "--refresh",
         action="store_true",
         help="measure the candidates of `hardware.jit_compile=auto` and "
-        "`trainer.steps_per_execution=auto` again, replacing the cached choice of this "
-        "configuration",
+        "`trainer.steps_per_execution=auto` (and `hardware=mixed`'s precision) again, replacing "
+        "the cached choice of this configuration",
     )
     return parser.parse_known_args(args)
 
