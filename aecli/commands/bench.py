@@ -15,6 +15,7 @@ from aecli.config.store import CONF_DIR, register
 from aecli.config.validate import validate
 from aecli.console import console
 from aecli.rundir.atomic import write_json
+from aecli.training.autotune import whole_calls
 
 STARTED_AT = time.perf_counter()
 
@@ -80,7 +81,7 @@ def main(args) -> int:
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cfg = compose("train", overrides=[f"paths.root_dir={Path.cwd()}", *overrides])
     settings = validate(cfg)
-    steps = max(options.steps // max(per_call), 1) * max(per_call)  # whole calls for every variant
+    steps = whole_calls(options.steps, per_call)
 
     from aecli.bench import run_benchmark  # TensorFlow loads here
     from aecli.data import load_arrays

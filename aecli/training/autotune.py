@@ -190,15 +190,15 @@ def candidates(cfg: TrainConfig, placement) -> list[Candidate]:
 def measuring_steps(options: list[Candidate]) -> int:
     """Steps that timing `options` trains: per candidate a warm-up epoch, MEASURE_REPEATS timed
     ones, and one call that starts its iterator (aecli.bench.measure_variants)."""
-    steps = measure_steps(options)
+    steps = whole_calls(MEASURE_STEPS, [option.per_call for option in options])
     return sum((1 + MEASURE_REPEATS) * steps + option.per_call for option in options)
 
 
-def measure_steps(options: list[Candidate]) -> int:
-    """Steps per timed epoch: MEASURE_STEPS rounded to whole calls of every candidate (their steps
-    per call are 1 and one N, so whole calls of the longest)."""
-    longest = max(option.per_call for option in options)
-    return max(MEASURE_STEPS // longest, 1) * longest
+def whole_calls(steps: int, per_calls) -> int:
+    """`steps` rounded down to whole calls of every steps-per-call in `per_calls` (at least one
+    call): they are 1 and one N, so to whole calls of the largest."""
+    longest = max(per_calls)
+    return max(steps // longest, 1) * longest
 
 
 def choose(
@@ -213,7 +213,7 @@ def choose(
     """XLA, steps per call and (under `hardware=mixed` on a CPU with bfloat16 instructions)
     precision for this run. `planned_steps` None measures whatever the run's length; `refresh`
     measures even when a choice is cached; `timer` replaces the real measurement (otherwise
-    aecli.bench.measure on `arrays`)."""
+    aecli.bench.measure_variants on `arrays`)."""
     options = candidates(cfg, placement)
     settings = (
         f"hardware.jit_compile={cfg.hardware.jit_compile.value}, "
@@ -298,17 +298,16 @@ def choose(
 
 def _explained(choice: StepChoice, when: str, path: Path) -> StepChoice:
     """The choice with its reason and detail; precisions named where more than one was timed."""
-    timed = {m["precision"] for m in choice.measured}
-    shown = (lambda precision: precision) if len(timed) > 1 else (lambda precision: None)
+    several = len({m["precision"] for m in choice.measured}) > 1
     speeds = "; ".join(
-        f"{describe(m['jit_compile'], m['steps_per_execution'], shown(m['precision']))}: "
-        f"{m['samples_per_second']:,.0f}"
+        describe(m["jit_compile"], m["steps_per_execution"], m["precision"] if several else None)
+        + f": {m['samples_per_second']:,.0f}"
         for m in choice.measured
     )
+    shown = choice.precision if several else None
     return replace(
         choice,
-        reason=f"{describe(choice.jit, choice.steps_per_execution, shown(choice.precision))}: "
-        "the fastest of "
+        reason=f"{describe(choice.jit, choice.steps_per_execution, shown)}: the fastest of "
         f"{len(choice.measured)} candidates {when}",
         detail=f"samples/s measured: {speeds}; cached in {path}",
     )
@@ -336,7 +335,7 @@ def _bench_timer(cfg: TrainConfig, arrays, placement) -> Timer:
     from aecli.training import hardware
 
     def timer(options: list[Candidate]) -> list[float]:
-        steps = measure_steps(options)
+        steps = whole_calls(MEASURE_STEPS, [option.per_call for option in options])
         measured, _ = measure_variants(cfg, arrays, placement, options, steps, MEASURE_REPEATS)
         hardware.clear_session()
         keras.utils.set_random_seed(cfg.seed)

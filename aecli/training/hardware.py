@@ -157,16 +157,10 @@ def configure(cfg: HardwareConfig) -> Placement:
         log.info("precision %s: %s", precision, why)
     else:  # a half-precision run, or `hardware=mixed` whatever it chose, says which, and why
         say(f"precision {precision}: {why}")
-    keras.mixed_precision.set_global_policy(precision)
     strategy = _strategy(cfg, on_gpu)
     if strategy.num_replicas_in_sync > 1:
         say(f"{cfg.strategy.value} over {strategy.num_replicas_in_sync} replicas")
-    return Placement(
-        on_gpu=on_gpu,
-        mixed=precision == Precision.mixed_float16.value,
-        strategy=strategy,
-        precision=precision,
-    )
+    return with_precision(Placement(on_gpu=on_gpu, mixed=False, strategy=strategy), precision)
 
 
 def with_precision(placement: Placement, precision: str) -> Placement:
