@@ -14,7 +14,7 @@ from aecli.console import say  # noqa: E402
 from aecli.data import load_arrays  # noqa: E402
 from aecli.data.pipeline import make_pipelines  # noqa: E402
 from aecli.errors import ConfigError  # noqa: E402
-from aecli.evaluation.metrics import evaluate, factor_metrics  # noqa: E402
+from aecli.evaluation.metrics import evaluate, factor_metrics, has_factor_codes  # noqa: E402
 from aecli.evaluation.reload import TrainedRun  # noqa: E402
 from aecli.models import build_model  # noqa: E402
 from aecli.rundir.faults import fault_point  # noqa: E402
@@ -25,7 +25,12 @@ from aecli.rundir.signals import Stopped, guard  # noqa: E402
 from aecli.rundir.status import read_status, write_status  # noqa: E402
 from aecli.sweeps.hparams import write_run_hparams  # noqa: E402
 from aecli.training import autotune, hardware  # noqa: E402
-from aecli.training.callbacks import ImageGrids, TensorBoard, forget_steps_from  # noqa: E402
+from aecli.training.callbacks import (  # noqa: E402
+    ImageGrids,
+    MIGPerEpoch,
+    TensorBoard,
+    forget_steps_from,
+)
 from aecli.training.checkpoints import (  # noqa: E402
     Checkpoints,
     CheckpointStore,
@@ -178,6 +183,10 @@ def _fit_and_evaluate(
             cfg.trainer.epochs, data.steps_per_epoch, initial_epoch, cfg.trainer.batch_size
         ),
     ]
+    if has_factor_codes(model, arrays.val):
+        callbacks.append(
+            MIGPerEpoch(arrays.val, arrays.factor_names, folder.tensorboard_run("latents"), stop)
+        )
     if len(arrays.input_shape) == 3:
         x_in, x_clean = next(iter(data.val))
         callbacks.append(

@@ -88,6 +88,12 @@ def _pooled_metrics(model, test, noisy: bool, terms: dict, advance) -> dict:
     return metrics
 
 
+def has_factor_codes(model, split) -> bool:
+    """Whether the disentanglement metrics apply: the split carries ground-truth factors and the
+    model's codes are vectors (one latent per dimension)."""
+    return split.factors is not None and len(model.code_shape) == 1
+
+
 def factor_metrics(model, split, seed: int, factor_names=()) -> dict:
     """Disentanglement of the split's codes against its ground-truth factors (datasets generated
     from known factors, vector codes): test_mig, test_sap, test_dci_disentanglement,
@@ -95,7 +101,7 @@ def factor_metrics(model, split, seed: int, factor_names=()) -> dict:
     test_mig_<factor>, the gap of each factor that test_mig averages (named by `factor_names`,
     else factor0, factor1, ...), which shows which factors a code captures
     (aecli/evaluation/disentanglement.py says how each is reduced)."""
-    if split.factors is None or len(model.code_shape) != 1:
+    if not has_factor_codes(model, split):
         return {}
     from aecli.evaluation.disentanglement import all_metrics
 

@@ -8,6 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from aecli.evaluation.disentanglement import mig_scores
 from aecli.evaluation.images import image_grid, rows_of
 
 
@@ -48,6 +49,30 @@ class KLPerDimension(keras.callbacks.Callback):
         with self.writer.as_default():
             for dim, value in enumerate(self.model.kl_per_dimension(self.x)):
                 tf.summary.scalar(f"kl_per_dim/z{dim}", value, step=epoch)
+        self.writer.flush()
+
+
+class MIGPerEpoch(keras.callbacks.Callback):
+    """Each epoch, the MIG of the posterior means of (up to 10,000) validation inputs against
+    their ground-truth factors, and the gap of each factor, as `disentanglement/val_mig` and
+    `disentanglement/val_mig_<factor>` scalars: when a run starts to disentangle, which factor it
+    gains, and whether it still gains when its budget ends. Of the test metrics only MIG: it
+    needs no classifier (aecli/evaluation/disentanglement.py says how it is reduced)."""
+
+    def __init__(self, split, factor_names, log_dir, stop, count=10_000):
+        super().__init__()
+        self.stop = stop
+        self.x, self.factors = split.x[:count], split.factors[:count]
+        self.factor_names = factor_names
+        self.writer = tf.summary.create_file_writer(str(log_dir))
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.stop.stopped_mid_epoch:
+            return
+        scores = mig_scores(self.model.encode_means(self.x), self.factors, self.factor_names)
+        with self.writer.as_default():
+            for name, value in scores.items():
+                tf.summary.scalar(f"disentanglement/val_{name}", value, step=epoch)
         self.writer.flush()
 
 

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from keras import layers
+from tensorboard_events import scalar_series
 
 from aecli.config.model import Likelihood
 from aecli.evaluation.likelihood import importance_weighted_bound
@@ -152,6 +153,25 @@ def test_disentanglement_of_the_test_codes_is_reported_per_factor_and_reproduced
     report = json.loads((trained_vae / "eval.json").read_text())
     for name in ("mig", "mig_shape", "mig_column", "dci_disentanglement"):
         assert report[name] == pytest.approx(metrics[f"test_{name}"], abs=1e-6), name
+
+
+def test_the_validation_mig_of_each_epoch_is_logged_as_the_saved_networks_give_it(trained_vae):
+    """Factor datasets log MIG and each factor's gap on the validation split every epoch; the
+    one epoch's values are those of the saved networks' codes of that split."""
+    from aecli.evaluation.disentanglement import mig_per_factor
+    from aecli.evaluation.reload import load_run
+
+    run = load_run(trained_vae)
+    gaps = mig_per_factor(run.model.encode_means(run.arrays.val.x), run.arrays.val.factors)
+    latents = trained_vae / "tensorboard" / "latents"
+    logged = [
+        scalar_series(latents, f"disentanglement/val_mig_{name}")
+        for name in ("shape", "size", "row", "column")
+    ]
+    assert [[step for step, _ in series] for series in logged] == [[0]] * 4
+    np.testing.assert_allclose([series[0][1] for series in logged], gaps, atol=1e-6)
+    ((step, mig),) = scalar_series(latents, "disentanglement/val_mig")
+    assert step == 0 and mig == pytest.approx(np.mean(gaps), abs=1e-6)
 
 
 def test_eval_of_a_folder_without_networks_says_how_to_finish_it(aecli, tmp_path):
