@@ -7,6 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 from aecli.config.model import NoiseConfig, NoiseType
+from aecli.data.arrays import ALIGNMENT, aligned_empty
 from aecli.data.noise import corrupt
 from aecli.errors import ConfigError
 
@@ -74,19 +75,14 @@ def shuffled_batches(x: np.ndarray, batch_size: int, seed: int) -> tf.data.Datas
     return batches.with_options(options)
 
 
-# bytes: TensorFlow's CPU kernels require every tensor's buffer to start at such an address
-ALIGNMENT = 64
-
-
 def _as_tensor(x: np.ndarray) -> tf.Tensor:
     """`x` as a tensor that adds at most one copy of it. tf.convert_to_tensor passes through a
     second, transient one (the 2.2 GB of dSprites at 32x32 peaked at three copies); here `x`, or
-    a copy of it at an aligned address, is handed to TensorFlow without copying (DLPack)."""
+    a copy of it at an aligned address, is handed to TensorFlow without copying (DLPack). The
+    splits of `load_arrays` are aligned already, so a run's training split is never copied."""
     aligned = x
     if not x.flags.c_contiguous or x.ctypes.data % ALIGNMENT:
-        raw = np.empty(x.nbytes + ALIGNMENT, np.uint8)
-        start = -raw.ctypes.data % ALIGNMENT
-        aligned = raw[start : start + x.nbytes].view(x.dtype).reshape(x.shape)
+        aligned = aligned_empty(x.shape, x.dtype)
         aligned[...] = x
     return tf.experimental.dlpack.from_dlpack(aligned.__dlpack__())
 
