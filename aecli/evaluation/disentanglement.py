@@ -17,6 +17,9 @@ fixed set of points instead of a ground-truth sampler:
 - `dci`: Disentanglement, Completeness, Informativeness (Eastwood & Williams 2018, "A Framework
   for the Quantitative Evaluation of Disentangled Representations").
 - `factor_vae_score`: the FactorVAE metric (Kim & Mnih 2018, "Disentangling by Factorising").
+- `sampled_mig_per_factor`: MIG as Chen et al.'s own code estimates it (github.com/rtqichen/
+  beta-tcvae, disentanglement_metrics.py), from samples of a Gaussian posterior q(z|x) instead
+  of binned means: the estimator behind their published dSprites figures.
 
 Where disentanglement_lib draws fresh train and test samples from the generator, the metrics
 here split the given points with a seeded permutation (`train_fraction` train, the rest test),
@@ -117,7 +120,8 @@ def mig(codes, factors, bins=20):
 
     Chen et al.'s own dSprites figure differs in two ways: it leaves shape out (the mean over
     scale, orientation, x and y) and estimates I(z_i; v_k) from samples of q(z|x) over the
-    whole grid instead of binned posterior means; `mig_per_factor` gives the parts to compare.
+    whole grid instead of binned posterior means; `mig_per_factor` gives the parts to compare, and
+    `sampled_mig_per_factor` their estimator.
     """
     return _mean_gap(mig_per_factor(codes, factors, bins))
 
@@ -353,11 +357,105 @@ def mig_scores(codes, factors, factor_names=()):
     """{"mig": the MIG, "mig_<name>": the gap of each factor it averages}, the factors named by
     `factor_names`, else factor0, factor1, ...: MIG alone, cheap enough to follow every epoch."""
     codes, factors = _check(codes, factors)
-    names = list(factor_names) or [f"factor{j}" for j in range(factors.shape[1])]
-    if len(names) != factors.shape[1]:
-        raise ValueError(f"{len(names)} factor names for {factors.shape[1]} factors: {names}")
+    names = _factor_names(factors, factor_names)
     gaps = mig_per_factor(codes, factors)
     return {
         "mig": _mean_gap(gaps),
         **{f"mig_{name}": float(gap) for name, gap in zip(names, gaps, strict=True)},
     }
+
+
+# samples per block of the aggregate-posterior densities, held as latents x samples x points
+_DENSITY_BLOCK = 256
+_LOG_2PI = math.log(2 * math.pi)
+
+
+def aggregate_posterior_entropy(samples, means, log_vars):
+    """H(z_j) = -E log q(z_j) in nats for each latent j, by Monte Carlo over `samples` (s, d)
+    drawn from the posteriors, where q(z_j) = 1/n sum_i N(z_j; means[i, j], exp(log_vars[i, j]))
+    is the aggregate posterior of the n points: Chen et al.'s `estimate_entropies`.
+
+    Densities in float32, latent-major so that each log-sum-exp runs over contiguous memory
+    (18 times faster than a (samples, points, latents) block on 10,000 points), summed in float64.
+    """
+    mean = np.ascontiguousarray(np.transpose(means), np.float32)  # (d, n)
+    log_var = np.transpose(np.asarray(log_vars, np.float64))
+    half_precision = np.ascontiguousarray(-0.5 * np.exp(-log_var), np.float32)
+    offset = np.ascontiguousarray(-0.5 * (log_var + _LOG_2PI), np.float32)
+    z = np.ascontiguousarray(np.transpose(samples), np.float32)  # (d, s)
+    total = np.zeros(mean.shape[0])
+    for start in range(0, z.shape[1], _DENSITY_BLOCK):
+        log_density = z[:, start : start + _DENSITY_BLOCK, None] - mean[:, None, :]
+        np.square(log_density, out=log_density)
+        log_density *= half_precision[:, None, :]
+        log_density += offset[:, None, :]
+        peak = log_density.max(axis=2, keepdims=True)
+        log_density -= peak
+        np.exp(log_density, out=log_density)
+        log_q = np.log(log_density.sum(axis=2)) + peak[..., 0] - math.log(mean.shape[1])
+        total -= log_q.sum(axis=1, dtype=np.float64)
+    return total / z.shape[1]
+
+
+def sampled_mig_per_factor(means, log_vars, factors, seed=0, num_samples=10000):
+    """Each factor's Mutual Information Gap with I(z_j; v_k) estimated from posterior samples, as
+    Chen et al. (2018) compute the MIG of their published figures: a (k,) array.
+
+    One z_i ~ q(z|x_i) is drawn per point (seeded), and with the aggregate-posterior entropies of
+    `aggregate_posterior_entropy` (at most `num_samples` samples each, as their code),
+
+        I(z_j; v_k) = H(z_j) - sum_v p(v_k = v) H(z_j | v_k = v),
+
+    H(z_j | v_k = v) being the entropy of the aggregate posterior of the points with that value;
+    MI clipped at 0, and MIG_k = [I(z_(1); v_k) - I(z_(2); v_k)] / H(v_k), as `mig_per_factor`
+    (not clipped at 1: Monte Carlo error can carry a perfect code a little past it).
+    Chen et al. estimate on the whole 737,280-image grid; here on the given points (on 10,000
+    dSprites points a posX value has about 310), so a latent's own sample weighs more in its
+    conditional density, which biases the conditional entropies down and the MI up a little.
+    """
+    means, factors = _check(means, factors)
+    log_vars = np.asarray(log_vars, np.float64)
+    if log_vars.shape != means.shape:
+        raise ValueError(f"log_vars {log_vars.shape} must match means {means.shape}")
+    rng = np.random.default_rng([seed, 11])
+    samples = means + np.exp(0.5 * log_vars) * rng.standard_normal(means.shape)
+
+    def entropy(rows):
+        drawn = rows if len(rows) <= num_samples else rng.choice(rows, num_samples, replace=False)
+        return aggregate_posterior_entropy(samples[drawn], means[rows], log_vars[rows])
+
+    marginal = entropy(np.arange(len(means)))
+    mi = np.zeros((means.shape[1], factors.shape[1]))
+    for k in range(factors.shape[1]):
+        values, counts = np.unique(factors[:, k], return_counts=True)
+        conditional = sum(
+            count / len(factors) * entropy(np.flatnonzero(factors[:, k] == value))
+            for value, count in zip(values, counts, strict=True)
+        )
+        mi[:, k] = np.maximum(marginal - conditional, 0.0)
+    entropy_v = discrete_entropy(factors)
+    ranked = np.sort(mi, axis=0)[::-1]
+    second = ranked[1] if len(ranked) > 1 else np.zeros_like(ranked[0])
+    gap = np.full(len(entropy_v), np.nan)
+    varies = entropy_v > 0
+    gap[varies] = (ranked[0] - second)[varies] / entropy_v[varies]
+    return gap
+
+
+def sampled_mig_scores(means, log_vars, factors, seed=0, factor_names=()):
+    """{"mig_sampled": the mean gap, "mig_sampled_<name>": each factor's}: `mig_scores` with
+    Chen et al.'s sampled estimator, for codes with a Gaussian posterior."""
+    names = _factor_names(factors, factor_names)
+    gaps = sampled_mig_per_factor(means, log_vars, factors, seed)
+    return {
+        "mig_sampled": _mean_gap(gaps),
+        **{f"mig_sampled_{name}": float(gap) for name, gap in zip(names, gaps, strict=True)},
+    }
+
+
+def _factor_names(factors, factor_names):
+    """`factor_names`, else factor0, factor1, ...: one per column of `factors`."""
+    names = list(factor_names) or [f"factor{j}" for j in range(np.shape(factors)[1])]
+    if len(names) != np.shape(factors)[1]:
+        raise ValueError(f"{len(names)} factor names for {np.shape(factors)[1]} factors: {names}")
+    return names

@@ -99,13 +99,19 @@ def factor_metrics(model, split, seed: int, factor_names=()) -> dict:
     from known factors, vector codes): test_mig, test_sap, test_dci_disentanglement,
     test_dci_completeness, test_dci_informativeness, test_factor_vae_score, each in [0, 1], and
     test_mig_<factor>, the gap of each factor that test_mig averages (named by `factor_names`,
-    else factor0, factor1, ...), which shows which factors a code captures
+    else factor0, factor1, ...), which shows which factors a code captures; for a Gaussian
+    posterior also test_mig_sampled and test_mig_sampled_<factor>, Chen et al.'s estimator
     (aecli/evaluation/disentanglement.py says how each is reduced)."""
     if not has_factor_codes(model, split):
         return {}
-    from aecli.evaluation.disentanglement import all_metrics
+    from aecli.evaluation.disentanglement import all_metrics, sampled_mig_scores
 
-    scores = all_metrics(model.encode_means(split.x), split.factors, seed, factor_names)
+    posterior = model.posteriors(split.x)
+    # a VAE's code is its posterior mean: one encoding serves both estimators
+    codes = model.encode_means(split.x) if posterior is None else posterior[0]
+    scores = all_metrics(codes, split.factors, seed, factor_names)
+    if posterior is not None:
+        scores.update(sampled_mig_scores(*posterior, split.factors, seed, factor_names))
     return {f"test_{name}": float(value) for name, value in scores.items()}
 
 

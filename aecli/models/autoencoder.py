@@ -138,6 +138,11 @@ class Autoencoder(keras.Model):
         """The code used for reconstructions and embeddings (the posterior mean for a VAE)."""
         return self.encoder(x, training=training)
 
+    def posteriors(self, x: np.ndarray, batch: int = 512) -> tuple[np.ndarray, np.ndarray] | None:
+        """(means, log_vars) of a Gaussian q(z|x) over a whole array, as NumPy; None for a family
+        whose code is deterministic."""
+        return None
+
     def encode_means(self, x: np.ndarray, batch: int = 512) -> np.ndarray:
         """`encode_mean` of a whole array, `batch` examples at a time (bounded memory), as NumPy:
         the codes that `aecli encode` exports and the test metrics read."""

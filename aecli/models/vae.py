@@ -133,6 +133,11 @@ class VAE(Autoencoder):
     def encode_mean(self, x, training=False):
         return self.posterior(x, training=training)[0]
 
+    def posteriors(self, x: np.ndarray, batch: int = 512) -> tuple[np.ndarray, np.ndarray]:
+        """(means, log_vars) of q(z|x) over `x`, `batch` examples at a time, as NumPy."""
+        parts = [self.posterior(x[start : start + batch]) for start in range(0, len(x), batch)]
+        return tuple(np.concatenate([np.asarray(part[i]) for part in parts]) for i in (0, 1))
+
     def sample_posterior(self, mean, log_var):
         """z = mean + exp(log_var / 2) * eps, in the posterior's dtype (float32 from the Gaussian
         heads under every policy; a half-precision posterior gets half-precision noise)."""

@@ -148,10 +148,12 @@ def test_disentanglement_of_the_test_codes_is_reported_per_factor_and_reproduced
     assert metrics["test_mig"] == pytest.approx(np.mean(gaps), abs=1e-12)
     for key in ("test_sap", "test_dci_disentanglement", "test_factor_vae_score"):
         assert 0.0 <= metrics[key] <= 1.0, key
+    sampled = [metrics[f"test_mig_sampled_{name}"] for name in ("shape", "size", "row", "column")]
+    assert metrics["test_mig_sampled"] == pytest.approx(np.mean(sampled), abs=1e-12)
     result = aecli("eval", str(trained_vae))
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads((trained_vae / "eval.json").read_text())
-    for name in ("mig", "mig_shape", "mig_column", "dci_disentanglement"):
+    for name in ("mig", "mig_shape", "mig_column", "dci_disentanglement", "mig_sampled"):
         assert report[name] == pytest.approx(metrics[f"test_{name}"], abs=1e-6), name
 
 
