@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import ClassVar, List
+from typing import ClassVar, List, Optional
 
 from omegaconf import MISSING
 
@@ -32,6 +32,13 @@ class KLSchedule(str, Enum):
     none = "none"
     linear = "linear"
     cyclical = "cyclical"
+
+
+class Activation(str, Enum):
+    """Hidden activation of the decoder: relu, or tanh as Chen et al. (2018)'s dSprites decoder."""
+
+    relu = "relu"
+    tanh = "tanh"
 
 
 class Likelihood(str, Enum):
@@ -92,6 +99,10 @@ class BaseModelConfig:
                   or `fully_conv` (the code is a feature map).
     latent_dim: size of the code z.
     hidden_units: Dense widths of the MLP encoder; the decoder mirrors them.
+    decoder_hidden_units: Dense widths of the MLP decoder from the code outwards, when it should
+                  not mirror the encoder (null: mirror), e.g. [1200, 1200, 1200] for Chen et
+                  al. (2018)'s dSprites decoder.
+    decoder_activation: the decoder's hidden activation, relu or tanh (Chen et al.'s MLP decoder).
     conv_filters: Conv2D filters of the conv encoder, each halving height and width; the decoder
                   mirrors them.
     likelihood: `bernoulli` (BCE from logits, data in [0,1]) or `gaussian` (fixed std
@@ -107,6 +118,8 @@ class BaseModelConfig:
     architecture: Architecture = Architecture.mlp
     latent_dim: int = 32
     hidden_units: List[int] = field(default_factory=lambda: [512, 256])
+    decoder_hidden_units: Optional[List[int]] = None
+    decoder_activation: Activation = Activation.relu
     conv_filters: List[int] = field(default_factory=lambda: [32, 64])
     likelihood: Likelihood = Likelihood.bernoulli
     decoder_std: float = 0.1
@@ -121,6 +134,17 @@ class BaseModelConfig:
             "a list of positive integers",
         )
         require(
+            self.decoder_hidden_units is None
+            or (
+                self.architecture == Architecture.mlp
+                and all(u >= 1 for u in self.decoder_hidden_units)
+            ),
+            "model.decoder_hidden_units",
+            self.decoder_hidden_units,
+            "null, or a list of positive integers with model.architecture=mlp (conv decoders "
+            "mirror model.conv_filters)",
+        )
+        require(
             all(f >= 1 for f in self.conv_filters),
             "model.conv_filters",
             self.conv_filters,
@@ -132,6 +156,13 @@ class BaseModelConfig:
             self.decoder_std,
             "finite and > 0",
         )
+
+    @property
+    def decoder_units(self) -> List[int]:
+        """Dense widths of the MLP decoder from the code outwards."""
+        if self.decoder_hidden_units is None:
+            return list(reversed(self.hidden_units))
+        return list(self.decoder_hidden_units)
 
 
 @dataclass

@@ -90,18 +90,21 @@ def build_decoder(cfg: BaseModelConfig, output_shape) -> keras.Model:
             x = latent
         else:
             latent = keras.Input(shape=(cfg.latent_dim,), name="z")
-            x = layers.Dense((height // factor) * (width // factor) * top, activation="relu")(
-                latent
-            )
+            x = layers.Dense(
+                (height // factor) * (width // factor) * top,
+                activation=cfg.decoder_activation.value,
+            )(latent)
             x = layers.Reshape((height // factor, width // factor, top))(x)
         for filters in reversed(cfg.conv_filters):
-            x = layers.Conv2DTranspose(filters, 3, strides=2, padding="same", activation="relu")(x)
+            x = layers.Conv2DTranspose(
+                filters, 3, strides=2, padding="same", activation=cfg.decoder_activation.value
+            )(x)
         params = layers.Conv2D(channels, 3, padding="same", dtype="float32", name="x_params")(x)
         return keras.Model(latent, params, name="decoder")
     latent = keras.Input(shape=(cfg.latent_dim,), name="z")
     x = latent
-    for units in reversed(cfg.hidden_units):
-        x = layers.Dense(units, activation="relu")(x)
+    for units in cfg.decoder_units:
+        x = layers.Dense(units, activation=cfg.decoder_activation.value)(x)
     x = layers.Dense(math.prod(output_shape), dtype="float32", name="x_params")(x)
     params = layers.Reshape(tuple(output_shape), dtype="float32")(x)
     return keras.Model(latent, params, name="decoder")

@@ -103,12 +103,15 @@ def config_key(cfg: TrainConfig, input_shape, placement) -> dict:
 
     model = cfg.model
     cpu = cpu_identity()
-    widths = model.hidden_units if model.architecture == Architecture.mlp else model.conv_filters
+    widths = model.conv_filters  # the encoder's, mirrored by the decoder
+    if model.architecture == Architecture.mlp:
+        widths = [*model.hidden_units, *model.decoder_units]
     return {
         "family": type(model).__name__,
         "architecture": model.architecture.value,
         "input_shape": [int(n) for n in input_shape],
         "widths": [int(n) for n in widths],
+        "decoder_activation": model.decoder_activation.value,
         "latent_dim": int(model.latent_dim),
         "noise": model.noise.type.value,
         "batch_size": cfg.trainer.batch_size,

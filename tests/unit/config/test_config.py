@@ -148,6 +148,8 @@ def test_required_keys_exist(compose_train):
         ("model.noise.level=inf", "model.noise.level"),
         ("model.noise.type=masking model.noise.level=1.5", "model.noise.level"),
         ("model.free_bits=inf", "model.free_bits"),
+        ("model.decoder_hidden_units=[0]", "model.decoder_hidden_units"),
+        ("model.architecture=conv model.decoder_hidden_units=[64]", "model.decoder_hidden_units"),
     ],
 )
 def test_out_of_range_values_name_their_key(compose_train, override, key):

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from aecli.config.model import Architecture, AutoencoderConfig, VAEConfig
+from aecli.config.model import Activation, Architecture, AutoencoderConfig, VAEConfig
 from aecli.errors import ConfigError
 from aecli.models import build_model
 
@@ -22,6 +22,28 @@ def test_encoder_and_decoder_are_separate_models_with_matching_shapes(architectu
     assert model.decoder(mean).shape == (16, 28, 28, 1)
     reconstruction = np.asarray(model.reconstruct(IMAGES))
     assert reconstruction.min() >= 0 and reconstruction.max() <= 1
+
+
+def test_an_mlp_decoder_can_differ_from_the_mirror_of_its_encoder():
+    """Chen et al. (2018)'s dSprites networks: a ReLU encoder and a deeper tanh decoder."""
+    cfg = VAEConfig(
+        name="vae",
+        hidden_units=[32, 24],
+        decoder_hidden_units=[20, 30, 40],
+        decoder_activation=Activation.tanh,
+        latent_dim=3,
+    )
+    model = build_model(cfg, (28, 28, 1), seed=0)
+    dense = [layer for layer in model.decoder.layers if layer.name != "x_params"]
+    hidden = [layer for layer in dense if hasattr(layer, "units")]
+    assert [layer.units for layer in hidden] == [20, 30, 40]
+    assert {layer.activation.__name__ for layer in hidden} == {"tanh"}
+    encoder = [layer for layer in model.encoder.layers if hasattr(layer, "units")]
+    assert [layer.units for layer in encoder][:2] == [32, 24]
+    assert {layer.activation.__name__ for layer in encoder[:2]} == {"relu"}
+    assert model.decoder(np.zeros((2, 3), np.float32)).shape == (2, 28, 28, 1)
+    mirrored = VAEConfig(name="vae", hidden_units=[32, 24], latent_dim=3)
+    assert mirrored.decoder_units == [24, 32]
 
 
 def test_conv_on_vectors_is_a_config_error_naming_the_key():

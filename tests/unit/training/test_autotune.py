@@ -60,6 +60,8 @@ def test_the_key_changes_with_batch_size_shapes_and_precision(settings):
     others = [
         autotune.config_key(settings("trainer.batch_size=64"), SHAPE, PLACEMENT),
         autotune.config_key(settings("model.hidden_units=[400]"), SHAPE, PLACEMENT),
+        autotune.config_key(settings("model.decoder_hidden_units=[400]"), SHAPE, PLACEMENT),
+        autotune.config_key(settings("model.decoder_activation=tanh"), SHAPE, PLACEMENT),
         autotune.config_key(settings("model.latent_dim=20"), SHAPE, PLACEMENT),
         autotune.config_key(settings("trainer.steps_per_execution=4"), SHAPE, PLACEMENT),
         autotune.config_key(settings(), (32, 32, 3), PLACEMENT),
