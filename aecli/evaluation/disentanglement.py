@@ -104,7 +104,14 @@ def mig_per_factor(codes, factors, bins=20):
     < H(v_k) (dSprites' 40 orientations: log 20 / log 40 = 0.81).
     """
     codes, factors = _check(codes, factors)
-    mi = discrete_mutual_info(histogram_discretize(codes, bins), factors)  # (d, k)
+    return _normalised_gaps(
+        discrete_mutual_info(histogram_discretize(codes, bins), factors), factors
+    )
+
+
+def _normalised_gaps(mi, factors):
+    """Each factor's MIG from the (d, k) mutual informations I(z_j; v_k): the gap between its
+    two most informative latents (one latent: its MI) over H(v_k); NaN where H(v_k) = 0."""
     entropy = discrete_entropy(factors)
     ranked = np.sort(mi, axis=0)[::-1]
     second = ranked[1] if len(ranked) > 1 else np.zeros_like(ranked[0])
@@ -433,13 +440,7 @@ def sampled_mig_per_factor(means, log_vars, factors, seed=0, num_samples=10000):
             for value, count in zip(values, counts, strict=True)
         )
         mi[:, k] = np.maximum(marginal - conditional, 0.0)
-    entropy_v = discrete_entropy(factors)
-    ranked = np.sort(mi, axis=0)[::-1]
-    second = ranked[1] if len(ranked) > 1 else np.zeros_like(ranked[0])
-    gap = np.full(len(entropy_v), np.nan)
-    varies = entropy_v > 0
-    gap[varies] = (ranked[0] - second)[varies] / entropy_v[varies]
-    return gap
+    return _normalised_gaps(mi, factors)
 
 
 def sampled_mig_scores(means, log_vars, factors, seed=0, factor_names=()):
