@@ -45,8 +45,9 @@ def test_the_training_split_reaches_tensorflow_without_a_copy():
 
 def test_loading_holds_little_more_than_the_float32_splits():
     # 40,000 points at 64x64: 31,360 training images, 0.51 GB as float32. Gathering and then
-    # converting (the earlier code) peaked at 3.3 times that; here the float32 splits are written
-    # once, and the rest is the 8-bit images the generator drew (a quarter of their float size).
+    # converting (the earlier code) peaked at 2.96 times the splits; here the float32 splits are
+    # written once, and the rest is the 8-bit images the generator drew (a quarter of their float
+    # size).
     tracemalloc.start()
     try:
         arrays = load_arrays(_dsprites(size=40000, resolution=64, test_limit=1000), seed=0)
