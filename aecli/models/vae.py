@@ -84,11 +84,8 @@ class VAE(Autoencoder):
     def kl_per_dimension(self, x: np.ndarray, batch: int = 512) -> np.ndarray:
         """KL(q(z_j|x) || N(0, 1)) of each latent dimension, averaged over the inputs (nats): the
         dimensions beta switches off sit near 0."""
-        total = np.zeros(self.code_shape, np.float64)
-        for start in range(0, len(x), batch):
-            mean, log_var = self.posterior(x[start : start + batch])
-            total += np.asarray(ops.sum(losses.gaussian_kl_per_dim(mean, log_var), axis=0))
-        return total / max(len(x), 1)
+        mean, log_var = self.posteriors(x, batch)
+        return np.asarray(losses.gaussian_kl_per_dim(mean, log_var), np.float64).mean(axis=0)
 
     def latent_importance(self, x: np.ndarray) -> tuple[np.ndarray, str]:
         """Each dimension's KL over `x` in nats: the information it carries about the input."""

@@ -85,3 +85,18 @@ def test_vae_noise_is_standard_normal_and_seeded_under_xla():
     assert not np.array_equal(np.asarray(draw()), first)  # the state moved on
     generator.state.assign(start)
     np.testing.assert_array_equal(np.asarray(draw()), first)
+
+
+def test_kl_per_dimension_is_the_closed_form_averaged_over_all_inputs():
+    """test_kl_per_dim and the per-epoch kl_per_dim/z<j>: each dimension's
+    KL(N(mu, sigma^2) || N(0, 1)) = 1/2 (mu^2 + sigma^2 - 1 - log sigma^2), a plain mean over the
+    inputs, whatever the batches they are encoded in (here 16 inputs in batches of 5, 5, 5, 1)."""
+    model = build_model(VAEConfig(name="vae", hidden_units=[16], latent_dim=3), (28, 28, 1), seed=2)
+    mean, log_var = (np.asarray(part, np.float64) for part in model.encoder(IMAGES))
+    expected = (0.5 * (mean**2 + np.exp(log_var) - 1.0 - log_var)).mean(axis=0)
+    np.testing.assert_allclose(model.kl_per_dimension(IMAGES, batch=5), expected, rtol=1e-5)
+    reported = model.posterior_metrics(IMAGES)["test_kl_per_dim"]
+    np.testing.assert_allclose(reported, expected, rtol=1e-5)
+    # the dimension's share of the total: the sum is the closed-form KL the loss averages
+    total = float(model.loss_terms(IMAGES, IMAGES)["kl"])
+    assert sum(reported) == pytest.approx(total, rel=1e-5)
