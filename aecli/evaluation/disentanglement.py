@@ -227,34 +227,30 @@ def _one_minus_entropy(p, axis):
     return 1.0 + np.sum(p * np.log(p), axis=axis) / math.log(m)
 
 
+def _weighted_one_minus_entropy(importance, axis):
+    """sum_i rho_i (1 - H(P_i)): `_one_minus_entropy` along `axis` of each latent (axis=1) or
+    factor (axis=0), weighted by its share rho_i of the total importance (equal weights when
+    the importance is all zero)."""
+    importance = np.asarray(importance, dtype=np.float64)
+    scores = _one_minus_entropy(importance, axis=axis)
+    shares = importance.sum(axis=axis)
+    total = shares.sum()
+    weights = shares / total if total > 0 else np.full(len(shares), 1 / len(shares))
+    return float(np.sum(scores * weights))
+
+
 def dci_disentanglement(importance):
     """D = sum_i rho_i D_i (Eastwood & Williams 2018, sec. 3): D_i = 1 - H_K(P_i.), P_ij =
     R_ij / sum_k R_ik the distribution of latent i's importance over the K factors (entropy in
     base K); rho_i = sum_j R_ij / sum R, so latents that matter for nothing weigh nothing."""
-    importance = np.asarray(importance, dtype=np.float64)
-    per_code = _one_minus_entropy(importance, axis=1)
-    total = importance.sum()
-    weights = (
-        importance.sum(axis=1) / total
-        if total > 0
-        else np.full(len(importance), 1 / len(importance))
-    )
-    return float(np.sum(per_code * weights))
+    return _weighted_one_minus_entropy(importance, axis=1)
 
 
 def dci_completeness(importance):
     """C = sum_j rho_j C_j: C_j = 1 - H_D(P_.j), P_ij = R_ij / sum_i R_ij the distribution of
     factor j's importance over the D latents (entropy in base D); rho_j = sum_i R_ij / sum R.
     (Eastwood & Williams average C_j uniformly; disentanglement_lib weighs it as here.)"""
-    importance = np.asarray(importance, dtype=np.float64)
-    per_factor = _one_minus_entropy(importance, axis=0)
-    total = importance.sum()
-    weights = (
-        importance.sum(axis=0) / total
-        if total > 0
-        else np.full(importance.shape[1], 1 / importance.shape[1])
-    )
-    return float(np.sum(per_factor * weights))
+    return _weighted_one_minus_entropy(importance, axis=0)
 
 
 def dci(codes, factors, seed=0, train_fraction=0.8):

@@ -194,6 +194,7 @@ def test_a_factor_that_never_varies_has_no_gap_and_leaves_the_mean():
         (np.eye(3), 1.0, 1.0),  # one latent per factor
         (np.ones((3, 3)), 0.0, 0.0),  # every latent matters equally for every factor
         (np.array([[1.0, 1.0], [0.0, 0.0]]), 0.0, 1.0),  # one latent encodes both factors
+        (np.zeros((2, 3)), 0.0, 0.0),  # nothing predicts anything: equal weights, no order
         (
             np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 2.0]]),
             1.0,
