@@ -98,7 +98,8 @@ class BaseModelConfig:
     architecture: `mlp` (Dense stack over the flattened input), `conv` (strided Conv2D, images only)
                   or `fully_conv` (the code is a feature map).
     latent_dim: size of the code z.
-    hidden_units: Dense widths of the MLP encoder; the decoder mirrors them.
+    hidden_units: Dense widths of the MLP encoder; the decoder mirrors them unless
+                  decoder_hidden_units is set.
     decoder_hidden_units: Dense widths of the MLP decoder from the code outwards, when it should
                   not mirror the encoder (null: mirror), e.g. [1200, 1200, 1200] for Chen et
                   al. (2018)'s dSprites decoder.
