@@ -9,7 +9,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 
 from aecli.config.model import Likelihood, NoiseType  # noqa: E402
-from aecli.config.run import Precision, TrainConfig  # noqa: E402
+from aecli.config.run import AnomalyConfig, Precision, TrainConfig  # noqa: E402
 from aecli.console import say  # noqa: E402
 from aecli.data import load_arrays  # noqa: E402
 from aecli.data.pipeline import make_pipelines  # noqa: E402
@@ -17,6 +17,7 @@ from aecli.errors import ConfigError  # noqa: E402
 from aecli.evaluation.metrics import evaluate, factor_metrics, has_factor_codes  # noqa: E402
 from aecli.evaluation.reload import TrainedRun  # noqa: E402
 from aecli.models import build_model  # noqa: E402
+from aecli.rundir.atomic import write_json  # noqa: E402
 from aecli.rundir.faults import fault_point  # noqa: E402
 from aecli.rundir.layout import RunFolder  # noqa: E402
 from aecli.rundir.listing import read_run  # noqa: E402
@@ -57,10 +58,13 @@ logging.getLogger("tensorflow").setLevel(logging.WARNING)
 TRAINING_WRITERS = ("train", "validation", "images", "latents")
 
 
-def train(cfg: TrainConfig, folder: RunFolder, resume: bool = False, then=None) -> dict:
+def train(
+    cfg: TrainConfig, folder: RunFolder, resume: bool = False, then=None, on_data=None
+) -> dict:
     """Train `cfg` into `folder` (continuing from its last checkpoint when `resume`), evaluate,
     let `then(run)` add its own metrics (e.g. anomaly detection on the model in memory), write
-    metrics.json once; returns the metrics.
+    metrics.json once; returns the metrics. `on_data(arrays)` sees the splits before training
+    (the anomaly command describes and checks them).
 
     status.json follows the run: running (with the epochs completed so far, updated after each),
     then completed, interrupted or failed with the error. SIGINT/SIGTERM are watched for the whole
@@ -71,7 +75,7 @@ def train(cfg: TrainConfig, folder: RunFolder, resume: bool = False, then=None) 
     write_status(folder, "running")
     try:
         fault_point("startup")
-        run, metrics = _fit_and_evaluate(cfg, folder, resume, stage)
+        run, metrics = _fit_and_evaluate(cfg, folder, resume, stage, on_data)
         if then is not None:
             stage[0] = "the evaluation after training"
             metrics.update(then(run))
@@ -108,15 +112,18 @@ def train(cfg: TrainConfig, folder: RunFolder, resume: bool = False, then=None) 
 
 
 def _fit_and_evaluate(
-    cfg: TrainConfig, folder: RunFolder, resume: bool, stage: list
+    cfg: TrainConfig, folder: RunFolder, resume: bool, stage: list, on_data=None
 ) -> tuple[TrainedRun, dict]:
     placement = hardware.configure(cfg.hardware)
     keras.utils.set_random_seed(cfg.seed)
 
     stage[0] = "data loading"
-    arrays = load_arrays(cfg.dataset, cfg.seed)
+    arrays = load_arrays(cfg.dataset, cfg.seed, anomaly=isinstance(cfg, AnomalyConfig))
     log.info("data: %s", ", ".join(arrays.files))
     _check_likelihood(cfg, arrays)
+    if on_data is not None:
+        on_data(arrays)
+    write_json(folder.preprocessing, arrays.preprocessing)  # what predict and export apply
     data = make_pipelines(arrays, cfg.trainer.batch_size, cfg.model.noise, cfg.seed)
     fault_point("data-loading")
     stage[0] = "building the model"

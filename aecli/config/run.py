@@ -306,10 +306,13 @@ class AnomalyScore(str, Enum):
 class Threshold(str, Enum):
     """percentile: of the normal validation scores (needs no anomalies); f1_optimal: the score
     maximising F1 on a labelled validation split (normal validation rows + anomalies drawn
-    apart from the test ones: see `labelled_validation`)."""
+    apart from the test ones: see `labelled_validation`); contamination: the (1 - contamination)
+    quantile of the validation scores, for unlabelled data whose share of anomalies is known
+    (PyOD's `contamination`)."""
 
     percentile = "percentile"
     f1_optimal = "f1_optimal"
+    contamination = "contamination"
 
 
 class Objective(str, Enum):
@@ -327,10 +330,16 @@ LABELLED_VALIDATION = ("transactions", "network_traffic")
 
 
 def labelled_validation(dataset) -> bool:
-    """Whether anomalies can be drawn for a labelled validation split without touching the test
-    split: the generated tabular sets draw their own, and a one-class run (`normal_class`) has
-    the training split's other labels, which it never trains on."""
-    return dataset.name.value in LABELLED_VALIDATION or dataset.normal_class is not None
+    """Whether anomalies may be drawn for a labelled validation split without touching the test
+    split: the generated tabular sets draw their own; a one-class run (`normal_class`), a labelled
+    CSV and an .npz with labels have the training split's anomalies, which never train (whether a
+    CSV or .npz holds any is known once it is read: `anomaly.describe_splits`)."""
+    return (
+        dataset.name.value in LABELLED_VALIDATION
+        or dataset.normal_class is not None
+        or (dataset.name.value == "csv" and dataset.label_column is not None)
+        or dataset.name.value == "npz"
+    )
 
 
 @dataclass
@@ -341,6 +350,8 @@ class AnomalySettings:
     threshold: percentile | f1_optimal (see Threshold).
     percentile: with threshold=percentile, this percentile of the scores of normal validation
                 examples.
+    contamination: with threshold=contamination, the expected share of anomalies in the data
+                   (PyOD's default 0.1); flags the scores above that quantile of validation.
     elbo_samples: posterior samples averaged in the negative-ELBO score.
     objective: the job's return value for a hyperparameter search (see Objective).
     """
@@ -348,11 +359,18 @@ class AnomalySettings:
     score: AnomalyScore = AnomalyScore.recon
     threshold: Threshold = Threshold.percentile
     percentile: float = 95.0
+    contamination: float = 0.1
     elbo_samples: int = 10
     objective: Objective = Objective.val_loss
 
     def __post_init__(self) -> None:
         require(0 < self.percentile < 100, "anomaly.percentile", self.percentile, "in (0, 100)")
+        require(
+            0 < self.contamination <= 0.5,
+            "anomaly.contamination",
+            self.contamination,
+            "in (0, 0.5]: the expected share of anomalies",
+        )
         require(
             self.elbo_samples >= 1, "anomaly.elbo_samples", self.elbo_samples, "an integer >= 1"
         )
@@ -373,21 +391,28 @@ class AnomalyConfig(TrainConfig):
                 f"anomaly.score=neg_elbo needs a VAE (model=vae); use anomaly.score=recon for "
                 f"model={self.model.name}."
             )
+        needs = self.labelled_validation_needs()
+        if needs and not labelled_validation(self.dataset):
+            raise ConfigError(self.no_labelled_anomalies(needs))
+
+    def labelled_validation_needs(self) -> str:
+        """What of this run needs labelled validation anomalies, in words ('' when nothing)."""
         asked = {
             "anomaly.threshold=f1_optimal tunes the threshold": self.anomaly.threshold
             == Threshold.f1_optimal,
             f"anomaly.objective={self.anomaly.objective.value} is measured": self.anomaly.objective
             != Objective.val_loss,
         }
-        needs = " and ".join(need for need, wanted in asked.items() if wanted)
-        if needs and not labelled_validation(self.dataset):
-            dataset = self.dataset.name.value
-            raise ConfigError(
-                f"{needs} on labelled validation anomalies, and dataset={dataset} has none: its "
-                "validation split holds normal examples only, and using the test split would "
-                "make the test figures optimistic. Train on one class with "
-                "`dataset.normal_class=N` (the other classes of the training split become the "
-                f"validation anomalies), use a generated tabular set "
-                f"({', '.join(LABELLED_VALIDATION)}), or keep anomaly.threshold=percentile and "
-                "anomaly.objective=val_loss."
-            )
+        return " and ".join(need for need, wanted in asked.items() if wanted)
+
+    def no_labelled_anomalies(self, needs: str) -> str:
+        dataset = self.dataset.name.value
+        return (
+            f"{needs} on labelled validation anomalies, and dataset={dataset} has none: its "
+            "validation split holds normal examples only, and using the test split would "
+            "make the test figures optimistic. Train on one class with "
+            "`dataset.normal_class=N` (the other classes of the training split become the "
+            f"validation anomalies), give a CSV's labels with `dataset.label_column`, use a "
+            f"generated tabular set ({', '.join(LABELLED_VALIDATION)}), or keep "
+            "anomaly.threshold=percentile (or contamination) and anomaly.objective=val_loss."
+        )

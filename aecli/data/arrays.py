@@ -29,11 +29,34 @@ class Arrays:
     files: list[str] = field(default_factory=list)  # what was read (or how it was generated)
     class_names: list[str] = field(default_factory=list)  # label names, index = label
     factor_names: list[str] = field(default_factory=list)  # the columns of each split's factors
+    # how a raw example becomes the model's input (see `preprocessing`), saved with the run
+    preprocessing: dict = field(default_factory=dict)
+    # an anomaly run's normal label (None: unlabelled data, every row trains), the labelled
+    # validation anomalies (scaled like every split; None where there are none), and how many
+    # anomalies of the training split were left out of both training and validation
+    normal_label: int | None = None
+    val_anomalies: np.ndarray | None = None
+    anomalies_left_out: int = 0
 
     @property
     def input_shape(self) -> tuple[int, ...]:
         """Shape of one example, which sizes the model's input."""
         return tuple(self.train.x.shape[1:])
+
+    def split_counts(self) -> dict:
+        """How many examples of each kind went where in an anomaly run (metrics.json)."""
+        test_anomalous = (
+            0 if self.normal_label is None else int((self.test.y != self.normal_label).sum())
+        )
+        return {
+            "labelled": self.normal_label is not None,
+            "train_normal": len(self.train.x),
+            "val_normal": len(self.val.x),
+            "val_anomalous": 0 if self.val_anomalies is None else len(self.val_anomalies),
+            "test_normal": len(self.test.x) - test_anomalous,
+            "test_anomalous": test_anomalous,
+            "anomalies_left_out": self.anomalies_left_out,
+        }
 
 
 # bytes: TensorFlow's CPU kernels require every tensor's buffer to start at such an address
@@ -56,8 +79,8 @@ def aligned_empty(shape, dtype) -> np.ndarray:
 def _scaled(x: np.ndarray, rows=None) -> np.ndarray:
     """`x[rows]` (all of `x` without `rows`) as float32 in [0, 1], 8-bit pixels divided by 255,
     written a chunk at a time into one aligned array, so a split costs its float32 size once.
-    Gathering and then converting peaked at three times that, and the pipeline copied the
-    unaligned result once more: the whole 64x64 dSprites grid was killed for memory in 24 GB."""
+    Gathering and then converting peaks at three times that, and the pipeline would copy an
+    unaligned result once more (docs/speed.md, Memory)."""
     rows = np.arange(len(x)) if rows is None else np.asarray(rows)
     out = aligned_empty((len(rows), *x.shape[1:]), np.float32)
     for start in range(0, len(rows), _CHUNK_ROWS):
@@ -131,7 +154,11 @@ def _raw_splits(cfg, seed: int) -> sources.Loaded:
     if name == "dsprites":
         return _dsprites(cfg, seed)
     if name in tabular.GENERATORS:
-        return sources.Loaded(*tabular.generate(name, cfg.size, seed), [GENERATED])
+        return sources.Loaded(
+            *tabular.generate(name, cfg.size, seed),
+            [GENERATED],
+            feature_names=tabular.column_names(name),
+        )
     if name == "image_folder":
         return user_files.read_image_folder(
             cfg.path, cfg.image_size, cfg.color_mode.value, cfg.test_fraction, cfg.split_seed
@@ -191,7 +218,7 @@ def _dsprites(cfg, seed: int) -> sources.Loaded:
     )
 
 
-def load_arrays(cfg, seed: int) -> Arrays:
+def load_arrays(cfg, seed: int, anomaly: bool = False) -> Arrays:
     """Train / validation / test splits of the configured dataset.
 
     Validation is a seeded random `validation_fraction` f of the training split. `limit` then
@@ -199,20 +226,28 @@ def load_arrays(cfg, seed: int) -> Arrays:
     (round(limit * f / (1 - f)), at least 1); `test_limit` caps the test split apart, so a
     small training run is still measured on the whole test split unless asked otherwise. A
     capped test split is a seeded random subset kept in file order, so it holds every label in
-    proportion (the anomalies the tabular sets append at the end included). With `normal_class`,
-    training and validation keep that label only; test keeps every label. Pixels are uint8 / 255,
-    everything float32.
+    proportion (the anomalies the tabular sets append at the end included). With a normal label
+    (`normal_class`, or for an `anomaly` run the one `normal_label` reads from the labels),
+    training and validation keep that label only; test keeps every label, and an anomaly run's
+    training-split anomalies are its labelled validation anomalies (a seeded draw at the test
+    split's share of anomalies; the tabular generators draw fresh ones) or are left out: a
+    detector never trains on them. Pixels are uint8 / 255, tables are
+    standardised by the mean and std of the rows that train (their normal rows), everything
+    float32.
     """
     loaded = _raw_splits(cfg, seed)
     x_train, y_train, x_test, y_test = loaded.arrays
+    normal = normal_label(cfg, loaded) if anomaly else cfg.normal_class
     factors_train = loaded.factors_train
-    if cfg.normal_class is not None:
-        rows = _only_class(y_train, cfg.normal_class)
-        x_train, y_train = x_train[rows], y_train[rows]
-        factors_train = None if factors_train is None else factors_train[rows]
+    trained = np.arange(len(x_train)) if normal is None else _only_class(y_train, normal)
+    standardisation = None
+    if loaded.feature_names:
+        standardisation = _standardisation(x_train[trained])
+        x_train, x_test = (_standardised(x, *standardisation) for x in (x_train, x_test))
+    anomalous_rows = np.setdiff1d(np.arange(len(x_train)), trained)
     rng = np.random.default_rng(seed)
-    order = rng.permutation(len(x_train))
-    n_val = max(1, round(len(x_train) * cfg.validation_fraction))
+    order = trained[rng.permutation(len(trained))]
+    n_val = max(1, round(len(trained) * cfg.validation_fraction))
     val_index, train_index = order[:n_val], order[n_val:]
     test_index = np.arange(len(x_test))
     if cfg.limit is not None:
@@ -222,9 +257,27 @@ def load_arrays(cfg, seed: int) -> Arrays:
     if cfg.test_limit is not None and cfg.test_limit < len(x_test):
         test_index = np.sort(rng.choice(len(x_test), cfg.test_limit, replace=False))
 
+    val_anomalies, left_out = None, 0
+    if anomaly and normal is not None:
+        wanted = _anomalies_wanted(len(val_index), np.mean(y_test[test_index] != normal))
+        if cfg.name.value in tabular.GENERATORS:
+            raw = tabular.validation_anomalies(cfg.name.value, cfg.size, seed, count=wanted)[0]
+            val_anomalies = _standardised(raw, *standardisation)
+        elif len(anomalous_rows):
+            pick = np.sort(
+                np.random.default_rng([seed, 2026]).choice(
+                    anomalous_rows, min(wanted, len(anomalous_rows)), replace=False
+                )
+            )
+            val_anomalies = _scaled(x_train, pick)
+        left_out = len(anomalous_rows) - (0 if val_anomalies is None else len(val_anomalies))
+        if cfg.name.value in tabular.GENERATORS:
+            left_out = 0
+
     def factors(rows, index):
         return None if rows is None else rows[index]
 
+    class_names = list(loaded.class_names or CLASS_NAMES.get(_names_key(cfg), ()))
     return Arrays(
         train=Split(
             _scaled(x_train, train_index), y_train[train_index], factors(factors_train, train_index)
@@ -238,24 +291,92 @@ def load_arrays(cfg, seed: int) -> Arrays:
             factors(loaded.factors_test, test_index),
         ),
         files=list(loaded.files),
-        class_names=list(loaded.class_names or CLASS_NAMES.get(_names_key(cfg), ())),
+        class_names=class_names,
         factor_names=list(loaded.factor_names),
+        preprocessing=preprocessing(cfg, x_train, loaded.feature_names, standardisation),
+        normal_label=normal if anomaly else None,
+        val_anomalies=val_anomalies,
+        anomalies_left_out=left_out,
     )
 
 
-def validation_anomalies(cfg, seed: int, count: int) -> np.ndarray | None:
-    """Up to `count` anomalies for a labelled validation split (the anomaly command's F1-optimal
-    threshold and its search objective), never drawn from the test split: the generated tabular
-    sets' own validation anomalies, or, with `normal_class`, training-split examples of the other
-    labels, which a one-class run never trains on (a seeded random subset, every label in
-    proportion). None when the dataset has neither. float32, scaled like every split."""
-    name = cfg.name.value
-    if name in tabular.GENERATORS:
-        return tabular.validation_anomalies(name, cfg.size, seed, count=count)[0]
-    if cfg.normal_class is None:
+def _anomalies_wanted(n_val_normal: int, test_share: float) -> int:
+    """Validation anomalies at the test split's share of anomalies (at least one: F1's optimum
+    moves with that share)."""
+    if test_share >= 1:
+        return n_val_normal
+    return max(1, round(n_val_normal * test_share / (1 - test_share)))
+
+
+def _standardisation(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each feature's mean and std over the rows that train (sklearn's StandardScaler); a
+    constant column gets std 1, so it stays constant (zero) instead of dividing by zero."""
+    mean, std = rows.mean(axis=0), rows.std(axis=0)
+    std[std == 0] = 1.0
+    return mean, std
+
+
+def _standardised(x: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    return ((x - mean) / std).astype(np.float32)
+
+
+# dataset names whose labels are the user's own integers (0 = normal by convention), not the
+# index of a sorted class name
+_OWN_LABELS = ("csv", "npz")
+
+
+def normal_label(cfg, loaded: sources.Loaded) -> int | None:
+    """The label of the normal examples of an anomaly run: `dataset.normal_class` when given;
+    0 for the generated tabular sets (their training rows are all normal) and for a CSV or .npz
+    whose labels are 0 and 1 (0 = normal, as in the credit-card data); None when every label is 0
+    (unlabelled data: every row trains). Anything else is ambiguous and refused."""
+    if cfg.normal_class is not None:
+        return cfg.normal_class
+    labels = np.union1d(loaded.y_train, loaded.y_test).tolist()
+    if labels == [0]:
         return None
-    x_train, y_train, *_ = _raw_splits(cfg, seed).arrays
-    others = np.flatnonzero(y_train != cfg.normal_class)
-    rng = np.random.default_rng([seed, 2026])
-    pick = np.sort(rng.choice(others, min(count, len(others)), replace=False))
-    return _scaled(x_train, pick)
+    name = cfg.name.value
+    if name in tabular.GENERATORS or (name in _OWN_LABELS and labels == [0, 1]):
+        return 0
+    names = list(loaded.class_names or CLASS_NAMES.get(_names_key(cfg), ()))
+    shown = ", ".join(
+        f"{label} = {names[label]}" if 0 <= label < len(names) else str(label)
+        for label in labels[:12]
+    ) + (", ..." if len(labels) > 12 else "")
+    where = f"the column {cfg.label_column!r}" if name == "csv" else f"dataset={name}"
+    raise ConfigError(
+        f"Which label is normal is ambiguous: {where} holds {len(labels)} labels ({shown}), and an "
+        "anomaly detector trains on normal examples only. Name the normal label with "
+        f"`dataset.normal_class=N` (e.g. dataset.normal_class={labels[0]}); examples of every "
+        "other label are anomalies, never trained on (a labelled validation set is drawn from "
+        "those outside the test split)."
+    )
+
+
+def preprocessing(cfg, x_train: np.ndarray, feature_names, standardisation) -> dict:
+    """How one raw example becomes the model's input, everything `aecli predict` and `aecli
+    export` need and nothing they would have to re-read the training data for: a table's feature
+    columns in order and the mean and std that standardise them; an image's or array's shape, its
+    stored type and the factor that scales it (8-bit values / 255, other numbers as they are)."""
+    name = cfg.name.value
+    if feature_names:
+        mean, std = standardisation
+        return {
+            "input": "table",
+            "dataset": name,
+            "columns": list(feature_names),
+            "label_column": getattr(cfg, "label_column", None),
+            "mean": mean.tolist(),
+            "std": std.tolist(),
+        }
+    shape = list(x_train.shape[1:])
+    record = {
+        "input": "image" if len(shape) == 3 else "array",
+        "dataset": name,
+        "shape": shape,
+        "dtype": "uint8" if x_train.dtype == np.uint8 else "float32",
+        "scale": 1 / 255 if x_train.dtype == np.uint8 else 1.0,
+    }
+    if name == "image_folder":
+        record |= {"color_mode": cfg.color_mode.value, "image_size": cfg.image_size}
+    return record

@@ -59,6 +59,8 @@ class Loaded:
     factors_train: np.ndarray | None = None
     factors_test: np.ndarray | None = None
     factor_names: list[str] = field(default_factory=list)  # the columns of factors_*
+    # a table's feature columns, in order: its rows are raw and load_arrays standardises them
+    feature_names: list[str] = field(default_factory=list)
 
     @property
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -8,8 +8,10 @@ training rows.
   ~ N(15, 3^2) (label 1) and port scans ~ N(0.5, 0.1^2) (label 2), 1 each per 50 normal flows.
 
 Training gets 80% of the normal rows only (an anomaly detector learns normal behaviour); test gets
-the other normal rows and every anomaly. Features are standardised with the mean and std of the
-normal training rows, as the chapter's StandardScaler does.
+the other normal rows and every anomaly. The rows come out raw, with their column names: like a
+user's CSV, they are standardised by `data.arrays.load_arrays` with the mean and std of the normal
+training rows, as the chapter's StandardScaler does, and that standardisation is recorded with the
+run so that `aecli predict` can apply it to new raw rows.
 
 `validation_anomalies` draws a second, independent set of anomalies from the same distributions
 (its own random stream, so never a test row): with the normal validation rows they form the
@@ -108,18 +110,18 @@ def _network_traffic(rng, n_normal):
 GENERATORS = {"transactions": _transactions, "network_traffic": _network_traffic}
 
 
-def _draw(kind: str, size: int, seed: int):
-    """The normal rows, the anomalies, and the normal training rows' mean and std."""
-    normal, anomalies = GENERATORS[kind](np.random.default_rng([seed, 2025]), size)
-    x_train = normal[: int(0.8 * size)]
-    return normal, anomalies, x_train.mean(axis=0), x_train.std(axis=0)
+def column_names(kind: str) -> list[str]:
+    """The generated columns: V1..V29 (the Gaussian features) and Amount for transactions, as in
+    the credit-card data the chapter models; f1..f20 for network traffic."""
+    if kind == "transactions":
+        return [f"V{i}" for i in range(1, len(NORMAL_SCALES) + 1)] + ["Amount"]
+    return [f"f{i}" for i in range(1, 21)]
 
 
 def validation_anomalies(kind: str, size: int, seed: int, count: int | None = None):
-    """(x, y): anomalies for tuning a threshold, drawn from a random stream of their own and
-    standardised like every split: as many as the test split holds, or a seeded random `count`
-    of them (every kind of anomaly in proportion, in the order drawn)."""
-    _, _, mean, std = _draw(kind, size, seed)
+    """(x, y): raw anomalies for tuning a threshold, drawn from a random stream of their own: as
+    many as the test split holds, or a seeded random `count` of them (every kind of anomaly in
+    proportion, in the order drawn)."""
     rng = np.random.default_rng([seed, 2026])
     _, anomalies = GENERATORS[kind](rng, size)
     x = np.concatenate([rows for rows, _ in anomalies])
@@ -127,12 +129,12 @@ def validation_anomalies(kind: str, size: int, seed: int, count: int | None = No
     if count is not None and count < len(x):
         keep = np.sort(rng.choice(len(x), count, replace=False))
         x, y = x[keep], y[keep]
-    return ((x - mean) / std).astype(np.float32), y
+    return x, y
 
 
 def generate(kind: str, size: int, seed: int):
-    """(x_train, y_train, x_test, y_test), float32, `size` normal rows in all."""
-    normal, anomalies, mean, std = _draw(kind, size, seed)
+    """(x_train, y_train, x_test, y_test), raw float64 rows, `size` normal rows in all."""
+    normal, anomalies = GENERATORS[kind](np.random.default_rng([seed, 2025]), size)
     n_train = int(0.8 * size)
     x_train, x_test_normal = normal[:n_train], normal[n_train:]
     x_test = np.concatenate([x_test_normal, *(rows for rows, _ in anomalies)])
@@ -142,8 +144,4 @@ def generate(kind: str, size: int, seed: int):
             *(np.full(len(rows), label, np.int64) for rows, label in anomalies),
         ]
     )
-
-    def scale(x):
-        return ((x - mean) / std).astype(np.float32)
-
-    return scale(x_train), np.zeros(n_train, np.int64), scale(x_test), y_test
+    return x_train, np.zeros(n_train, np.int64), x_test, y_test

@@ -414,12 +414,11 @@ def read_csv(
     test_fraction: float = 0.2,
     seed: int = 0,
 ) -> Loaded:
-    """A table with a header row: features float32, standardised by the training rows.
+    """A table with a header row: the raw features (float64) and their column names.
 
-    columns: the feature columns (default: all but the label). label_column: integer labels
-    (for anomaly detection nonzero = anomalous); None gives zeros. Each feature is shifted
-    and scaled by the mean and std of the training rows only (std 0 -> 1), so nothing about the
-    test rows leaks into training.
+    columns: the feature columns (default: all but the label). label_column: integer labels;
+    None gives zeros. `data.arrays.load_arrays` standardises the features by the training rows
+    (the normal ones of an anomaly run), so nothing about the test rows leaks into training.
     """
     path = Path(path).expanduser()
     header, rows = _csv_rows(path)
@@ -468,7 +467,4 @@ def read_csv(
     x = np.column_stack(values[: len(features)])
     y = values[-1] if label_column is not None else np.zeros(len(rows), np.int64)
     train, test = stratified_split(y, test_fraction, seed, f"The file {path}")
-    mean, std = x[train].mean(axis=0), x[train].std(axis=0)
-    std[std == 0] = 1.0  # a constant column stays constant (zero) instead of dividing by zero
-    scaled = ((x - mean) / std).astype(np.float32)
-    return Loaded(scaled[train], y[train], scaled[test], y[test], files=[str(path)])
+    return Loaded(x[train], y[train], x[test], y[test], files=[str(path)], feature_names=features)

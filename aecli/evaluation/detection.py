@@ -17,16 +17,23 @@ def threshold_free_metrics(anomalous: np.ndarray, score: np.ndarray) -> dict:
 
 
 def detection_metrics(anomalous: np.ndarray, score: np.ndarray, threshold: float) -> dict:
-    """Threshold-free (ROC-AUC, PR-AUC) and thresholded (precision, recall, F1, confusion)
-    figures."""
+    """The count flagged (`score > threshold`) and, where the labels hold both normal and
+    anomalous examples, the threshold-free (ROC-AUC, PR-AUC) and thresholded (precision, recall,
+    F1, confusion) figures; None for each of those where they do not (unlabelled data)."""
     from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
     flagged = score > threshold
+    if len(np.unique(anomalous)) < 2:
+        return {
+            "flagged": int(flagged.sum()),
+            **dict.fromkeys(("roc_auc", "pr_auc", "precision", "recall", "f1", "confusion")),
+        }
     precision, recall, f1, _ = precision_recall_fscore_support(
         anomalous, flagged, average="binary", zero_division=0
     )
     (tn, fp), (fn, tp) = confusion_matrix(anomalous, flagged, labels=[False, True])
     return {
+        "flagged": int(flagged.sum()),
         **threshold_free_metrics(anomalous, score),
         "precision": float(precision),
         "recall": float(recall),

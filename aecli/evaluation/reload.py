@@ -8,7 +8,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 
-from aecli.config.run import TrainConfig  # noqa: E402
+from aecli.config.run import AnomalyConfig, TrainConfig  # noqa: E402
 from aecli.config.validate import load_run_config  # noqa: E402
 from aecli.data import Arrays, load_arrays  # noqa: E402
 from aecli.errors import UserError  # noqa: E402
@@ -40,7 +40,7 @@ def load_run(run_dir: Path, limit: int | None = None) -> TrainedRun:
     # `aecli eval|sample|encode dataset.limit=N`: every split small, the test split included
     dataset = cfg.dataset if limit is None else replace(cfg.dataset, limit=limit, test_limit=limit)
     keras.utils.set_random_seed(cfg.seed)
-    arrays = load_arrays(dataset, cfg.seed)
+    arrays = load_arrays(dataset, cfg.seed, anomaly=isinstance(cfg, AnomalyConfig))
     model = build_model(
         cfg.model, arrays.input_shape, seed=cfg.seed, dataset_size=len(arrays.train.x)
     )

@@ -5,6 +5,7 @@ RUN/
   run.lock                                         held by the process working on the run
   status.json                                      running | completed | failed | interrupted
   metrics.json                                     test metrics of the finished run
+  preprocessing.json                               how a raw example becomes the model's input
   eval.json, anomaly.json, anomaly_scores.png      `aecli eval`, `aecli anomaly`
   encoder.keras, decoder.keras                     the trained networks
   checkpoints/                                     last, previous, best
@@ -49,6 +50,10 @@ class RunFolder:
     @property
     def metrics(self) -> Path:
         return self.path / "metrics.json"
+
+    @property
+    def preprocessing(self) -> Path:
+        return self.path / "preprocessing.json"
 
     @property
     def eval_report(self) -> Path:

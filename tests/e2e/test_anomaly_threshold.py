@@ -6,7 +6,6 @@ import json
 import numpy as np
 
 from aecli.data import tabular
-from aecli.data.arrays import validation_anomalies
 from aecli.evaluation.detection import f1_optimal_threshold
 from aecli.evaluation.reload import load_run
 
@@ -35,10 +34,12 @@ def test_f1_optimal_threshold_is_tuned_on_labelled_validation_and_applied_to_tes
     # the threshold is the one the labelled validation split gives, recomputed from the saved model
     reloaded = load_run(run)
     normal = reloaded.arrays.val.x
-    anomalies, kinds = tabular.validation_anomalies(
+    raw, kinds = tabular.validation_anomalies(
         "network_traffic", 2000, seed=0, count=report["validation_anomalous"]
     )
     assert set(kinds) == {1, 2}  # DDoS and port scans both
+    record = json.loads((run / "preprocessing.json").read_text())
+    anomalies = ((raw - np.array(record["mean"])) / np.array(record["std"])).astype(np.float32)
     x = np.concatenate([normal, anomalies])
     labels = np.r_[np.zeros(len(normal), bool), np.ones(len(anomalies), bool)]
     threshold, _ = f1_optimal_threshold(labels, reloaded.model.anomaly_scores(x, 1)["recon"])
@@ -70,9 +71,8 @@ def test_one_class_f1_optimal_tunes_on_the_training_splits_other_classes(aecli, 
     assert abs(val_share - test_share) < 0.02
 
     reloaded = load_run(run)
-    anomalies = validation_anomalies(
-        reloaded.cfg.dataset, seed=0, count=report["validation_anomalous"]
-    )
+    anomalies = reloaded.arrays.val_anomalies
+    assert len(anomalies) == report["validation_anomalous"]
     x = np.concatenate([reloaded.arrays.val.x, anomalies])
     labels = np.r_[np.zeros(len(reloaded.arrays.val.x), bool), np.ones(len(anomalies), bool)]
     scores = reloaded.model.anomaly_scores(x, 1)["recon"]

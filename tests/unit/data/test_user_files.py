@@ -6,7 +6,8 @@ import os
 import numpy as np
 import pytest
 
-from aecli.data import user_files
+from aecli.config.dataset import CsvConfig, DatasetName
+from aecli.data import load_arrays, user_files
 from aecli.errors import ConfigError, DataError
 
 
@@ -266,17 +267,26 @@ def _table(path, n=20, anomalies=4):
 def test_csv_features_are_standardised_by_the_training_rows_only(tmp_path):
     path = _table(tmp_path / "t.csv")
     loaded = user_files.read_csv(path, label_column="label", test_fraction=0.25, seed=0)
-    assert loaded.x_train.dtype == np.float32 and loaded.x_train.shape == (15, 3)
+    assert loaded.feature_names == ["a", "b", "const"] and loaded.x_train.shape == (15, 3)
     assert sorted(loaded.y_test.tolist()) == [0, 0, 0, 0, 1] and loaded.y_train.dtype == np.int64
-    np.testing.assert_allclose(loaded.x_train[:, :2].mean(axis=0), 0, atol=1e-6)
-    np.testing.assert_allclose(loaded.x_train[:, :2].std(axis=0), 1, atol=1e-6)
+    cfg = CsvConfig(name=DatasetName.csv, path=str(path), label_column="label", test_fraction=0.25)
+    arrays = load_arrays(cfg, seed=0)
+    train = np.concatenate([arrays.train.x, arrays.val.x])
+    assert train.dtype == np.float32 and train.shape == (15, 3)
+    np.testing.assert_allclose(train[:, :2].mean(axis=0), 0, atol=1e-6)
+    np.testing.assert_allclose(train[:, :2].std(axis=0), 1, atol=1e-6)
     # the constant column has std 0: scaled by 1, so it is zero everywhere
-    assert not loaded.x_train[:, 2].any() and not loaded.x_test[:, 2].any()
+    assert not train[:, 2].any() and not arrays.test.x[:, 2].any()
     # the test rows are scaled with the training statistics, not their own: `a` is the row
     # number, so the raw training values come from the same seeded split
-    train, test = user_files.stratified_split(np.array([0] * 16 + [1] * 4), 0.25, 0, "t.csv")
-    mean, std = train.mean(), train.std()
-    np.testing.assert_allclose(loaded.x_test[:, 0], (test - mean) / std, rtol=1e-5)
+    rows, test = user_files.stratified_split(np.array([0] * 16 + [1] * 4), 0.25, 0, "t.csv")
+    mean, std = rows.mean(), rows.std()
+    np.testing.assert_allclose(arrays.test.x[:, 0], (test - mean) / std, rtol=1e-5)
+    # and the record a trained run keeps holds exactly those statistics, column by column
+    record = arrays.preprocessing
+    assert record["input"] == "table" and record["columns"] == ["a", "b", "const"]
+    np.testing.assert_allclose([record["mean"][0], record["std"][0]], [mean, std])
+    assert record["std"][2] == 1.0 and record["label_column"] == "label"
     assert loaded.files == [str(path)]
 
 
