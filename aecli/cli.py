@@ -136,6 +136,11 @@ def main(argv=None) -> int:
     if not args or args[0] in ("-h", "--help"):
         _print_help()
         return 0
+    if args[0] in ("-V", "--version"):  # the installed versions, without loading TensorFlow
+        from aecli.rundir.provenance import version_line
+
+        print(version_line())
+        return 0
     if args[0] in ("-sc", "--shell-completion"):
         return _run(lambda: _shell_completion(args))
     name, rest = args[0], args[1:]

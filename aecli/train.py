@@ -22,6 +22,7 @@ from aecli.rundir.faults import fault_point  # noqa: E402
 from aecli.rundir.layout import RunFolder  # noqa: E402
 from aecli.rundir.listing import read_run  # noqa: E402
 from aecli.rundir.outputs import print_metrics, save_networks, write_metrics  # noqa: E402
+from aecli.rundir.provenance import record_run_start  # noqa: E402
 from aecli.rundir.signals import Stopped, guard  # noqa: E402
 from aecli.rundir.status import read_status, write_status  # noqa: E402
 from aecli.sweeps.hparams import write_run_hparams  # noqa: E402
@@ -115,6 +116,7 @@ def _fit_and_evaluate(
     cfg: TrainConfig, folder: RunFolder, resume: bool, stage: list, on_data=None
 ) -> tuple[TrainedRun, dict]:
     placement = hardware.configure(cfg.hardware)
+    record_run_start(folder, cfg, placement.on_gpu, resumed=resume)  # once the GPU is known
     keras.utils.set_random_seed(cfg.seed)
 
     stage[0] = "data loading"

@@ -4,6 +4,9 @@ RUN/
   .hydra/config.yaml, overrides.yaml, hydra.yaml   the validated config, the command line, Hydra's
   run.lock                                         held by the process working on the run
   status.json                                      running | completed | failed | interrupted
+  provenance.json                                  versions, git commit, command, machine, seeds
+                                                   of the start and of each resume
+                                                   (aecli/rundir/provenance.py)
   metrics.json                                     test metrics of the finished run
   preprocessing.json                               how a raw example becomes the model's input
   eval.json, anomaly.json, anomaly_scores.png      `aecli eval`, `aecli anomaly`
@@ -46,6 +49,10 @@ class RunFolder:
     @property
     def status(self) -> Path:
         return self.path / "status.json"
+
+    @property
+    def provenance(self) -> Path:
+        return self.path / "provenance.json"
 
     @property
     def metrics(self) -> Path:

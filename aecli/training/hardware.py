@@ -1,9 +1,7 @@
 """Device, precision, threads and the XLA decision, applied before the first TensorFlow op."""
 
-import hashlib
 import logging
 from dataclasses import dataclass, replace
-from functools import lru_cache
 
 import keras
 import tensorflow as tf
@@ -11,6 +9,7 @@ import tensorflow as tf
 from aecli.config.run import HardwareConfig, Precision, Strategy
 from aecli.console import say
 from aecli.errors import ConfigError
+from aecli.rundir.provenance import CpuIdentity, cpu_identity
 
 log = logging.getLogger(__name__)
 
@@ -29,35 +28,6 @@ class Placement:
     mixed: bool
     strategy: tf.distribute.Strategy
     precision: str = Precision.float32.value
-
-
-@dataclass(frozen=True)
-class CpuIdentity:
-    model: str
-    flags: frozenset
-
-    @property
-    def flags_hash(self) -> str:
-        return hashlib.sha256(" ".join(sorted(self.flags)).encode()).hexdigest()[:12]
-
-
-@lru_cache(maxsize=1)
-def cpu_identity(cpuinfo: str = "/proc/cpuinfo") -> CpuIdentity:
-    """The CPU's model name and instruction flags from /proc/cpuinfo (empty where there is none)."""
-    model, flags = "unknown", frozenset()
-    try:
-        with open(cpuinfo) as lines:
-            for line in lines:
-                key, _, value = line.partition(":")
-                if key.strip() == "model name" and model == "unknown":
-                    model = value.strip()
-                elif key.strip() == "flags" and not flags:
-                    flags = frozenset(value.split())
-                if model != "unknown" and flags:
-                    break
-    except OSError:
-        pass
-    return CpuIdentity(model, flags)
 
 
 def resolve_precision(
