@@ -56,10 +56,10 @@ def measure_variants(
 
     Every variant is built and trained for one warm-up epoch of `steps` steps first (tracing,
     compilation); then `repeats` rounds time `steps` steps of each variant in turn, and a
-    variant's figure is its fastest round. Timed one after another, a slow spell of this shared
-    machine (it halves the speed for seconds at a time: README, "Speed") lands on one variant and
-    flips the order: `auto` picked bfloat16 at 0.58x the fastest variant that way, and a 64x64
-    dSprites run XLA off at 0.83x. In turns, a spell falls on every variant alike, and noise only
+    variant's figure is its fastest round. Timed one after another, a slow spell of a shared
+    machine (such spells can halve the speed for seconds) lands on one variant and flips the
+    order, so `auto` would keep a variant clearly slower than the best (docs/speed.md has the
+    cases). In turns, a spell falls on every variant alike, and noise only
     ever slows a step, so the fastest round is the nearest to the variant's own speed. The timed
     steps call each model's train function as `fit` does, on an iterator already running, so an
     epoch's start (callbacks, a new iterator) is not counted against a step."""

@@ -72,9 +72,9 @@ TENSORFLOW_COMMANDS = (
     *("summarize", "tensorboard"),  # the sweep's HParams are written, and served, by TensorFlow
 )
 # Set before TensorFlow loads (a user's own value wins). TensorFlow turns oneDNN's CPU kernels on
-# by itself only on CPUs with AVX512_VNNI, AVX512_BF16 or AMX and runs Eigen's elsewhere; on a
-# 2-core AMD EPYC with AVX2 only (family 23 model 49), oneDNN made the conv denoiser 1.6x and the
-# MLP VAE without XLA 2.0x faster, XLA's steps unchanged (`aecli bench`, README "Speed").
+# by itself only on CPUs with AVX512_VNNI, AVX512_BF16 or AMX and runs Eigen's elsewhere, yet
+# oneDNN's kernels are faster on AVX2-only CPUs too, for convolutions and for steps XLA does not
+# compile (docs/speed.md).
 TENSORFLOW_ENVIRONMENT = {"TF_ENABLE_ONEDNN_OPTS": "1"}
 _LEVELS = {"-q": QUIET, "--quiet": QUIET, "-v": VERBOSE, "--verbose": VERBOSE}
 

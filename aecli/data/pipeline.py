@@ -42,10 +42,9 @@ def shuffled_batches(x: np.ndarray, batch_size: int, seed: int) -> tf.data.Datas
     Each pass draws its permutation of the indices in one op and gathers whole batches from the
     array, which stays a single tensor. Shuffling the examples themselves
     (`from_tensor_slices(x).shuffle(len(x))`) moves every example through tf.data one at a time
-    and holds a second copy of the data in its buffer: on a 2-core Zen 2 EPYC that cost
-    0.27-0.41 ms per batch of 128 Fashion-MNIST-sized images against 0.10-0.14 ms here (pulled
-    in a compiled loop as `fit` pulls them; 7k and 54k examples, the two alternating, three
-    rounds), against a 5.9 ms step of the MLP VAE.
+    and holds a second copy of the data in its buffer, which costs several times as much per
+    batch as gathering whole batches, a noticeable share of a small model's step
+    (docs/speed.md).
     """
     images = _as_tensor(x)
     steps = len(x) // batch_size
@@ -77,7 +76,7 @@ def shuffled_batches(x: np.ndarray, batch_size: int, seed: int) -> tf.data.Datas
 
 def _as_tensor(x: np.ndarray) -> tf.Tensor:
     """`x` as a tensor that adds at most one copy of it. tf.convert_to_tensor passes through a
-    second, transient one (the 2.2 GB of dSprites at 32x32 peaked at three copies); here `x`, or
+    second, transient one (a large array peaks at three copies); here `x`, or
     a copy of it at an aligned address, is handed to TensorFlow without copying (DLPack). The
     splits of `load_arrays` are aligned already, so a run's training split is never copied."""
     aligned = x

@@ -20,8 +20,8 @@ LOG_VAR_RANGE = (-20.0, 10.0)
 
 def standard_normal(shape, seed_generator, dtype="float32"):
     """N(0, I) draws seeded by the keras.random SeedGenerator (checkpointed, XLA-safe), through TF's
-    Philox kernel: keras.random.normal's default `auto_select` algorithm costs 1.2 ms per draw under
-    XLA on CPU against Philox's 0.15 ms, a third of an MLP VAE's training step (measured, TF 2.21).
+    Philox kernel: keras.random.normal's default `auto_select` algorithm is several times slower
+    per draw under XLA on CPU, a large share of an MLP VAE's training step (docs/speed.md).
     `dtype` is the tensor's the draw meets: TF adds no implicit casts, so float32 noise next to a
     bfloat16 or float16 posterior fails."""
     seed = ops.cast(ops.mod(seed_generator.next(), 2**31 - 2), "int32")  # what keras.random does

@@ -3,17 +3,17 @@ measured on the machine the run lands on.
 
 Whether XLA helps, and whether fusing several steps into one compiled call does, depends on the
 CPU (its vector units, its oneDNN kernels), the layer shapes, the batch and the TensorFlow
-version: a table measured on one machine misleads on the next (on a Zen 2 EPYC, eight steps per
-call sped an MLP VAE up 1.7x without XLA, and moved a convolutional denoiser by -8% to +1%
-depending on the input pipeline). So the first run of a configuration times a few steps of every
+version: a table measured on one machine misleads on the next (the same fused steps that speed
+an MLP VAE up barely move a convolutional denoiser, and the input pipeline shifts the balance;
+docs/speed.md). So the first run of a configuration times a few steps of every
 candidate (aecli.bench.measure_variants, in turns), keeps the fastest, and remembers it in
 `step_choices.json` in the user's cache folder, keyed by everything that changes the answer; later
 runs of that configuration reuse it for free. `aecli bench --refresh` measures again.
 
 `hardware=mixed` (precision mixed_auto) on a CPU that computes bfloat16 natively adds float32 to
-the candidates: such a CPU has the instructions, yet bfloat16 is not faster for every model (on a
-Zen 5 EPYC with AVX512_BF16 it ran the MLP VAE 784-400-20 at 0.65-1.02x of float32 and the
-convolutional denoiser at 1.15x), so the precision is measured with the rest.
+the candidates: such a CPU has the instructions, yet bfloat16 is not faster for every model (on
+one such CPU it sped the convolutional denoiser up and slowed the MLP VAE's matmuls down;
+docs/speed.md), so the precision is measured with the rest.
 """
 
 import fcntl
