@@ -37,6 +37,10 @@ COMMANDS = {
         "aecli.commands.encode",
         "Latent codes of a split as .npy, with the compression ratio.",
     ),
+    "predict": (
+        "aecli.commands.predict",
+        "Apply a completed run to new data: scores, flags, codes, reconstructions.",
+    ),
     "anomaly": (
         "aecli.commands.anomaly",
         "Train on normal data only and detect anomalies (tabular or one-class images).",
@@ -68,7 +72,7 @@ COMMANDS = {
 HYDRA_COMMANDS = ("train", "anomaly")
 # commands that load TensorFlow: its native start-up lines are filtered out of their stderr
 TENSORFLOW_COMMANDS = (
-    *("train", "anomaly", "resume", "eval", "sample", "encode", "bench"),
+    *("train", "anomaly", "resume", "eval", "sample", "encode", "predict", "bench"),
     *("summarize", "tensorboard"),  # the sweep's HParams are written, and served, by TensorFlow
 )
 # Set before TensorFlow loads (a user's own value wins). TensorFlow turns oneDNN's CPU kernels on

@@ -16,7 +16,7 @@ from aecli.data.pipeline import make_pipelines  # noqa: E402
 from aecli.errors import ConfigError  # noqa: E402
 from aecli.evaluation.metrics import evaluate, factor_metrics, has_factor_codes  # noqa: E402
 from aecli.evaluation.reload import TrainedRun  # noqa: E402
-from aecli.models import build_model  # noqa: E402
+from aecli.models import build_model, warn_if_overcomplete  # noqa: E402
 from aecli.rundir.atomic import write_json  # noqa: E402
 from aecli.rundir.faults import fault_point  # noqa: E402
 from aecli.rundir.layout import RunFolder  # noqa: E402
@@ -140,6 +140,7 @@ def _fit_and_evaluate(
     if step.detail:
         log.info(step.detail)
     placement = hardware.with_precision(placement, step.precision)
+    warn_if_overcomplete(cfg.model, arrays.input_shape)
     with placement.strategy.scope():
         model = build_model(
             cfg.model, arrays.input_shape, seed=cfg.seed, dataset_size=len(arrays.train.x)
