@@ -9,7 +9,7 @@ DEFAULTS = {
     "input": None,
     "predict.name": None,
     "predict.outputs": "codes,reconstructions",
-    "predict.batch_size": 256,
+    "predict.batch_size": 4096,
     "predict.images": None,
     "predict.max_images": 64,
     "predict.id_column": None,

@@ -100,6 +100,7 @@ def _write(run, source, folder, batch_size, outputs, images, max_images) -> dict
     score_names = ["recon", *(["neg_elbo"] if run.variational else [])]
     header = [*source.key_names, *score_names, *(["score", "flag"] if detector else [])]
     flagged, done, pictures = 0, 0, 0
+    compute = _compiled(model, run.variational)
     started = time.perf_counter()
     from rich.progress import Progress
 
@@ -112,13 +113,11 @@ def _write(run, source, folder, batch_size, outputs, images, max_images) -> dict
         task = progress.add_task(f"predict {source.path.name}", total=n)
         for batch in source.batches(batch_size):
             x = batch.x
-            reconstructions = np.asarray(model.reconstruct(x))
-            # the scores `aecli anomaly` computes, seeded by position as over the whole input
-            scores = model.anomaly_scores(x, samples, offset=done)
-            if run.variational:
-                means, log_vars = model.posteriors(x)
-            else:
-                means, log_vars = model.encode_means(x), None
+            out = {name: value.numpy() for name, value in compute(x).items()}
+            means, log_vars = out["mean"], out.get("log_var")
+            reconstructions, scores = out["reconstruction"], {"recon": out["recon"]}
+            if run.variational:  # Monte Carlo, seeded by position as over the whole input
+                scores["neg_elbo"] = model.anomaly_scores(x, samples, offset=done)["neg_elbo"]
             rows = len(x)
             part = slice(done, done + rows)
             if "codes" in arrays:
@@ -158,6 +157,28 @@ def _write(run, source, folder, batch_size, outputs, images, max_images) -> dict
         "examples_per_second": done / seconds if seconds else None,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
+
+
+def _compiled(model, variational: bool):
+    """One graph per batch for the code, the reconstruction and its error (the `recon` score, as
+    `Autoencoder.anomaly_scores` computes it): called eagerly, the layers' Python overhead costs
+    several times the arithmetic of a small network."""
+    import tensorflow as tf
+
+    from aecli.models import losses
+
+    @tf.function(reduce_retracing=True)
+    def compute(x):
+        if variational:
+            mean, log_var = model.posterior(x)
+            out = {"mean": mean, "log_var": log_var}
+        else:
+            mean = model.encode_mean(x)
+            out = {"mean": mean}
+        reconstruction = model.decoded_mean(model.decoder(mean))
+        return out | {"reconstruction": reconstruction, "recon": losses.mse(x, reconstruction)}
+
+    return compute
 
 
 def _npy(path: Path, shape: tuple) -> np.ndarray:
