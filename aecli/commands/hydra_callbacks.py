@@ -8,7 +8,7 @@ from pathlib import Path
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig
+from omegaconf import DictConfig, open_dict, read_write
 
 from aecli.console import report_error
 from aecli.errors import UserError
@@ -113,3 +113,59 @@ class SweepSummary(Callback):
         if error is not None:
             report_error(error)
             sys.exit(error.exit_code)
+
+
+def _major(version: str) -> int:
+    return int(version.split(".")[0])
+
+
+class OptunaStudy(Callback):
+    """An Optuna search whose study is kept in a database (`hydra.sweeper.storage`), before the
+    sweeper opens it: a refusal, with the reason, where the installed SQLAlchemy is one the
+    installed Optuna cannot use; and, when the study already holds trials (a search continued
+    after it ended or was killed), the sampler's seed moved on by their count. A seeded sampler
+    draws the same random trials in every process, so a continued study would otherwise run its
+    first trials again."""
+
+    def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
+        sweeper = config.hydra.sweeper
+        storage = sweeper.get("storage") if "optuna" in str(sweeper.get("_target_")) else None
+        if not isinstance(storage, str) or not storage:
+            return
+        from importlib.metadata import version
+
+        import optuna
+
+        sqlalchemy = version("sqlalchemy")
+        if _major(optuna.__version__) < 3 and _major(sqlalchemy) >= 2:
+            report_error(
+                UserError(
+                    f"hydra.sweeper.storage={storage} cannot be used: Optuna "
+                    f"{optuna.__version__} (the newest Hydra's Optuna sweeper allows) fails on the "
+                    f"installed SQLAlchemy {sqlalchemy}, and aecli needs SQLAlchemy 1.4 for it. "
+                    "Reinstall aecli (`pip install -e .` installs 'sqlalchemy>=1.4,<2'), or drop "
+                    "hydra.sweeper.storage to keep the study in memory; nothing was run."
+                )
+            )
+            sys.exit(2)
+        sampler = sweeper.get("sampler")
+        seed = sampler.get("seed") if sampler is not None else None
+        if not isinstance(seed, int):
+            return
+        try:
+            earlier = optuna.load_study(study_name=sweeper.study_name, storage=storage).trials
+        except KeyError:  # no such study yet: Optuna creates it
+            return
+        if not earlier:
+            return
+        with read_write(sampler), open_dict(sampler):
+            sampler.seed = seed + len(earlier)
+        from aecli.console import say
+
+        completed = sum(trial.state == optuna.trial.TrialState.COMPLETE for trial in earlier)
+        trials = f"{len(earlier)} earlier trial{'s' * (len(earlier) != 1)}"
+        say(
+            f"continuing the Optuna study {sweeper.study_name} of {storage}: {trials} "
+            f"({completed} completed); the sampler's seed is {seed} + "
+            f"{len(earlier)}, so its random trials are new ones"
+        )
