@@ -119,6 +119,9 @@ def _major(version: str) -> int:
     return int(version.split(".")[0])
 
 
+_SEED_OVERRIDE = "hydra.sweeper.sampler.seed="
+
+
 class OptunaStudy(Callback):
     """An Optuna search whose study is kept in a database (`hydra.sweeper.storage`), before the
     sweeper opens it: a refusal, with the reason, where the installed SQLAlchemy is one the
@@ -158,8 +161,14 @@ class OptunaStudy(Callback):
             return
         if not earlier:
             return
-        with read_write(sampler), open_dict(sampler):
+        with read_write(config.hydra), open_dict(config.hydra):
             sampler.seed = seed + len(earlier)
+            # each trial's config is composed again from these overrides: its hydra.yaml then
+            # records the seed the sampler used
+            config.hydra.overrides.hydra = [
+                *(o for o in config.hydra.overrides.hydra if not o.startswith(_SEED_OVERRIDE)),
+                f"{_SEED_OVERRIDE}{sampler.seed}",
+            ]
         from aecli.console import say
 
         completed = sum(trial.state == optuna.trial.TrialState.COMPLETE for trial in earlier)

@@ -237,3 +237,6 @@ def test_a_study_kept_in_sqlite_continues_after_kill_9_and_runs_no_trial_twice(a
             folder
         ).items()
     assert params(_trials(killed)[0]) != params(_trials(continued)[0])
+    # the trials' records name the seed the sampler used: 1234 moved on by the 2 earlier trials
+    hydra = yaml.safe_load((_trials(continued)[0] / ".hydra" / "hydra.yaml").read_text())
+    assert hydra["sweeper"]["sampler"]["seed"] == 1236

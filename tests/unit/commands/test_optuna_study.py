@@ -12,12 +12,13 @@ def _config(storage):
     return OmegaConf.create(
         {
             "hydra": {
+                "overrides": {"hydra": [], "task": []},
                 "sweeper": {
                     "_target_": "hydra_plugins.hydra_optuna_sweeper.optuna_sweeper.OptunaSweeper",
                     "storage": storage,
                     "study_name": "train",
                     "sampler": {"seed": 1234},
-                }
+                },
             }
         }
     )
