@@ -122,13 +122,18 @@ def _major(version: str) -> int:
 _SEED_OVERRIDE = "hydra.sweeper.sampler.seed="
 
 
+def _refuse(message: str) -> None:
+    report_error(UserError(message))
+    sys.exit(2)
+
+
 class OptunaStudy(Callback):
     """An Optuna search whose study is kept in a database (`hydra.sweeper.storage`), before the
     sweeper opens it: a refusal, with the reason, where the installed SQLAlchemy is one the
-    installed Optuna cannot use; and, when the study already holds trials (a search continued
-    after it ended or was killed), the sampler's seed moved on by their count. A seeded sampler
-    draws the same random trials in every process, so a continued study would otherwise run its
-    first trials again."""
+    installed Optuna cannot use or the database cannot be opened; and, when the study already
+    holds trials (a search continued after it ended or was killed), the sampler's seed moved on
+    by their count. A seeded sampler draws the same random trials in every process, so a
+    continued study would otherwise run its first trials again."""
 
     def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
         sweeper = config.hydra.sweeper
@@ -141,25 +146,27 @@ class OptunaStudy(Callback):
 
         sqlalchemy = version("sqlalchemy")
         if _major(optuna.__version__) < 3 and _major(sqlalchemy) >= 2:
-            report_error(
-                UserError(
-                    f"hydra.sweeper.storage={storage} cannot be used: Optuna "
-                    f"{optuna.__version__} (the newest Hydra's Optuna sweeper allows) fails on the "
-                    f"installed SQLAlchemy {sqlalchemy}, and aecli needs SQLAlchemy 1.4 for it. "
-                    "Reinstall aecli (`pip install -e .` installs 'sqlalchemy>=1.4,<2'), or drop "
-                    "hydra.sweeper.storage to keep the study in memory; nothing was run."
-                )
+            _refuse(
+                f"hydra.sweeper.storage={storage} cannot be used: Optuna {optuna.__version__} (the "
+                "newest Hydra's Optuna sweeper allows) fails on the installed SQLAlchemy "
+                f"{sqlalchemy}. Install what aecli pins (`pip install -e .` brings "
+                "'sqlalchemy>=1.4,<2'), or drop hydra.sweeper.storage to keep the study in memory; "
+                "nothing was run."
             )
-            sys.exit(2)
-        sampler = sweeper.get("sampler")
-        seed = sampler.get("seed") if sampler is not None else None
-        if not isinstance(seed, int):
-            return
         try:
             earlier = optuna.load_study(study_name=sweeper.study_name, storage=storage).trials
-        except KeyError:  # no such study yet: Optuna creates it
-            return
-        if not earlier:
+        except KeyError:  # no such study yet: the sweeper creates it
+            earlier = []
+        except Exception as error:  # SQLAlchemy's, for a URL or a file it cannot open
+            reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            _refuse(
+                f"hydra.sweeper.storage={storage} cannot be opened ({reason}). Give a database "
+                "URL Optuna can open, e.g. sqlite:///optuna.db for a file in the current folder; "
+                "nothing was run."
+            )
+        sampler = sweeper.get("sampler")
+        seed = sampler.get("seed") if sampler is not None else None
+        if not earlier or not isinstance(seed, int):
             return
         with read_write(config.hydra), open_dict(config.hydra):
             sampler.seed = seed + len(earlier)

@@ -1,4 +1,5 @@
-"""The OptunaStudy callback: a study kept in a database needs an SQLAlchemy that Optuna can use."""
+"""The OptunaStudy callback: a study kept in a database needs an SQLAlchemy that Optuna can use
+and a database it can open."""
 
 import importlib.metadata
 
@@ -49,3 +50,14 @@ def test_a_study_database_is_refused_with_the_reason_where_sqlalchemy_is_2(
 def test_a_study_in_memory_needs_no_database(monkeypatch):
     monkeypatch.setattr(importlib.metadata, "version", lambda name: "2.1.9")
     OptunaStudy().on_multirun_start(_config(None))
+
+
+def test_a_study_database_that_cannot_be_opened_is_refused_before_any_trial(tmp_path, capsys):
+    storage = f"sqlite:///{tmp_path}/no-such-folder/study.db"
+    with pytest.raises(SystemExit) as stop:
+        OptunaStudy().on_multirun_start(_config(storage))
+    assert stop.value.code == 2
+    message = " ".join(capsys.readouterr().err.split())
+    assert f"hydra.sweeper.storage={storage} cannot be opened (" in message
+    assert "unable to open database file" in message and "Traceback" not in message
+    assert list(tmp_path.iterdir()) == []
