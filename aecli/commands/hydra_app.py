@@ -1,5 +1,6 @@
 """The body every Hydra job of aecli shares: validate, claim the run folder, work, report errors."""
 
+import logging
 import math
 import os
 import shutil
@@ -38,6 +39,34 @@ class SweepStopped(KeyboardInterrupt):
         self.exit_code = exit_code
 
 
+class FailedJob:
+    """What a failed job of a sweep returns. Optuna's Hydra sweeper records a trial as failed and
+    goes on with the study when the job's return value does not convert to a float; given a NaN
+    it tells Optuna the value along with the failed state, which Optuna refuses with an error that
+    ends the whole search. Hydra's other sweepers ignore what a job returns. It travels pickled
+    from a joblib or submitit worker to the sweep's process."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+
+    def __float__(self) -> float:
+        raise ValueError(str(self))
+
+    def __str__(self) -> str:
+        return f"{_FAILED_JOB}{self.reason}"
+
+
+_FAILED_JOB = "aecli run failed: "
+
+
+class _QuietFailedTrials(logging.Filter):
+    """Drops the Optuna sweeper's warning about a failed job's return value: the job already
+    printed its error, and the sweep's summary names every failed run."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return _FAILED_JOB not in record.getMessage()
+
+
 def _stopped_by_signal(error: Exception) -> bool:
     # aecli.training.stopping imports Keras: it is only loaded once training began, and only then
     # can it have raised
@@ -45,12 +74,13 @@ def _stopped_by_signal(error: Exception) -> bool:
     return stopping is not None and isinstance(error, stopping.Interrupted)
 
 
-def run_job(cfg: DictConfig, work) -> float:
+def run_job(cfg: DictConfig, work) -> float | FailedJob:
     """`work(settings, folder)` after validation (no TensorFlow yet) and claiming the folder.
 
     In a sweep a failing run must not stop the others: its error goes to its status.json and the
-    summary written when the sweep ends, and the job returns NaN. A signal (Ctrl-C) stops the whole
-    sweep. A single run exits with the error's code and one paragraph, no traceback.
+    summary written when the sweep ends, and the job returns a `FailedJob` (an Optuna search
+    records a failed trial and goes on). A signal (Ctrl-C) stops the whole sweep. A single run
+    exits with the error's code and one paragraph, no traceback.
     """
     hydra_cfg = HydraConfig.get()
     folder = RunFolder(Path(hydra_cfg.runtime.output_dir))
@@ -60,8 +90,13 @@ def run_job(cfg: DictConfig, work) -> float:
         if settings.hardware.strategy.value == "multi_worker":  # only the chief writes the run
             from aecli.training import multi_worker
 
-            return multi_worker.run(hydra_cfg, settings, work)
-        return work(settings, claim(folder, settings, hydra_cfg))
+            value = multi_worker.run(hydra_cfg, settings, work)
+        else:
+            value = work(settings, claim(folder, settings, hydra_cfg))
+        if hydra_cfg.mode == RunMode.MULTIRUN and isinstance(value, float) and math.isnan(value):
+            # an objective Optuna cannot rank: a failed trial, not the end of the search
+            return FailedJob(f"its objective is NaN (see {folder.metrics})")
+        return value
     except Stopped as stopped:  # before training began (training turns it into Interrupted)
         from aecli.rundir.claim import holds_lock
 
@@ -95,7 +130,7 @@ def run_job(cfg: DictConfig, work) -> float:
             # a submitit job is a process of its own: no later job here to stop, and its
             # submitter waits for the result it returns (status.json says interrupted)
             raise SweepStopped(error.exit_code) from None
-        return math.nan
+        return FailedJob(_one_line(error) or repr(error))
 
 
 def _drop_if_empty(folder: RunFolder) -> None:
@@ -120,6 +155,19 @@ def _sweep_dir() -> Path | None:
     return Path(HydraConfig.get().sweep.dir)
 
 
+def _failed_sweep_error(sweep_dir: Path | None) -> UserError | None:
+    """After a sweeper raised once its jobs ran: the summary of the runs, and the paragraph
+    naming those that did not complete (None when no job ran or every run completed)."""
+    if sweep_dir is None or not sweep_dir.is_dir():
+        return None
+    from aecli.sweeps.discover import sweep_runs
+    from aecli.sweeps.summary import summarize, unfinished_runs_error
+
+    if not sweep_runs(sweep_dir):
+        return None
+    return unfinished_runs_error(summarize(sweep_dir))
+
+
 def _one_line(error) -> str:
     return " ".join(line.strip() for line in str(error).splitlines() if line.strip())
 
@@ -141,13 +189,19 @@ def hydra_command(config_name: str, work):
     `work`."""
 
     @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name=config_name)
-    def job(cfg: DictConfig) -> float:
+    def job(cfg: DictConfig) -> float | FailedJob:
         return run_job(cfg, work)
 
     def main(args) -> int:
         sys.argv = [f"aecli {config_name}", *args]
         # Hydra's errors reach us instead of being printed with a traceback and exit 1
         os.environ.setdefault("HYDRA_FULL_ERROR", "1")
+        # Optuna imports alembic, which logs each plugin it sets up at INFO, the level of a
+        # multirun's own log
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+        optuna_log = logging.getLogger("hydra_plugins.hydra_optuna_sweeper._impl")
+        if not any(isinstance(f, _QuietFailedTrials) for f in optuna_log.filters):
+            optuna_log.addFilter(_QuietFailedTrials())
         try:
             job()
         except OverrideParseException as error:
@@ -171,7 +225,12 @@ def hydra_command(config_name: str, work):
                 reason = str(error.__cause__).strip().splitlines()[0]
                 text += f": {reason.replace('[', '(').replace(']', ')')}."
             raise UserError(f"{text} See `aecli {config_name} --help`.") from None
-        except ValueError as error:  # Hydra's own command-line checks, raised before any job runs
+        except ValueError as error:
+            # an Optuna search whose every trial failed has no best trial to report
+            failed = _failed_sweep_error(_sweep_dir())
+            if failed is not None:
+                raise failed from None
+            # Hydra's own command-line checks, raised before any job runs
             raise UserError(f"{error}. See `aecli {config_name} --help`.") from None
         except KeyboardInterrupt as stop:
             sweep_dir = _sweep_dir()

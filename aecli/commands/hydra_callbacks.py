@@ -8,7 +8,7 @@ from pathlib import Path
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig
+from omegaconf import DictConfig, open_dict, read_write
 
 from aecli.console import report_error
 from aecli.errors import UserError
@@ -113,3 +113,75 @@ class SweepSummary(Callback):
         if error is not None:
             report_error(error)
             sys.exit(error.exit_code)
+
+
+def _major(version: str) -> int:
+    return int(version.split(".")[0])
+
+
+_SEED_OVERRIDE = "hydra.sweeper.sampler.seed="
+
+
+def _refuse(message: str) -> None:
+    report_error(UserError(message))
+    sys.exit(2)
+
+
+class OptunaStudy(Callback):
+    """An Optuna search whose study is kept in a database (`hydra.sweeper.storage`), before the
+    sweeper opens it: a refusal, with the reason, where the installed SQLAlchemy is one the
+    installed Optuna cannot use or the database cannot be opened; and, when the study already
+    holds trials (a search continued after it ended or was killed), the sampler's seed moved on
+    by their count. A seeded sampler draws the same random trials in every process, so a
+    continued study would otherwise run its first trials again."""
+
+    def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
+        sweeper = config.hydra.sweeper
+        storage = sweeper.get("storage") if "optuna" in str(sweeper.get("_target_")) else None
+        if not isinstance(storage, str) or not storage:
+            return
+        from importlib.metadata import version
+
+        import optuna
+
+        sqlalchemy = version("sqlalchemy")
+        if _major(optuna.__version__) < 3 and _major(sqlalchemy) >= 2:
+            _refuse(
+                f"hydra.sweeper.storage={storage} cannot be used: Optuna {optuna.__version__} (the "
+                "newest Hydra's Optuna sweeper allows) fails on the installed SQLAlchemy "
+                f"{sqlalchemy}. Install what aecli pins (`pip install -e .` brings "
+                "'sqlalchemy>=1.4,<2'), or drop hydra.sweeper.storage to keep the study in memory; "
+                "nothing was run."
+            )
+        try:
+            earlier = optuna.load_study(study_name=sweeper.study_name, storage=storage).trials
+        except KeyError:  # no such study yet: the sweeper creates it
+            earlier = []
+        except Exception as error:  # SQLAlchemy's, for a URL or a file it cannot open
+            reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            _refuse(
+                f"hydra.sweeper.storage={storage} cannot be opened ({reason}). Give a database "
+                "URL Optuna can open, e.g. sqlite:///optuna.db for a file in the current folder; "
+                "nothing was run."
+            )
+        sampler = sweeper.get("sampler")
+        seed = sampler.get("seed") if sampler is not None else None
+        if not earlier or not isinstance(seed, int):
+            return
+        with read_write(config.hydra), open_dict(config.hydra):
+            sampler.seed = seed + len(earlier)
+            # each trial's config is composed again from these overrides: its hydra.yaml then
+            # records the seed the sampler used
+            config.hydra.overrides.hydra = [
+                *(o for o in config.hydra.overrides.hydra if not o.startswith(_SEED_OVERRIDE)),
+                f"{_SEED_OVERRIDE}{sampler.seed}",
+            ]
+        from aecli.console import say
+
+        completed = sum(trial.state == optuna.trial.TrialState.COMPLETE for trial in earlier)
+        trials = f"{len(earlier)} earlier trial{'s' * (len(earlier) != 1)}"
+        say(
+            f"continuing the Optuna study {sweeper.study_name} of {storage}: {trials} "
+            f"({completed} completed); the sampler's seed is {seed} + "
+            f"{len(earlier)}, so its random trials are new ones"
+        )

@@ -9,6 +9,8 @@ Built from files alone (aecli/sweeps/discover.py), so it is the same whether wri
 import csv
 from pathlib import Path
 
+import yaml
+
 from aecli.console import console
 from aecli.errors import UserError
 from aecli.rundir.atomic import write_json
@@ -66,6 +68,9 @@ def summarize(sweep_dir: Path) -> list[dict]:
                     f"mean ROC-AUC over {row['n']} runs{where}: "
                     f"{mean_pm_std(row['test_roc_auc_mean'], row['test_roc_auc_std'])}"
                 )
+    best = optuna_best(sweep_dir, runs)
+    if best is not None:
+        console.print(best, soft_wrap=True)
     failed = sum(record["status"] != "completed" for record in records)
     console.print(
         f"{len(records) - failed} of {len(records)} runs completed; "
@@ -74,6 +79,29 @@ def summarize(sweep_dir: Path) -> list[dict]:
         soft_wrap=True,
     )
     return records
+
+
+def optuna_best(sweep_dir: Path, runs) -> str | None:
+    """The line naming an Optuna search's best trial, from the optimization_results.yaml its
+    sweeper writes once the study ends (None without one: a grid sweep, a study stopped early, or
+    one whose every trial failed)."""
+    try:
+        results = yaml.safe_load((Path(sweep_dir) / "optimization_results.yaml").read_text())
+    except (OSError, ValueError, yaml.YAMLError):
+        return None
+    if not isinstance(results, dict) or not isinstance(results.get("best_params"), dict):
+        return None
+    params = results["best_params"]
+    # the trial's overrides are `key=value` with Python's own float text, as Optuna suggested it
+    wanted = {f"{key}={value}" for key, value in params.items()}
+    run = next((run.path.name for run in runs if wanted <= set(run.overrides)), None)
+    where = f"run {run}" if run is not None else "a trial outside this folder (a continued study)"
+    value = results.get("best_value")
+    value = f"{value:g}" if isinstance(value, float) else value
+    return (
+        f"Optuna's best trial: {where}, objective {value} with "
+        f"{label(params)} (optimization_results.yaml)"
+    )
 
 
 def _describe(record: dict) -> str:
