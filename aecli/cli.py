@@ -135,7 +135,20 @@ def _print_help() -> None:
 
 
 def main(argv=None) -> int:
-    """Run `aecli COMMAND ...`; user errors become one paragraph and exit code 2."""
+    """Run `aecli COMMAND ...`; user errors become one paragraph and exit code 2. A reader that
+    goes away (`aecli train --help | head`) ends the command quietly, with the status a shell
+    gives a program that SIGPIPE stops (141), never a traceback."""
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # inside the try: a closed pipe shows itself at this flush too
+        return code
+    except BrokenPipeError:
+        # Python flushes stdout again at exit: point it at /dev/null so that flush is silent
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + 13
+
+
+def _main(argv=None) -> int:
     args = sys.argv[1:] if argv is None else list(argv)
     if not args or args[0] in ("-h", "--help"):
         _print_help()

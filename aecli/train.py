@@ -45,6 +45,7 @@ from aecli.training.optimization import (  # noqa: E402
     LearningRateLog,
     ResumedBest,
     build_optimizer,
+    early_stopping,
     outcome,
     steering_callbacks,
 )
@@ -227,6 +228,7 @@ def _fit_and_evaluate(
         )  # tf.data shuffles
     _raise_if_stopped(stop, store, model, cfg, step.steps_per_execution)
     epochs = stop.last_completed_epoch + 1
+    _say_if_stopped_early(callbacks, epochs, cfg.trainer)
     seconds = stop.train_seconds
 
     stage[0] = "the final evaluation"
@@ -266,6 +268,16 @@ def _resumed_best(store: CheckpointStore, best: dict | None, model, trainer) -> 
         return None
     weights = store.model_weights("best", model)
     return None if weights is None else ResumedBest(best["epoch"], best["val_loss"], weights)
+
+
+def _say_if_stopped_early(callbacks, epochs: int, trainer) -> None:
+    stopping = early_stopping(callbacks)
+    if stopping is not None and stopping.stopped_early:
+        say(
+            f"stopped early after epoch {epochs} (val_loss not better by "
+            f"{trainer.early_stopping_min_delta:g} for {trainer.early_stopping_patience}); "
+            f"testing its best weights (val_loss {stopping.lowest:.4g})"
+        )
 
 
 def _record_epoch(stop: StopConditions, folder: RunFolder, epoch: int) -> None:

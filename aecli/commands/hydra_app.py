@@ -22,6 +22,7 @@ from aecli.errors import ConfigError, UserError
 from aecli.rundir.claim import claim, record_overrides
 from aecli.rundir.faults import fault_point
 from aecli.rundir.layout import RunFolder
+from aecli.rundir.outputs import print_next_steps
 from aecli.rundir.signals import Stopped
 from aecli.rundir.status import read_status, write_status
 
@@ -96,6 +97,8 @@ def run_job(cfg: DictConfig, work) -> float | FailedJob:
         if hydra_cfg.mode == RunMode.MULTIRUN and isinstance(value, float) and math.isnan(value):
             # an objective Optuna cannot rank: a failed trial, not the end of the search
             return FailedJob(f"its objective is NaN (see {folder.metrics})")
+        if hydra_cfg.mode != RunMode.MULTIRUN:  # a sweep ends with its summary instead
+            print_next_steps(folder, settings.paths.log_dir)
         return value
     except Stopped as stopped:  # before training began (training turns it into Interrupted)
         from aecli.rundir.claim import holds_lock

@@ -1,6 +1,7 @@
 """What a run leaves behind: the trained networks, metrics.json, and the terminal's view of both."""
 
 import math
+from pathlib import Path
 
 from rich.markup import escape
 from rich.table import Table
@@ -31,6 +32,21 @@ def write_metrics(folder: RunFolder, metrics: dict) -> None:
     write_json(folder.metrics, metrics)
 
 
+# what metrics.json records of the run's config and placement beside its measurements: the run
+# line names them already, so the terminal's table leaves them out
+_RUN_FACTS = (
+    "model",
+    "dataset",
+    "beta",
+    "seed",
+    "name",
+    "tags",
+    "jit_compile",
+    "steps_per_execution",
+    "precision",
+)
+
+
 def print_metrics(metrics: dict, title: str = "test metrics") -> None:
     table = Table(title=title)
     table.add_column("metric")
@@ -38,6 +54,31 @@ def print_metrics(metrics: dict, title: str = "test metrics") -> None:
     for name, value in metrics.items():
         if isinstance(value, (list, dict)):  # per-dimension values and file lists: in metrics.json
             continue
+        if name in _RUN_FACTS:
+            continue
         shown = f"{value:.6g}" if isinstance(value, float) and math.isfinite(value) else str(value)
         table.add_row(escape(name), escape(shown))
     console.print(table)
+
+
+def print_next_steps(folder: RunFolder, log_dir) -> None:
+    """Where the run is, and what a user usually does with it next."""
+    from aecli.console import QUIET, verbosity
+
+    if verbosity() <= QUIET:
+        return
+    run, logs = _shown(folder.path), _shown(Path(log_dir))
+    console.print(
+        f"results in {run}; next:\n  aecli tensorboard {logs}\n  aecli sample {run}\n"
+        f"  aecli eval {run}\n  aecli predict {run} input=PATH",
+        markup=False,
+        soft_wrap=True,
+    )
+
+
+def _shown(path: Path) -> Path:
+    """`path` relative to the working folder where it lies below it (as the user typed it)."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        return path
