@@ -21,7 +21,7 @@ from aecli.rundir.atomic import write_json  # noqa: E402
 from aecli.rundir.faults import fault_point  # noqa: E402
 from aecli.rundir.layout import RunFolder  # noqa: E402
 from aecli.rundir.listing import read_run  # noqa: E402
-from aecli.rundir.outputs import print_metrics, save_networks, write_metrics  # noqa: E402
+from aecli.rundir.outputs import save_networks, write_metrics  # noqa: E402
 from aecli.rundir.provenance import record_run_start  # noqa: E402
 from aecli.rundir.signals import Stopped, guard  # noqa: E402
 from aecli.rundir.status import read_status, write_status  # noqa: E402
@@ -109,7 +109,6 @@ def train(
             raise error from None
         raise
     write_status(folder, "completed", epochs_completed=metrics["epochs_completed"])
-    print_metrics(metrics)
     return metrics
 
 

@@ -17,12 +17,12 @@ from omegaconf import DictConfig
 
 from aecli.config.store import CONF_DIR, register
 from aecli.config.validate import validate
-from aecli.console import report_error
+from aecli.console import QUIET, report_error, verbosity
 from aecli.errors import ConfigError, UserError
 from aecli.rundir.claim import claim, record_overrides
 from aecli.rundir.faults import fault_point
 from aecli.rundir.layout import RunFolder
-from aecli.rundir.outputs import print_next_steps
+from aecli.rundir.outputs import report_run
 from aecli.rundir.signals import Stopped
 from aecli.rundir.status import read_status, write_status
 
@@ -97,8 +97,7 @@ def run_job(cfg: DictConfig, work) -> float | FailedJob:
         if hydra_cfg.mode == RunMode.MULTIRUN and isinstance(value, float) and math.isnan(value):
             # an objective Optuna cannot rank: a failed trial, not the end of the search
             return FailedJob(f"its objective is NaN (see {folder.metrics})")
-        if hydra_cfg.mode != RunMode.MULTIRUN:  # a sweep ends with its summary instead
-            print_next_steps(folder, settings.paths.log_dir)
+        report_run(folder, settings.paths.log_dir, sweep_job=hydra_cfg.mode == RunMode.MULTIRUN)
         return value
     except Stopped as stopped:  # before training began (training turns it into Interrupted)
         from aecli.rundir.claim import holds_lock
@@ -196,6 +195,9 @@ def hydra_command(config_name: str, work):
         return run_job(cfg, work)
 
     def main(args) -> int:
+        if verbosity() <= QUIET and not {"-h", "--help", "--cfg", "-c"} & set(args):
+            # the launcher announces each job (`#0 : beta=4`) through Hydra's own log
+            args = [*args, "hydra.hydra_logging.root.level=WARNING"]
         sys.argv = [f"aecli {config_name}", *args]
         # Hydra's errors reach us instead of being printed with a traceback and exit 1
         os.environ.setdefault("HYDRA_FULL_ERROR", "1")

@@ -1,5 +1,6 @@
 """What a run leaves behind: the trained networks, metrics.json, and the terminal's view of both."""
 
+import json
 import math
 from pathlib import Path
 
@@ -61,11 +62,25 @@ def print_metrics(metrics: dict, title: str = "test metrics") -> None:
     console.print(table)
 
 
-def print_next_steps(folder: RunFolder, log_dir) -> None:
-    """Where the run is, and what a user usually does with it next."""
+def report_run(folder: RunFolder, log_dir, sweep_job: bool = False) -> None:
+    """The end of a run in the terminal: its metrics table, then where it is and what to run next.
+    A sweep's job under -q says one line instead (the sweep ends with its summary)."""
     from aecli.console import QUIET, verbosity
 
-    if verbosity() <= QUIET:
+    try:
+        metrics = json.loads(folder.metrics.read_text())
+    except (OSError, ValueError):  # a multi-worker run's other workers write no metrics
+        return
+    if sweep_job and verbosity() <= QUIET:
+        shown = "  ".join(
+            f"{key} {metrics[key]:.4g}"
+            for key in ("val_loss", "test_elbo", "test_recon_mse", "test_roc_auc")
+            if isinstance(metrics.get(key), float)
+        )
+        console.print(f"{_shown(folder.path)}: completed  {shown}", markup=False, soft_wrap=True)
+        return
+    print_metrics(metrics)
+    if sweep_job or verbosity() <= QUIET:
         return
     run, logs = _shown(folder.path), _shown(Path(log_dir))
     console.print(
