@@ -162,9 +162,12 @@ def _fit_and_evaluate(
                 "no checkpoint yet (the run stopped before its first checkpoint): "
                 "training again from epoch 1"
             )
-        # the epochs from here on are logged again
+        # the epochs from here on are logged again: by epoch, and by the optimizer's step count
+        # (that of the checkpoint restored; 0 without one)
         forget_steps_from(
-            [folder.tensorboard_run(name) for name in TRAINING_WRITERS], initial_epoch
+            [folder.tensorboard_run(name) for name in TRAINING_WRITERS],
+            initial_epoch,
+            int(model.optimizer.iterations.numpy()),
         )
         write_status(folder, "running", epochs_completed=initial_epoch)
 

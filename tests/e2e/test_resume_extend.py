@@ -32,6 +32,10 @@ def test_a_finished_run_is_extended_without_training_an_epoch_twice(aecli, tmp_p
     assert "epochs: 4" in (run / ".hydra" / "config.yaml").read_text()
     steps = [step for step, _ in scalar_series(run / "tensorboard" / "train", "epoch_loss")]
     assert steps == [0, 1, 2, 3]
+    # Keras logs each validation pass against the optimizer's step count: the first two are kept
+    validation = run / "tensorboard" / "validation"
+    steps = [step for step, _ in scalar_series(validation, "evaluation_loss_vs_iterations")]
+    assert steps == [steps_per_epoch * epochs for epochs in (1, 2, 3, 4)]
 
 
 def test_resume_takes_no_other_key(aecli, tmp_path):
