@@ -24,9 +24,13 @@ import numpy as np
 
 from aecli.errors import UserError
 from aecli.rundir.faults import fault_point
-
-ATTRIBUTE = "aecli_checkpoint"
-FALLBACK_ORDER = ("last", "previous", "best")
+from aecli.training.checkpoint_files import (
+    ATTRIBUTE,
+    FALLBACK_ORDER,
+    checkpoint_path,
+    legacy_metadata_path,
+    read_metadata,
+)
 
 
 class CheckpointError(UserError):
@@ -68,12 +72,10 @@ class CheckpointStore:
         self.folder = Path(folder)
 
     def path(self, name: str) -> Path:
-        return self.folder / f"{name}.weights.h5"
+        return checkpoint_path(self.folder, name)
 
     def _legacy_metadata(self, name: str) -> Path:
-        """Runs checkpointed by earlier versions kept the metadata beside the weights, in
-        `<name>.json`; they still resume."""
-        return self.folder / f"{name}.json"
+        return legacy_metadata_path(self.folder, name)
 
     def save(
         self, model, name: str, epoch: int, val_loss: float | None, train_seconds: float = 0.0
@@ -122,15 +124,7 @@ class CheckpointStore:
 
     def metadata(self, name: str) -> dict | None:
         """The metadata of checkpoint `name`, or None when it is missing or unreadable."""
-        path = self.path(name)
-        try:
-            with h5py.File(path, "r") as stream:
-                if ATTRIBUTE in stream.attrs:
-                    return json.loads(stream.attrs[ATTRIBUTE])
-            legacy = self._legacy_metadata(name)
-            return json.loads(legacy.read_text()) if legacy.exists() else None
-        except (OSError, ValueError):
-            return None
+        return read_metadata(self.folder, name)
 
     def model_weights(self, name: str, model) -> list | None:
         """The model weights of checkpoint `name` (loaded through `model`, whose state it
