@@ -33,10 +33,17 @@ def main(args) -> int:
         help="extend the run to N epochs in all (a finished run too); it goes on from its last "
         "checkpoint with the same config, and its config.yaml records the new count",
     )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="take over the run's lock when it names a process on another host (a node sharing "
+        "the disk), which cannot be checked from here: check on that host first that it has ended",
+    )
     options = parser.parse_args(args)
     folder = RunFolder(options.run_dir.resolve())
     settings = load_run_config(folder.path)
-    lock(folder)  # before reading the status: a second `aecli resume` beside this one is refused
+    # before reading the status: a second `aecli resume` beside this one is refused
+    lock(folder, force=options.force, takeover=f"`aecli resume {folder.path} --force`")
     status = read_status(folder) or {}
     if options.epochs is not None:
         _extend(folder, settings, options.epochs, status)
