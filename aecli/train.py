@@ -48,6 +48,7 @@ from aecli.training.optimization import (  # noqa: E402
     early_stopping,
     outcome,
     steering_callbacks,
+    steering_state,
 )
 from aecli.training.progress import RichProgress  # noqa: E402
 from aecli.training.stopping import Diverged, Interrupted, StopConditions  # noqa: E402
@@ -154,6 +155,7 @@ def _fit_and_evaluate(
 
     store = CheckpointStore(folder.checkpoints)
     initial_epoch, best_val_loss, train_seconds, resumed_best = 0, math.inf, 0.0, None
+    saved_steering = None  # the counts of early stopping and the plateau schedule to go on from
     if resume:
         for path in folder.temporaries():  # a killed process's half-written files; we hold the lock
             path.unlink(missing_ok=True)
@@ -163,6 +165,7 @@ def _fit_and_evaluate(
             checkpoint = store.restore(model)
             initial_epoch = checkpoint["epoch"] + 1
             train_seconds = checkpoint.get("train_seconds") or 0.0
+            saved_steering = checkpoint.get("steering")
             best_val_loss = (best or {}).get("val_loss", math.inf)
             log.info(
                 "resuming after epoch %d from checkpoint `%s`", initial_epoch, checkpoint["name"]
@@ -172,21 +175,29 @@ def _fit_and_evaluate(
                 "no checkpoint yet (the run stopped before its first checkpoint): "
                 "training again from epoch 1"
             )
-        # the epochs from here on are logged again
+        # the epochs from here on are logged again: by epoch, and by the optimizer's step count
+        # (that of the checkpoint restored; 0 without one)
         forget_steps_from(
-            [folder.tensorboard_run(name) for name in TRAINING_WRITERS], initial_epoch
+            [folder.tensorboard_run(name) for name in TRAINING_WRITERS],
+            initial_epoch,
+            int(model.optimizer.iterations.numpy()),
         )
         write_status(folder, "running", epochs_completed=initial_epoch)
 
     stop = StopConditions(initial_epoch, train_seconds)
+    steering = steering_callbacks(cfg.trainer, stop, resumed_best, initial_epoch, saved_steering)
     checkpoints = Checkpoints(
-        store, stop, every=cfg.trainer.checkpoint_every, best_val_loss=best_val_loss
+        store,
+        stop,
+        every=cfg.trainer.checkpoint_every,
+        best_val_loss=best_val_loss,
+        steering=lambda: steering_state(steering),
     )
     callbacks = [
         stop,  # first: later callbacks read whether the epoch ended early
         *model.training_callbacks(arrays.val.x, folder.tensorboard_run("latents"), stop),
+        *steering,  # before the checkpoint, which saves their counts and the rate they set
         checkpoints,
-        *steering_callbacks(cfg.trainer, stop, resumed_best, initial_epoch),
         LearningRateLog(),  # after whatever changes the rate, before what writes the logs
         TensorBoard(folder.tensorboard, stop),
         RichProgress(
@@ -225,7 +236,7 @@ def _fit_and_evaluate(
             shuffle=False,
             verbose=0,
         )  # tf.data shuffles
-    _raise_if_stopped(stop, store, model, cfg, step.steps_per_execution)
+    _raise_if_stopped(stop, store, model, cfg, step.steps_per_execution, steering_state(steering))
     epochs = stop.last_completed_epoch + 1
     _say_if_stopped_early(callbacks, epochs, cfg.trainer)
     seconds = stop.train_seconds
@@ -298,9 +309,15 @@ def _check_likelihood(cfg: TrainConfig, arrays) -> None:
 
 
 def _raise_if_stopped(
-    stop: StopConditions, store: CheckpointStore, model, cfg: TrainConfig, per_call: int
+    stop: StopConditions,
+    store: CheckpointStore,
+    model,
+    cfg: TrainConfig,
+    per_call: int,
+    steering: dict,
 ):
-    """Turn an early stop into its error."""
+    """Turn an early stop into its error (`steering`: what a checkpoint saved now keeps of the
+    steering callbacks' counts)."""
     if stop.non_finite is not None:
         epoch, first, last, term = stop.non_finite
         kept = (
@@ -326,7 +343,7 @@ def _raise_if_stopped(
             # trainer.checkpoint_every > 1: the last completed epoch has no checkpoint, so keep
             # the weights reached (the partial epoch is trained again on resume) rather than
             # lose the epochs since the last checkpoint
-            store.save(model, "last", stop.last_completed_epoch, None, stop.train_seconds)
+            store.save(model, "last", stop.last_completed_epoch, None, stop.train_seconds, steering)
         raise Stopped(stop.signum)
 
 

@@ -24,9 +24,13 @@ import numpy as np
 
 from aecli.errors import UserError
 from aecli.rundir.faults import fault_point
-
-ATTRIBUTE = "aecli_checkpoint"
-FALLBACK_ORDER = ("last", "previous", "best")
+from aecli.training.checkpoint_files import (
+    ATTRIBUTE,
+    FALLBACK_ORDER,
+    checkpoint_path,
+    legacy_metadata_path,
+    read_metadata,
+)
 
 
 class CheckpointError(UserError):
@@ -68,17 +72,22 @@ class CheckpointStore:
         self.folder = Path(folder)
 
     def path(self, name: str) -> Path:
-        return self.folder / f"{name}.weights.h5"
+        return checkpoint_path(self.folder, name)
 
     def _legacy_metadata(self, name: str) -> Path:
-        """Runs checkpointed by earlier versions kept the metadata beside the weights, in
-        `<name>.json`; they still resume."""
-        return self.folder / f"{name}.json"
+        return legacy_metadata_path(self.folder, name)
 
     def save(
-        self, model, name: str, epoch: int, val_loss: float | None, train_seconds: float = 0.0
+        self,
+        model,
+        name: str,
+        epoch: int,
+        val_loss: float | None,
+        train_seconds: float = 0.0,
+        steering: dict | None = None,
     ) -> None:
-        """Write checkpoint `name` as one atomic unit (see the module's docstring)."""
+        """Write checkpoint `name` as one atomic unit (see the module's docstring); `steering`:
+        the counts of early stopping and the plateau schedule after `epoch`, to go on from."""
         self.folder.mkdir(parents=True, exist_ok=True)
         target = self.path(name)
         temporary = self.folder / f".{name}.{os.getpid()}.tmp.weights.h5"
@@ -89,6 +98,7 @@ class CheckpointStore:
             "val_loss": val_loss,
             "train_seconds": train_seconds,
             "seed_state": None if seed is None else np.asarray(seed.state).tolist(),
+            "steering": steering or {},
         }
         try:
             model.save_weights(temporary)
@@ -122,15 +132,7 @@ class CheckpointStore:
 
     def metadata(self, name: str) -> dict | None:
         """The metadata of checkpoint `name`, or None when it is missing or unreadable."""
-        path = self.path(name)
-        try:
-            with h5py.File(path, "r") as stream:
-                if ATTRIBUTE in stream.attrs:
-                    return json.loads(stream.attrs[ATTRIBUTE])
-            legacy = self._legacy_metadata(name)
-            return json.loads(legacy.read_text()) if legacy.exists() else None
-        except (OSError, ValueError):
-            return None
+        return read_metadata(self.folder, name)
 
     def model_weights(self, name: str, model) -> list | None:
         """The model weights of checkpoint `name` (loaded through `model`, whose state it
@@ -179,13 +181,21 @@ class CheckpointStore:
 
 class Checkpoints(keras.callbacks.Callback):
     """Every `every` epochs save `last`; whenever validation loss improves save `best`.
-    Partial and non-finite epochs are skipped."""
+    Partial and non-finite epochs are skipped. `steering()` gives the counts of early stopping
+    and the plateau schedule saved with each (list those callbacks before this one, so the counts
+    include the epoch)."""
 
     def __init__(
-        self, store: CheckpointStore, stop, every: int = 1, best_val_loss: float = math.inf
+        self,
+        store: CheckpointStore,
+        stop,
+        every: int = 1,
+        best_val_loss: float = math.inf,
+        steering=dict,
     ):
         super().__init__()
         self.store, self.stop, self.every, self.best = store, stop, every, best_val_loss
+        self.steering = steering
         self.last_saved_epoch = None
 
     def on_epoch_end(self, epoch, logs=None):
@@ -196,8 +206,12 @@ class Checkpoints(keras.callbacks.Callback):
         if not math.isfinite(val_loss) or not math.isfinite(float(logs.get("loss", math.nan))):
             return
         if self.every and (epoch + 1) % self.every == 0:
-            self.store.save(self.model, "last", epoch, val_loss, self.stop.train_seconds)
+            self.store.save(
+                self.model, "last", epoch, val_loss, self.stop.train_seconds, self.steering()
+            )
             self.last_saved_epoch = epoch
         if val_loss < self.best:
             self.best = val_loss
-            self.store.save(self.model, "best", epoch, val_loss, self.stop.train_seconds)
+            self.store.save(
+                self.model, "best", epoch, val_loss, self.stop.train_seconds, self.steering()
+            )

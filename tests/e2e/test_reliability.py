@@ -270,6 +270,31 @@ def test_two_resumes_of_one_run_started_together_train_it_once(aecli, tmp_path):
     assert metrics["optimizer_steps"] == 3 * (metrics["train_examples"] // 32)
 
 
+def test_a_run_locked_on_another_host_is_resumed_only_with_force(aecli, tmp_path):
+    run_dir = tmp_path / "run"
+    killed = aecli(
+        "train",
+        *TINY,
+        "trainer.epochs=2",
+        f"hydra.run.dir={run_dir}",
+        env={"AECLI_FAULT_POINT": "epoch-end:1"},
+    )
+    assert killed.returncode == -signal.SIGKILL
+    # as a node sharing the disk leaves it: its PID means nothing on this host
+    (run_dir / "run.lock").write_text("999999 other-node 4242\n")
+    status = (run_dir / "status.json").read_bytes()
+    refused = aecli("resume", str(run_dir))
+    assert refused.returncode == 2, refused.stderr[-3000:]
+    assert "process 999999 on host other-node" in refused.stderr
+    assert f"`aecli resume {run_dir} --force`" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert (run_dir / "run.lock").read_text() == "999999 other-node 4242\n"
+    assert (run_dir / "status.json").read_bytes() == status
+    forced = aecli("resume", str(run_dir), "--force")
+    assert forced.returncode == 0, forced.stderr[-3000:]
+    assert _status(run_dir)["status"] == "completed" and not (run_dir / "run.lock").exists()
+
+
 def test_two_trains_into_one_folder_started_together_one_is_refused(tmp_path):
     run_dir = tmp_path / "run"
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
