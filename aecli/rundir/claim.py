@@ -52,7 +52,14 @@ def lock(folder: RunFolder) -> None:
                     "must not train into one run folder. Wait for it to end, or stop it first "
                     f"(`kill {owner}`)."
                 ) from None
-            folder.lock.unlink(missing_ok=True)  # stale: its process is gone
+            try:
+                folder.lock.unlink(missing_ok=True)  # stale: its process is gone
+            except OSError as error:  # not a file aecli wrote: a folder, or one it cannot remove
+                raise UserError(
+                    f"{folder.lock} is in the way of the run's lock and cannot be removed "
+                    f"({error.strerror or error}); aecli writes a one-line file there. Remove it "
+                    "(e.g. `rm -r` a folder of that name) if no aecli process is using the run."
+                ) from None
             continue
         except OSError as error:
             raise _unwritable(folder, error) from None
