@@ -83,9 +83,11 @@ def train(cfg: TrainConfig, folder: RunFolder, resume: bool = False, then=None) 
         fault_point("metrics-written")
     except Stopped as stopped:
         done = (read_status(folder) or {}).get("epochs_completed", 0)
+        # only a stop inside fit leaves an epoch begun and not completed
+        partial = " (a partial epoch is trained again)" if stage[0] == "training" else ""
         message = (
             f"Stopped by {stopped.name} during {stage[0]}, after {done} of "
-            f"{cfg.trainer.epochs} epochs completed (a partial epoch is trained again). "
+            f"{cfg.trainer.epochs} epochs completed{partial}. "
             f"Continue with `aecli resume {folder.path}`."
         )
         write_status(folder, "interrupted", error=message)

@@ -13,9 +13,10 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException, OverrideParseException
 from hydra.types import RunMode
 from omegaconf import DictConfig
+from omegaconf.errors import OmegaConfBaseException
 
 from aecli.config.store import CONF_DIR, register
-from aecli.config.validate import validate
+from aecli.config.validate import omegaconf_reason, validate
 from aecli.console import report_error
 from aecli.errors import ConfigError, UserError
 from aecli.rundir.claim import claim, record_overrides
@@ -172,7 +173,8 @@ def hydra_command(config_name: str, work):
                 text += f": {reason.replace('[', '(').replace(']', ')')}."
             raise UserError(f"{text} See `aecli {config_name} --help`.") from None
         except ValueError as error:  # Hydra's own command-line checks, raised before any job runs
-            raise UserError(f"{error}. See `aecli {config_name} --help`.") from None
+            reason = omegaconf_reason(error) if isinstance(error, OmegaConfBaseException) else error
+            raise UserError(f"{reason}. See `aecli {config_name} --help`.") from None
         except KeyboardInterrupt as stop:
             sweep_dir = _sweep_dir()
             if sweep_dir is None:
