@@ -8,6 +8,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 
+from aecli import memory  # noqa: E402
 from aecli.config.model import Likelihood, NoiseType  # noqa: E402
 from aecli.config.run import Precision, TrainConfig  # noqa: E402
 from aecli.console import say  # noqa: E402
@@ -122,6 +123,7 @@ def _fit_and_evaluate(
     data = make_pipelines(arrays, cfg.trainer.batch_size, cfg.model.noise, cfg.seed)
     fault_point("data-loading")
     stage[0] = "building the model"
+    memory.refuse_model_if_over(cfg.model, arrays.input_shape)  # before autotune builds one
     step = autotune.choose(
         cfg,
         arrays.input_shape,

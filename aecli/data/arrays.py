@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from aecli.data import dsprites, sources, synthetic, tabular, user_files
+from aecli.data import dsprites, footprint, sources, synthetic, tabular, user_files
 from aecli.errors import ConfigError
 
 
@@ -203,6 +203,7 @@ def load_arrays(cfg, seed: int) -> Arrays:
     training and validation keep that label only; test keeps every label. Pixels are uint8 / 255,
     everything float32.
     """
+    footprint.check(cfg, seed)  # before anything big is allocated
     loaded = _raw_splits(cfg, seed)
     x_train, y_train, x_test, y_test = loaded.arrays
     factors_train = loaded.factors_train
