@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from aecli.errors import ConfigError, DataError
+from aecli.errors import ConfigError, DataError, UserError
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 FLOAT32 = 4
@@ -334,4 +334,27 @@ def refuse_model_if_over(cfg, input_shape, available=None) -> None:
         "Make it smaller: lower model.latent_dim, model.hidden_units or model.conv_filters.",
         error=ConfigError,
         available=available,
+    )
+
+
+# --- what the estimates miss ---------------------------------------------------------------
+
+
+class OutOfMemory(UserError):
+    """An allocation failed after the estimates let the run through (activations, TensorFlow's
+    own buffers)."""
+
+
+def out_of_memory(error: BaseException) -> bool:
+    """NumPy's MemoryError, or TensorFlow's ResourceExhaustedError (out of host or GPU memory)."""
+    return isinstance(error, MemoryError) or type(error).__name__ == "ResourceExhaustedError"
+
+
+def out_of_memory_error(error: BaseException, stage: str) -> OutOfMemory:
+    lines = str(error).strip().splitlines()
+    detail = lines[0][:200] if lines else type(error).__name__
+    return OutOfMemory(
+        f"Out of memory during {stage} ({detail}). Start the run again smaller: a lower "
+        "trainer.batch_size, a smaller model (model.hidden_units, model.latent_dim, "
+        "model.conv_filters) or less data (dataset.size, dataset.limit)."
     )

@@ -96,13 +96,15 @@ def train(cfg: TrainConfig, folder: RunFolder, resume: bool = False, then=None) 
     except Exception as error:
         if disk_full(error):
             error = disk_full_error(folder.path)
+        elif memory.out_of_memory(error):
+            error = memory.out_of_memory_error(error, stage[0])
         write_status(
             folder,
             "failed",
             epochs_completed=getattr(error, "epoch", None),
             error=str(error) or repr(error),
         )
-        if isinstance(error, DiskFull):
+        if isinstance(error, (DiskFull, memory.OutOfMemory)):
             raise error from None
         raise
     write_status(folder, "completed", epochs_completed=metrics["epochs_completed"])

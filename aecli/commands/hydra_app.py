@@ -17,6 +17,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from aecli.config.store import CONF_DIR, register
 from aecli.config.validate import omegaconf_reason, validate
+from aecli.config.yaml_guard import check_config_dirs
 from aecli.console import report_error
 from aecli.errors import ConfigError, UserError
 from aecli.rundir.claim import claim, record_overrides
@@ -149,6 +150,7 @@ def hydra_command(config_name: str, work):
         sys.argv = [f"aecli {config_name}", *args]
         # Hydra's errors reach us instead of being printed with a traceback and exit 1
         os.environ.setdefault("HYDRA_FULL_ERROR", "1")
+        check_config_dirs(args)  # before Hydra expands a file's aliases
         try:
             job()
         except OverrideParseException as error:

@@ -10,6 +10,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from aecli.config import dataset, model
 from aecli.config.run import AnomalyConfig, TrainConfig
+from aecli.config.yaml_guard import check_yaml_file
 from aecli.errors import ConfigError
 
 
@@ -105,6 +106,7 @@ def load_run_config(run_dir: Path) -> TrainConfig:
             f"{run_dir} is not an aecli run: it has no .hydra/config.yaml. "
             "Pass a folder made by `aecli train`, e.g. one listed under outputs/train/."
         )
+    check_yaml_file(path)  # a hand-edited run folder: no alias bomb is expanded
     try:
         saved = OmegaConf.load(path)
         if not isinstance(saved, DictConfig) or not {"model", "dataset"} <= set(saved.keys()):

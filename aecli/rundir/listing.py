@@ -41,16 +41,25 @@ def _load(path: Path, read, empty):
         return empty
 
 
-def _clean(value):
+def _clean(value, seen: dict | None = None):
     """A record's content with control characters dropped from every string in it (keys too), so
-    no listing sends a record's escape sequence to the terminal."""
+    no listing sends a record's escape sequence to the terminal. A container met twice (a YAML
+    alias) is cleaned once and shared again, so an alias bomb or a self-reference costs no more
+    than its file."""
     if isinstance(value, str):
         return printable(value)
+    if not isinstance(value, (dict, list)):
+        return value
+    seen = {} if seen is None else seen
+    if id(value) in seen:
+        return seen[id(value)]
     if isinstance(value, dict):
-        return {_clean(key): _clean(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_clean(item) for item in value]
-    return value
+        cleaned = seen[id(value)] = {}
+        cleaned.update({_clean(key, seen): _clean(item, seen) for key, item in value.items()})
+    else:
+        cleaned = seen[id(value)] = []
+        cleaned.extend(_clean(item, seen) for item in value)
+    return cleaned
 
 
 # the fields of a record that readers use: the kinds each must be, and how they are named

@@ -223,3 +223,13 @@ def test_a_model_of_a_billion_latent_units_is_refused_before_it_is_built():
         memory.refuse_model_if_over(cfg, (28, 28, 1), available=16 * GIB)
     assert "model.latent_dim=1000000000" in str(error.value)
     assert "lower model.latent_dim" in str(error.value)
+
+
+def test_an_allocation_that_fails_anyway_becomes_one_paragraph():
+    with pytest.raises(MemoryError) as raised:
+        np.empty(2**62, np.uint8)  # refused by the allocator at once: nothing is touched
+    assert memory.out_of_memory(raised.value)
+    error = memory.out_of_memory_error(raised.value, "data loading")
+    assert str(error).startswith("Out of memory during data loading (Unable to allocate")
+    assert "trainer.batch_size" in str(error) and error.exit_code == 2
+    assert not memory.out_of_memory(ValueError("no"))

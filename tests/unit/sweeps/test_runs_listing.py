@@ -117,3 +117,10 @@ def test_escape_sequences_in_records_never_reach_the_terminal(tmp_path):
     shown = console.export_text(styles=False)
     assert not any(ord(c) < 32 and c != "\n" or 0x7F <= ord(c) <= 0x9F for c in shown)
     assert "[5mblink: [1mbold" in shown
+
+
+def test_a_config_that_is_an_alias_bomb_or_refers_to_itself_is_listed_without_expanding(tmp_path):
+    from hostile_files import alias_bomb
+
+    _run(tmp_path / "a", ["beta=4"], "completed", config=alias_bomb() + "me: &s [*s]\n")
+    assert "beta=4" in _text(tmp_path)
