@@ -8,6 +8,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 
+from aecli import memory  # noqa: E402
 from aecli.config.model import Likelihood, NoiseType  # noqa: E402
 from aecli.config.run import AnomalyConfig, Precision, TrainConfig  # noqa: E402
 from aecli.console import say  # noqa: E402
@@ -90,9 +91,11 @@ def train(
         fault_point("metrics-written")
     except Stopped as stopped:
         done = (read_status(folder) or {}).get("epochs_completed", 0)
+        # only a stop inside fit leaves an epoch begun and not completed
+        partial = " (a partial epoch is trained again)" if stage[0] == "training" else ""
         message = (
             f"Stopped by {stopped.name} during {stage[0]}, after {done} of "
-            f"{cfg.trainer.epochs} epochs completed (a partial epoch is trained again). "
+            f"{cfg.trainer.epochs} epochs completed{partial}. "
             f"Continue with `aecli resume {folder.path}`."
         )
         write_status(folder, "interrupted", error=message)
@@ -100,13 +103,15 @@ def train(
     except Exception as error:
         if disk_full(error):
             error = disk_full_error(folder.path)
+        elif memory.out_of_memory(error):
+            error = memory.out_of_memory_error(error, stage[0])
         write_status(
             folder,
             "failed",
             epochs_completed=getattr(error, "epoch", None),
             error=str(error) or repr(error),
         )
-        if isinstance(error, DiskFull):
+        if isinstance(error, (DiskFull, memory.OutOfMemory)):
             raise error from None
         raise
     write_status(folder, "completed", epochs_completed=metrics["epochs_completed"])
@@ -130,6 +135,7 @@ def _fit_and_evaluate(
     data = make_pipelines(arrays, cfg.trainer.batch_size, cfg.model.noise, cfg.seed)
     fault_point("data-loading")
     stage[0] = "building the model"
+    memory.refuse_model_if_over(cfg.model, arrays.input_shape)  # before autotune builds one
     step = autotune.choose(
         cfg,
         arrays.input_shape,

@@ -14,9 +14,11 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException, OverrideParseException
 from hydra.types import RunMode
 from omegaconf import DictConfig
+from omegaconf.errors import OmegaConfBaseException
 
 from aecli.config.store import CONF_DIR, register
-from aecli.config.validate import validate
+from aecli.config.validate import omegaconf_reason, validate
+from aecli.config.yaml_guard import check_config_dirs
 from aecli.console import QUIET, report_error, verbosity
 from aecli.errors import ConfigError, UserError
 from aecli.rundir.claim import claim, record_overrides
@@ -207,6 +209,7 @@ def hydra_command(config_name: str, work):
         optuna_log = logging.getLogger("hydra_plugins.hydra_optuna_sweeper._impl")
         if not any(isinstance(f, _QuietFailedTrials) for f in optuna_log.filters):
             optuna_log.addFilter(_QuietFailedTrials())
+        check_config_dirs(args)  # before Hydra expands a file's aliases
         try:
             job()
         except OverrideParseException as error:
@@ -236,7 +239,8 @@ def hydra_command(config_name: str, work):
             if failed is not None:
                 raise failed from None
             # Hydra's own command-line checks, raised before any job runs
-            raise UserError(f"{error}. See `aecli {config_name} --help`.") from None
+            reason = omegaconf_reason(error) if isinstance(error, OmegaConfBaseException) else error
+            raise UserError(f"{reason}. See `aecli {config_name} --help`.") from None
         except KeyboardInterrupt as stop:
             sweep_dir = _sweep_dir()
             if sweep_dir is None:

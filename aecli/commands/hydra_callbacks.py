@@ -8,7 +8,8 @@ from pathlib import Path
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig, open_dict, read_write
+from omegaconf import DictConfig, OmegaConf, open_dict, read_write
+from omegaconf.errors import OmegaConfBaseException
 
 from aecli.console import report_error
 from aecli.errors import UserError
@@ -66,13 +67,26 @@ class CheckOutputDir(Callback):
 
     def on_run_start(self, config: DictConfig, **kwargs) -> None:
         HydraConfig.instance().set_config(config)  # as below: hydra.run.dir may use it
-        _check_writable(Path(config.hydra.run.dir).absolute())
+        run_dir = _resolved_folder(config, "run")
+        if run_dir is not None:
+            _check_writable(run_dir)
 
     def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
         HydraConfig.instance().set_config(config)
-        sweep_dir = Path(config.hydra.sweep.dir).absolute()
-        _check_writable(sweep_dir)
-        _check_unused_sweep_dir(sweep_dir)
+        sweep_dir = _resolved_folder(config, "sweep")
+        if sweep_dir is not None:
+            _check_writable(sweep_dir)
+            _check_unused_sweep_dir(sweep_dir)
+
+
+def _resolved_folder(config: DictConfig, mode: str) -> Path | None:
+    """hydra.run.dir or hydra.sweep.dir, absolute; None when it does not resolve (e.g.
+    `hydra.run.dir=${oops}`): Hydra resolves it next and that error is reported in one paragraph,
+    where one raised in a callback would be printed as a UserWarning first."""
+    try:
+        return Path(config.hydra[mode].dir).absolute()
+    except OmegaConfBaseException:
+        return None
 
 
 class Terminal(Callback):
@@ -91,7 +105,9 @@ class Terminal(Callback):
             folder = Path(hydra_cfg.runtime.output_dir)
             if folder.is_relative_to(Path.cwd()):
                 folder = folder.relative_to(Path.cwd())
-            overrides = " ".join(hydra_cfg.overrides.task) or "(no overrides)"
+            # as typed: `dataset.size=${oops}` is shown, not resolved (validation reports it)
+            task = OmegaConf.to_container(hydra_cfg.overrides.task, resolve=False)
+            overrides = " ".join(task) or "(no overrides)"
             for line in textwrap.wrap(
                 f"run {folder}  {overrides}",
                 100,

@@ -10,6 +10,7 @@ a NaN) is a DataError naming the file, the array or column, and what to do.
 """
 
 import csv
+import errno
 import math
 import os
 import zipfile
@@ -60,11 +61,37 @@ def stratified_split(y: np.ndarray, test_fraction: float, seed: int, where: str)
     return train_index, test_index
 
 
+# errors of reading a file that say nothing about its content
+_REFUSED = (errno.EACCES, errno.EPERM, errno.ELOOP, errno.EIO)
+
+
+def unreadable(path, error: OSError, what: str) -> DataError:
+    """`what` at `path` exists (or is named) but the system refuses to read it: say why in the
+    user's terms, not as a problem of the file's content."""
+    reason = error.strerror or type(error).__name__
+    if error.errno in (errno.EACCES, errno.EPERM):
+        fix = "Make it readable to this user (e.g. `chmod a+r`, and `a+x` on its folders)."
+    elif error.errno == errno.ELOOP:
+        fix = (
+            "A symbolic link on its path points back at itself; point the dataset at the real path."
+        )
+    else:
+        fix = "Check the disk it is on, or copy it somewhere readable and point the dataset there."
+    where = f" ({error.filename})" if error.filename and str(error.filename) != str(path) else ""
+    return DataError(f"{what} {path} cannot be read: {reason}{where}. {fix}")
+
+
 # --- image folders -------------------------------------------------------------------------
 
 
 def _class_folders(folder: Path, given: str) -> dict[str, list[Path]]:
     """Class name -> its image files, sorted, as Keras' loader finds them (recursively)."""
+    try:
+        folder.stat()
+    except FileNotFoundError:
+        pass  # said below, with what the folder should hold
+    except OSError as error:  # a symbolic link loop, a folder this user may not enter
+        raise unreadable(given, error, "The image folder") from None
     if not folder.exists():
         raise DataError(
             f"The image folder {given} does not exist. Point the dataset at a folder "
@@ -92,7 +119,8 @@ def _class_folders(folder: Path, given: str) -> dict[str, list[Path]]:
     classes = {}
     for name in names:
         files = []
-        for root, dirs, filenames in os.walk(folder / name):
+        # a class folder that cannot be listed is an error, not a class without images
+        for root, dirs, filenames in os.walk(folder / name, onerror=_raise):
             dirs.sort()
             files += [
                 Path(root) / f for f in sorted(filenames) if f.lower().endswith(IMAGE_SUFFIXES)
@@ -105,6 +133,10 @@ def _class_folders(folder: Path, given: str) -> dict[str, list[Path]]:
             f"images ({', '.join(IMAGE_SUFFIXES)}). Add images or remove the folders."
         )
     return classes
+
+
+def _raise(error: OSError) -> None:
+    raise error
 
 
 def _undecodable(path: Path, error: Exception) -> DataError:
@@ -120,8 +152,11 @@ def _image_size(path: Path) -> tuple[int, int]:
     """(height, width) of one image, from the header where the format allows."""
     import tensorflow as tf
 
-    with open(path, "rb") as stream:
-        head = stream.read(24)
+    try:
+        with open(path, "rb") as stream:
+            head = stream.read(24)
+    except OSError as error:
+        raise unreadable(path, error, "The image") from None
     # PNG's IHDR chunk opens the file: width and height, big-endian, at bytes 16..24
     if head[:8] == _PNG_SIGNATURE and head[12:16] == b"IHDR":
         return int.from_bytes(head[20:24], "big"), int.from_bytes(head[16:20], "big")
@@ -184,11 +219,8 @@ def read_image_folder(
     folder = Path(path).expanduser()
     try:
         classes = _class_folders(folder, str(path))
-    except PermissionError as error:
-        raise DataError(
-            f"The image folder {folder} cannot be read ({error.strerror}: "
-            f"{error.filename}). Make it readable to this user."
-        ) from None
+    except OSError as error:  # a folder this user may not list, a class folder's link loop
+        raise unreadable(folder, error, "The image folder") from None
     size = (image_size, image_size) if image_size is not None else _common_size(classes)
     dataset = keras.utils.image_dataset_from_directory(
         str(folder),
@@ -211,6 +243,10 @@ def read_image_folder(
         # the pipeline's error does not say which file; decode each to name it
         for files in classes.values():
             for file in files:
+                try:
+                    open(file, "rb").close()
+                except OSError as refused:  # the system's refusal, not an undecodable image
+                    raise unreadable(file, refused, "The image") from None
                 try:
                     tf.io.decode_image(tf.io.read_file(str(file)), expand_animations=False)
                 except (tf.errors.OpError, ValueError) as culprit:
@@ -256,7 +292,15 @@ def _npz_arrays(path: Path) -> dict[str, np.ndarray]:
         raise DataError(
             f"{path} is a folder, not an .npz archive. Point the dataset at the .npz file itself."
         ) from None
-    except (OSError, ValueError, zipfile.BadZipFile, zlib.error, EOFError) as error:
+    except OSError as error:
+        if error.errno in _REFUSED:  # by the system, not for the file's content
+            raise unreadable(path, error, "The file") from None
+        raise DataError(
+            f"The file {path} is not a readable .npz archive "
+            f"({type(error).__name__}: {error}). Write it with "
+            "np.savez(path, x_train=..., y_train=...)."
+        ) from None
+    except (ValueError, zipfile.BadZipFile, zlib.error, EOFError) as error:
         raise DataError(
             f"The file {path} is not a readable .npz archive "
             f"({type(error).__name__}: {error}). Write it with "
@@ -339,7 +383,9 @@ def _csv_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
         raise DataError(
             f"{path} is a folder, not a CSV file. Point the dataset at the .csv file itself."
         ) from None
-    except (OSError, UnicodeDecodeError, csv.Error) as error:
+    except OSError as error:  # the system refuses it: no re-saving would help
+        raise unreadable(path, error, "The file") from None
+    except (UnicodeDecodeError, csv.Error) as error:
         raise DataError(
             f"The file {path} is not a readable CSV text file ({type(error).__name__}: "
             f"{error}). Save it as UTF-8 CSV with a header row."

@@ -113,7 +113,14 @@ def lock(folder: RunFolder, force: bool = False, takeover: str | None = None) ->
                         f"for it to end, or stop it first (`kill {owner.pid}`)."
                     ) from None
             # stale (its process is gone), unreadable, or another host's taken over with force
-            folder.lock.unlink(missing_ok=True)
+            try:
+                folder.lock.unlink(missing_ok=True)
+            except OSError as error:  # not a file aecli wrote: a folder, or one it cannot remove
+                raise UserError(
+                    f"{folder.lock} is in the way of the run's lock and cannot be removed "
+                    f"({error.strerror or error}); aecli writes a one-line file there. Remove it "
+                    "(e.g. `rm -r` a folder of that name) if no aecli process is using the run."
+                ) from None
             continue
         except OSError as error:
             raise _unwritable(folder, error) from None

@@ -105,6 +105,14 @@ def test_an_error_message_keeps_its_square_brackets(capsys):
     assert "pip install 'aecli[gpu]'" in capsys.readouterr().err
 
 
+def test_an_error_message_sends_no_control_characters_to_the_terminal(capsys):
+    # e.g. a file name or a record's text holding an escape sequence that would clear the screen
+    report_error(UserError("The file \x1b[2J\x1b]0;title\x07data.csv\r cannot be read."))
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and "\x07" not in err and "\r" not in err
+    assert "[2J]0;titledata.csv cannot be read." in err
+
+
 @pytest.mark.skipif(os.path.exists("/dev/nvidia0"), reason="needs a machine without a GPU")
 def test_asking_for_a_missing_gpu_names_the_gpu_extra(aecli):
     result = _as_a_user(aecli, "train", *TINY, "hardware=gpu")

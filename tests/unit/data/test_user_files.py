@@ -384,5 +384,7 @@ def test_an_unreadable_image_folder_is_named(tmp_path, monkeypatch):
 
     # as root (CI containers) chmod cannot deny a read, so the denial is simulated
     monkeypatch.setattr(type(root), "iterdir", denied)
-    with pytest.raises(DataError, match=r"imgs cannot be read \(Permission denied: .*readable"):
+    with pytest.raises(
+        DataError, match=r"imgs cannot be read: Permission denied\. Make it readable"
+    ):
         user_files.read_image_folder(root)
