@@ -68,8 +68,8 @@ def train(cfg: TrainConfig, folder: RunFolder, resume: bool = False, then=None) 
     """
     guard.install()
     stage = ["start-up"]  # what the run was doing, for the message when a signal stops it
-    write_status(folder, "running")
     try:
+        write_status(folder, "running")
         fault_point("startup")
         run, metrics = _fit_and_evaluate(cfg, folder, resume, stage)
         if then is not None:
@@ -77,6 +77,7 @@ def train(cfg: TrainConfig, folder: RunFolder, resume: bool = False, then=None) 
             metrics.update(then(run))
         stage[0] = "saving the trained networks"
         save_networks(run.model, folder)
+        fault_point("networks-saved")
         write_metrics(folder, metrics)
         # HParams of a single run too (a sweep's summary rewrites them with the swept values)
         write_run_hparams(folder.path, read_run(folder.path).overrides, metrics, "completed")
@@ -93,12 +94,17 @@ def train(cfg: TrainConfig, folder: RunFolder, resume: bool = False, then=None) 
     except Exception as error:
         if disk_full(error):
             error = disk_full_error(folder.path)
-        write_status(
-            folder,
-            "failed",
-            epochs_completed=getattr(error, "epoch", None),
-            error=str(error) or repr(error),
-        )
+        try:
+            write_status(
+                folder,
+                "failed",
+                epochs_completed=getattr(error, "epoch", None),
+                error=str(error) or repr(error),
+            )
+        except OSError:
+            if not isinstance(error, DiskFull):
+                raise
+            # a disk too full for even the status (none written yet): the paragraph still says it
         if isinstance(error, DiskFull):
             raise error from None
         raise
