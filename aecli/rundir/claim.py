@@ -73,8 +73,8 @@ def _unwritable(folder: RunFolder, error: OSError) -> UserError:
     if disk_full(error):
         return DiskFull(
             f"No space left on the device holding {folder.path}: nothing was started and "
-            "nothing aecli wrote there is left. Free space on that disk, or choose another "
-            "folder (`hydra.run.dir=...`), and run the command again."
+            "nothing aecli wrote there is left. Free space on that disk (or, for a new run, "
+            "choose another `hydra.run.dir`) and run the command again."
         )
     return UserError(
         f"Cannot write in the run folder {folder.path} ({error.strerror or error}): aecli needs "

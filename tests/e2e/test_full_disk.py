@@ -182,6 +182,16 @@ def test_a_full_disk_at_start_refuses_the_run_and_leaves_nothing(aecli, tmpfs):
     assert not run_dir.exists(), list(run_dir.rglob("*"))  # no empty run.lock, no folder
 
 
+def test_a_full_disk_at_the_start_of_a_sweep_refuses_it_and_leaves_nothing(aecli, tmpfs):
+    disk = tmpfs("1M")
+    _fill(disk)
+    sweep_dir = disk / "sweep"
+    result = aecli("train", "-m", *SMALL, "seed=0,1", f"hydra.sweep.dir={sweep_dir}")
+    assert result.returncode == 2, result.stderr[-3000:]
+    _one_paragraph(result.stderr, f"No space left on the device holding {sweep_dir}:")
+    assert not sweep_dir.exists()  # no empty multirun.yaml to make the folder look used
+
+
 def test_a_full_or_read_only_sweep_folder_fails_its_summary_cleanly_and_keeps_the_last_one(
     aecli, tmpfs
 ):
@@ -229,3 +239,12 @@ def test_hparams_that_meet_a_full_disk_keep_the_earlier_session(tmpfs):
         write_session(run_dir, {"beta": 2.0}, "sweep/run", {"test_loss": 2.0}, "completed")
     assert disk_full(refused.value), refused.value
     assert _digests(run_dir) == before and _temporaries(run_dir) == []
+
+
+def test_a_full_disk_under_the_step_cache_costs_the_cache_not_the_run(tmpfs, caplog):
+    from aecli.training import autotune
+
+    disk = tmpfs("1M")
+    _fill(disk)
+    autotune._remember(disk / "cache" / "steps.json", "key", {"jit": False})  # does not raise
+    assert "was not cached" in caplog.text and "No space left" in caplog.text
