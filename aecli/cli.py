@@ -17,7 +17,7 @@ from aecli.console import (
     report_error,
     set_verbosity,
 )
-from aecli.errors import UserError
+from aecli.errors import DiskFull, UserError, disk_full
 from aecli.rundir.signals import Stopped, guard
 
 COMMANDS = {
@@ -188,6 +188,14 @@ def _run(work) -> int:
     except UserError as error:
         report_error(error)
         return error.exit_code
+    except OSError as error:  # a full disk under a write that has no message of its own
+        if not disk_full(error):
+            raise
+        where = f" holding {error.filename}" if error.filename else ""
+        report_error(
+            DiskFull(f"No space left on the device{where}. Free space and run the command again.")
+        )
+        return DiskFull.exit_code
     except Stopped as stopped:
         report_error(
             UserError(

@@ -76,8 +76,8 @@ def train(
     """
     guard.install()
     stage = ["start-up"]  # what the run was doing, for the message when a signal stops it
-    write_status(folder, "running")
     try:
+        write_status(folder, "running")
         fault_point("startup")
         run, metrics = _fit_and_evaluate(cfg, folder, resume, stage, on_data)
         if then is not None:
@@ -85,6 +85,7 @@ def train(
             metrics.update(then(run))
         stage[0] = "saving the trained networks"
         save_networks(run.model, folder)
+        fault_point("networks-saved")
         write_metrics(folder, metrics)
         # HParams of a single run too (a sweep's summary rewrites them with the swept values)
         write_run_hparams(folder.path, read_run(folder.path).overrides, metrics, "completed")
@@ -105,12 +106,17 @@ def train(
             error = disk_full_error(folder.path)
         elif memory.out_of_memory(error):
             error = memory.out_of_memory_error(error, stage[0])
-        write_status(
-            folder,
-            "failed",
-            epochs_completed=getattr(error, "epoch", None),
-            error=str(error) or repr(error),
-        )
+        try:
+            write_status(
+                folder,
+                "failed",
+                epochs_completed=getattr(error, "epoch", None),
+                error=str(error) or repr(error),
+            )
+        except OSError:
+            if not isinstance(error, DiskFull):
+                raise
+            # a disk too full for even the status (none written yet): the paragraph still says it
         if isinstance(error, (DiskFull, memory.OutOfMemory)):
             raise error from None
         raise

@@ -1,5 +1,6 @@
 """The body every Hydra job of aecli shares: validate, claim the run folder, work, report errors."""
 
+import contextlib
 import logging
 import math
 import os
@@ -20,7 +21,7 @@ from aecli.config.store import CONF_DIR, register
 from aecli.config.validate import omegaconf_reason, validate
 from aecli.config.yaml_guard import check_config_dirs
 from aecli.console import QUIET, report_error, verbosity
-from aecli.errors import ConfigError, UserError
+from aecli.errors import ConfigError, DiskFull, UserError, disk_full
 from aecli.rundir.claim import claim, record_overrides
 from aecli.rundir.faults import fault_point
 from aecli.rundir.layout import RunFolder
@@ -125,10 +126,16 @@ def run_job(cfg: DictConfig, work) -> float | FailedJob:
             _drop_if_empty(folder)
             report_error(error)
             sys.exit(error.exit_code)
-        record_overrides(folder, hydra_cfg)
-        # training records its own end; a folder that holds an earlier run is never written to
-        if (read_status(folder) or {}).get("status") in (None, "running") and not _foreign(folder):
-            write_status(folder, "failed", error=str(error) or repr(error))
+        try:
+            record_overrides(folder, hydra_cfg)
+            # training records its own end; a folder that holds an earlier run is never written to
+            ended = (read_status(folder) or {}).get("status") not in (None, "running")
+            if not ended and not _foreign(folder):
+                write_status(folder, "failed", error=str(error) or repr(error))
+        except OSError as unrecorded:
+            if not disk_full(unrecorded):
+                raise
+            # no room to record it: the sweep goes on, and its summary reports the full disk
         report_error(error)
         if _stopped_by_signal(error) and "SUBMITIT_FOLDER" not in os.environ:
             # a submitit job is a process of its own: no later job here to stop, and its
@@ -170,6 +177,26 @@ def _failed_sweep_error(sweep_dir: Path | None) -> UserError | None:
     if not sweep_runs(sweep_dir):
         return None
     return unfinished_runs_error(summarize(sweep_dir))
+
+
+def _sweep_disk_full(sweep_dir: Path) -> DiskFull:
+    """A sweep whose own files (Hydra's multirun.yaml) met a full disk: when no job ran, what it
+    left is removed, so the folder can be used again once there is room."""
+    jobs = [path for path in sweep_dir.iterdir() if path.is_dir()] if sweep_dir.is_dir() else []
+    if not jobs:
+        (sweep_dir / "multirun.yaml").unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            sweep_dir.rmdir()
+        return DiskFull(
+            f"No space left on the device holding {sweep_dir}: the sweep did not start, and "
+            "nothing of it is left there. Free space, or choose another `hydra.sweep.dir`, and "
+            "run it again."
+        )
+    return DiskFull(
+        f"No space left on the device holding {sweep_dir}: the sweep stopped. Each run's "
+        "status.json says how it ended; free space, then `aecli resume` a stopped run and "
+        f"rebuild the summary with `aecli summarize {sweep_dir}`."
+    )
 
 
 def _one_line(error) -> str:
@@ -241,6 +268,11 @@ def hydra_command(config_name: str, work):
             # Hydra's own command-line checks, raised before any job runs
             reason = omegaconf_reason(error) if isinstance(error, OmegaConfBaseException) else error
             raise UserError(f"{reason}. See `aecli {config_name} --help`.") from None
+        except OSError as error:
+            sweep_dir = _sweep_dir()
+            if sweep_dir is None or not disk_full(error):
+                raise
+            raise _sweep_disk_full(sweep_dir) from None
         except KeyboardInterrupt as stop:
             sweep_dir = _sweep_dir()
             if sweep_dir is None:

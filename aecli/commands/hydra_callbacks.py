@@ -13,6 +13,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from aecli.console import report_error
 from aecli.errors import UserError
+from aecli.rundir.faults import fault_point
 from aecli.rundir.layout import RunFolder
 
 
@@ -125,7 +126,11 @@ class SweepSummary(Callback):
     def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
         from aecli.sweeps.summary import summarize, unfinished_runs_error
 
-        error = unfinished_runs_error(summarize(Path(config.hydra.sweep.dir)))
+        fault_point("sweep-summary")
+        try:
+            error = unfinished_runs_error(summarize(Path(config.hydra.sweep.dir)))
+        except UserError as unwritable:  # Hydra would only warn, and exit 0
+            error = unwritable
         if error is not None:
             report_error(error)
             sys.exit(error.exit_code)

@@ -13,6 +13,7 @@ import csv
 import errno
 import math
 import os
+import stat
 import zipfile
 import zlib
 from pathlib import Path
@@ -81,6 +82,33 @@ def unreadable(path, error: OSError, what: str) -> DataError:
     return DataError(f"{what} {path} cannot be read: {reason}{where}. {fix}")
 
 
+_SPECIAL_FILES = (
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+
+
+def _refuse_special(
+    path: Path,
+    wanted: str,
+    fix: str = "Save the data to a regular file and point dataset.path at it.",
+) -> None:
+    """Refuse, before opening it, a path that is neither a regular file nor a folder: opening a
+    named pipe waits for a writer that may never come, and a device or socket is no dataset."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return  # missing, unreadable or a symlink loop: the reader's own error says which
+    for test, kind in _SPECIAL_FILES:
+        if test(mode):
+            raise DataError(
+                f"{path} is {kind}, not {wanted}: aecli reads datasets from files on disk only "
+                f"(it would wait forever on a pipe). {fix}"
+            )
+
+
 # --- image folders -------------------------------------------------------------------------
 
 
@@ -97,6 +125,11 @@ def _class_folders(folder: Path, given: str) -> dict[str, list[Path]]:
             f"The image folder {given} does not exist. Point the dataset at a folder "
             "with one subfolder per class holding its PNG/JPEG images."
         )
+    _refuse_special(
+        folder,
+        "a folder of images",
+        "Point dataset.path at a folder with one subfolder per class.",
+    )
     if not folder.is_dir():
         raise DataError(
             f"The image folder {given} is a file, not a folder. Point the dataset at a "
@@ -125,6 +158,8 @@ def _class_folders(folder: Path, given: str) -> dict[str, list[Path]]:
             files += [
                 Path(root) / f for f in sorted(filenames) if f.lower().endswith(IMAGE_SUFFIXES)
             ]
+        for path in files:
+            _refuse_special(path, "an image file", "Replace it with the image, or remove it.")
         classes[name] = files
     empty = [name for name, files in classes.items() if not files]
     if empty:
@@ -266,6 +301,7 @@ def read_image_folder(
 
 
 def _npz_arrays(path: Path) -> dict[str, np.ndarray]:
+    _refuse_special(path, "an .npz archive")
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {}
@@ -369,6 +405,7 @@ def read_npz(path, test_fraction: float = 0.2, seed: int = 0) -> Loaded:
 
 def _csv_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
     """The header and (line number, cells) of each non-blank row."""
+    _refuse_special(path, "a CSV file")
     try:
         # utf-8-sig: spreadsheet programs often start a CSV with a byte-order mark
         with open(path, newline="", encoding="utf-8-sig") as stream:

@@ -11,13 +11,14 @@ that host.
 
 import atexit
 import os
+import shutil
 import socket
 from dataclasses import dataclass
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from aecli.errors import UserError
+from aecli.errors import DiskFull, UserError, disk_full
 from aecli.rundir.atomic import write_text
 from aecli.rundir.layout import RunFolder
 
@@ -125,11 +126,14 @@ def lock(folder: RunFolder, force: bool = False, takeover: str | None = None) ->
         except OSError as error:
             raise _unwritable(folder, error) from None
         started = start_time(os.getpid())
-        with os.fdopen(descriptor, "w") as stream:
-            stream.write(
-                " ".join([str(os.getpid()), socket.gethostname(), *([started] if started else [])])
-                + "\n"
-            )
+        record = " ".join([str(os.getpid()), socket.gethostname(), *([started] if started else [])])
+        try:
+            os.write(descriptor, f"{record}\n".encode())
+        except OSError as error:  # a full disk: no empty lock may be left behind
+            folder.lock.unlink(missing_ok=True)
+            raise _unwritable(folder, error) from None
+        finally:
+            os.close(descriptor)
         atexit.register(unlock, folder)
         return
     raise FolderBusy(f"Could not take the lock {folder.lock}: another process keeps creating it.")
@@ -147,6 +151,12 @@ def _remote_busy(folder: RunFolder, owner: Owner, takeover: str | None) -> Folde
 
 
 def _unwritable(folder: RunFolder, error: OSError) -> UserError:
+    if disk_full(error):
+        return DiskFull(
+            f"No space left on the device holding {folder.path}: nothing was started and "
+            "nothing aecli wrote there is left. Free space on that disk (or, for a new run, "
+            "choose another `hydra.run.dir`) and run the command again."
+        )
     return UserError(
         f"Cannot write in the run folder {folder.path} ({error.strerror or error}): aecli needs "
         "to write its lock, status and checkpoints there. Make it writable (e.g. remount a "
@@ -200,10 +210,25 @@ def claim(folder: RunFolder, settings, hydra_cfg: DictConfig) -> RunFolder:
             "(or drop that override to get a fresh one); "
             f"to continue that run, use `aecli resume {folder.path}`."
         )
-    folder.config_dir.mkdir(parents=True, exist_ok=True)
-    write_text(folder.overrides, OmegaConf.to_yaml(list(hydra_cfg.overrides.task)))
-    write_text(folder.hydra_config, OmegaConf.to_yaml(hydra_cfg))
-    write_text(folder.config, OmegaConf.to_yaml(OmegaConf.structured(settings)))
+    records = {
+        folder.overrides: OmegaConf.to_yaml(list(hydra_cfg.overrides.task)),
+        folder.hydra_config: OmegaConf.to_yaml(hydra_cfg),
+        folder.config: OmegaConf.to_yaml(OmegaConf.structured(settings)),
+    }
+    made_config_dir = not folder.config_dir.exists()
+    written = []
+    try:
+        folder.config_dir.mkdir(parents=True, exist_ok=True)
+        for path, text in records.items():
+            write_text(path, text)
+            written.append(path)
+    except OSError as error:  # e.g. a full disk: the refusal leaves nothing of this run behind
+        for path in written:
+            path.unlink(missing_ok=True)
+        if made_config_dir:
+            shutil.rmtree(folder.config_dir, ignore_errors=True)
+        unlock(folder)
+        raise _unwritable(folder, error) from None
     return folder
 
 

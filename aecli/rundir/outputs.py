@@ -8,7 +8,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from aecli.console import console
-from aecli.rundir.atomic import write_json
+from aecli.rundir.atomic import MemoryFile, write_bytes, write_json
 from aecli.rundir.faults import fault_point
 from aecli.rundir.layout import RunFolder
 
@@ -21,12 +21,9 @@ def save_networks(model, folder: RunFolder) -> None:
     ):
         if index:
             fault_point("saving")
-        temporary = path.with_name(f".{path.stem}.tmp.keras")
-        try:
-            network.save(temporary)
-            temporary.replace(path)
-        finally:
-            temporary.unlink(missing_ok=True)
+        buffer = MemoryFile(path.name)  # see MemoryFile: HDF5 never writes to the disk
+        network.save(buffer)
+        write_bytes(path, buffer.getvalue())
 
 
 def write_metrics(folder: RunFolder, metrics: dict) -> None:

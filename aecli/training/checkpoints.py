@@ -12,7 +12,6 @@ hard-linked to `previous`, so `last` never goes missing and a damaged `last` nev
 `previous`. `best` holds the lowest validation loss so far. Restoring tries last, previous, best.
 """
 
-import errno
 import json
 import math
 import os
@@ -22,7 +21,8 @@ import h5py
 import keras
 import numpy as np
 
-from aecli.errors import UserError
+from aecli.errors import DiskFull, UserError, disk_full
+from aecli.rundir.atomic import MemoryFile, write_synced
 from aecli.rundir.faults import fault_point
 from aecli.training.checkpoint_files import (
     ATTRIBUTE,
@@ -35,20 +35,6 @@ from aecli.training.checkpoint_files import (
 
 class CheckpointError(UserError):
     """No checkpoint of a run could be loaded into the model its config builds."""
-
-
-class DiskFull(UserError):
-    """The disk holding the run folder filled up; nothing half-written is left behind."""
-
-
-def disk_full(error: BaseException) -> bool:
-    """Whether an error is ENOSPC (h5py and TensorFlow put the errno in the message only)."""
-    text = str(error)
-    return (
-        getattr(error, "errno", None) in (errno.ENOSPC, errno.EDQUOT)
-        or "No space left" in text
-        or "errno = 28" in text
-    )
 
 
 def disk_full_error(path: Path) -> DiskFull:
@@ -65,6 +51,18 @@ def _fsync(path: Path) -> None:
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
+
+
+def _checkpoint_bytes(model, metadata: dict) -> bytes:
+    """The checkpoint file, built in memory (see MemoryFile: HDF5 never writes to the disk)."""
+    buffer = MemoryFile("checkpoint.weights.h5")
+    model.save_weights(buffer)
+    with h5py.File(buffer, "a") as stream:
+        stream.attrs[ATTRIBUTE] = json.dumps(metadata, allow_nan=True)
+    data = buffer.getvalue()
+    if not data:  # a Keras that writes to str(path) instead of the buffer (before 3.10)
+        raise RuntimeError("Keras wrote no checkpoint into memory: aecli needs keras>=3.10")
+    return data
 
 
 class CheckpointStore:
@@ -100,11 +98,9 @@ class CheckpointStore:
             "seed_state": None if seed is None else np.asarray(seed.state).tolist(),
             "steering": steering or {},
         }
+        data = _checkpoint_bytes(model, metadata)
         try:
-            model.save_weights(temporary)
-            with h5py.File(temporary, "a") as stream:
-                stream.attrs[ATTRIBUTE] = json.dumps(metadata, allow_nan=True)
-            _fsync(temporary)
+            write_synced(temporary, data)
             fault_point("checkpoint-write")
             if name == "last" and self.metadata("last") is not None:
                 try:
