@@ -163,7 +163,10 @@ def _sweep_dir() -> Path | None:
     """The folder of the multirun in progress in this process, if any."""
     if not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.MULTIRUN:
         return None
-    return Path(HydraConfig.get().sweep.dir)
+    try:
+        return Path(HydraConfig.get().sweep.dir)
+    except OmegaConfBaseException:  # an unresolvable `hydra.sweep.dir`: the error says so
+        return None
 
 
 def _failed_sweep_error(sweep_dir: Path | None) -> UserError | None:
