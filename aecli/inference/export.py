@@ -253,6 +253,24 @@ def _fsync_tree(path: Path) -> None:
                 os.fsync(stream.fileno())
 
 
+def _remove_stale_builds(target: Path) -> None:
+    """Remove the building folders of exports that were killed (SIGKILL, power loss) before they
+    could clean up: those whose process no longer runs. A live export's folder is left alone."""
+    for folder in target.parent.glob(f".{target.name}.*.tmp"):
+        pid = folder.name.removeprefix(f".{target.name}.").removesuffix(".tmp")
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+            if int(pid) != os.getpid():
+                continue  # another export of this run is being built right now
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            continue  # a live process of another user
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def export_run(run_dir: Path, fmt: str) -> tuple[Path, dict]:
     """Write RUN/export/<fmt>/ for the completed run at `run_dir`; return the folder and its
     metadata. Refused, with nothing written, for an unknown format, a run that cannot be loaded
@@ -276,9 +294,9 @@ def export_run(run_dir: Path, fmt: str) -> tuple[Path, dict]:
     record = metadata(trained, fmt, functions, refusal, table_dtype)
     parent_made = not target.parent.exists()
     target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_builds(target)
     building = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
-        shutil.rmtree(building, ignore_errors=True)  # left by a killed export of this pid
         building.mkdir()
         if fmt == "saved_model":
             write_saved_model(trained, functions, building)
