@@ -17,7 +17,7 @@ from aecli.console import (
     report_error,
     set_verbosity,
 )
-from aecli.errors import UserError
+from aecli.errors import DiskFull, UserError, disk_full
 from aecli.rundir.signals import Stopped, guard
 
 COMMANDS = {
@@ -36,6 +36,10 @@ COMMANDS = {
     "encode": (
         "aecli.commands.encode",
         "Latent codes of a split as .npy, with the compression ratio.",
+    ),
+    "predict": (
+        "aecli.commands.predict",
+        "Apply a completed run to new data: scores, flags, codes, reconstructions.",
     ),
     "anomaly": (
         "aecli.commands.anomaly",
@@ -72,7 +76,7 @@ COMMANDS = {
 HYDRA_COMMANDS = ("train", "anomaly")
 # commands that load TensorFlow: its native start-up lines are filtered out of their stderr
 TENSORFLOW_COMMANDS = (
-    *("train", "anomaly", "resume", "eval", "sample", "encode", "export", "bench"),
+    *("train", "anomaly", "resume", "eval", "sample", "encode", "predict", "export", "bench"),
     *("summarize", "tensorboard"),  # the sweep's HParams are written, and served, by TensorFlow
 )
 # Set before TensorFlow loads (a user's own value wins). TensorFlow turns oneDNN's CPU kernels on
@@ -135,7 +139,20 @@ def _print_help() -> None:
 
 
 def main(argv=None) -> int:
-    """Run `aecli COMMAND ...`; user errors become one paragraph and exit code 2."""
+    """Run `aecli COMMAND ...`; user errors become one paragraph and exit code 2. A reader that
+    goes away (`aecli train --help | head`) ends the command quietly, with the status a shell
+    gives a program that SIGPIPE stops (141), never a traceback."""
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # inside the try: a closed pipe shows itself at this flush too
+        return code
+    except BrokenPipeError:
+        # Python flushes stdout again at exit: point it at /dev/null so that flush is silent
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + 13
+
+
+def _main(argv=None) -> int:
     args = sys.argv[1:] if argv is None else list(argv)
     if not args or args[0] in ("-h", "--help"):
         _print_help()
@@ -175,6 +192,14 @@ def _run(work) -> int:
     except UserError as error:
         report_error(error)
         return error.exit_code
+    except OSError as error:  # a full disk under a write that has no message of its own
+        if not disk_full(error):
+            raise
+        where = f" holding {error.filename}" if error.filename else ""
+        report_error(
+            DiskFull(f"No space left on the device{where}. Free space and run the command again.")
+        )
+        return DiskFull.exit_code
     except Stopped as stopped:
         report_error(
             UserError(

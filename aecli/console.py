@@ -68,10 +68,22 @@ def say(message: str) -> None:
         console.print(escape(message), style="dim", soft_wrap=True)
 
 
+# C0 and C1 control characters but tab and newline: text read from a record or a file name (an
+# error quoting a file's bytes, a hand-edited config) must not move the cursor, recolour or retitle
+# the user's terminal. A sequence's printable tail stays, as visible evidence.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """`text` without control characters (ESC, BEL, CR, ...); tabs and newlines kept."""
+    return _CONTROL.sub("", text)
+
+
 def report_error(error: Exception) -> None:
     """Print a user error as a single red paragraph, without a traceback; the message is text,
-    not markup (`pip install 'aecli[gpu]'` keeps its brackets)."""
-    error_console.print(f"[bold red]error:[/] {escape(str(error))}", soft_wrap=True)
+    not markup (`pip install 'aecli[gpu]'` keeps its brackets), and control characters are
+    dropped."""
+    error_console.print(f"[bold red]error:[/] {escape(printable(str(error)))}", soft_wrap=True)
 
 
 # Lines TensorFlow, XLA and CUDA stubs print at start-up on every machine, matched by their text.

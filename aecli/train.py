@@ -8,6 +8,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 
+from aecli import memory  # noqa: E402
 from aecli.config.model import Likelihood, NoiseType  # noqa: E402
 from aecli.config.run import AnomalyConfig, Precision, TrainConfig  # noqa: E402
 from aecli.console import say  # noqa: E402
@@ -16,12 +17,12 @@ from aecli.data.pipeline import make_pipelines  # noqa: E402
 from aecli.errors import ConfigError  # noqa: E402
 from aecli.evaluation.metrics import evaluate, factor_metrics, has_factor_codes  # noqa: E402
 from aecli.evaluation.reload import TrainedRun  # noqa: E402
-from aecli.models import build_model  # noqa: E402
+from aecli.models import build_model, warn_if_overcomplete  # noqa: E402
 from aecli.rundir.atomic import write_json  # noqa: E402
 from aecli.rundir.faults import fault_point  # noqa: E402
 from aecli.rundir.layout import RunFolder  # noqa: E402
 from aecli.rundir.listing import read_run  # noqa: E402
-from aecli.rundir.outputs import print_metrics, save_networks, write_metrics  # noqa: E402
+from aecli.rundir.outputs import save_networks, write_metrics  # noqa: E402
 from aecli.rundir.provenance import record_run_start  # noqa: E402
 from aecli.rundir.signals import Stopped, guard  # noqa: E402
 from aecli.rundir.status import read_status, write_status  # noqa: E402
@@ -45,8 +46,10 @@ from aecli.training.optimization import (  # noqa: E402
     LearningRateLog,
     ResumedBest,
     build_optimizer,
+    early_stopping,
     outcome,
     steering_callbacks,
+    steering_state,
 )
 from aecli.training.progress import RichProgress  # noqa: E402
 from aecli.training.stopping import Diverged, Interrupted, StopConditions  # noqa: E402
@@ -73,8 +76,8 @@ def train(
     """
     guard.install()
     stage = ["start-up"]  # what the run was doing, for the message when a signal stops it
-    write_status(folder, "running")
     try:
+        write_status(folder, "running")
         fault_point("startup")
         run, metrics = _fit_and_evaluate(cfg, folder, resume, stage, on_data)
         if then is not None:
@@ -82,15 +85,18 @@ def train(
             metrics.update(then(run))
         stage[0] = "saving the trained networks"
         save_networks(run.model, folder)
+        fault_point("networks-saved")
         write_metrics(folder, metrics)
         # HParams of a single run too (a sweep's summary rewrites them with the swept values)
         write_run_hparams(folder.path, read_run(folder.path).overrides, metrics, "completed")
         fault_point("metrics-written")
     except Stopped as stopped:
         done = (read_status(folder) or {}).get("epochs_completed", 0)
+        # only a stop inside fit leaves an epoch begun and not completed
+        partial = " (a partial epoch is trained again)" if stage[0] == "training" else ""
         message = (
             f"Stopped by {stopped.name} during {stage[0]}, after {done} of "
-            f"{cfg.trainer.epochs} epochs completed (a partial epoch is trained again). "
+            f"{cfg.trainer.epochs} epochs completed{partial}. "
             f"Continue with `aecli resume {folder.path}`."
         )
         write_status(folder, "interrupted", error=message)
@@ -98,17 +104,23 @@ def train(
     except Exception as error:
         if disk_full(error):
             error = disk_full_error(folder.path)
-        write_status(
-            folder,
-            "failed",
-            epochs_completed=getattr(error, "epoch", None),
-            error=str(error) or repr(error),
-        )
-        if isinstance(error, DiskFull):
+        elif memory.out_of_memory(error):
+            error = memory.out_of_memory_error(error, stage[0])
+        try:
+            write_status(
+                folder,
+                "failed",
+                epochs_completed=getattr(error, "epoch", None),
+                error=str(error) or repr(error),
+            )
+        except OSError:
+            if not isinstance(error, DiskFull):
+                raise
+            # a disk too full for even the status (none written yet): the paragraph still says it
+        if isinstance(error, (DiskFull, memory.OutOfMemory)):
             raise error from None
         raise
     write_status(folder, "completed", epochs_completed=metrics["epochs_completed"])
-    print_metrics(metrics)
     return metrics
 
 
@@ -129,6 +141,7 @@ def _fit_and_evaluate(
     data = make_pipelines(arrays, cfg.trainer.batch_size, cfg.model.noise, cfg.seed)
     fault_point("data-loading")
     stage[0] = "building the model"
+    memory.refuse_model_if_over(cfg.model, arrays.input_shape)  # before autotune builds one
     step = autotune.choose(
         cfg,
         arrays.input_shape,
@@ -140,6 +153,7 @@ def _fit_and_evaluate(
     if step.detail:
         log.info(step.detail)
     placement = hardware.with_precision(placement, step.precision)
+    warn_if_overcomplete(cfg.model, arrays.input_shape)
     with placement.strategy.scope():
         model = build_model(
             cfg.model, arrays.input_shape, seed=cfg.seed, dataset_size=len(arrays.train.x)
@@ -153,6 +167,7 @@ def _fit_and_evaluate(
 
     store = CheckpointStore(folder.checkpoints)
     initial_epoch, best_val_loss, train_seconds, resumed_best = 0, math.inf, 0.0, None
+    saved_steering = None  # the counts of early stopping and the plateau schedule to go on from
     if resume:
         for path in folder.temporaries():  # a killed process's half-written files; we hold the lock
             path.unlink(missing_ok=True)
@@ -162,6 +177,7 @@ def _fit_and_evaluate(
             checkpoint = store.restore(model)
             initial_epoch = checkpoint["epoch"] + 1
             train_seconds = checkpoint.get("train_seconds") or 0.0
+            saved_steering = checkpoint.get("steering")
             best_val_loss = (best or {}).get("val_loss", math.inf)
             log.info(
                 "resuming after epoch %d from checkpoint `%s`", initial_epoch, checkpoint["name"]
@@ -171,21 +187,29 @@ def _fit_and_evaluate(
                 "no checkpoint yet (the run stopped before its first checkpoint): "
                 "training again from epoch 1"
             )
-        # the epochs from here on are logged again
+        # the epochs from here on are logged again: by epoch, and by the optimizer's step count
+        # (that of the checkpoint restored; 0 without one)
         forget_steps_from(
-            [folder.tensorboard_run(name) for name in TRAINING_WRITERS], initial_epoch
+            [folder.tensorboard_run(name) for name in TRAINING_WRITERS],
+            initial_epoch,
+            int(model.optimizer.iterations.numpy()),
         )
         write_status(folder, "running", epochs_completed=initial_epoch)
 
     stop = StopConditions(initial_epoch, train_seconds)
+    steering = steering_callbacks(cfg.trainer, stop, resumed_best, initial_epoch, saved_steering)
     checkpoints = Checkpoints(
-        store, stop, every=cfg.trainer.checkpoint_every, best_val_loss=best_val_loss
+        store,
+        stop,
+        every=cfg.trainer.checkpoint_every,
+        best_val_loss=best_val_loss,
+        steering=lambda: steering_state(steering),
     )
     callbacks = [
         stop,  # first: later callbacks read whether the epoch ended early
         *model.training_callbacks(arrays.val.x, folder.tensorboard_run("latents"), stop),
+        *steering,  # before the checkpoint, which saves their counts and the rate they set
         checkpoints,
-        *steering_callbacks(cfg.trainer, stop, resumed_best, initial_epoch),
         LearningRateLog(),  # after whatever changes the rate, before what writes the logs
         TensorBoard(folder.tensorboard, stop),
         RichProgress(
@@ -224,8 +248,9 @@ def _fit_and_evaluate(
             shuffle=False,
             verbose=0,
         )  # tf.data shuffles
-    _raise_if_stopped(stop, store, model, cfg, step.steps_per_execution)
+    _raise_if_stopped(stop, store, model, cfg, step.steps_per_execution, steering_state(steering))
     epochs = stop.last_completed_epoch + 1
+    _say_if_stopped_early(callbacks, epochs, cfg.trainer)
     seconds = stop.train_seconds
 
     stage[0] = "the final evaluation"
@@ -267,6 +292,16 @@ def _resumed_best(store: CheckpointStore, best: dict | None, model, trainer) -> 
     return None if weights is None else ResumedBest(best["epoch"], best["val_loss"], weights)
 
 
+def _say_if_stopped_early(callbacks, epochs: int, trainer) -> None:
+    stopping = early_stopping(callbacks)
+    if stopping is not None and stopping.stopped_early:
+        say(
+            f"stopped early after epoch {epochs} (val_loss not better by "
+            f"{trainer.early_stopping_min_delta:g} for {trainer.early_stopping_patience}); "
+            f"testing its best weights (val_loss {stopping.lowest:.4g})"
+        )
+
+
 def _record_epoch(stop: StopConditions, folder: RunFolder, epoch: int) -> None:
     if not stop.stopped_mid_epoch:
         write_status(folder, "running", epochs_completed=epoch + 1)
@@ -286,9 +321,15 @@ def _check_likelihood(cfg: TrainConfig, arrays) -> None:
 
 
 def _raise_if_stopped(
-    stop: StopConditions, store: CheckpointStore, model, cfg: TrainConfig, per_call: int
+    stop: StopConditions,
+    store: CheckpointStore,
+    model,
+    cfg: TrainConfig,
+    per_call: int,
+    steering: dict,
 ):
-    """Turn an early stop into its error."""
+    """Turn an early stop into its error (`steering`: what a checkpoint saved now keeps of the
+    steering callbacks' counts)."""
     if stop.non_finite is not None:
         epoch, first, last, term = stop.non_finite
         kept = (
@@ -314,7 +355,7 @@ def _raise_if_stopped(
             # trainer.checkpoint_every > 1: the last completed epoch has no checkpoint, so keep
             # the weights reached (the partial epoch is trained again on resume) rather than
             # lose the epochs since the last checkpoint
-            store.save(model, "last", stop.last_completed_epoch, None, stop.train_seconds)
+            store.save(model, "last", stop.last_completed_epoch, None, stop.train_seconds, steering)
         raise Stopped(stop.signum)
 
 

@@ -1,4 +1,5 @@
-"""`key=value` options of the commands that work on a finished run (eval, sample, encode)."""
+"""`key=value` options of the commands that work on a finished run (eval, sample, encode,
+predict, export)."""
 
 from pathlib import Path
 
@@ -47,10 +48,25 @@ def parse_options(
             raise UserError(
                 f"aecli {command} has no option `{key}`; the options are {', '.join(defaults)}."
             )
-        kind = int if key.endswith(("limit", ".k", ".n", "count")) else type(defaults[key])
-        try:
-            options[key] = None if value in ("null", "None") else kind(value)
-        except ValueError:
-            wanted = {int: "an integer", float: "a number"}.get(kind, kind.__name__)
-            raise UserError(f"`{item}`: {key} must be {wanted} (or null).") from None
+        options[key] = _converted(item, key, value, defaults[key])
     return positional[0], options
+
+
+def _converted(item: str, key: str, value: str, default):
+    """`value` as the type of the option's default: an integer for counts, sizes and limits,
+    true or false for a switch (a null default included), text for other null defaults."""
+    if value in ("null", "None"):
+        return None
+    if isinstance(default, bool) or key.endswith((".images", ".resize")):
+        if value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        raise UserError(f"`{item}`: {key} must be true or false.")
+    counted = key.endswith(("limit", ".k", ".n", "count", "_size", "max_images"))
+    if default is None and not counted:
+        return value
+    kind = int if counted else type(default)
+    try:
+        return kind(value)
+    except ValueError:
+        wanted = {int: "an integer", float: "a number"}.get(kind, kind.__name__)
+        raise UserError(f"`{item}`: {key} must be {wanted} (or null).") from None

@@ -1,5 +1,7 @@
 """The body every Hydra job of aecli shares: validate, claim the run folder, work, report errors."""
 
+import contextlib
+import logging
 import math
 import os
 import shutil
@@ -13,14 +15,17 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException, OverrideParseException
 from hydra.types import RunMode
 from omegaconf import DictConfig
+from omegaconf.errors import OmegaConfBaseException
 
 from aecli.config.store import CONF_DIR, register
-from aecli.config.validate import validate
-from aecli.console import report_error
-from aecli.errors import ConfigError, UserError
+from aecli.config.validate import omegaconf_reason, validate
+from aecli.config.yaml_guard import check_config_dirs
+from aecli.console import QUIET, report_error, verbosity
+from aecli.errors import ConfigError, DiskFull, UserError, disk_full
 from aecli.rundir.claim import claim, record_overrides
 from aecli.rundir.faults import fault_point
 from aecli.rundir.layout import RunFolder
+from aecli.rundir.outputs import report_run
 from aecli.rundir.signals import Stopped
 from aecli.rundir.status import read_status, write_status
 
@@ -38,6 +43,34 @@ class SweepStopped(KeyboardInterrupt):
         self.exit_code = exit_code
 
 
+class FailedJob:
+    """What a failed job of a sweep returns. Optuna's Hydra sweeper records a trial as failed and
+    goes on with the study when the job's return value does not convert to a float; given a NaN
+    it tells Optuna the value along with the failed state, which Optuna refuses with an error that
+    ends the whole search. Hydra's other sweepers ignore what a job returns. It travels pickled
+    from a joblib or submitit worker to the sweep's process."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+
+    def __float__(self) -> float:
+        raise ValueError(str(self))
+
+    def __str__(self) -> str:
+        return f"{_FAILED_JOB}{self.reason}"
+
+
+_FAILED_JOB = "aecli run failed: "
+
+
+class _QuietFailedTrials(logging.Filter):
+    """Drops the Optuna sweeper's warning about a failed job's return value: the job already
+    printed its error, and the sweep's summary names every failed run."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return _FAILED_JOB not in record.getMessage()
+
+
 def _stopped_by_signal(error: Exception) -> bool:
     # aecli.training.stopping imports Keras: it is only loaded once training began, and only then
     # can it have raised
@@ -45,12 +78,13 @@ def _stopped_by_signal(error: Exception) -> bool:
     return stopping is not None and isinstance(error, stopping.Interrupted)
 
 
-def run_job(cfg: DictConfig, work) -> float:
+def run_job(cfg: DictConfig, work) -> float | FailedJob:
     """`work(settings, folder)` after validation (no TensorFlow yet) and claiming the folder.
 
     In a sweep a failing run must not stop the others: its error goes to its status.json and the
-    summary written when the sweep ends, and the job returns NaN. A signal (Ctrl-C) stops the whole
-    sweep. A single run exits with the error's code and one paragraph, no traceback.
+    summary written when the sweep ends, and the job returns a `FailedJob` (an Optuna search
+    records a failed trial and goes on). A signal (Ctrl-C) stops the whole sweep. A single run
+    exits with the error's code and one paragraph, no traceback.
     """
     hydra_cfg = HydraConfig.get()
     folder = RunFolder(Path(hydra_cfg.runtime.output_dir))
@@ -60,8 +94,14 @@ def run_job(cfg: DictConfig, work) -> float:
         if settings.hardware.strategy.value == "multi_worker":  # only the chief writes the run
             from aecli.training import multi_worker
 
-            return multi_worker.run(hydra_cfg, settings, work)
-        return work(settings, claim(folder, settings, hydra_cfg))
+            value = multi_worker.run(hydra_cfg, settings, work)
+        else:
+            value = work(settings, claim(folder, settings, hydra_cfg))
+        if hydra_cfg.mode == RunMode.MULTIRUN and isinstance(value, float) and math.isnan(value):
+            # an objective Optuna cannot rank: a failed trial, not the end of the search
+            return FailedJob(f"its objective is NaN (see {folder.metrics})")
+        report_run(folder, settings.paths.log_dir, sweep_job=hydra_cfg.mode == RunMode.MULTIRUN)
+        return value
     except Stopped as stopped:  # before training began (training turns it into Interrupted)
         from aecli.rundir.claim import holds_lock
 
@@ -86,16 +126,22 @@ def run_job(cfg: DictConfig, work) -> float:
             _drop_if_empty(folder)
             report_error(error)
             sys.exit(error.exit_code)
-        record_overrides(folder, hydra_cfg)
-        # training records its own end; a folder that holds an earlier run is never written to
-        if (read_status(folder) or {}).get("status") in (None, "running") and not _foreign(folder):
-            write_status(folder, "failed", error=str(error) or repr(error))
+        try:
+            record_overrides(folder, hydra_cfg)
+            # training records its own end; a folder that holds an earlier run is never written to
+            ended = (read_status(folder) or {}).get("status") not in (None, "running")
+            if not ended and not _foreign(folder):
+                write_status(folder, "failed", error=str(error) or repr(error))
+        except OSError as unrecorded:
+            if not disk_full(unrecorded):
+                raise
+            # no room to record it: the sweep goes on, and its summary reports the full disk
         report_error(error)
         if _stopped_by_signal(error) and "SUBMITIT_FOLDER" not in os.environ:
             # a submitit job is a process of its own: no later job here to stop, and its
             # submitter waits for the result it returns (status.json says interrupted)
             raise SweepStopped(error.exit_code) from None
-        return math.nan
+        return FailedJob(_one_line(error) or repr(error))
 
 
 def _drop_if_empty(folder: RunFolder) -> None:
@@ -120,6 +166,39 @@ def _sweep_dir() -> Path | None:
     return Path(HydraConfig.get().sweep.dir)
 
 
+def _failed_sweep_error(sweep_dir: Path | None) -> UserError | None:
+    """After a sweeper raised once its jobs ran: the summary of the runs, and the paragraph
+    naming those that did not complete (None when no job ran or every run completed)."""
+    if sweep_dir is None or not sweep_dir.is_dir():
+        return None
+    from aecli.sweeps.discover import sweep_runs
+    from aecli.sweeps.summary import summarize, unfinished_runs_error
+
+    if not sweep_runs(sweep_dir):
+        return None
+    return unfinished_runs_error(summarize(sweep_dir))
+
+
+def _sweep_disk_full(sweep_dir: Path) -> DiskFull:
+    """A sweep whose own files (Hydra's multirun.yaml) met a full disk: when no job ran, what it
+    left is removed, so the folder can be used again once there is room."""
+    jobs = [path for path in sweep_dir.iterdir() if path.is_dir()] if sweep_dir.is_dir() else []
+    if not jobs:
+        (sweep_dir / "multirun.yaml").unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            sweep_dir.rmdir()
+        return DiskFull(
+            f"No space left on the device holding {sweep_dir}: the sweep did not start, and "
+            "nothing of it is left there. Free space, or choose another `hydra.sweep.dir`, and "
+            "run it again."
+        )
+    return DiskFull(
+        f"No space left on the device holding {sweep_dir}: the sweep stopped. Each run's "
+        "status.json says how it ended; free space, then `aecli resume` a stopped run and "
+        f"rebuild the summary with `aecli summarize {sweep_dir}`."
+    )
+
+
 def _one_line(error) -> str:
     return " ".join(line.strip() for line in str(error).splitlines() if line.strip())
 
@@ -141,13 +220,23 @@ def hydra_command(config_name: str, work):
     `work`."""
 
     @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name=config_name)
-    def job(cfg: DictConfig) -> float:
+    def job(cfg: DictConfig) -> float | FailedJob:
         return run_job(cfg, work)
 
     def main(args) -> int:
+        if verbosity() <= QUIET and not {"-h", "--help", "--cfg", "-c"} & set(args):
+            # the launcher announces each job (`#0 : beta=4`) through Hydra's own log
+            args = [*args, "hydra.hydra_logging.root.level=WARNING"]
         sys.argv = [f"aecli {config_name}", *args]
         # Hydra's errors reach us instead of being printed with a traceback and exit 1
         os.environ.setdefault("HYDRA_FULL_ERROR", "1")
+        # Optuna imports alembic, which logs each plugin it sets up at INFO, the level of a
+        # multirun's own log
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+        optuna_log = logging.getLogger("hydra_plugins.hydra_optuna_sweeper._impl")
+        if not any(isinstance(f, _QuietFailedTrials) for f in optuna_log.filters):
+            optuna_log.addFilter(_QuietFailedTrials())
+        check_config_dirs(args)  # before Hydra expands a file's aliases
         try:
             job()
         except OverrideParseException as error:
@@ -171,8 +260,19 @@ def hydra_command(config_name: str, work):
                 reason = str(error.__cause__).strip().splitlines()[0]
                 text += f": {reason.replace('[', '(').replace(']', ')')}."
             raise UserError(f"{text} See `aecli {config_name} --help`.") from None
-        except ValueError as error:  # Hydra's own command-line checks, raised before any job runs
-            raise UserError(f"{error}. See `aecli {config_name} --help`.") from None
+        except ValueError as error:
+            # an Optuna search whose every trial failed has no best trial to report
+            failed = _failed_sweep_error(_sweep_dir())
+            if failed is not None:
+                raise failed from None
+            # Hydra's own command-line checks, raised before any job runs
+            reason = omegaconf_reason(error) if isinstance(error, OmegaConfBaseException) else error
+            raise UserError(f"{reason}. See `aecli {config_name} --help`.") from None
+        except OSError as error:
+            sweep_dir = _sweep_dir()
+            if sweep_dir is None or not disk_full(error):
+                raise
+            raise _sweep_disk_full(sweep_dir) from None
         except KeyboardInterrupt as stop:
             sweep_dir = _sweep_dir()
             if sweep_dir is None:

@@ -8,10 +8,12 @@ from pathlib import Path
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf, open_dict, read_write
+from omegaconf.errors import OmegaConfBaseException
 
 from aecli.console import report_error
 from aecli.errors import UserError
+from aecli.rundir.faults import fault_point
 from aecli.rundir.layout import RunFolder
 
 
@@ -66,13 +68,26 @@ class CheckOutputDir(Callback):
 
     def on_run_start(self, config: DictConfig, **kwargs) -> None:
         HydraConfig.instance().set_config(config)  # as below: hydra.run.dir may use it
-        _check_writable(Path(config.hydra.run.dir).absolute())
+        run_dir = _resolved_folder(config, "run")
+        if run_dir is not None:
+            _check_writable(run_dir)
 
     def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
         HydraConfig.instance().set_config(config)
-        sweep_dir = Path(config.hydra.sweep.dir).absolute()
-        _check_writable(sweep_dir)
-        _check_unused_sweep_dir(sweep_dir)
+        sweep_dir = _resolved_folder(config, "sweep")
+        if sweep_dir is not None:
+            _check_writable(sweep_dir)
+            _check_unused_sweep_dir(sweep_dir)
+
+
+def _resolved_folder(config: DictConfig, mode: str) -> Path | None:
+    """hydra.run.dir or hydra.sweep.dir, absolute; None when it does not resolve (e.g.
+    `hydra.run.dir=${oops}`): Hydra resolves it next and that error is reported in one paragraph,
+    where one raised in a callback would be printed as a UserWarning first."""
+    try:
+        return Path(config.hydra[mode].dir).absolute()
+    except OmegaConfBaseException:
+        return None
 
 
 class Terminal(Callback):
@@ -91,7 +106,9 @@ class Terminal(Callback):
             folder = Path(hydra_cfg.runtime.output_dir)
             if folder.is_relative_to(Path.cwd()):
                 folder = folder.relative_to(Path.cwd())
-            overrides = " ".join(hydra_cfg.overrides.task) or "(no overrides)"
+            # as typed: `dataset.size=${oops}` is shown, not resolved (validation reports it)
+            task = OmegaConf.to_container(hydra_cfg.overrides.task, resolve=False)
+            overrides = " ".join(task) or "(no overrides)"
             for line in textwrap.wrap(
                 f"run {folder}  {overrides}",
                 100,
@@ -109,7 +126,83 @@ class SweepSummary(Callback):
     def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
         from aecli.sweeps.summary import summarize, unfinished_runs_error
 
-        error = unfinished_runs_error(summarize(Path(config.hydra.sweep.dir)))
+        fault_point("sweep-summary")
+        try:
+            error = unfinished_runs_error(summarize(Path(config.hydra.sweep.dir)))
+        except UserError as unwritable:  # Hydra would only warn, and exit 0
+            error = unwritable
         if error is not None:
             report_error(error)
             sys.exit(error.exit_code)
+
+
+def _major(version: str) -> int:
+    return int(version.split(".")[0])
+
+
+_SEED_OVERRIDE = "hydra.sweeper.sampler.seed="
+
+
+def _refuse(message: str) -> None:
+    report_error(UserError(message))
+    sys.exit(2)
+
+
+class OptunaStudy(Callback):
+    """An Optuna search whose study is kept in a database (`hydra.sweeper.storage`), before the
+    sweeper opens it: a refusal, with the reason, where the installed SQLAlchemy is one the
+    installed Optuna cannot use or the database cannot be opened; and, when the study already
+    holds trials (a search continued after it ended or was killed), the sampler's seed moved on
+    by their count. A seeded sampler draws the same random trials in every process, so a
+    continued study would otherwise run its first trials again."""
+
+    def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
+        sweeper = config.hydra.sweeper
+        storage = sweeper.get("storage") if "optuna" in str(sweeper.get("_target_")) else None
+        if not isinstance(storage, str) or not storage:
+            return
+        from importlib.metadata import version
+
+        import optuna
+
+        sqlalchemy = version("sqlalchemy")
+        if _major(optuna.__version__) < 3 and _major(sqlalchemy) >= 2:
+            _refuse(
+                f"hydra.sweeper.storage={storage} cannot be used: Optuna {optuna.__version__} (the "
+                "newest Hydra's Optuna sweeper allows) fails on the installed SQLAlchemy "
+                f"{sqlalchemy}. Install what aecli pins (`pip install -e .` brings "
+                "'sqlalchemy>=1.4,<2'), or drop hydra.sweeper.storage to keep the study in memory; "
+                "nothing was run."
+            )
+        try:
+            earlier = optuna.load_study(study_name=sweeper.study_name, storage=storage).trials
+        except KeyError:  # no such study yet: the sweeper creates it
+            earlier = []
+        except Exception as error:  # SQLAlchemy's, for a URL or a file it cannot open
+            reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            _refuse(
+                f"hydra.sweeper.storage={storage} cannot be opened ({reason}). Give a database "
+                "URL Optuna can open, e.g. sqlite:///optuna.db for a file in the current folder; "
+                "nothing was run."
+            )
+        sampler = sweeper.get("sampler")
+        seed = sampler.get("seed") if sampler is not None else None
+        if not earlier or not isinstance(seed, int):
+            return
+        with read_write(config.hydra), open_dict(config.hydra):
+            sampler.seed = seed + len(earlier)
+            # each trial's config is composed again from these overrides: its hydra.yaml then
+            # records the seed the sampler used
+            config.hydra.overrides.hydra = [
+                *(o for o in config.hydra.overrides.hydra if not o.startswith(_SEED_OVERRIDE)),
+                f"{_SEED_OVERRIDE}{sampler.seed}",
+            ]
+        from aecli.console import say
+
+        completed = sum(trial.state == optuna.trial.TrialState.COMPLETE for trial in earlier)
+        trials = f"{len(earlier)} earlier trial{'s' * (len(earlier) != 1)}"
+        say(
+            f"continuing the Optuna study {sweeper.study_name} of {storage}: {trials} "
+            f"({completed} completed); the sampler's seed is {seed} + "
+            f"{len(earlier)}, so its random trials are new ones"
+        )

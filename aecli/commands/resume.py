@@ -12,7 +12,9 @@ from aecli.errors import UserError
 from aecli.rundir.atomic import write_text
 from aecli.rundir.claim import lock
 from aecli.rundir.layout import RunFolder
+from aecli.rundir.outputs import report_run
 from aecli.rundir.status import read_status, write_status
+from aecli.training.checkpoint_files import epochs_trained
 
 
 def main(args) -> int:
@@ -32,10 +34,17 @@ def main(args) -> int:
         help="extend the run to N epochs in all (a finished run too); it goes on from its last "
         "checkpoint with the same config, and its config.yaml records the new count",
     )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="take over the run's lock when it names a process on another host (a node sharing "
+        "the disk), which cannot be checked from here: check on that host first that it has ended",
+    )
     options = parser.parse_args(args)
     folder = RunFolder(options.run_dir.resolve())
     settings = load_run_config(folder.path)
-    lock(folder)  # before reading the status: a second `aecli resume` beside this one is refused
+    # before reading the status: a second `aecli resume` beside this one is refused
+    lock(folder, force=options.force, takeover=f"`aecli resume {folder.path} --force`")
     status = read_status(folder) or {}
     if options.epochs is not None:
         _extend(folder, settings, options.epochs, status)
@@ -64,6 +73,7 @@ def main(args) -> int:
     from aecli.train import train  # TensorFlow loads here
 
     train(settings, folder, resume=True)
+    report_run(folder, settings.paths.log_dir)
     return 0
 
 
@@ -78,12 +88,38 @@ def _extend(folder: RunFolder, settings, option: str, status: dict) -> None:
             f"`{option}`: aecli resume takes only `trainer.epochs=N` (a whole number), to extend "
             "the run; every other key keeps the value the run was started with."
         )
-    epochs, done = int(value), int(status.get("epochs_completed") or 0)
+    epochs = int(value)
+    done, source = _epochs_done(folder, status)
     if epochs <= done:
         raise UserError(
             f"trainer.epochs={epochs} does not extend {folder.path}: it has completed {done} "
-            f"epochs already. Give a larger number, e.g. `trainer.epochs={done + 10}`."
+            f"epochs already (according to {source}), and an extension never trains fewer. "
+            f"Give a larger number, e.g. `trainer.epochs={done + 10}`; nothing was changed."
         )
     settings.trainer.epochs = epochs
     write_text(folder.config, OmegaConf.to_yaml(OmegaConf.structured(settings)))
     console.print(f"extending {folder.path} to {epochs} epochs (it has completed {done})")
+
+
+def _count(value) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def _epochs_done(folder: RunFolder, status: dict) -> tuple[int, str]:
+    """The most epochs any record of the run says it trained, and which record: its checkpoints
+    first (the state an extension goes on from), then metrics.json and status.json, which
+    alone may be edited or torn (or ahead of the checkpoints under trainer.checkpoint_every)."""
+    try:
+        metrics = json.loads(folder.metrics.read_text()) if folder.metrics.exists() else {}
+    except (OSError, ValueError):
+        metrics = {}
+    counts = [
+        (epochs_trained(folder.checkpoints), "its checkpoints"),
+        (
+            _count(metrics.get("epochs_completed")) if isinstance(metrics, dict) else None,
+            "its metrics.json",
+        ),
+        (_count(status.get("epochs_completed")), "its status.json"),
+    ]
+    counts = [(count, source) for count, source in counts if count is not None]
+    return max(counts, key=lambda pair: pair[0]) if counts else (0, "no record of an epoch")

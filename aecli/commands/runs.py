@@ -39,7 +39,7 @@ def tags(run: Run) -> str:
     """The run's own name and tags (top-level `name=` and `tags=[...]`)."""
     value = run.config.get("tags")
     labels = [str(tag) for tag in value] if isinstance(value, list) else []
-    name = run.config.get("name")
+    name = "" if run.config.get("name") is None else str(run.config["name"])
     if name and labels:
         return f"{name}: {', '.join(labels)}"
     return name or ", ".join(labels)
@@ -49,7 +49,11 @@ def status(run: Run) -> str:
     """The status, coloured, with the reason a failed run gave."""
     colour = {"failed": "red", "interrupted": "yellow"}.get(run.status)
     shown = f"[{colour}]{run.status}[/]" if colour else run.status
-    return f"{shown}: {escape(reason(run))}" if run.first_error_line else shown
+    if run.first_error_line:
+        shown += f": {escape(reason(run))}"
+    if run.damage and run.damage != run.first_error_line:  # the failure's reason came first
+        shown += f"\n[yellow]{escape(run.damage)}[/]"
+    return shown
 
 
 def runs_table(runs: list[Run], root: Path) -> Table:

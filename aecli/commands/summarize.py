@@ -14,13 +14,17 @@ def main(args) -> int:
     parser.add_argument(
         "sweep_dir",
         type=Path,
-        help="a folder made by `aecli train -m`, e.g. outputs/train-multirun/...",
+        help="a folder made by `aecli train -m` or an Optuna search, e.g. "
+        "outputs/train-multirun/...",
     )
     sweep_dir = parser.parse_args(args).sweep_dir
-    if not (sweep_dir / "multirun.yaml").exists():
+    from aecli.sweeps.discover import is_sweep_dir
+
+    if not is_sweep_dir(sweep_dir):
         raise UserError(
-            f"{sweep_dir} is not a sweep folder (it has no multirun.yaml). Pass a folder made by "
-            "`aecli train -m`, e.g. one under outputs/train-multirun/."
+            f"{sweep_dir} is not a sweep folder (it has no multirun.yaml, no "
+            "optimization_results.yaml and no run of a sweep). Pass a folder made by "
+            "`aecli train -m` or `hparams_search=...`, e.g. one under outputs/train-multirun/."
         )
     from aecli.sweeps.summary import summarize
 

@@ -12,7 +12,7 @@ from typing import List, Optional
 
 from omegaconf import MISSING
 
-from aecli.config.checks import require
+from aecli.config.checks import require, require_seed
 
 
 class DatasetName(str, Enum):
@@ -139,6 +139,7 @@ class UserFileDatasetConfig(BaseDatasetConfig):
         require(
             0 < self.test_fraction < 1, "dataset.test_fraction", self.test_fraction, "in (0, 1)"
         )
+        require_seed("dataset.split_seed", self.split_seed)
 
 
 @dataclass

@@ -9,7 +9,7 @@ from typing import Any, List, Optional
 
 from omegaconf import MISSING
 
-from aecli.config.checks import finite, require
+from aecli.config.checks import finite, require, require_seed
 from aecli.config.dataset import BaseDatasetConfig
 from aecli.config.model import BaseModelConfig
 from aecli.errors import ConfigError
@@ -35,6 +35,12 @@ class Strategy(str, Enum):
 
 # a setting left to what is measured fastest on this machine (aecli/training/autotune.py)
 AUTO = "auto"
+# Keras counts optimizer steps in int64: 2^31 epochs leave 2^32 steps per epoch, more batches than
+# any training set that fits in memory makes
+MAX_EPOCHS = 2**31 - 1
+# drops of a step schedule: each is a boundary of Keras' PiecewiseConstantDecay, all compared with
+# the step count at every step
+MAX_LR_DROPS = 1000
 
 
 class JitCompile(str, Enum):
@@ -154,7 +160,13 @@ class TrainerConfig:
     image_every: int = 1
 
     def __post_init__(self) -> None:
-        require(self.epochs >= 1, "trainer.epochs", self.epochs, "an integer >= 1")
+        require(
+            1 <= self.epochs <= MAX_EPOCHS,
+            "trainer.epochs",
+            self.epochs,
+            f"an integer in [1, {MAX_EPOCHS}] (2^31 - 1: epochs x steps per epoch must fit "
+            "the optimizer's 64-bit step counter for any training set that fits in memory)",
+        )
         require(self.batch_size >= 1, "trainer.batch_size", self.batch_size, "an integer >= 1")
         require(
             finite(self.learning_rate) and self.learning_rate > 0,
@@ -240,6 +252,15 @@ class TrainerConfig:
             self.lr_step_epochs,
             "an integer >= 1",
         )
+        drops = (self.epochs - 1) // self.lr_step_epochs
+        require(
+            self.lr_schedule != LRSchedule.step or drops <= MAX_LR_DROPS,
+            "trainer.lr_step_epochs",
+            self.lr_step_epochs,
+            f"at least (trainer.epochs - 1) / {MAX_LR_DROPS} with trainer.lr_schedule=step (it "
+            f"would drop the rate {drops} times; each drop is a boundary the schedule compares "
+            "with the step count at every step)",
+        )
         require(
             self.lr_plateau_patience >= 0,
             "trainer.lr_plateau_patience",
@@ -282,6 +303,7 @@ class TrainConfig:
     beta: Optional[float] = None
 
     def __post_init__(self) -> None:
+        require_seed("seed", self.seed)
         if self.beta is None:
             return
         if not self.model.variational:

@@ -10,6 +10,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from aecli.config import dataset, model
 from aecli.config.run import AnomalyConfig, TrainConfig
+from aecli.config.yaml_guard import check_yaml_file
 from aecli.errors import ConfigError
 
 
@@ -28,6 +29,15 @@ def _unknown_keys(node: DictConfig, prefix: str = "") -> list[str]:
     return unknown
 
 
+def omegaconf_reason(error: Exception) -> str:
+    """OmegaConf's error on one line: its message and the key it concerns (its own text adds lines
+    of object and reference types that mean nothing to a user)."""
+    lines = str(error).strip().splitlines()
+    message = (lines[0] if lines else type(error).__name__).rstrip(".")
+    key = getattr(error, "full_key", None)
+    return f"{message} (at `{key}`)" if key else message
+
+
 def validate(cfg: DictConfig) -> TrainConfig:
     """Resolve interpolations and build the dataclasses; their `__post_init__` checks raise
     ConfigError."""
@@ -42,7 +52,9 @@ def validate(cfg: DictConfig) -> TrainConfig:
     try:
         return OmegaConf.to_object(cfg)
     except OmegaConfBaseException as error:
-        raise ConfigError(f"The config does not fit the schema: {error}") from None
+        raise ConfigError(
+            f"The config does not fit the schema: {omegaconf_reason(error)}."
+        ) from None
 
 
 def _subclasses(base: type) -> list[type]:
@@ -94,6 +106,7 @@ def load_run_config(run_dir: Path) -> TrainConfig:
             f"{run_dir} is not an aecli run: it has no .hydra/config.yaml. "
             "Pass a folder made by `aecli train`, e.g. one listed under outputs/train/."
         )
+    check_yaml_file(path)  # a hand-edited run folder: no alias bomb is expanded
     try:
         saved = OmegaConf.load(path)
         if not isinstance(saved, DictConfig) or not {"model", "dataset"} <= set(saved.keys()):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from aecli.data import dsprites, sources, synthetic, tabular, user_files
+from aecli.data import dsprites, footprint, sources, synthetic, tabular, user_files
 from aecli.errors import ConfigError
 
 
@@ -235,6 +235,7 @@ def load_arrays(cfg, seed: int, anomaly: bool = False) -> Arrays:
     standardised by the mean and std of the rows that train (their normal rows), everything
     float32.
     """
+    footprint.check(cfg, seed)  # before anything big is allocated
     loaded = _raw_splits(cfg, seed)
     x_train, y_train, x_test, y_test = loaded.arrays
     normal = normal_label(cfg, loaded) if anomaly else cfg.normal_class

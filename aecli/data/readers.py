@@ -67,10 +67,21 @@ def check_examples(
     """
     if x.dtype.kind not in "biuf":
         raise DataError(f"{where}: {x_name} holds {x.dtype} values, not numbers. {fix}")
-    if x.ndim < 2 or len(x) == 0:
+    if x.ndim == 0:
+        raise DataError(
+            f"{where}: {x_name} is a single number, not an array of examples; expected shape "
+            f"(examples, features) or (examples, height, width[, channels]). {fix}"
+        )
+    if len(x) == 0:
         raise DataError(
             f"{where}: {x_name} holds no examples (shape {x.shape}; expected "
             f"(examples, ...) with at least one example). {fix}"
+        )
+    if x.ndim == 1:
+        raise DataError(
+            f"{where}: {x_name} has shape {x.shape}, one number per example with no features; "
+            f"expected (examples, features) or (examples, height, width[, channels]) (a single "
+            f"feature per example is x.reshape(-1, 1)). {fix}"
         )
     if y.dtype.kind not in "biu":
         kind = f"strings ({y.dtype})" if y.dtype.kind in "US" else f"{y.dtype} values"

@@ -10,8 +10,10 @@ a NaN) is a DataError naming the file, the array or column, and what to do.
 """
 
 import csv
+import errno
 import math
 import os
+import stat
 import zipfile
 import zlib
 from pathlib import Path
@@ -60,16 +62,74 @@ def stratified_split(y: np.ndarray, test_fraction: float, seed: int, where: str)
     return train_index, test_index
 
 
+# errors of reading a file that say nothing about its content
+_REFUSED = (errno.EACCES, errno.EPERM, errno.ELOOP, errno.EIO)
+
+
+def unreadable(path, error: OSError, what: str) -> DataError:
+    """`what` at `path` exists (or is named) but the system refuses to read it: say why in the
+    user's terms, not as a problem of the file's content."""
+    reason = error.strerror or type(error).__name__
+    if error.errno in (errno.EACCES, errno.EPERM):
+        fix = "Make it readable to this user (e.g. `chmod a+r`, and `a+x` on its folders)."
+    elif error.errno == errno.ELOOP:
+        fix = (
+            "A symbolic link on its path points back at itself; point the dataset at the real path."
+        )
+    else:
+        fix = "Check the disk it is on, or copy it somewhere readable and point the dataset there."
+    where = f" ({error.filename})" if error.filename and str(error.filename) != str(path) else ""
+    return DataError(f"{what} {path} cannot be read: {reason}{where}. {fix}")
+
+
+_SPECIAL_FILES = (
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+
+
+def _refuse_special(
+    path: Path,
+    wanted: str,
+    fix: str = "Save the data to a regular file and point dataset.path at it.",
+) -> None:
+    """Refuse, before opening it, a path that is neither a regular file nor a folder: opening a
+    named pipe waits for a writer that may never come, and a device or socket is no dataset."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return  # missing, unreadable or a symlink loop: the reader's own error says which
+    for test, kind in _SPECIAL_FILES:
+        if test(mode):
+            raise DataError(
+                f"{path} is {kind}, not {wanted}: aecli reads datasets from files on disk only "
+                f"(it would wait forever on a pipe). {fix}"
+            )
+
+
 # --- image folders -------------------------------------------------------------------------
 
 
 def _class_folders(folder: Path, given: str) -> dict[str, list[Path]]:
     """Class name -> its image files, sorted, as Keras' loader finds them (recursively)."""
+    try:
+        folder.stat()
+    except FileNotFoundError:
+        pass  # said below, with what the folder should hold
+    except OSError as error:  # a symbolic link loop, a folder this user may not enter
+        raise unreadable(given, error, "The image folder") from None
     if not folder.exists():
         raise DataError(
             f"The image folder {given} does not exist. Point the dataset at a folder "
             "with one subfolder per class holding its PNG/JPEG images."
         )
+    _refuse_special(
+        folder,
+        "a folder of images",
+        "Point dataset.path at a folder with one subfolder per class.",
+    )
     if not folder.is_dir():
         raise DataError(
             f"The image folder {given} is a file, not a folder. Point the dataset at a "
@@ -92,11 +152,14 @@ def _class_folders(folder: Path, given: str) -> dict[str, list[Path]]:
     classes = {}
     for name in names:
         files = []
-        for root, dirs, filenames in os.walk(folder / name):
+        # a class folder that cannot be listed is an error, not a class without images
+        for root, dirs, filenames in os.walk(folder / name, onerror=_raise):
             dirs.sort()
             files += [
                 Path(root) / f for f in sorted(filenames) if f.lower().endswith(IMAGE_SUFFIXES)
             ]
+        for path in files:
+            _refuse_special(path, "an image file", "Replace it with the image, or remove it.")
         classes[name] = files
     empty = [name for name, files in classes.items() if not files]
     if empty:
@@ -105,6 +168,10 @@ def _class_folders(folder: Path, given: str) -> dict[str, list[Path]]:
             f"images ({', '.join(IMAGE_SUFFIXES)}). Add images or remove the folders."
         )
     return classes
+
+
+def _raise(error: OSError) -> None:
+    raise error
 
 
 def _undecodable(path: Path, error: Exception) -> DataError:
@@ -120,8 +187,11 @@ def _image_size(path: Path) -> tuple[int, int]:
     """(height, width) of one image, from the header where the format allows."""
     import tensorflow as tf
 
-    with open(path, "rb") as stream:
-        head = stream.read(24)
+    try:
+        with open(path, "rb") as stream:
+            head = stream.read(24)
+    except OSError as error:
+        raise unreadable(path, error, "The image") from None
     # PNG's IHDR chunk opens the file: width and height, big-endian, at bytes 16..24
     if head[:8] == _PNG_SIGNATURE and head[12:16] == b"IHDR":
         return int.from_bytes(head[20:24], "big"), int.from_bytes(head[16:20], "big")
@@ -184,11 +254,8 @@ def read_image_folder(
     folder = Path(path).expanduser()
     try:
         classes = _class_folders(folder, str(path))
-    except PermissionError as error:
-        raise DataError(
-            f"The image folder {folder} cannot be read ({error.strerror}: "
-            f"{error.filename}). Make it readable to this user."
-        ) from None
+    except OSError as error:  # a folder this user may not list, a class folder's link loop
+        raise unreadable(folder, error, "The image folder") from None
     size = (image_size, image_size) if image_size is not None else _common_size(classes)
     dataset = keras.utils.image_dataset_from_directory(
         str(folder),
@@ -212,6 +279,10 @@ def read_image_folder(
         for files in classes.values():
             for file in files:
                 try:
+                    open(file, "rb").close()
+                except OSError as refused:  # the system's refusal, not an undecodable image
+                    raise unreadable(file, refused, "The image") from None
+                try:
                     tf.io.decode_image(tf.io.read_file(str(file)), expand_animations=False)
                 except (tf.errors.OpError, ValueError) as culprit:
                     raise _undecodable(file, culprit) from None
@@ -230,6 +301,7 @@ def read_image_folder(
 
 
 def _npz_arrays(path: Path) -> dict[str, np.ndarray]:
+    _refuse_special(path, "an .npz archive")
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {}
@@ -256,7 +328,15 @@ def _npz_arrays(path: Path) -> dict[str, np.ndarray]:
         raise DataError(
             f"{path} is a folder, not an .npz archive. Point the dataset at the .npz file itself."
         ) from None
-    except (OSError, ValueError, zipfile.BadZipFile, zlib.error, EOFError) as error:
+    except OSError as error:
+        if error.errno in _REFUSED:  # by the system, not for the file's content
+            raise unreadable(path, error, "The file") from None
+        raise DataError(
+            f"The file {path} is not a readable .npz archive "
+            f"({type(error).__name__}: {error}). Write it with "
+            "np.savez(path, x_train=..., y_train=...)."
+        ) from None
+    except (ValueError, zipfile.BadZipFile, zlib.error, EOFError) as error:
         raise DataError(
             f"The file {path} is not a readable .npz archive "
             f"({type(error).__name__}: {error}). Write it with "
@@ -325,6 +405,7 @@ def read_npz(path, test_fraction: float = 0.2, seed: int = 0) -> Loaded:
 
 def _csv_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
     """The header and (line number, cells) of each non-blank row."""
+    _refuse_special(path, "a CSV file")
     try:
         # utf-8-sig: spreadsheet programs often start a CSV with a byte-order mark
         with open(path, newline="", encoding="utf-8-sig") as stream:
@@ -339,7 +420,9 @@ def _csv_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
         raise DataError(
             f"{path} is a folder, not a CSV file. Point the dataset at the .csv file itself."
         ) from None
-    except (OSError, UnicodeDecodeError, csv.Error) as error:
+    except OSError as error:  # the system refuses it: no re-saving would help
+        raise unreadable(path, error, "The file") from None
+    except (UnicodeDecodeError, csv.Error) as error:
         raise DataError(
             f"The file {path} is not a readable CSV text file ({type(error).__name__}: "
             f"{error}). Save it as UTF-8 CSV with a header row."

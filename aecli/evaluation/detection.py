@@ -5,6 +5,8 @@ from pathlib import Path
 
 import numpy as np
 
+from aecli.rundir.atomic import save_figure
+
 
 def threshold_free_metrics(anomalous: np.ndarray, score: np.ndarray) -> dict:
     """ROC-AUC and PR-AUC (average precision) of the scores themselves, anomalies positive."""
@@ -83,5 +85,7 @@ def histogram(
     axis.set_yscale("log")
     axis.legend()
     figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
+    try:
+        save_figure(figure, path, dpi=120)
+    finally:
+        plt.close(figure)

@@ -8,6 +8,10 @@ import tensorflow as tf
 
 from aecli.evaluation.images import image_grid, rows_of
 
+# a dimension whose KL (nats) or code variance is below this carries nearly nothing about the
+# input: its traversal row would repeat one image (the active-unit threshold of Burda et al.)
+INFORMATIVE_FLOOR = 0.01
+
 
 def decode(model, z) -> np.ndarray:
     return np.asarray(model.decoded_mean(model.decoder(tf.constant(z, tf.float32))))
@@ -15,7 +19,8 @@ def decode(model, z) -> np.ndarray:
 
 def interpolation(model, x_a, x_b, steps=10) -> np.ndarray:
     """Decoded z = (1 - a) z_a + a z_b for a in [0, 1], z_* the codes of two inputs (the chapter's
-    interpolate_digits); the first and last images are the two reconstructions."""
+    interpolate_digits); the first and last images are the two reconstructions. The figure puts
+    the two inputs themselves at its ends (`with_ends`)."""
     z_a, z_b = np.asarray(model.encode_mean(x_a[None])), np.asarray(model.encode_mean(x_b[None]))
     alphas = np.linspace(0.0, 1.0, steps)[:, None]
     return decode(model, (1 - alphas) * z_a + alphas * z_b)
@@ -34,10 +39,11 @@ def traversal(model, x, steps=9, span=3.0, order=None) -> list[np.ndarray]:
 
 
 def labelled_traversal(
-    path: Path, rows: list[np.ndarray], dims, importance, values, what: str
+    path: Path, rows: list[np.ndarray], dims, importance, values, what: str, left_out: int = 0
 ) -> None:
     """The traversal as a figure: a row per dimension, labelled with its index and importance (KL
-    in nats for a VAE), a column per swept value, labelled with it."""
+    in nats for a VAE), a column per swept value, labelled with it; the title says how many
+    dimensions carried too little to be shown."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -71,25 +77,54 @@ def labelled_traversal(
                 )
             if r == len(rows) - 1:
                 axis.set_xlabel(f"{values[c]:+.1f}", fontsize=8)
+    skipped = (
+        f"; {left_out} dimension{'s' if left_out > 1 else ''} with {what} < "
+        f"{INFORMATIVE_FLOOR:g} left out"
+        if left_out
+        else ""
+    )
     figure.suptitle(
-        f"latent traversals, most informative first ({what} per dimension)", fontsize=10
+        f"latent traversals, most informative first ({what} per dimension{skipped})",
+        fontsize=10,
     )
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)
 
 
-def traversal_gif(path: Path, rows: list[np.ndarray], seconds_per_frame: float = 0.15) -> None:
-    """An animated GIF: frame t shows every traversed dimension at the t-th swept value, side by
-    side, sweeping forth and back."""
-    from PIL import Image
+# the GIF's images are enlarged (nearest neighbour) to at least this many pixels a side, so a
+# 28x28 traversal is readable at a glance and its labels fit beneath each panel
+GIF_PANEL = 96
+_LABEL_HEIGHT = 14
 
+
+def traversal_gif(
+    path: Path, rows: list[np.ndarray], dims, values, seconds_per_frame: float = 0.15
+) -> None:
+    """An animated GIF: frame t shows every traversed dimension at the t-th swept value, side by
+    side, sweeping forth and back; each panel labelled with its dimension, the frame with the
+    value."""
+    from PIL import Image, ImageDraw
+
+    height, width = rows[0].shape[1:3]
+    zoom = max(1, -(-GIF_PANEL // max(height, width)))
     frames = []
     steps = len(rows[0])
     for t in [*range(steps), *range(steps - 2, 0, -1)]:
         strip = np.concatenate([row[t] for row in rows], axis=1)
         pixels = (np.clip(strip, 0, 1) * 255).round().astype(np.uint8)
-        frames.append(Image.fromarray(pixels.squeeze(-1) if pixels.shape[-1] == 1 else pixels))
+        pixels = pixels.repeat(zoom, axis=0).repeat(zoom, axis=1)
+        image = Image.fromarray(pixels.squeeze(-1) if pixels.shape[-1] == 1 else pixels)
+        frame = Image.new(image.mode, (image.width, image.height + 2 * _LABEL_HEIGHT), 0)
+        frame.paste(image, (0, _LABEL_HEIGHT))
+        draw = ImageDraw.Draw(frame)
+        white = 255 if frame.mode == "L" else (255, 255, 255)
+        draw.text((2, 1), f"value {values[t]:+.1f}", fill=white)
+        for panel, dim in enumerate(dims):
+            draw.text(
+                (panel * width * zoom + 2, image.height + _LABEL_HEIGHT + 1), f"z{dim}", fill=white
+            )
+        frames.append(frame)
     frames[0].save(
         path,
         save_all=True,
@@ -99,9 +134,21 @@ def traversal_gif(path: Path, rows: list[np.ndarray], seconds_per_frame: float =
     )
 
 
+def with_ends(x_a, x_b, frames: np.ndarray) -> np.ndarray:
+    """The interpolation's row with the two inputs it goes between at its ends."""
+    return np.concatenate([x_a[None], frames, x_b[None]])
+
+
+def informative(importance: np.ndarray, floor: float) -> list[int]:
+    """The dimensions worth a traversal row, most informative first: those whose importance (KL
+    in nats, or code variance) reaches `floor`; the most informative one at least."""
+    order = [int(d) for d in np.argsort(-importance)]
+    return [d for d in order if importance[d] >= floor] or order[:1]
+
+
 def manifold(model, steps=15, span=3.0) -> list[np.ndarray]:
-    """The chapter's latent space explorer: decoded grid over [-span, span]^2, z2 decreasing
-    downwards."""
+    """The chapter's latent space explorer: decoded grid over [-span, span]^2, z0 rightwards,
+    z1 decreasing downwards."""
     values = np.linspace(-span, span, steps)
     return [decode(model, np.stack([values, np.full(steps, z2)], axis=1)) for z2 in values[::-1]]
 
@@ -137,8 +184,8 @@ def latent_scatter(
         )
     axis.legend(markerscale=4, fontsize=8, loc="best")
     axis.set_title("test codes (posterior means) by label")
-    axis.set_xlabel("z1")
-    axis.set_ylabel("z2")
+    axis.set_xlabel("z0")  # numbered from 0, as the traversals and TensorBoard's kl_per_dim
+    axis.set_ylabel("z1")
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     plt.close(figure)
@@ -186,19 +233,26 @@ def sample_all(run, out_dir: Path, count: int = 64) -> dict[str, Path]:
         grids[name] = image_grid(rows_of(images, max(1, len(images) // 8)))  # eight rows
     first = 0
     second = next((i for i in range(1, len(test.y)) if test.y[i] != test.y[first]), 1)
-    grids["interpolation"] = image_grid([interpolation(model, test.x[first], test.x[second])])
+    x_a, x_b = test.x[first], test.x[second]
+    grids["interpolation"] = image_grid([with_ends(x_a, x_b, interpolation(model, x_a, x_b))])
     code_shape = model.code_shape
     written = {}
     if len(code_shape) == 1:
         importance, what = model.latent_importance(test.x)
-        order = list(np.argsort(-importance))
+        order = informative(importance, INFORMATIVE_FLOOR)
         values = np.linspace(-3.0, 3.0, 9)
         rows = traversal(model, test.x[first], order=order)
         grids["traversal"] = image_grid(rows)
         labelled_traversal(
-            out_dir / "traversal_labelled.png", rows, order, importance, values, what
+            out_dir / "traversal_labelled.png",
+            rows,
+            order,
+            importance,
+            values,
+            what,
+            left_out=len(importance) - len(order),
         )
-        traversal_gif(out_dir / "traversal.gif", rows)
+        traversal_gif(out_dir / "traversal.gif", rows, order, values)
         written.update(
             traversal_labelled=out_dir / "traversal_labelled.png",
             traversal_gif=out_dir / "traversal.gif",

@@ -35,10 +35,19 @@ def log_weights(model, x, samples: int, seed=(0, 0)):
 
 
 def importance_weighted_bound(
-    model, x: np.ndarray, k: int, sample_chunk: int = 256, example_chunk: int = 64, seed: int = 0
+    model,
+    x: np.ndarray,
+    k: int,
+    sample_chunk: int = 256,
+    example_chunk: int = 64,
+    seed: int = 0,
+    offset: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(L_k, ELBO) per example in nats; samples come in chunks whose log-sum-exp is accumulated, so
-    memory is bounded by example_chunk x sample_chunk decoder passes whatever k is."""
+    memory is bounded by example_chunk x sample_chunk decoder passes whatever k is. `offset`: the
+    position of x[0] in a larger array scored in parts (`aecli predict` streams its input): the
+    noise is seeded by position, so parts that start at multiples of example_chunk get the bound
+    the whole array would."""
     bounds, elbos = [], []
     for start in range(0, len(x), example_chunk):
         batch = tf.constant(x[start : start + example_chunk])
@@ -48,7 +57,7 @@ def importance_weighted_bound(
         while drawn < k:
             n = min(sample_chunk, k - drawn)
             # one seed per (example chunk, sample chunk): the same x and k give the same bound
-            weights = log_weights(model, batch, n, seed=(seed, start * k + drawn))
+            weights = log_weights(model, batch, n, seed=(seed, (offset + start) * k + drawn))
             chunk = tf.reduce_logsumexp(weights, axis=1)
             running = (
                 chunk

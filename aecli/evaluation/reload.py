@@ -1,6 +1,7 @@
 """A run in memory: its typed config, its data, and its model with the trained networks."""
 
 import os
+import zipfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -45,6 +46,19 @@ def load_run(run_dir: Path, limit: int | None = None) -> TrainedRun:
         cfg.model, arrays.input_shape, seed=cfg.seed, dataset_size=len(arrays.train.x)
     )
     for network, path in zip((model.encoder, model.decoder), folder.networks, strict=True):
-        saved = keras.saving.load_model(path, safe_mode=True, compile=False)
-        network.set_weights(saved.get_weights())
+        try:
+            # safe mode refuses code inside the file (a Lambda layer's Python function)
+            saved = keras.saving.load_model(path, safe_mode=True, compile=False)
+            network.set_weights(saved.get_weights())
+        except (OSError, ValueError, TypeError, KeyError, zipfile.BadZipFile) as error:
+            # the first sentence only: Keras' own advice to turn safe mode off is not given here
+            reason = str(error).split(". ", 1)[0].splitlines()[0][:300] if str(error) else ""
+            if path.is_file() and not zipfile.is_zipfile(path):  # Keras says "File not found"
+                reason = "not a .keras archive: it is not a zip file"
+            raise UserError(
+                f"{path} cannot be loaded as the run's {network.name} "
+                f"({reason or type(error).__name__}). aecli loads only networks it wrote itself, "
+                "with Keras' safe mode on, which runs no code from the file; restore the file "
+                "from a copy, or train the run again into a new folder."
+            ) from None
     return TrainedRun(folder=folder, cfg=cfg, arrays=arrays, model=model)

@@ -52,7 +52,6 @@ def warn_if_overcomplete(cfg: BaseModelConfig, input_shape) -> None:
 def build_model(cfg: BaseModelConfig, input_shape, seed: int, dataset_size: int = 0) -> Autoencoder:
     """The keras.Model for `cfg`, with fresh networks for data of `input_shape`; `dataset_size`
     (training examples) is for families whose estimators need it."""
-    warn_if_overcomplete(cfg, input_shape)
     return MODELS[type(cfg)].from_model_config(
         cfg, input_shape, seed=seed, dataset_size=dataset_size
     )
@@ -66,4 +65,5 @@ __all__ = [
     "SparseAutoencoder",
     "VAE",
     "build_model",
+    "warn_if_overcomplete",
 ]

@@ -117,9 +117,10 @@ class Autoencoder(keras.Model):
         """Bounds on log p(x) in nats per example (families with a posterior)."""
         return {}
 
-    def anomaly_scores(self, x: np.ndarray, samples: int) -> dict:
+    def anomaly_scores(self, x: np.ndarray, samples: int, offset: int = 0) -> dict:
         """Per-example anomaly scores: the mean squared reconstruction error (the chapter's
-        score), plus what the family adds."""
+        score), plus what the family adds. `samples` and `offset` (x's position in an input
+        scored in parts) seed a family's Monte Carlo scores; the reconstruction error has none."""
         batches = (x[i : i + 512] for i in range(0, len(x), 512))
         return {
             "recon": np.concatenate(

@@ -28,7 +28,8 @@ def capacity(epoch: int, capacity_max: float, epochs: int) -> float:
 
 
 class VAESchedules(keras.callbacks.Callback):
-    """Sets the VAE's effective beta and capacity before each epoch and logs both after it."""
+    """Sets the VAE's effective beta and capacity before each epoch and logs each after it where
+    a schedule moves it."""
 
     def __init__(self, cfg: VAEConfig):
         super().__init__()
@@ -43,6 +44,10 @@ class VAESchedules(keras.callbacks.Callback):
         self.model.capacity.assign(capacity(epoch, cfg.capacity_max, cfg.capacity_epochs))
 
     def on_epoch_end(self, epoch, logs=None):
-        if logs is not None:  # TensorBoard, after this callback, writes them with the other scalars
+        if logs is None:  # TensorBoard, after this callback, writes them with the other scalars
+            return
+        # each only where a schedule moves it: a constant beta is in the config, C = 0 means off
+        if self.cfg.kl_schedule != KLSchedule.none:
             logs["beta_effective"] = float(self.model.beta.numpy())
+        if self.cfg.capacity_max > 0:
             logs["capacity"] = float(self.model.capacity.numpy())

@@ -113,13 +113,13 @@ class VAE(Autoencoder):
         bound, elbo = importance_weighted_bound(self, x, k)
         return {"elbo": float(elbo.mean()), "iw_bound": float(bound.mean())}
 
-    def anomaly_scores(self, x: np.ndarray, samples: int) -> dict:
+    def anomaly_scores(self, x: np.ndarray, samples: int, offset: int = 0) -> dict:
         """Adds `neg_elbo`, minus the ELBO averaged over `samples` posterior draws (nats)."""
         from aecli.evaluation.likelihood import importance_weighted_bound
 
         return {
-            **super().anomaly_scores(x, samples),
-            "neg_elbo": -importance_weighted_bound(self, x, k=samples)[1],
+            **super().anomaly_scores(x, samples, offset),
+            "neg_elbo": -importance_weighted_bound(self, x, k=samples, offset=offset)[1],
         }
 
     def posterior(self, x, training=False):

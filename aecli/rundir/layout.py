@@ -16,6 +16,7 @@ RUN/
   tensorboard/{train,validation,images,samples,projector,hparams}
   codes/{split}_codes.npy, {split}_labels.npy      `aecli encode`
   samples/*.png                                    `aecli sample`
+  predictions/<name>/                              `aecli predict` (one folder per call)
   export/{saved_model,tflite}/                     `aecli export`: the model and metadata.json
 """
 
@@ -100,6 +101,10 @@ class RunFolder:
     def code_file(self, split: str, what: str) -> Path:
         """codes/{split}_{what}.npy: what is `codes`, `labels` or `factors`."""
         return self.codes / f"{split}_{what}.npy"
+
+    @property
+    def predictions(self) -> Path:
+        return self.path / "predictions"
 
     @property
     def samples(self) -> Path:

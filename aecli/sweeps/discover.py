@@ -1,6 +1,8 @@
 """What a sweep folder holds: its job folders in order, the keys it was asked to vary, and each
 run's flat record. Built from files alone (each run's .hydra/overrides.yaml, status.json and
-metrics.json, and the sweep's multirun.yaml), so it is the same whichever launcher ran the jobs."""
+metrics.json, and the sweep's multirun.yaml), so it is the same whichever launcher ran the jobs.
+Optuna's sweeper writes no multirun.yaml: its trials' own .hydra/hydra.yaml say they belong to a
+sweep and which keys it searched."""
 
 import re
 from pathlib import Path
@@ -31,6 +33,29 @@ def sweep_runs(sweep_dir: Path) -> list[Run]:
     return [read_run(p) for p in sorted(jobs, key=_job_order)]
 
 
+def _hydra_config(job: Path) -> dict:
+    """A job folder's .hydra/hydra.yaml (empty when missing or damaged)."""
+    try:
+        loaded = yaml.safe_load((job / ".hydra" / "hydra.yaml").read_text())
+    except (OSError, ValueError, yaml.YAMLError):
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def is_sweep_dir(folder: Path) -> bool:
+    """Whether `folder` was made by a sweep: Hydra's basic sweeper writes multirun.yaml into it,
+    Optuna's sweeper its optimization_results.yaml once the study ends, and the job folders of
+    either (of a study stopped early too) record that Hydra ran them as a multirun."""
+    folder = Path(folder)
+    if (folder / "multirun.yaml").is_file() or (folder / "optimization_results.yaml").is_file():
+        return True
+    return folder.is_dir() and any(
+        _hydra_config(job).get("mode") == "MULTIRUN"
+        for job in folder.iterdir()
+        if job.is_dir() and RunFolder(job).config_dir.is_dir()
+    )
+
+
 def _value(text: str):
     try:
         return float(text)
@@ -41,10 +66,15 @@ def _value(text: str):
 def declared_sweep_keys(sweep_dir: Path) -> list[str]:
     """The keys the sweep was asked to vary (`beta=0.5,1,2` on the command line or an experiment's
     `hydra.sweeper.params`), read from the multirun.yaml Hydra writes, parsed by Hydra's own
-    parser."""
+    parser. Without one (an Optuna search), the search space in its first trial's hydra.yaml."""
     path = Path(sweep_dir) / "multirun.yaml"
     if not path.exists():
-        return []
+        jobs = sorted(
+            (p for p in Path(sweep_dir).iterdir() if RunFolder(p).config_dir.is_dir()),
+            key=_job_order,
+        )
+        params = _hydra_config(jobs[0]).get("sweeper", {}).get("params") if jobs else None
+        return sweep_keys([], params) if isinstance(params, dict) else []
     hydra_cfg = (yaml.safe_load(path.read_text()) or {}).get("hydra", {})
     return sweep_keys(
         list(hydra_cfg.get("overrides", {}).get("task") or []),

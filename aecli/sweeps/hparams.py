@@ -1,6 +1,7 @@
 """TensorBoard HParams records: one session per run, hyperparameters = its swept values (or, for a
 single run, its overrides), metrics = its final test metrics, and how it ended."""
 
+import os
 import shutil
 from datetime import datetime
 from pathlib import Path
@@ -41,7 +42,9 @@ def write_session(
     started: str | None = None,
     ended: str | None = None,
 ) -> None:
-    """One HParams session in RUN/tensorboard/hparams, replacing any earlier one."""
+    """One HParams session in RUN/tensorboard/hparams, replacing any earlier one: written into a
+    folder beside it, which then takes its place, so a disk that refuses the write (full,
+    read-only) leaves the earlier session as it was."""
     import tensorflow as tf
     from tensorboard.plugins.hparams import api as hp
     from tensorboard.plugins.hparams import api_pb2
@@ -49,19 +52,28 @@ def write_session(
 
     ends = {"completed": api_pb2.STATUS_SUCCESS, "failed": api_pb2.STATUS_FAILURE}
     target = RunFolder(Path(folder)).tensorboard_run("hparams")
-    shutil.rmtree(target, ignore_errors=True)
-    writer = tf.summary.create_file_writer(str(target))
-    with writer.as_default():
-        hp.hparams(
-            {key: _hparam(value) for key, value in hparams.items() if value is not None},
-            trial_id=trial_id,
-            start_time_secs=_seconds(started),
-        )
-        for name, value in final_metrics(metrics).items():
-            tf.summary.scalar(_tag(name), value, step=0)
-        end = session_end_pb(ends.get(status, api_pb2.STATUS_UNKNOWN), _seconds(ended))
-        tf.summary.experimental.write_raw_pb(end.SerializeToString(), step=0)
-    writer.close()
+    fresh = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    stale = target.with_name(f".{target.name}.{os.getpid()}.old.tmp")
+    try:
+        shutil.rmtree(fresh, ignore_errors=True)
+        writer = tf.summary.create_file_writer(str(fresh))
+        with writer.as_default():
+            hp.hparams(
+                {key: _hparam(value) for key, value in hparams.items() if value is not None},
+                trial_id=trial_id,
+                start_time_secs=_seconds(started),
+            )
+            for name, value in final_metrics(metrics).items():
+                tf.summary.scalar(_tag(name), value, step=0)
+            end = session_end_pb(ends.get(status, api_pb2.STATUS_UNKNOWN), _seconds(ended))
+            tf.summary.experimental.write_raw_pb(end.SerializeToString(), step=0)
+        writer.close()
+        if target.exists():
+            os.replace(target, stale)
+        os.replace(fresh, target)
+    finally:
+        shutil.rmtree(fresh, ignore_errors=True)
+        shutil.rmtree(stale, ignore_errors=True)
 
 
 def write_hparams(sweep_dir: Path, runs: list[Run], swept: dict[str, list]) -> None:

@@ -13,6 +13,7 @@ import numpy as np
 from aecli.console import console
 from aecli.data.arrays import CLASS_NAMES
 from aecli.errors import UserError
+from aecli.rundir.atomic import save_figure
 from aecli.rundir.listing import Run
 
 # enough to show the clusters, few enough to encode and draw in a moment per run
@@ -111,8 +112,10 @@ def draw_latent_scatters(
         figure.tight_layout(rect=(0, 0.08 if rows == 1 else 0.04, 1, 1))
     else:
         figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    try:
+        save_figure(figure, path, dpi=110)
+    finally:
+        plt.close(figure)
 
 
 def write_latent_scatters(path: Path, runs: list[Run], titles: list[str]) -> bool:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from itertools import groupby
 from pathlib import Path
 
+from aecli.rundir.atomic import save_figure
 from aecli.sweeps.aggregate import is_number
 from aecli.sweeps.table import label
 
@@ -198,6 +199,8 @@ def write_sweep_plot(
     if replicates:
         figure.suptitle(f"mean ± sample std over {', '.join(replicates)}", fontsize=11)
     figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
+    try:
+        save_figure(figure, path, dpi=120)
+    finally:
+        plt.close(figure)
     return True

@@ -7,11 +7,14 @@ Built from files alone (aecli/sweeps/discover.py), so it is the same whether wri
 """
 
 import csv
+import io
 from pathlib import Path
 
+import yaml
+
 from aecli.console import console
-from aecli.errors import UserError
-from aecli.rundir.atomic import write_json
+from aecli.errors import DiskFull, UserError, disk_full
+from aecli.rundir.atomic import write_json, write_text
 from aecli.sweeps.aggregate import REPLICATE_KEYS, aggregate, group_keys, metric_names
 from aecli.sweeps.discover import declared_sweep_keys, rows, sweep_runs, swept_values
 from aecli.sweeps.hparams import write_hparams
@@ -22,15 +25,45 @@ from aecli.sweeps.table import group_table, label, mean_pm_std, run_table
 
 def _write_csv(path: Path, records: list[dict]) -> None:
     columns = list(dict.fromkeys(key for record in records for key in record))
-    with path.open("w", newline="") as stream:
-        writer = csv.DictWriter(stream, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(records)
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=columns)
+    writer.writeheader()
+    writer.writerows(records)
+    write_text(path, text.getvalue())
+
+
+def _unwritable(sweep_dir: Path, error: Exception) -> UserError:
+    """The paragraph for a sweep folder that cannot take its summary (full, read-only)."""
+    if disk_full(error):
+        return DiskFull(
+            f"No space left on the device holding {sweep_dir}: the sweep's summary could not be "
+            "written (its runs and any earlier summary files are intact). Free space and rebuild "
+            f"it with `aecli summarize {sweep_dir}`."
+        )
+    reason = getattr(error, "strerror", None) or str(error).strip().splitlines()[-1]
+    return UserError(
+        f"Cannot write the summary into {sweep_dir} ({reason}); its runs and any earlier "
+        "summary files are intact. Make the folder writable (e.g. remount a read-only disk "
+        f"read-write) and rebuild it with `aecli summarize {sweep_dir}`."
+    )
+
+
+def _write_problem(error: Exception) -> bool:
+    """Whether an error is the disk refusing a write: an OSError, or TensorFlow's own for the
+    HParams event files (not an OSError; errno only in the message)."""
+    text = str(error)
+    return (
+        isinstance(error, OSError)
+        or disk_full(error)
+        or "Read-only file system" in text
+        or "Permission denied" in text
+    )
 
 
 def summarize(sweep_dir: Path) -> list[dict]:
     """Write the summary files, plots and HParams into `sweep_dir`, print the tables; the per-run
-    records."""
+    records. A folder that refuses the writes (full, read-only) raises a UserError; every file is
+    replaced whole, so the earlier summary stays as it was."""
     sweep_dir = Path(sweep_dir)
     runs = sweep_runs(sweep_dir)
     swept = swept_values(runs, declared_sweep_keys(sweep_dir))
@@ -39,22 +72,26 @@ def summarize(sweep_dir: Path) -> list[dict]:
     aggregates = aggregate(
         records, keys, metric_names([run.metrics for run in runs], exclude=list(swept))
     )
-    write_json(sweep_dir / "summary.json", records)
-    _write_csv(sweep_dir / "summary.csv", records)
-    write_json(sweep_dir / "aggregate.json", aggregates)
-    _write_csv(sweep_dir / "aggregate.csv", aggregates)
-    (sweep_dir / "means.json").unlink(
-        missing_ok=True
-    )  # older summaries' mean over every run, whatever its β
     replicates = [key for key in REPLICATE_KEYS if key in swept]
-    write_sweep_plot(sweep_dir / "sweep_plot.png", aggregates, keys, replicates)
-    write_latent_scatters(
-        sweep_dir / "latent_scatter.png",
-        runs,
-        [label({key: record[key] for key in swept}) for record in records],
-    )
-    if runs:
-        write_hparams(sweep_dir, runs, swept)
+    try:
+        write_json(sweep_dir / "summary.json", records)
+        _write_csv(sweep_dir / "summary.csv", records)
+        write_json(sweep_dir / "aggregate.json", aggregates)
+        _write_csv(sweep_dir / "aggregate.csv", aggregates)
+        # older summaries' mean over every run, whatever its β
+        (sweep_dir / "means.json").unlink(missing_ok=True)
+        write_sweep_plot(sweep_dir / "sweep_plot.png", aggregates, keys, replicates)
+        write_latent_scatters(
+            sweep_dir / "latent_scatter.png",
+            runs,
+            [label({key: record[key] for key in swept}) for record in records],
+        )
+        if runs:
+            write_hparams(sweep_dir, runs, swept)
+    except Exception as error:
+        if not _write_problem(error):
+            raise
+        raise _unwritable(sweep_dir, error) from None
     runs_in = f"{len(records)} run{'s' * (len(records) != 1)} in {sweep_dir}/"
     console.print(run_table(records, list(swept), runs_in))
     if replicates:  # groups of several runs: the answer the sweep was run for
@@ -66,6 +103,9 @@ def summarize(sweep_dir: Path) -> list[dict]:
                     f"mean ROC-AUC over {row['n']} runs{where}: "
                     f"{mean_pm_std(row['test_roc_auc_mean'], row['test_roc_auc_std'])}"
                 )
+    best = optuna_best(sweep_dir, runs)
+    if best is not None:
+        console.print(best, soft_wrap=True)
     failed = sum(record["status"] != "completed" for record in records)
     console.print(
         f"{len(records) - failed} of {len(records)} runs completed; "
@@ -74,6 +114,29 @@ def summarize(sweep_dir: Path) -> list[dict]:
         soft_wrap=True,
     )
     return records
+
+
+def optuna_best(sweep_dir: Path, runs) -> str | None:
+    """The line naming an Optuna search's best trial, from the optimization_results.yaml its
+    sweeper writes once the study ends (None without one: a grid sweep, a study stopped early, or
+    one whose every trial failed)."""
+    try:
+        results = yaml.safe_load((Path(sweep_dir) / "optimization_results.yaml").read_text())
+    except (OSError, ValueError, yaml.YAMLError):
+        return None
+    if not isinstance(results, dict) or not isinstance(results.get("best_params"), dict):
+        return None
+    params = results["best_params"]
+    # the trial's overrides are `key=value` with Python's own float text, as Optuna suggested it
+    wanted = {f"{key}={value}" for key, value in params.items()}
+    run = next((run.path.name for run in runs if wanted <= set(run.overrides)), None)
+    where = f"run {run}" if run is not None else "a trial outside this folder (a continued study)"
+    value = results.get("best_value")
+    value = f"{value:g}" if isinstance(value, float) else value
+    return (
+        f"Optuna's best trial: {where}, objective {value} with "
+        f"{label(params)} (optimization_results.yaml)"
+    )
 
 
 def _describe(record: dict) -> str:

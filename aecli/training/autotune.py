@@ -319,13 +319,17 @@ def _explained(choice: StepChoice, when: str, path: Path) -> StepChoice:
 def _remember(path: Path, key_hash: str, choice: dict) -> None:
     """Add one choice to the cache file. The jobs of a parallel sweep measure at the same time:
     each re-reads the file under an exclusive lock just before writing, so none drops what
-    another wrote while it was measuring."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_name(path.name + ".lock"), "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
-        choices = load_choices(path)
-        choices[key_hash] = choice
-        write_json(path, {"version": CACHE_VERSION, "choices": choices})
+    another wrote while it was measuring. A cache that cannot be written (a full or read-only
+    disk) costs a measurement next time, never the run."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path.with_name(path.name + ".lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+            choices = load_choices(path)
+            choices[key_hash] = choice
+            write_json(path, {"version": CACHE_VERSION, "choices": choices})
+    except OSError as error:
+        log.warning("the measured choice was not cached in %s (%s)", path, error.strerror or error)
 
 
 def _bench_timer(cfg: TrainConfig, arrays, placement) -> Timer:

@@ -25,6 +25,14 @@ class TensorBoard(keras.callbacks.TensorBoard):
         # Keras adds the rate to every epoch; LearningRateLog puts it in the logs when it changed
         return logs
 
+    def on_test_end(self, logs=None):
+        # Keras logs each validation pass against the optimizer's step count; a stopped epoch's
+        # pass (Keras still runs it) is of a partial epoch
+        if self.stop.stopped_mid_epoch:
+            self._pop_writer()
+            return
+        super().on_test_end(logs)
+
     def on_epoch_end(self, epoch, logs=None):
         if self.stop.stopped_mid_epoch:
             return
@@ -105,11 +113,26 @@ class ImageGrids(keras.callbacks.Callback):
         self.writer.flush()
 
 
-def forget_steps_from(log_dirs, step: int) -> None:
-    """Drop every summary at `step` or later from the event files under `log_dirs`: a resumed run
-    logs those epochs again (after a kill between logging and checkpointing, or a fallback to an
-    older checkpoint), and no step may appear twice. Each file is rewritten beside itself and
-    renamed; a record torn by a kill ends the file's readable part."""
+# Keras' TensorBoard logs `evaluation_<metric>_vs_iterations` against the optimizer's step count;
+# every other tag a run writes is indexed by epoch
+ITERATION_TAG_SUFFIX = "_vs_iterations"
+
+
+def logged_again(tag: str, step: int, epoch: int, iterations: int) -> bool:
+    """Whether a resumed run that restarts at `epoch` (0-based) with the optimizer at `iterations`
+    steps logs this point again: epoch-indexed tags from `epoch` on, iteration-indexed ones after
+    `iterations` (the point at `iterations` itself is the last completed epoch's)."""
+    if tag.endswith(ITERATION_TAG_SUFFIX):
+        return step > iterations
+    return step >= epoch
+
+
+def forget_steps_from(log_dirs, epoch: int, iterations: int) -> None:
+    """Drop every summary a resumed run logs again (see `logged_again`) from the event files
+    under `log_dirs`: a resumed run logs those epochs again (after a kill between logging and
+    checkpointing, or a fallback to an older checkpoint), and no step may appear twice. Each file
+    is rewritten beside itself and renamed; a record torn by a kill ends the file's readable
+    part."""
     from tensorboard.compat.proto.event_pb2 import Event
 
     for log_dir in log_dirs:
@@ -118,10 +141,20 @@ def forget_steps_from(log_dirs, step: int) -> None:
             try:
                 for record in tf.data.TFRecordDataset(str(path)).as_numpy_iterator():
                     event = Event.FromString(record)
-                    if event.HasField("summary") and event.step >= step:
-                        dropped += 1
-                    else:
-                        kept.append(record)
+                    if event.HasField("summary"):
+                        values = [
+                            value
+                            for value in event.summary.value
+                            if not logged_again(value.tag, event.step, epoch, iterations)
+                        ]
+                        if len(values) < len(event.summary.value):
+                            dropped += 1
+                            if not values:
+                                continue
+                            del event.summary.value[:]
+                            event.summary.value.extend(values)
+                            record = event.SerializeToString()
+                    kept.append(record)
             except tf.errors.DataLossError:
                 dropped += 1  # the torn tail
             if not dropped:

@@ -12,7 +12,6 @@ hard-linked to `previous`, so `last` never goes missing and a damaged `last` nev
 `previous`. `best` holds the lowest validation loss so far. Restoring tries last, previous, best.
 """
 
-import errno
 import json
 import math
 import os
@@ -22,29 +21,20 @@ import h5py
 import keras
 import numpy as np
 
-from aecli.errors import UserError
+from aecli.errors import DiskFull, UserError, disk_full
+from aecli.rundir.atomic import MemoryFile, write_synced
 from aecli.rundir.faults import fault_point
-
-ATTRIBUTE = "aecli_checkpoint"
-FALLBACK_ORDER = ("last", "previous", "best")
+from aecli.training.checkpoint_files import (
+    ATTRIBUTE,
+    FALLBACK_ORDER,
+    checkpoint_path,
+    legacy_metadata_path,
+    read_metadata,
+)
 
 
 class CheckpointError(UserError):
     """No checkpoint of a run could be loaded into the model its config builds."""
-
-
-class DiskFull(UserError):
-    """The disk holding the run folder filled up; nothing half-written is left behind."""
-
-
-def disk_full(error: BaseException) -> bool:
-    """Whether an error is ENOSPC (h5py and TensorFlow put the errno in the message only)."""
-    text = str(error)
-    return (
-        getattr(error, "errno", None) in (errno.ENOSPC, errno.EDQUOT)
-        or "No space left" in text
-        or "errno = 28" in text
-    )
 
 
 def disk_full_error(path: Path) -> DiskFull:
@@ -63,22 +53,39 @@ def _fsync(path: Path) -> None:
         os.close(descriptor)
 
 
+def _checkpoint_bytes(model, metadata: dict) -> bytes:
+    """The checkpoint file, built in memory (see MemoryFile: HDF5 never writes to the disk)."""
+    buffer = MemoryFile("checkpoint.weights.h5")
+    model.save_weights(buffer)
+    with h5py.File(buffer, "a") as stream:
+        stream.attrs[ATTRIBUTE] = json.dumps(metadata, allow_nan=True)
+    data = buffer.getvalue()
+    if not data:  # a Keras that writes to str(path) instead of the buffer (before 3.10)
+        raise RuntimeError("Keras wrote no checkpoint into memory: aecli needs keras>=3.10")
+    return data
+
+
 class CheckpointStore:
     def __init__(self, folder: Path):
         self.folder = Path(folder)
 
     def path(self, name: str) -> Path:
-        return self.folder / f"{name}.weights.h5"
+        return checkpoint_path(self.folder, name)
 
     def _legacy_metadata(self, name: str) -> Path:
-        """Runs checkpointed by earlier versions kept the metadata beside the weights, in
-        `<name>.json`; they still resume."""
-        return self.folder / f"{name}.json"
+        return legacy_metadata_path(self.folder, name)
 
     def save(
-        self, model, name: str, epoch: int, val_loss: float | None, train_seconds: float = 0.0
+        self,
+        model,
+        name: str,
+        epoch: int,
+        val_loss: float | None,
+        train_seconds: float = 0.0,
+        steering: dict | None = None,
     ) -> None:
-        """Write checkpoint `name` as one atomic unit (see the module's docstring)."""
+        """Write checkpoint `name` as one atomic unit (see the module's docstring); `steering`:
+        the counts of early stopping and the plateau schedule after `epoch`, to go on from."""
         self.folder.mkdir(parents=True, exist_ok=True)
         target = self.path(name)
         temporary = self.folder / f".{name}.{os.getpid()}.tmp.weights.h5"
@@ -89,12 +96,11 @@ class CheckpointStore:
             "val_loss": val_loss,
             "train_seconds": train_seconds,
             "seed_state": None if seed is None else np.asarray(seed.state).tolist(),
+            "steering": steering or {},
         }
+        data = _checkpoint_bytes(model, metadata)
         try:
-            model.save_weights(temporary)
-            with h5py.File(temporary, "a") as stream:
-                stream.attrs[ATTRIBUTE] = json.dumps(metadata, allow_nan=True)
-            _fsync(temporary)
+            write_synced(temporary, data)
             fault_point("checkpoint-write")
             if name == "last" and self.metadata("last") is not None:
                 try:
@@ -122,15 +128,7 @@ class CheckpointStore:
 
     def metadata(self, name: str) -> dict | None:
         """The metadata of checkpoint `name`, or None when it is missing or unreadable."""
-        path = self.path(name)
-        try:
-            with h5py.File(path, "r") as stream:
-                if ATTRIBUTE in stream.attrs:
-                    return json.loads(stream.attrs[ATTRIBUTE])
-            legacy = self._legacy_metadata(name)
-            return json.loads(legacy.read_text()) if legacy.exists() else None
-        except (OSError, ValueError):
-            return None
+        return read_metadata(self.folder, name)
 
     def model_weights(self, name: str, model) -> list | None:
         """The model weights of checkpoint `name` (loaded through `model`, whose state it
@@ -179,13 +177,21 @@ class CheckpointStore:
 
 class Checkpoints(keras.callbacks.Callback):
     """Every `every` epochs save `last`; whenever validation loss improves save `best`.
-    Partial and non-finite epochs are skipped."""
+    Partial and non-finite epochs are skipped. `steering()` gives the counts of early stopping
+    and the plateau schedule saved with each (list those callbacks before this one, so the counts
+    include the epoch)."""
 
     def __init__(
-        self, store: CheckpointStore, stop, every: int = 1, best_val_loss: float = math.inf
+        self,
+        store: CheckpointStore,
+        stop,
+        every: int = 1,
+        best_val_loss: float = math.inf,
+        steering=dict,
     ):
         super().__init__()
         self.store, self.stop, self.every, self.best = store, stop, every, best_val_loss
+        self.steering = steering
         self.last_saved_epoch = None
 
     def on_epoch_end(self, epoch, logs=None):
@@ -196,8 +202,12 @@ class Checkpoints(keras.callbacks.Callback):
         if not math.isfinite(val_loss) or not math.isfinite(float(logs.get("loss", math.nan))):
             return
         if self.every and (epoch + 1) % self.every == 0:
-            self.store.save(self.model, "last", epoch, val_loss, self.stop.train_seconds)
+            self.store.save(
+                self.model, "last", epoch, val_loss, self.stop.train_seconds, self.steering()
+            )
             self.last_saved_epoch = epoch
         if val_loss < self.best:
             self.best = val_loss
-            self.store.save(self.model, "best", epoch, val_loss, self.stop.train_seconds)
+            self.store.save(
+                self.model, "best", epoch, val_loss, self.stop.train_seconds, self.steering()
+            )

@@ -116,17 +116,28 @@ class ResumedBest:
     weights: list
 
 
+def _count(value) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _reference(value) -> float | None:
+    """A saved reference value (None before the first epoch): a number, else unusable."""
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
 class EarlyStopping(keras.callbacks.EarlyStopping):
     """Keras' EarlyStopping on val_loss: `min_delta` decides when to stop; at the end the weights
     of the epoch with the lowest val_loss (the `best` checkpoint's rule, improvement by any
     amount) are restored and evaluated. Not when a signal or a non-finite loss stopped the run:
-    those keep the weights reached, to be checkpointed and resumed.
+    those keep the weights reached, to be checkpointed and resumed. A partial epoch (stopped
+    part-way) is not counted: a resumed run trains it again.
 
-    After `aecli resume` (`resumed` given, training from `initial_epoch`), the count goes on from
-    the `best` checkpoint: patience has already used the epochs since it, and its weights are the
-    ones restored unless a resumed epoch beats it. (With min_delta > 0 an uninterrupted run may
-    have counted from an earlier epoch, whose improvement was the last above min_delta; the
-    checkpoint keeps no record of that, so the resumed count is the more patient one.)
+    Its count (the reference value of the last improvement by more than min_delta, its epoch and
+    the epochs waited since) is saved with every checkpoint (`checkpoint_state`) and, given back
+    as `state` after `aecli resume`, goes on from there: a resumed run stops at the epoch an
+    uninterrupted one would. `resumed` (the `best` checkpoint) gives the weights restored unless
+    a resumed epoch beats it; for a checkpoint of an earlier version, saved without the count,
+    the count goes on from the `best` checkpoint too (with min_delta > 0 the more patient count).
     """
 
     def __init__(
@@ -136,10 +147,11 @@ class EarlyStopping(keras.callbacks.EarlyStopping):
         min_delta: float,
         resumed: ResumedBest | None = None,
         initial_epoch: int = 0,
+        state: dict | None = None,
     ):
         super().__init__(monitor="val_loss", patience=patience, min_delta=min_delta, mode="min")
         self.stop = stop
-        self.resumed, self.initial_epoch = resumed, initial_epoch
+        self.resumed, self.initial_epoch, self.state = resumed, initial_epoch, state
         self.lowest, self.lowest_weights = math.inf, None
 
     def on_train_begin(self, logs=None):
@@ -148,14 +160,25 @@ class EarlyStopping(keras.callbacks.EarlyStopping):
             self.best, self.best_epoch = self.resumed.val_loss, self.resumed.epoch
             self.wait = max(self.initial_epoch - 1 - self.resumed.epoch, 0)
             self.lowest, self.lowest_weights = self.resumed.val_loss, self.resumed.weights
+        state = self.state if isinstance(self.state, dict) else {}
+        epoch, wait = _count(state.get("best_epoch")), _count(state.get("wait"))
+        if epoch is not None and wait is not None:
+            self.best, self.best_epoch, self.wait = _reference(state.get("best")), epoch, wait
+
+    def checkpoint_state(self) -> dict:
+        """The count after the last completed epoch, for the checkpoint saved after it."""
+        best = None if self.best is None else float(self.best)
+        return {"best": best, "best_epoch": int(self.best_epoch), "wait": int(self.wait)}
 
     @property
     def stopped_early(self) -> bool:
         return self.stopped_epoch > 0
 
     def on_epoch_end(self, epoch, logs=None):
+        if self.stop.stopped_mid_epoch:
+            return
         val_loss = float((logs or {}).get("val_loss", math.nan))
-        if not self.stop.stopped_mid_epoch and val_loss < self.lowest:
+        if val_loss < self.lowest:
             self.lowest, self.lowest_weights = val_loss, self.model.get_weights()
         super().on_epoch_end(epoch, logs)
 
@@ -165,19 +188,53 @@ class EarlyStopping(keras.callbacks.EarlyStopping):
             self.model.set_weights(self.lowest_weights)
 
 
+class ReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
+    """Keras' ReduceLROnPlateau on val_loss, not counting a partial epoch; its count (reference
+    value, epochs waited, cooldown left) is saved with every checkpoint and, given back as
+    `state` after `aecli resume`, goes on from there, so a resumed run lowers the rate when an
+    uninterrupted one would (the rate itself is in the optimizer's checkpointed state)."""
+
+    def __init__(self, stop, factor: float, patience: int, state: dict | None = None):
+        super().__init__(monitor="val_loss", factor=factor, patience=patience, mode="min")
+        self.stop, self.state = stop, state
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        state = self.state if isinstance(self.state, dict) else {}
+        wait, cooldown = _count(state.get("wait")), _count(state.get("cooldown"))
+        if wait is not None and cooldown is not None:
+            self.best, self.wait, self.cooldown_counter = (
+                _reference(state.get("best")),
+                wait,
+                cooldown,
+            )
+
+    def checkpoint_state(self) -> dict:
+        best = None if self.best is None else float(self.best)
+        return {"best": best, "wait": int(self.wait), "cooldown": int(self.cooldown_counter)}
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not self.stop.stopped_mid_epoch:
+            super().on_epoch_end(epoch, logs)
+
+
 def steering_callbacks(
-    trainer: TrainerConfig, stop, resumed: ResumedBest | None = None, initial_epoch: int = 0
+    trainer: TrainerConfig,
+    stop,
+    resumed: ResumedBest | None = None,
+    initial_epoch: int = 0,
+    state: dict | None = None,
 ) -> list[keras.callbacks.Callback]:
-    """ReduceLROnPlateau and EarlyStopping as configured; list them before the callbacks that
-    write the epoch's logs (LearningRateLog, TensorBoard)."""
+    """ReduceLROnPlateau and EarlyStopping as configured, going on from `state` (what
+    `steering_state` saved with the checkpoint a run resumes from); list them before the
+    callbacks that checkpoint the epoch (its state goes with it) or write its logs
+    (LearningRateLog, TensorBoard)."""
+    state = state if isinstance(state, dict) else {}
     callbacks = []
     if trainer.lr_schedule == LRSchedule.plateau:
         callbacks.append(
-            keras.callbacks.ReduceLROnPlateau(
-                monitor="val_loss",
-                factor=trainer.lr_plateau_factor,
-                patience=trainer.lr_plateau_patience,
-                mode="min",
+            ReduceLROnPlateau(
+                stop, trainer.lr_plateau_factor, trainer.lr_plateau_patience, state.get("plateau")
             )
         )
     if trainer.early_stopping_patience is not None:
@@ -188,9 +245,20 @@ def steering_callbacks(
                 trainer.early_stopping_min_delta,
                 resumed,
                 initial_epoch,
+                state.get("early_stopping"),
             )
         )
     return callbacks
+
+
+def steering_state(callbacks) -> dict:
+    """The counts of the steering callbacks among `callbacks`, for a checkpoint's metadata."""
+    names = {EarlyStopping: "early_stopping", ReduceLROnPlateau: "plateau"}
+    return {
+        names[type(callback)]: callback.checkpoint_state()
+        for callback in callbacks
+        if type(callback) in names
+    }
 
 
 def early_stopping(callbacks) -> EarlyStopping | None:

@@ -1,6 +1,6 @@
 """The terminal's view of training: a live rich bar on a terminal (epoch, steps, samples/s,
-elapsed and remaining time), one line per epoch that fits 100 columns, and a bar for the final
-evaluation. `-q` shows none of it."""
+elapsed and remaining time), one line per epoch with the same terms each time, as many as fit the
+terminal (100 columns at most), and a bar for the final evaluation. `-q` shows none of it."""
 
 import contextlib
 import time
@@ -19,50 +19,69 @@ from rich.text import Text
 
 from aecli.console import QUIET, console, verbosity
 
+# the widest an epoch line gets (log files, CI); a narrower terminal gets its own width
 LINE_WIDTH = 100
 # the terms a reader looks at first; the rest follow while the line has room (TensorBoard has all)
-_FIRST = ("loss", "val_loss", "recon", "val_recon", "kl", "val_kl")
+_FIRST = (
+    *("loss", "val_loss", "recon", "val_recon", "kl", "tc"),
+    *("learning_rate", "beta_effective", "capacity"),  # logged only while a schedule moves them
+    *("val_kl", "val_tc"),
+)
 _SHORT = {"learning_rate": "lr", "beta_effective": "β", "capacity": "C"}
+# the room kept for a value (`.4g` of a loss, e.g. -250.9 or 3.185): terms are chosen to fit
+# at that width, so the same terms fit every epoch; a wider value (1.234e-05) drops the last
+# terms of its own line rather than overflow it
+_VALUE_WIDTH = 6
 
 
-def _term(name: str, value) -> str:
-    return f"{_SHORT.get(name, name)} {float(value):.4g}"
+def _render(head: str, names: list[str], value) -> str:
+    """`head  train terms  | val terms  extras`, each term `name value(name)`."""
+    train = [
+        f"{_SHORT.get(n, n)} {value(n)}"
+        for n in names
+        if not n.startswith("val_") and n not in _SHORT
+    ]
+    val = [f"{n[4:]} {value(n)}" for n in names if n.startswith("val_")]
+    extra = [f"{_SHORT[n]} {value(n)}" for n in names if n in _SHORT]
+    parts = [head, " ".join(train)]
+    if val:
+        parts.append("| val " + " ".join(val))
+    if extra:
+        parts.append(" ".join(extra))
+    return "  ".join(p for p in parts if p)
 
 
-def epoch_line(epoch: int, epochs: int, logs: dict, seconds: float, width: int = LINE_WIDTH) -> str:
-    """`epoch 3/10 2.1s  loss 4.12 recon 3.1 kl 1.02 | val loss 3.98 recon 3.1 kl 0.88  lr 0.001`:
-    training terms, then the validation ones grouped, with as many terms as fit in `width`."""
-    head = f"epoch {epoch + 1}/{epochs} {seconds:.1f}s"
-    names = list(logs)
+def epoch_terms(names: list[str], epochs: int, width: int = LINE_WIDTH) -> list[str]:
+    """The logged terms an epoch line shows, chosen once: the first terms (loss, recon, kl, tc,
+    a scheduled lr, β or C, then the validation twins), then the others in their order, each
+    while the line still fits `width` with every value `_VALUE_WIDTH` wide."""
 
     def rank(name):
         if name in _FIRST:
             return _FIRST.index(name), 0
-        return len(_FIRST) + (2 if name in _SHORT else name.startswith("val_")), names.index(name)
+        return len(_FIRST) + name.startswith("val_"), names.index(name)
 
-    order = sorted(names, key=rank)
-    names = [n for n in order if n in _FIRST] + [n for n in names if n not in _FIRST]
+    head = f"epoch {epochs}/{epochs} 99.9s"
+    shown: list[str] = []
+    for name in sorted(names, key=rank):
+        trial = [n for n in names if n in shown or n == name]
+        if len(_render(head, trial, lambda _: "x" * _VALUE_WIDTH)) <= width:
+            shown.append(name)
+    return shown
 
-    def render(shown: set) -> str:
-        train = [
-            _term(n, logs[n])
-            for n in names
-            if n in shown and not n.startswith("val_") and n not in _SHORT
-        ]
-        val = [_term(n[4:], logs[n]) for n in names if n in shown and n.startswith("val_")]
-        extra = [_term(n, logs[n]) for n in names if n in shown and n in _SHORT]
-        parts = [head, " ".join(train)]
-        if val:
-            parts.append("| val " + " ".join(val))
-        if extra:
-            parts.append(" ".join(extra))
-        return "  ".join(p for p in parts if p)
 
-    shown: set = set()
-    for name in order:
-        if len(render(shown | {name})) <= width:
-            shown.add(name)
-    return render(shown)
+def epoch_line(
+    epoch: int, epochs: int, logs: dict, seconds: float, terms: list[str], width: int = LINE_WIDTH
+) -> str:
+    """`epoch 3/10 2.1s  loss 4.12 recon 3.1 kl 1.02  | val loss 3.98 recon 3.1 kl 0.88  lr 0.001`:
+    the chosen `terms`, training ones first, then the validation ones grouped, within `width`."""
+    head = f"epoch {epoch + 1}/{epochs} {seconds:.1f}s"
+    shown = [n for n in terms if n in logs]
+    line = _render(head, shown, lambda n: f"{float(logs[n]):.4g}")
+    while len(line) > width and shown:
+        shown.pop()
+        line = _render(head, shown, lambda n: f"{float(logs[n]):.4g}")
+    return line
 
 
 class _SamplesPerSecond(ProgressColumn):
@@ -98,6 +117,7 @@ class RichProgress(keras.callbacks.Callback):
             transient=True,
         )
         self.epoch_index = initial_epoch
+        self.terms = None
 
     def on_train_begin(self, logs=None):
         if self.live:
@@ -129,7 +149,12 @@ class RichProgress(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if not self.shown:
             return
-        line = epoch_line(epoch, self.epochs, logs or {}, time.perf_counter() - self.epoch_start)
+        logs = logs or {}
+        width = min(console.width, LINE_WIDTH)
+        if self.terms is None:  # the same terms every epoch, chosen for this terminal's width
+            self.terms = epoch_terms(list(logs), self.epochs, width)
+        seconds = time.perf_counter() - self.epoch_start
+        line = epoch_line(epoch, self.epochs, logs, seconds, self.terms, width)
         if self.live:
             self.progress.console.print(line, markup=False)
         else:

@@ -2,6 +2,7 @@
 form."""
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -106,12 +107,19 @@ def test_sample_writes_every_picture_and_interpolation_ends_at_the_reconstructio
         for name in ("prior_samples", "interpolation", "traversal", "manifold")
     }
     assert shapes["prior_samples"] == (8 * 28, 2 * 28, 1)
-    assert shapes["interpolation"] == (28, 10 * 28, 1)
-    assert shapes["traversal"] == (2 * 28, 9 * 28, 1)
+    # the two inputs, then ten decoded steps between their codes
+    assert shapes["interpolation"] == (28, 12 * 28, 1)
+    # a row per dimension that carries information (KL of at least 0.01 nats), at least one
+    assert shapes["traversal"][0] in (28, 2 * 28) and shapes["traversal"][1:] == (9 * 28, 1)
     assert shapes["manifold"] == (15 * 28, 15 * 28, 1)
     assert (samples / "latent_scatter.png").read_bytes()[:4] == b"\x89PNG"
     assert (samples / "traversal_labelled.png").read_bytes()[:4] == b"\x89PNG"
     assert (samples / "traversal.gif").read_bytes()[:6] == b"GIF89a"
+    from PIL import Image
+
+    with Image.open(samples / "traversal.gif") as gif:  # readable: panels of 96 px and labels
+        rows = shapes["traversal"][0] // 28
+        assert gif.size == (rows * 112, 112 + 28) and gif.n_frames == 16
     assert list((trained_vae / "tensorboard" / "projector").glob("events.out.tfevents.*"))
     projector = trained_vae / "tensorboard" / "projector"
     assert (projector / "projector_config.pbtxt").exists() and (projector / "sprite.png").exists()
@@ -179,3 +187,37 @@ def test_the_validation_mig_of_each_epoch_is_logged_as_the_saved_networks_give_i
 def test_eval_of_a_folder_without_networks_says_how_to_finish_it(aecli, tmp_path):
     result = aecli("eval", str(tmp_path))
     assert result.returncode == 2 and "not an aecli run" in result.stderr
+
+
+def _with_encoder(trained_vae: Path, folder: Path, write) -> Path:
+    run = folder / "run"
+    shutil.copytree(trained_vae, run)
+    write(run / "encoder.keras")
+    return run
+
+
+def _lambda_network(path: Path) -> None:
+    inputs = keras.Input((2,))
+    keras.Model(inputs, layers.Lambda(lambda x: x * 2)(inputs)).save(path)
+
+
+@pytest.mark.parametrize(
+    "write, problem",
+    [
+        (_lambda_network, "Requested the deserialization of a `Lambda` layer"),
+        (lambda path: path.write_bytes(b"PK\x03\x04 cut short"), "not a .keras archive"),
+    ],
+    ids=["a Lambda layer", "truncated"],
+)
+@pytest.mark.parametrize("command", ["eval", "sample"])
+def test_a_foreign_or_damaged_network_is_refused_in_one_paragraph(
+    aecli, trained_vae, tmp_path, write, problem, command
+):
+    run = _with_encoder(trained_vae, tmp_path, write)
+    result = aecli(command, str(run))
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+    assert f"{run / 'encoder.keras'} cannot be loaded as the run's encoder ({problem}" in (
+        " ".join(result.stderr.split())
+    )
+    assert "safe_mode=False" not in result.stderr  # Keras' advice to run the file's code is not

@@ -109,6 +109,10 @@ def _assert_finished_as_if_never_stopped(run_dir: Path):
     assert metrics["optimizer_steps"] == EPOCHS * steps_per_epoch, "an epoch was trained twice"
     assert duplicated_steps(run_dir / "tensorboard") == []
     assert logged_steps(run_dir / "tensorboard", "train", "epoch_loss") == list(range(EPOCHS))
+    # Keras' validation points by optimizer step: every epoch's, none of a stopped epoch
+    assert logged_steps(run_dir / "tensorboard", "validation", "evaluation_loss_vs_iterations") == [
+        steps_per_epoch * (epoch + 1) for epoch in range(EPOCHS)
+    ]
     assert logged_steps(run_dir / "tensorboard", "images", "inputs_vs_reconstructions") == list(
         range(EPOCHS)
     )

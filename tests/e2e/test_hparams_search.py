@@ -3,6 +3,11 @@ figures only."""
 
 import json
 import math
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import yaml
 
@@ -66,3 +71,172 @@ def test_anomaly_search_maximises_the_validation_roc_auc_and_searches_beta(aecli
     configs = [yaml.safe_load((p / ".hydra" / "config.yaml").read_text()) for p in trials]
     assert all(c["model"]["name"] == "vae" for c in configs)
     assert all(c["anomaly"]["objective"] == "val_roc_auc" for c in configs)
+
+
+# the R1 command of issue 29: with this seed the TPE sampler's random start draws the diverging
+# learning rate for some trials and 0.001 for others
+_DIVERGING = [
+    "hparams_search=optuna",
+    "hydra.sweeper.n_trials=3",
+    "trainer.learning_rate=choice(0.001,1000000000.0)",
+    "hydra.sweeper.sampler.seed=2",
+    "dataset=synthetic",
+    "dataset.size=600",
+    "trainer.epochs=1",
+    "model.hidden_units=[32]",
+    "trainer.batch_size=32",
+]
+
+
+def _trials(sweep):
+    return sorted(
+        (p for p in sweep.iterdir() if (p / "status.json").exists()), key=lambda p: int(p.name)
+    )
+
+
+def test_a_diverging_trial_fails_alone_and_the_search_goes_on_to_its_summary(aecli, tmp_path):
+    result = aecli("train", *_DIVERGING)
+    # the search ran every trial, then exits 1 as any sweep with failed runs, naming them
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert "Values were told" not in result.stderr and "Traceback" not in result.stderr
+    assert "float-castable" not in result.stdout + result.stderr
+    sweep = next((tmp_path / "outputs" / "train-multirun").iterdir())
+    trials = _trials(sweep)
+    assert [p.name for p in trials] == ["0", "1", "2"]
+    statuses = {}
+    for trial in trials:
+        status = json.loads((trial / "status.json").read_text())
+        overrides = yaml.safe_load((trial / ".hydra" / "overrides.yaml").read_text())
+        diverging = "trainer.learning_rate=1000000000.0" in overrides
+        assert status["status"] == ("failed" if diverging else "completed"), status
+        if diverging:
+            assert status["error"].startswith("Training diverged")
+        statuses[trial.name] = status["status"]
+    failed = [name for name, status in statuses.items() if status == "failed"]
+    assert failed and len(failed) < 3, statuses
+    assert f"{len(failed)} of 3 runs did not complete" in result.stderr
+    summary = json.loads((sweep / "summary.json").read_text())
+    assert {r["run"]: r["status"] for r in summary} == statuses
+    assert all(r["error"].startswith("Training diverged") for r in summary if r["run"] in failed)
+    # Optuna's study kept the completed trials: its best is one of them, named in the summary
+    results = yaml.safe_load((sweep / "optimization_results.yaml").read_text())
+    assert results["best_params"]["trainer.learning_rate"] == 0.001
+    assert "Optuna's best trial: run " in result.stdout
+
+    # `aecli summarize` rebuilds the summary of an Optuna sweep, which has no multirun.yaml
+    assert not (sweep / "multirun.yaml").exists()
+    (sweep / "summary.json").unlink()
+    rebuilt = aecli("summarize", str(sweep))
+    assert rebuilt.returncode == 1, rebuilt.stdout[-2000:] + rebuilt.stderr[-2000:]
+    assert json.loads((sweep / "summary.json").read_text()) == summary
+    assert "Optuna's best trial: run " in rebuilt.stdout
+    assert f"{3 - len(failed)} of 3 runs completed" in rebuilt.stdout
+
+
+def test_a_search_whose_every_trial_fails_ends_in_its_summary_not_a_usage_error(aecli, tmp_path):
+    result = aecli(
+        "train",
+        *[arg for arg in _DIVERGING if "learning_rate" not in arg and "n_trials" not in arg],
+        "hydra.sweeper.n_trials=2",
+        "trainer.learning_rate=1000000000.0",
+    )
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert "2 of 2 runs did not complete" in result.stderr
+    # Optuna's "No trials are completed yet" is not blamed on the command line
+    assert "--help" not in result.stderr and "Traceback" not in result.stderr
+    sweep = next((tmp_path / "outputs" / "train-multirun").iterdir())
+    summary = json.loads((sweep / "summary.json").read_text())
+    assert [r["status"] for r in summary] == ["failed", "failed"]
+    assert not (sweep / "optimization_results.yaml").exists()
+
+
+_SMALL_SEARCH = [
+    "hparams_search=optuna",
+    "dataset=synthetic",
+    "dataset.size=600",
+    "trainer.epochs=1",
+    "model.hidden_units=[32]",
+    "trainer.batch_size=32",
+]
+
+
+def _kill_9_during_trial_1(cwd, *args):
+    """Start `aecli train ARGS` and kill -9 it once its second trial has claimed its folder."""
+    search = subprocess.Popen(
+        [sys.executable, "-m", "aecli", "train", *args],
+        cwd=cwd,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 300
+    while not list(cwd.glob("outputs/train-multirun/*/1/status.json")):
+        assert search.poll() is None, search.communicate()[1][-3000:]
+        assert time.monotonic() < deadline, "the second trial never started"
+        time.sleep(0.05)
+    search.send_signal(signal.SIGKILL)
+    search.wait()
+    return next((cwd / "outputs" / "train-multirun").iterdir())
+
+
+def test_summarize_rebuilds_an_optuna_search_killed_mid_study(aecli, tmp_path):
+    sweep = _kill_9_during_trial_1(tmp_path, *_SMALL_SEARCH, "hydra.sweeper.n_trials=3")
+    assert not (sweep / "multirun.yaml").exists()
+    assert not (sweep / "optimization_results.yaml").exists()
+    result = aecli("summarize", str(sweep))
+    # the killed trial did not complete: exit 1, as for any sweep with unfinished runs
+    assert result.returncode == 1, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+    summary = json.loads((sweep / "summary.json").read_text())
+    assert [r["run"] for r in summary] == ["0", "1"]
+    assert [r["status"] for r in summary] == ["completed", "interrupted"]
+    # the search space's keys are the swept columns, as multirun.yaml names them for a grid
+    assert {"trainer.learning_rate", "model.latent_dim", "beta"} <= set(summary[0])
+    assert "1 of 2 runs completed" in result.stdout
+
+    # a folder no sweep made is still refused, and nothing is written into it
+    run = tmp_path / "outputs" / "single"
+    run.mkdir()
+    refused = aecli("summarize", str(run))
+    assert refused.returncode == 2 and "is not a sweep folder" in refused.stderr
+    assert list(run.iterdir()) == []
+
+
+def test_a_study_kept_in_sqlite_continues_after_kill_9_and_runs_no_trial_twice(aecli, tmp_path):
+    """`hydra.sweeper.storage=sqlite:///...` works (SQLAlchemy below 2 with Optuna 2.10), and
+    the same command continues the study with new trials: a seeded sampler would otherwise draw
+    the killed search's trials again."""
+    import optuna
+
+    search = [*_SMALL_SEARCH, "hydra.sweeper.storage=sqlite:///study.db"]
+    killed = _kill_9_during_trial_1(tmp_path, *search, "hydra.sweeper.n_trials=3")
+    result = aecli("train", *search, "hydra.sweeper.n_trials=2")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "continuing the Optuna study train of sqlite:///study.db: 2 earlier trials" in (
+        result.stdout
+    )
+    (continued,) = set((tmp_path / "outputs" / "train-multirun").iterdir()) - {killed}
+
+    study = optuna.load_study(study_name="train", storage=f"sqlite:///{tmp_path}/study.db")
+    states = [trial.state for trial in study.trials]
+    assert states[0] == optuna.trial.TrialState.COMPLETE
+    assert states[1] == optuna.trial.TrialState.RUNNING  # the killed one: Optuna never heard
+    assert states[2:] == [optuna.trial.TrialState.COMPLETE] * 2
+    drawn = [tuple(sorted(trial.params.items())) for trial in study.trials]
+    assert len(set(drawn)) == len(drawn), drawn
+
+    # each new trial ran in the continued search's folder, with the parameters the study holds
+    def params(trial):
+        overrides = yaml.safe_load((trial / ".hydra" / "overrides.yaml").read_text())
+        return {item.split("=")[0]: item.split("=")[1] for item in overrides}
+
+    for folder, trial in zip(_trials(continued), study.trials[2:], strict=True):
+        assert json.loads((folder / "status.json").read_text())["status"] == "completed"
+        assert {key: str(value) for key, value in trial.params.items()}.items() <= params(
+            folder
+        ).items()
+    assert params(_trials(killed)[0]) != params(_trials(continued)[0])
+    # the trials' records name the seed the sampler used: 1234 moved on by the 2 earlier trials
+    hydra = yaml.safe_load((_trials(continued)[0] / ".hydra" / "hydra.yaml").read_text())
+    assert hydra["sweeper"]["sampler"]["seed"] == 1236

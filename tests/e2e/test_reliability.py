@@ -213,34 +213,6 @@ def small_disk(tmp_path):
         subprocess.run(["umount", "-l", str(mount_point)], check=False)
 
 
-def test_a_full_disk_during_a_checkpoint_fails_cleanly_and_keeps_earlier_checkpoints(
-    aecli, small_disk
-):
-    # ~200 KiB left: the first checkpoints (60 KiB each) fit, a later one does not
-    (small_disk / "filler").write_bytes(b"\0" * 800 * 1024)
-    run_dir = small_disk / "run"
-    result = aecli(
-        "train",
-        *TINY,
-        "dataset.size=600",
-        "model.hidden_units=[16]",
-        "trainer.epochs=8",
-        f"hydra.run.dir={run_dir}",
-    )
-    assert result.returncode == 2, result.stderr[-3000:]
-    assert "Traceback" not in result.stderr
-    assert "No space left" in result.stderr and "hydra.run.dir" in result.stderr
-    status = _status(run_dir)
-    assert status["status"] == "failed" and "No space left" in status["error"]
-    assert [p for p in run_dir.rglob(".*tmp*")] == []
-    assert _checkpoint(run_dir, "last")["epoch"] == status["epochs_completed"] - 1
-
-    (small_disk / "filler").unlink()
-    resumed = aecli("resume", str(run_dir))
-    assert resumed.returncode == 0, resumed.stderr[-3000:]
-    assert _status(run_dir)["status"] == "completed"
-
-
 def test_two_resumes_of_one_run_started_together_train_it_once(aecli, tmp_path):
     run_dir = tmp_path / "run"
     killed = aecli(
@@ -268,6 +240,31 @@ def test_two_resumes_of_one_run_started_together_train_it_once(aecli, tmp_path):
     assert "Another aecli process" in results[1][1] and "Traceback" not in results[1][1]
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["optimizer_steps"] == 3 * (metrics["train_examples"] // 32)
+
+
+def test_a_run_locked_on_another_host_is_resumed_only_with_force(aecli, tmp_path):
+    run_dir = tmp_path / "run"
+    killed = aecli(
+        "train",
+        *TINY,
+        "trainer.epochs=2",
+        f"hydra.run.dir={run_dir}",
+        env={"AECLI_FAULT_POINT": "epoch-end:1"},
+    )
+    assert killed.returncode == -signal.SIGKILL
+    # as a node sharing the disk leaves it: its PID means nothing on this host
+    (run_dir / "run.lock").write_text("999999 other-node 4242\n")
+    status = (run_dir / "status.json").read_bytes()
+    refused = aecli("resume", str(run_dir))
+    assert refused.returncode == 2, refused.stderr[-3000:]
+    assert "process 999999 on host other-node" in refused.stderr
+    assert f"`aecli resume {run_dir} --force`" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert (run_dir / "run.lock").read_text() == "999999 other-node 4242\n"
+    assert (run_dir / "status.json").read_bytes() == status
+    forced = aecli("resume", str(run_dir), "--force")
+    assert forced.returncode == 0, forced.stderr[-3000:]
+    assert _status(run_dir)["status"] == "completed" and not (run_dir / "run.lock").exists()
 
 
 def test_two_trains_into_one_folder_started_together_one_is_refused(tmp_path):

@@ -32,6 +32,31 @@ def test_a_finished_run_is_extended_without_training_an_epoch_twice(aecli, tmp_p
     assert "epochs: 4" in (run / ".hydra" / "config.yaml").read_text()
     steps = [step for step, _ in scalar_series(run / "tensorboard" / "train", "epoch_loss")]
     assert steps == [0, 1, 2, 3]
+    # Keras logs each validation pass against the optimizer's step count: the first two are kept
+    validation = run / "tensorboard" / "validation"
+    steps = [step for step, _ in scalar_series(validation, "evaluation_loss_vs_iterations")]
+    assert steps == [steps_per_epoch * epochs for epochs in (1, 2, 3, 4)]
+
+
+def test_an_extension_to_fewer_epochs_than_the_checkpoints_hold_is_refused_writing_nothing(
+    aecli, tmp_path
+):
+    run = tmp_path / "run"
+    assert aecli("train", *SMALL, f"hydra.run.dir={run}").returncode == 0
+    status = json.loads((run / "status.json").read_text())
+    records = [run / "status.json", run / "metrics.json", run / ".hydra" / "config.yaml"]
+    # status.json alone says nothing, or too little: the `last` checkpoint says 2 epochs
+    for told in (None, 0, "7", True):
+        (run / "status.json").write_text(json.dumps({**status, "epochs_completed": told}))
+        (run / "metrics.json").write_text("{}")
+        before = [path.read_bytes() for path in records]
+        for asked in (1, 2):
+            refused = aecli("resume", str(run), f"trainer.epochs={asked}")
+            assert refused.returncode == 2, (told, asked, refused.stderr[-3000:])
+            assert "completed 2 epochs already (according to its checkpoints)" in refused.stderr
+            assert "Traceback" not in refused.stderr
+            assert [path.read_bytes() for path in records] == before, (told, asked)
+            assert not (run / "run.lock").exists()
 
 
 def test_resume_takes_no_other_key(aecli, tmp_path):

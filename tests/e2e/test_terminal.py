@@ -53,6 +53,39 @@ def test_a_plain_run_prints_no_framework_lines_and_no_line_over_100_columns(aecl
     assert [line.split()[1] for line in lines if line.startswith("epoch ")] == ["1/2", "2/2"]
     assert "XLA off" not in output  # an INFO log: shown with -v
     assert "val_loss" in result.stdout  # the final metrics table
+    # which holds metrics, not the config the run line shows
+    assert not any(line.startswith(("│ model ", "│ seed ", "│ beta ")) for line in lines)
+    # and the run ends saying where its results are and what to run next
+    run = lines[0].split()[1]
+    assert f"results in {run}; next:" in result.stdout
+    assert f"  aecli sample {run}" in lines and f"  aecli predict {run} input=PATH" in lines
+
+
+def test_epoch_lines_keep_their_terms_and_fit_80_columns(aecli):
+    result = aecli("train", *TINY, "trainer.epochs=3", "model=beta_tcvae", env={"COLUMNS": "80"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    epochs = [line for line in result.stdout.splitlines() if line.startswith("epoch ")]
+    assert len(epochs) == 3 and all(len(line) <= 80 for line in epochs)
+    # the same term names in every line (the values between them change)
+    assert len({tuple(line.split()[3::2]) for line in epochs}) == 1
+    assert " C " not in epochs[0] and "β" not in epochs[0]  # no schedule moves them
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path):
+    import subprocess
+    import sys
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "aecli", "train", "--help"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    process.stdout.close()  # as `| head` does once it has its lines
+    _, stderr = process.communicate(timeout=120)
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr
+    assert process.returncode in (0, 141)
 
 
 def test_quiet_prints_only_the_final_metrics_and_verbose_the_info_logs(aecli):
@@ -70,6 +103,14 @@ def test_quiet_prints_only_the_final_metrics_and_verbose_the_info_logs(aecli):
 def test_an_error_message_keeps_its_square_brackets(capsys):
     report_error(UserError("install the CUDA build with `pip install 'aecli[gpu]'`"))
     assert "pip install 'aecli[gpu]'" in capsys.readouterr().err
+
+
+def test_an_error_message_sends_no_control_characters_to_the_terminal(capsys):
+    # e.g. a file name or a record's text holding an escape sequence that would clear the screen
+    report_error(UserError("The file \x1b[2J\x1b]0;title\x07data.csv\r cannot be read."))
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and "\x07" not in err and "\r" not in err
+    assert "[2J]0;titledata.csv cannot be read." in err
 
 
 @pytest.mark.skipif(os.path.exists("/dev/nvidia0"), reason="needs a machine without a GPU")

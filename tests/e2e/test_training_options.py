@@ -63,16 +63,33 @@ def test_early_stopping_goes_on_counting_after_a_resume(aecli, tmp_path):
     first = aecli("train", *patient, "trainer.epochs=2")
     assert first.returncode == 0, first.stderr[-3000:]
     run = _only_run(tmp_path)
-    best_epoch = CheckpointStore(run / "checkpoints").metadata("best")["epoch"]
     resumed = aecli("resume", str(run), "trainer.epochs=8")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     metrics = json.loads((run / "metrics.json").read_text())
-    # patience counts from the best epoch of the first session (no val_loss improves by 100):
-    # 3 epochs after it, not 3 epochs after the resume
+    # patience counts from the first epoch, the only improvement by 100 (on nothing): 3 epochs
+    # after it, as in an uninterrupted run, not 3 epochs after the resume or the best checkpoint
     assert metrics["stopped_early"] is True
-    assert metrics["epochs_completed"] == best_epoch + 1 + 3
+    assert metrics["epochs_completed"] == 4
     val_losses = [v for _, v in scalar_series(run / "tensorboard" / "validation", "epoch_loss")]
     assert metrics["val_loss"] == pytest.approx(min(val_losses), rel=1e-6)
+
+
+def test_early_stopping_stops_a_killed_and_resumed_run_where_an_uninterrupted_one_stops(
+    aecli, tmp_path
+):
+    # the loss falls every epoch (so the `best` checkpoint is the last one), never by min_delta
+    patient = [*TINY, "trainer.epochs=8", "trainer.early_stopping_patience=3"]
+    patient.append("trainer.early_stopping_min_delta=100")
+    straight, killed = tmp_path / "straight", tmp_path / "killed"
+    assert aecli("train", *patient, f"hydra.run.dir={straight}").returncode == 0
+    stopped = aecli(
+        "train", *patient, f"hydra.run.dir={killed}", env={"AECLI_FAULT_POINT": "epoch-end:2"}
+    )
+    assert stopped.returncode == -9  # SIGKILL after the second epoch's checkpoint
+    resumed = aecli("resume", str(killed))
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    ends = [json.loads((run / "metrics.json").read_text()) for run in (straight, killed)]
+    assert [(end["stopped_early"], end["epochs_completed"]) for end in ends] == [(True, 4)] * 2
 
 
 def test_a_bad_trainer_option_is_one_paragraph_before_tensorflow(aecli):

@@ -1,7 +1,9 @@
 """The user's own data: image folders, .npz archives and CSV tables, in the real file formats."""
 
+import contextlib
 import csv
 import os
+import threading
 
 import numpy as np
 import pytest
@@ -384,5 +386,64 @@ def test_an_unreadable_image_folder_is_named(tmp_path, monkeypatch):
 
     # as root (CI containers) chmod cannot deny a read, so the denial is simulated
     monkeypatch.setattr(type(root), "iterdir", denied)
-    with pytest.raises(DataError, match=r"imgs cannot be read \(Permission denied: .*readable"):
+    with pytest.raises(
+        DataError, match=r"imgs cannot be read: Permission denied\. Make it readable"
+    ):
         user_files.read_image_folder(root)
+
+
+# --- named pipes ---------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _pipe_nobody_writes(path):
+    """A real FIFO at `path`. Should the reader open it (the defect: open() waits for a writer),
+    a watcher opens the writing end and closes it at once, so the reader sees an empty stream
+    and fails with some other message instead of hanging the suite; `opened` records it."""
+    os.mkfifo(path)
+    opened, done = [], threading.Event()
+
+    def watch():
+        while not done.is_set():
+            try:
+                descriptor = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+            except OSError:  # ENXIO: no reader has it open
+                done.wait(0.01)
+                continue
+            opened.append(True)
+            os.close(descriptor)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        yield opened
+    finally:
+        done.set()
+        watcher.join()
+
+
+@pytest.mark.parametrize(
+    "read, name, wanted",
+    [
+        (user_files.read_npz, "d.npz", "not an .npz archive"),
+        (user_files.read_csv, "t.csv", "not a CSV file"),
+        (user_files.read_image_folder, "imgs", "not a folder of images"),
+    ],
+    ids=["npz", "csv", "image folder"],
+)
+def test_a_named_pipe_as_the_dataset_path_is_refused_without_opening_it(
+    tmp_path, read, name, wanted
+):
+    with _pipe_nobody_writes(tmp_path / name) as opened:
+        with pytest.raises(DataError, match=f"is a named pipe \\(FIFO\\), {wanted}") as refused:
+            read(tmp_path / name)
+    assert not opened, "the reader opened the pipe"
+    assert "dataset.path" in str(refused.value)
+
+
+def test_a_named_pipe_among_the_images_is_refused_without_opening_it(tmp_path):
+    root = _image_folder(tmp_path / "imgs")
+    with _pipe_nobody_writes(root / "dog" / "999.png") as opened:
+        with pytest.raises(DataError, match=r"999.png is a named pipe \(FIFO\), not an image"):
+            user_files.read_image_folder(root)
+    assert not opened, "the reader opened the pipe"

@@ -2,10 +2,12 @@
 
 import json
 
+import pytest
+import yaml
 from rich.console import Console
 
 from aecli.commands.runs import runs_table
-from aecli.rundir.listing import find_runs
+from aecli.rundir.listing import find_runs, read_run
 
 
 def _run(folder, overrides, status, error=None, config=""):
@@ -54,3 +56,71 @@ def test_tags_are_shown_when_a_run_has_them(tmp_path):
 def test_no_tags_column_when_no_run_has_tags(tmp_path):
     _run(tmp_path / "a", ["beta=4"], "completed")
     assert " tags " not in _header(_text(tmp_path))
+
+
+@pytest.mark.parametrize(
+    "status_error, config, damage",
+    [
+        (5, "", "status.json's `error` is `5`, not text"),
+        (None, "model: 5\n", "config.yaml's `model` is `5`, not a section"),
+        (None, "dataset: [1, 2]\n", "config.yaml's `dataset` is `[1, 2]`, not a section"),
+        (
+            None,
+            "name: [1, 2]\ntags: 7\n",
+            "config.yaml's `name` is `[1, 2]`, not text; config.yaml's `tags` is `7`, not a list",
+        ),
+    ],
+    ids=["error a number", "model a number", "dataset a list", "name a list, tags a number"],
+)
+def test_a_record_with_a_field_of_the_wrong_kind_is_a_damaged_row_not_a_crash(
+    tmp_path, status_error, config, damage
+):
+    _run(tmp_path / "bad", ["beta=4"], "completed", status_error, config)
+    _run(tmp_path / "good", ["beta=1"], "completed", config="name: fine\ntags: [a]\n")
+    text = " ".join(_text(tmp_path).split())  # the table folds long cells over lines
+    assert f"completed: damaged record: {damage}" in text
+    assert "beta=1" in text  # the other run is listed as ever
+
+
+def test_a_failed_run_with_a_damaged_config_shows_its_reason_then_the_damage(tmp_path):
+    _run(tmp_path / "a", ["beta=4"], "failed", "Out of memory. Lower it.", config="model: 5\n")
+    lines = [line.strip() for line in _text(tmp_path).splitlines()]
+    assert any(line.endswith("failed: Out of memory") for line in lines)
+    assert any(
+        line.endswith("damaged record: config.yaml's `model` is `5`, not a section")
+        for line in lines
+    )
+
+
+def test_a_numeric_name_is_shown_as_text(tmp_path):
+    _run(tmp_path / "a", ["beta=4"], "completed", config="name: 42\n")
+    assert "42" in _text(tmp_path)
+
+
+def test_escape_sequences_in_records_never_reach_the_terminal(tmp_path):
+    _run(
+        tmp_path / "a",
+        [],
+        "failed",
+        "\x1b[2J\x1b[31mcleared\rscreen",
+        config='name: "\\e[5mblink"\ntags: ["\\e[1mbold"]\n',
+    )
+    # as Hydra writes them: YAML escapes the control characters
+    (tmp_path / "a" / ".hydra" / "overrides.yaml").write_text(
+        yaml.safe_dump(["beta=4", "name=\x1b]0;pwned\x07x"])
+    )
+    run = read_run(tmp_path / "a")
+    assert run.first_error_line == "[2J[31mclearedscreen"
+    assert run.overrides == ["beta=4", "name=]0;pwnedx"]
+    console = Console(width=400, record=True, force_terminal=True)
+    console.print(runs_table(find_runs(tmp_path), tmp_path))
+    shown = console.export_text(styles=False)
+    assert not any(ord(c) < 32 and c != "\n" or 0x7F <= ord(c) <= 0x9F for c in shown)
+    assert "[5mblink: [1mbold" in shown
+
+
+def test_a_config_that_is_an_alias_bomb_or_refers_to_itself_is_listed_without_expanding(tmp_path):
+    from hostile_files import alias_bomb
+
+    _run(tmp_path / "a", ["beta=4"], "completed", config=alias_bomb() + "me: &s [*s]\n")
+    assert "beta=4" in _text(tmp_path)

@@ -15,6 +15,7 @@ from aecli.models import build_model
 from aecli.training.optimization import (
     EarlyStopping,
     LearningRateLog,
+    ReduceLROnPlateau,
     ResumedBest,
     build_optimizer,
     current_learning_rate,
@@ -183,6 +184,76 @@ def test_early_stopping_after_a_resume_keeps_a_resumed_epoch_that_beats_the_chec
     for restored, expected in zip(model.get_weights(), reached, strict=True):
         np.testing.assert_array_equal(restored, expected)
     assert early.lowest == 2.5
+
+
+# validation losses whose steps shrink below min_delta=0.01: epoch 3 improves on the reference of
+# epoch 1 (4.0) by more than 0.01, though not on the lowest loss before it (3.995, epoch 2)
+SHRINKING = [5.0, 4.0, 3.995, 3.988, 3.987, 3.986, 3.985, 3.984]
+
+
+def _epochs(callback, model, losses, start):
+    """Feed `losses[start:]` to a fresh fit of `callback`; the epoch at which it stopped
+    training, if any."""
+    callback.set_model(model)
+    model.stop_training = False
+    callback.on_train_begin()
+    for epoch in range(start, len(losses)):
+        callback.on_epoch_end(epoch, {"val_loss": losses[epoch]})
+        if model.stop_training:
+            return epoch
+    return None
+
+
+@pytest.mark.parametrize("split", range(1, 6))
+def test_early_stopping_resumed_after_any_epoch_stops_where_an_uninterrupted_run_does(split):
+    model = _tiny_model()
+    uninterrupted = _epochs(EarlyStopping(StopConditions(), 2, 0.01), model, SHRINKING, 0)
+    assert uninterrupted == 5
+    # the first process: epochs before `split`, then the count its last checkpoint saved
+    first = EarlyStopping(StopConditions(), 2, 0.01)
+    assert _epochs(first, model, SHRINKING[:split], 0) is None
+    lowest = min(SHRINKING[:split])
+    resumed = ResumedBest(SHRINKING.index(lowest), lowest, model.get_weights())
+    second = EarlyStopping(StopConditions(), 2, 0.01, resumed, split, first.checkpoint_state())
+    assert _epochs(second, model, SHRINKING, split) == uninterrupted
+
+
+def test_a_partial_epoch_does_not_count_for_early_stopping():
+    model = _tiny_model()
+    stop = StopConditions()
+    early = EarlyStopping(stop, 1, 0.01)
+    assert _epochs(early, model, [5.0], 0) is None
+    counted = early.checkpoint_state()
+    stop.stopped_mid_epoch = True  # a signal in epoch 1: its validation loss is of a partial epoch
+    early.on_epoch_end(1, {"val_loss": 9.0})
+    assert early.checkpoint_state() == counted and not model.stop_training
+
+
+def _rates(model, losses, start, plateau):
+    plateau.set_model(model)
+    plateau.on_train_begin()
+    rates = []
+    for epoch in range(start, len(losses)):
+        plateau.on_epoch_end(epoch, {"val_loss": losses[epoch]})
+        rates.append(current_learning_rate(model.optimizer))
+    return rates
+
+
+@pytest.mark.parametrize("split", range(1, 7))
+def test_the_plateau_schedule_resumed_after_any_epoch_lowers_the_rate_when_uninterrupted_does(
+    split,
+):
+    losses = [5.0, 4.0, 4.0, 3.9, 3.9, 3.9, 3.9, 3.9]
+    model = _tiny_model()
+    model.compile(optimizer=keras.optimizers.Adam(1.0))
+    uninterrupted = _rates(model, losses, 0, ReduceLROnPlateau(StopConditions(), 0.5, 2))
+    assert uninterrupted == [1.0] * 5 + [0.5, 0.5, 0.25]
+    model.optimizer.learning_rate = 1.0
+    first = ReduceLROnPlateau(StopConditions(), 0.5, 2)
+    before = _rates(model, losses[:split], 0, first)
+    # the rate is in the checkpointed optimizer state; the count goes with the checkpoint
+    second = ReduceLROnPlateau(StopConditions(), 0.5, 2, first.checkpoint_state())
+    assert before + _rates(model, losses, split, second) == uninterrupted
 
 
 def test_plateau_schedule_lowers_the_rate_after_patience():
