@@ -355,3 +355,44 @@ def test_a_stopped_export_leaves_no_folder_and_a_killed_ones_leftovers_are_clear
     assert result.returncode == 0, result.stderr[-3000:]
     assert not leftover.exists()
     assert sorted(path.name for path in (run / "export").iterdir()) == ["saved_model"]
+
+
+@pytest.mark.parametrize("name", ["csv_detector", "vae_detector"])
+def test_the_saved_model_reproduces_aecli_predict_on_the_same_files(runs, name, tmp_path):
+    """The same new file through `aecli predict` and through the export in plain TensorFlow: the
+    codes, reconstructions, scores and flags agree. A CSV's cells reach the export as float32
+    (its signature's dtype), predict reads them as float64."""
+    run = runs[name]
+    if not (run / "export" / "saved_model").exists():
+        assert _export(run).returncode == 0
+    raw = _raw_inputs(run, np.random.default_rng(3))
+    if raw.dtype == np.uint8:
+        given = tmp_path / "new.npz"
+        np.savez(given, x=raw)
+    else:
+        given = tmp_path / "new.csv"
+        header = ",".join(f"f{i}" for i in range(raw.shape[1]))
+        np.savetxt(given, raw, fmt="%.6f", delimiter=",", header=header, comments="")
+        raw = np.loadtxt(given, delimiter=",", skiprows=1, dtype=np.float32)
+    result = _aecli("predict", str(run), f"input={given}", "predict.name=new", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    predicted = run / "predictions" / "new"
+    table = np.genfromtxt(predicted / "predictions.csv", delimiter=",", names=True)
+    codes = np.load(predicted / "codes.npy")
+    served = _served_in_plain_tensorflow(run / "export" / "saved_model", raw, codes, tmp_path)
+
+    pairs = {
+        "encode/mean": codes,
+        "reconstruct/reconstruction": np.load(predicted / "reconstructions.npy"),
+        "score/score": table["recon"],
+    }
+    if name == "csv_detector":
+        pairs["flag/flag"] = table["flag"].astype(bool)
+    else:
+        pairs["encode/log_variance"] = np.load(predicted / "logvars.npy")
+    differences = {}
+    for key, value in pairs.items():
+        # a far-out row's score is tens: one float32 rounding there is a few 1e-6, hence rtol
+        np.testing.assert_allclose(served[key], value, atol=TOLERANCE, rtol=1e-6, err_msg=key)
+        differences[key] = float(np.max(np.abs(served[key].astype(float) - value)))
+    print(name, "export vs predict", differences)
