@@ -45,6 +45,10 @@ COMMANDS = {
         "aecli.commands.anomaly",
         "Train on normal data only and detect anomalies (tabular or one-class images).",
     ),
+    "export": (
+        "aecli.commands.export",
+        "A finished run as a SavedModel (or TFLite) taking raw inputs, with metadata.json.",
+    ),
     "resume": (
         "aecli.commands.resume",
         "Continue a stopped or crashed run from its last checkpoint.",
@@ -72,7 +76,7 @@ COMMANDS = {
 HYDRA_COMMANDS = ("train", "anomaly")
 # commands that load TensorFlow: its native start-up lines are filtered out of their stderr
 TENSORFLOW_COMMANDS = (
-    *("train", "anomaly", "resume", "eval", "sample", "encode", "predict", "bench"),
+    *("train", "anomaly", "resume", "eval", "sample", "encode", "predict", "export", "bench"),
     *("summarize", "tensorboard"),  # the sweep's HParams are written, and served, by TensorFlow
 )
 # Set before TensorFlow loads (a user's own value wins). TensorFlow turns oneDNN's CPU kernels on

@@ -17,6 +17,7 @@ RUN/
   codes/{split}_codes.npy, {split}_labels.npy      `aecli encode`
   samples/*.png                                    `aecli sample`
   predictions/<name>/                              `aecli predict` (one folder per call)
+  export/{saved_model,tflite}/                     `aecli export`: the model and metadata.json
 """
 
 from dataclasses import dataclass
@@ -108,6 +109,10 @@ class RunFolder:
     @property
     def samples(self) -> Path:
         return self.path / "samples"
+
+    def export_dir(self, format: str) -> Path:
+        """export/<format>/: one `aecli export` of the run (saved_model or tflite)."""
+        return self.path / "export" / format
 
     def temporaries(self) -> list[Path]:
         """Files a killed writer left half done: every atomic write in aecli goes through a

@@ -11,6 +11,7 @@ OPTIONS = {
     "eval": ["eval.k=", "eval.split=", "dataset.limit="],
     "sample": ["sample.count=", "dataset.limit="],
     "encode": ["encode.split=", "dataset.limit="],
+    "export": ["export.format="],
     "resume": ["run_dir"],
     "runs": ["root"],
     "summarize": ["sweep_dir"],
