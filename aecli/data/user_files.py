@@ -344,18 +344,25 @@ def _npz_arrays(path: Path) -> dict[str, np.ndarray]:
         ) from None
 
 
+def finite_float32(x: np.ndarray, where: str, fix: str = "") -> np.ndarray:
+    """`x` as float32, refused when an example holds NaN, infinity or a value beyond float32;
+    `where` names the array in the error (`The file data.npz: x_train`)."""
+    with np.errstate(over="ignore"):
+        x = x.astype(np.float32)
+    bad = ~np.isfinite(x.reshape(len(x), -1)).all(axis=1)
+    if bad.any():
+        raise DataError(
+            f"{where} holds NaN or infinite values (or values beyond float32), first in example "
+            f"{int(np.argmax(bad))}. Replace them with finite numbers or drop those examples."
+            + (f" {fix}" if fix else "")
+        )
+    return x
+
+
 def _npz_images(path: Path, key: str, x: np.ndarray, fix: str) -> np.ndarray:
     """uint8 kept for load_arrays to scale by 1/255; any other number as float32, finite."""
     if x.dtype != np.uint8:
-        with np.errstate(over="ignore"):
-            x = x.astype(np.float32)
-        bad = ~np.isfinite(x.reshape(len(x), -1)).all(axis=1)
-        if bad.any():
-            raise DataError(
-                f"The file {path}: {key} holds NaN or infinite values (or values "
-                f"beyond float32), first in example {int(np.argmax(bad))}. Replace "
-                f"them with finite numbers or drop those examples. {fix}"
-            )
+        x = finite_float32(x, f"The file {path}: {key}", fix)
     # (n, h, w): single-channel images, given the channel axis convolutions expect
     return x[..., None] if x.ndim == 3 else x
 

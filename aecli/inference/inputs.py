@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from aecli.data import readers
-from aecli.data.user_files import IMAGE_SUFFIXES
+from aecli.data.user_files import IMAGE_SUFFIXES, finite_float32
 from aecli.errors import DataError
 
 NPZ_KEYS = ("x", "x_test", "x_train")
@@ -339,14 +339,7 @@ def _arrays(source: Path, x: np.ndarray, kind: str, record: dict) -> NewInput:
                 f"The input {source} holds 8-bit values, and the run was trained on float32 "
                 "numbers used as they are. Give them as the same float numbers."
             )
-        with np.errstate(over="ignore"):
-            x = x.astype(np.float32)
-        bad = ~np.isfinite(x.reshape(len(x), -1)).all(axis=1)
-        if bad.any():
-            raise DataError(
-                f"The input {source} holds NaN or infinite values, first in example "
-                f"{int(np.argmax(bad))}. Replace them or drop those examples."
-            )
+        x = finite_float32(x, f"The input {source}")
 
     def read(batch_size: int) -> Iterator[Batch]:
         for start in range(0, len(x), batch_size):
