@@ -30,6 +30,7 @@ from omegaconf import OmegaConf
 from aecli.errors import UserError
 from aecli.inference.trained import TrainedModel, load_trained
 from aecli.models import losses
+from aecli.rundir.atomic import published_folder
 from aecli.rundir.provenance import provenance, run_seeds
 
 FORMATS = ("saved_model", "tflite")
@@ -245,32 +246,6 @@ def convert_to_tflite(saved_model: Path, family: str) -> bytes:
         ) from None
 
 
-def _fsync_tree(path: Path) -> None:
-    """Flush every file under `path` to disk before the rename publishes it."""
-    for file in path.rglob("*"):
-        if file.is_file():
-            with open(file, "rb") as stream:
-                os.fsync(stream.fileno())
-
-
-def _remove_stale_builds(target: Path) -> None:
-    """Remove the building folders of exports that were killed (SIGKILL, power loss) before they
-    could clean up: those whose process no longer runs. A live export's folder is left alone."""
-    for folder in target.parent.glob(f".{target.name}.*.tmp"):
-        pid = folder.name.removeprefix(f".{target.name}.").removesuffix(".tmp")
-        if not pid.isdigit():
-            continue
-        try:
-            os.kill(int(pid), 0)
-            if int(pid) != os.getpid():
-                continue  # another export of this run is being built right now
-        except ProcessLookupError:
-            pass
-        except PermissionError:
-            continue  # a live process of another user
-        shutil.rmtree(folder, ignore_errors=True)
-
-
 def export_run(run_dir: Path, fmt: str) -> tuple[Path, dict]:
     """Write RUN/export/<fmt>/ for the completed run at `run_dir`; return the folder and its
     metadata. Refused, with nothing written, for an unknown format, a run that cannot be loaded
@@ -292,12 +267,7 @@ def export_run(run_dir: Path, fmt: str) -> tuple[Path, dict]:
     table_dtype = tf.float64 if fmt == "saved_model" else tf.float32
     functions, refusal = serving_functions(trained, table_dtype)
     record = metadata(trained, fmt, functions, refusal, table_dtype)
-    parent_made = not target.parent.exists()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale_builds(target)
-    building = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        building.mkdir()
+    with published_folder(target, synced=True) as building:
         if fmt == "saved_model":
             write_saved_model(trained, functions, building)
         else:
@@ -306,14 +276,4 @@ def export_run(run_dir: Path, fmt: str) -> tuple[Path, dict]:
             (building / TFLITE_MODEL).write_bytes(convert_to_tflite(staged, trained.cfg.model.name))
             shutil.rmtree(staged)
         (building / METADATA).write_text(json.dumps(record, indent=2, allow_nan=True) + "\n")
-        _fsync_tree(building)
-        os.rename(building, target)  # fails, rather than merges, if a target appeared meanwhile
-    except BaseException:
-        shutil.rmtree(building, ignore_errors=True)
-        if parent_made:
-            try:
-                target.parent.rmdir()
-            except OSError:
-                pass
-        raise
     return target, record

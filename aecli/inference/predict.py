@@ -11,7 +11,6 @@ renamed when complete, so an interrupted or refused predict leaves no half-writt
 
 import csv
 import os
-import shutil
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -22,7 +21,7 @@ from aecli.console import console
 from aecli.errors import UserError
 from aecli.inference.inputs import NewInput
 from aecli.inference.trained import TrainedModel
-from aecli.rundir.atomic import write_json
+from aecli.rundir.atomic import published_folder, write_json
 
 # the VAE's negative-ELBO score is seeded by each example's position in chunks of this many
 # (evaluation.likelihood): batches that start on a multiple score as the whole input would
@@ -51,14 +50,6 @@ def output_folder(run: TrainedModel, name: str | None) -> Path:
     return target
 
 
-def _clear_abandoned(root: Path) -> None:
-    """Temporary folders of predicts that were killed (their process is gone)."""
-    for stale in root.glob(".*.tmp-*"):
-        pid = stale.name.rsplit("-", 1)[-1]
-        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
-            shutil.rmtree(stale, ignore_errors=True)
-
-
 def predict(
     run: TrainedModel,
     source: NewInput,
@@ -69,19 +60,10 @@ def predict(
     max_images: int,
 ) -> dict:
     """Score `source` with `run` into `target`; returns what predict.json records."""
-    root = target.parent
-    root.mkdir(parents=True, exist_ok=True)
-    _clear_abandoned(root)
-    working = root / f".{target.name}.tmp-{os.getpid()}"
-    working.mkdir()
-    try:
+    with published_folder(target) as working:
         summary = _write(run, source, working, batch_size, outputs, images, max_images)
         summary["output"] = str(target.resolve())
         write_json(working / "predict.json", summary)
-        working.rename(target)
-    except BaseException:
-        shutil.rmtree(working, ignore_errors=True)
-        raise
     return summary
 
 

@@ -1,9 +1,11 @@
 """Writes that a crash cannot leave half done: a temporary file beside the target, flushed to disk,
 then renamed over it (rename is atomic on POSIX), so a reader sees the old content or the new."""
 
+import contextlib
 import io
 import json
 import os
+import shutil
 from pathlib import Path
 
 
@@ -54,3 +56,36 @@ class MemoryFile(io.BytesIO):
 
     def __str__(self) -> str:
         return self.name_for_keras
+
+
+@contextlib.contextmanager
+def published_folder(target: Path, synced: bool = False):
+    """A folder built whole, then published: yields `.<name>.<pid>.tmp` beside `target`, renamed
+    to `target` when the block ends and removed when it raises (a signal too), so a reader never
+    sees half of it. Building folders of processes that are gone (SIGKILL) are cleared first; a
+    parent folder made here is removed again on failure. `synced`: flush every file to the disk
+    before the rename publishes it."""
+    target = Path(target)
+    parent_made = not target.parent.exists()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    for stale in target.parent.glob(f".{target.name}.*.tmp"):
+        pid = stale.name.removeprefix(f".{target.name}.").removesuffix(".tmp")
+        # gone, or this very process's PID reused from a killed build
+        if pid.isdigit() and (not Path(f"/proc/{pid}").exists() or int(pid) == os.getpid()):
+            shutil.rmtree(stale, ignore_errors=True)
+    building = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        building.mkdir()
+        yield building
+        if synced:
+            for file in building.rglob("*"):
+                if file.is_file():
+                    with open(file, "rb") as stream:
+                        os.fsync(stream.fileno())
+        os.rename(building, target)  # fails, rather than merges, if the target appeared meanwhile
+    except BaseException:
+        shutil.rmtree(building, ignore_errors=True)
+        if parent_made:
+            with contextlib.suppress(OSError):
+                target.parent.rmdir()
+        raise

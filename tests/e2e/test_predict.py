@@ -194,7 +194,7 @@ def test_a_killed_predict_leaves_no_output_folder(detector, tmp_path):
         stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 120
-    while not list((run / "predictions").glob(".k.tmp-*")) and time.monotonic() < deadline:
+    while not list((run / "predictions").glob(".k.*.tmp")) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert process.poll() is None, "predict ended before it could be killed"
     process.send_signal(signal.SIGKILL)
@@ -204,7 +204,7 @@ def test_a_killed_predict_leaves_no_output_folder(detector, tmp_path):
     small = _write_table(tmp_path / "small.csv", np.zeros((3, 5)))
     result = _aecli("predict", run, f"input={small}", "predict.name=k", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert not list((run / "predictions").glob(".k.tmp-*"))
+    assert not list((run / "predictions").glob(".k.*.tmp"))
 
 
 @pytest.fixture(scope="module")
