@@ -115,6 +115,7 @@ class SyntheticConfig(GeneratedDatasetConfig):
 
 
 class ColorMode(str, Enum):
+    auto = "auto"
     grayscale = "grayscale"
     rgb = "rgb"
 
@@ -147,11 +148,12 @@ class ImageFolderConfig(UserFileDatasetConfig):
     """One subfolder per class of PNG/JPEG images, decoded by Keras' directory loader.
 
     image_size: resize to image_size x image_size (null keeps the images' common size).
-    color_mode: grayscale (1 channel) or rgb (3).
+    color_mode: auto (grayscale when every image has one channel, else rgb), grayscale (1
+                channel) or rgb (3).
     """
 
     image_size: Optional[int] = None
-    color_mode: ColorMode = ColorMode.rgb
+    color_mode: ColorMode = ColorMode.auto
 
     def __post_init__(self) -> None:
         super().__post_init__()

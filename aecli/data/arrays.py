@@ -379,5 +379,7 @@ def preprocessing(cfg, x_train: np.ndarray, feature_names, standardisation) -> d
         "scale": 1 / 255 if x_train.dtype == np.uint8 else 1.0,
     }
     if name == "image_folder":
-        record |= {"color_mode": cfg.color_mode.value, "image_size": cfg.image_size}
+        # the mode the images were read in (auto resolves to one of the two)
+        mode = "grayscale" if shape[-1] == 1 else "rgb"
+        record |= {"color_mode": mode, "image_size": cfg.image_size}
     return record
