@@ -16,7 +16,8 @@
   test_ssim_denoised, tf.image.ssim (max value 1) averaged over test images.
 - `aecli eval` (evaluate_run): recon_mse and recon_bce (binary cross-entropy of the decoded mean,
   summed over dimensions) per example, averaged; psnr_db; ssim (images); for VAEs the ELBO and the
-  importance-weighted bound L_k (aecli/evaluation/likelihood.py) in nats per example, averaged,
+  importance-weighted bound L_k (aecli/evaluation/likelihood.py) in nats per example, averaged
+  over `bound_examples` (eval.bound_limit of the split drawn by the run's seed, or all of it),
   and active_units. For a denoising run also psnr_noisy_db, psnr_denoised_db, ssim_noisy and
   ssim_denoised as above, on the split corrupted with the run's noise drawn from the same fixed
   seed (the run's seed + the split's offset) and batch size that training's final evaluation
@@ -115,14 +116,33 @@ def factor_metrics(model, split, seed: int, factor_names=()) -> dict:
     return {f"test_{name}": float(value) for name, value in scores.items()}
 
 
-def evaluate_run(run, split: str, k: int) -> dict:
-    """Metrics of a reloaded run on one split (see the module docstring for each reduction)."""
+def bound_subset(run, x: np.ndarray, limit: int | None) -> np.ndarray:
+    """The examples the bound L_k is computed on: all of x, or `limit` of them drawn without
+    replacement by the run's seed (the same subset every time), in their order in the split."""
+    if limit is None or limit >= len(x):
+        return x
+    chosen = np.random.default_rng(run.cfg.seed).choice(len(x), limit, replace=False)
+    return x[np.sort(chosen)]
+
+
+def evaluate_run(
+    run, split: str, k: int, bound_limit: int | None = None, bound_progress=None
+) -> dict:
+    """Metrics of a reloaded run on one split (see the module docstring for each reduction).
+    bound_limit: L_k on a seeded subset of that many examples (bound_subset); the other metrics
+    use the whole split. bound_progress(passes, examples, split_examples): a context that is
+    given the bound's decoder passes before they start and yields advance(n)."""
     from aecli.errors import UserError
 
     if split not in ("test", "val", "train"):
         raise UserError(f"eval.split={split} is not a split; use test, val or train.")
     if k < 1:
         raise UserError(f"eval.k={k} must be >= 1 (the number of importance samples).")
+    if bound_limit is not None and bound_limit < 1:
+        raise UserError(
+            f"eval.bound_limit={bound_limit} must be >= 1 (examples of the bound L_k), or null "
+            "for the whole split."
+        )
     x = getattr(run.arrays, split).x
     model = run.model
     report = {"run": str(run.folder.path), "split": split, "examples": len(x)}
@@ -152,9 +172,16 @@ def evaluate_run(run, split: str, k: int) -> dict:
         from aecli.evaluation.pca import pca_baseline
 
         report.update(pca_baseline(basis, run.arrays.train.x, x))
-    bounds = model.likelihood_bounds(x, k)
+    bound_x = bound_subset(run, x, bound_limit)
+    passes = model.likelihood_bound_passes(len(bound_x), k)
+    if passes and bound_progress is not None:
+        with bound_progress(passes, len(bound_x), len(x)) as advance:
+            bounds = model.likelihood_bounds(bound_x, k, advance)
+    else:
+        bounds = model.likelihood_bounds(bound_x, k)
     if bounds:
         report["k"] = k
+        report["bound_examples"] = len(bound_x)
     report.update(bounds)
     report.update(model.code_metrics(np.concatenate(codes)))
     report.update(

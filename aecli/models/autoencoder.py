@@ -113,8 +113,13 @@ class Autoencoder(keras.Model):
             return None
         return np.asarray(dense[1].kernel).T
 
-    def likelihood_bounds(self, x: np.ndarray, k: int) -> dict:
-        """Bounds on log p(x) in nats per example (families with a posterior)."""
+    def likelihood_bound_passes(self, examples: int, k: int) -> int:
+        """Decoder passes likelihood_bounds makes, said before it starts (it can take minutes)."""
+        return 0
+
+    def likelihood_bounds(self, x: np.ndarray, k: int, progress=None) -> dict:
+        """Bounds on log p(x) in nats per example (families with a posterior); progress(n) is
+        told the decoder passes as they run."""
         return {}
 
     def anomaly_scores(self, x: np.ndarray, samples: int, offset: int = 0) -> dict:

@@ -107,10 +107,14 @@ class VAE(Autoencoder):
         """Decoded means of `count` draws from the prior."""
         return {"prior_samples": np.asarray(self.sample_prior(count))}
 
-    def likelihood_bounds(self, x: np.ndarray, k: int) -> dict:
+    def likelihood_bound_passes(self, examples: int, k: int) -> int:
+        """k posterior samples of each example, each decoded once."""
+        return examples * k
+
+    def likelihood_bounds(self, x: np.ndarray, k: int, progress=None) -> dict:
         from aecli.evaluation.likelihood import importance_weighted_bound
 
-        bound, elbo = importance_weighted_bound(self, x, k)
+        bound, elbo = importance_weighted_bound(self, x, k, progress=progress)
         return {"elbo": float(elbo.mean()), "iw_bound": float(bound.mean())}
 
     def anomaly_scores(self, x: np.ndarray, samples: int, offset: int = 0) -> dict:

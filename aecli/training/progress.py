@@ -175,8 +175,8 @@ class _Advance(keras.callbacks.Callback):
 
 
 @contextlib.contextmanager
-def evaluation_progress(total: int | None, description: str = "evaluating"):
-    """A transient bar over `total` batches on a terminal; yields `advance(n=1)` and a Keras
+def evaluation_progress(total: int | None, description: str = "evaluating", unit: str = "batches"):
+    """A transient bar over `total` `unit`s on a terminal; yields `advance(n=1)` and a Keras
     callback that advances it per `model.evaluate` batch."""
     if not (console.is_terminal and verbosity() > QUIET):
         yield (lambda n=1: None), _Advance(lambda: None)
@@ -185,7 +185,7 @@ def evaluation_progress(total: int | None, description: str = "evaluating"):
         TextColumn(description),
         BarColumn(bar_width=24),
         MofNCompleteColumn(),
-        TextColumn("batches"),
+        TextColumn(unit),
         TimeElapsedColumn(),
         TextColumn("<"),
         TimeRemainingColumn(),

@@ -47,12 +47,24 @@ def trained_vae(tmp_path_factory) -> Path:
 
 
 def test_eval_bound_is_above_the_elbo_and_rises_with_k(aecli, trained_vae):
-    reports = []
-    for k in (1, 50):
-        result = aecli("eval", str(trained_vae), f"eval.k={k}", "dataset.limit=200")
+    reports, plans = [], []
+    for k, limit in ((1, 1000), (50, 60)):
+        result = aecli(
+            "eval",
+            str(trained_vae),
+            f"eval.k={k}",
+            f"eval.bound_limit={limit}",
+            "dataset.limit=200",
+        )
         assert result.returncode == 0, result.stderr[-3000:]
         reports.append(json.loads((trained_vae / "eval.json").read_text()))
+        plans.append(result.stdout.splitlines()[0])
     one, many = reports
+    # the bound's cost is said before it starts; a subset is drawn by the run's seed
+    assert plans[0] == "L_1 on all 200 test examples: 200 decoder passes"
+    assert plans[1].startswith("L_50 on 60 of 200 test examples, drawn by the run's seed")
+    assert plans[1].endswith(": 3,000 decoder passes")
+    assert (one["bound_examples"], many["bound_examples"]) == (200, 60)
     assert one["iw_bound"] == pytest.approx(one["elbo"], rel=1e-5)  # L_1 is the ELBO
     assert many["iw_bound"] >= many["elbo"]
     assert many["iw_bound"] >= one["iw_bound"] - 0.5

@@ -8,7 +8,7 @@ import pytest
 
 # what each command's --help must name: its options
 OPTIONS = {
-    "eval": ["eval.k=", "eval.split=", "dataset.limit="],
+    "eval": ["eval.k=", "eval.bound_limit=", "eval.split=", "dataset.limit="],
     "sample": ["sample.count=", "dataset.limit="],
     "encode": ["encode.split=", "dataset.limit="],
     "export": ["export.format="],
