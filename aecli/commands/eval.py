@@ -1,5 +1,5 @@
-"""`aecli eval RUN_DIR [eval.k=5000] [eval.split=test] [dataset.limit=N]`: test metrics of a
-finished run."""
+"""`aecli eval RUN_DIR [eval.k=5000] [eval.split=test] [eval.dci_estimator=gbt|extra_trees]
+[dataset.limit=N]`: test metrics of a finished run."""
 
 from pathlib import Path
 
@@ -9,10 +9,12 @@ from aecli.commands._options import parse_options
 from aecli.console import console
 from aecli.rundir.atomic import write_json
 
-DEFAULTS = {"eval.k": 5000, "eval.split": "test", "dataset.limit": None}
+DEFAULTS = {"eval.k": 5000, "eval.split": "test", "eval.dci_estimator": None, "dataset.limit": None}
 HELP = {
     "eval.k": "importance samples of the bound L_k on log p(x) (VAEs)",
     "eval.split": "the split to evaluate: test, val or train",
+    "eval.dci_estimator": "DCI's trees (datasets with known factors): gbt, disentanglement_lib's "
+    "(minutes), or extra_trees (seconds, reported as dci_extra_trees_*); null = the run's own",
     "dataset.limit": "evaluate the first N examples of the split; null = all",
 }
 DESCRIPTION = (
@@ -27,7 +29,9 @@ def main(args) -> int:
     from aecli.evaluation.reload import load_run
 
     run = load_run(Path(run_dir), limit=options["dataset.limit"])
-    report = evaluate_run(run, options["eval.split"], options["eval.k"])
+    report = evaluate_run(
+        run, options["eval.split"], options["eval.k"], options["eval.dci_estimator"]
+    )
     write_json(run.folder.eval_report, report)
     table = Table(
         title=f"eval of {run.folder.path} on {report['split']} ({report['examples']} examples)"

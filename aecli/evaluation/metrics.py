@@ -32,6 +32,7 @@ import numpy as np
 import tensorflow as tf
 
 from aecli.config.model import NoiseType
+from aecli.config.run import DCIEstimator
 from aecli.models import losses
 
 
@@ -94,13 +95,15 @@ def has_factor_codes(model, split) -> bool:
     return split.factors is not None and len(model.code_shape) == 1
 
 
-def factor_metrics(model, split, seed: int, factor_names=()) -> dict:
+def factor_metrics(model, split, seed: int, factor_names=(), dci_estimator: str = "gbt") -> dict:
     """Disentanglement of the split's codes against its ground-truth factors (datasets generated
-    from known factors, vector codes): test_mig, test_sap, test_dci_disentanglement,
-    test_dci_completeness, test_dci_informativeness, test_factor_vae_score, each in [0, 1], and
-    test_mig_<factor>, the gap of each factor that test_mig averages (named by `factor_names`,
-    else factor0, factor1, ...), which shows which factors a code captures; for a Gaussian
-    posterior also test_mig_sampled and test_mig_sampled_<factor>, Chen et al.'s estimator
+    from known factors, vector codes): test_mig, test_sap, DCI's three scores
+    (test_dci_disentanglement, _completeness, _informativeness with gradient-boosted trees,
+    test_dci_extra_trees_* with `dci_estimator="extra_trees"`), test_factor_vae_score, each in
+    [0, 1], and test_mig_<factor>, the gap of each factor that test_mig averages (named by
+    `factor_names`, else factor0, factor1, ...), which shows which factors a code captures; for a
+    Gaussian posterior also Chen et al.'s estimator: test_mig_sampled (every factor but shape, as
+    their dSprites figure), test_mig_sampled_all and test_mig_sampled_<factor>
     (aecli/evaluation/disentanglement.py says how each is reduced)."""
     if not has_factor_codes(model, split):
         return {}
@@ -109,20 +112,28 @@ def factor_metrics(model, split, seed: int, factor_names=()) -> dict:
     posterior = model.posteriors(split.x)
     # a VAE's code is its posterior mean: one encoding serves both estimators
     codes = model.encode_means(split.x) if posterior is None else posterior[0]
-    scores = all_metrics(codes, split.factors, seed, factor_names)
+    scores = all_metrics(codes, split.factors, seed, factor_names, dci_estimator)
     if posterior is not None:
         scores.update(sampled_mig_scores(*posterior, split.factors, seed, factor_names))
     return {f"test_{name}": float(value) for name, value in scores.items()}
 
 
-def evaluate_run(run, split: str, k: int) -> dict:
-    """Metrics of a reloaded run on one split (see the module docstring for each reduction)."""
+def evaluate_run(run, split: str, k: int, dci_estimator: str | None = None) -> dict:
+    """Metrics of a reloaded run on one split (see the module docstring for each reduction);
+    DCI with `dci_estimator`, else with the run's own eval.dci_estimator."""
     from aecli.errors import UserError
 
     if split not in ("test", "val", "train"):
         raise UserError(f"eval.split={split} is not a split; use test, val or train.")
     if k < 1:
         raise UserError(f"eval.k={k} must be >= 1 (the number of importance samples).")
+    estimators = [estimator.value for estimator in DCIEstimator]
+    if dci_estimator is not None and dci_estimator not in estimators:
+        raise UserError(
+            f"eval.dci_estimator={dci_estimator} is not an estimator; use "
+            f"{' or '.join(estimators)} (null: the run's own, {run.cfg.eval.dci_estimator.value})."
+        )
+    dci_estimator = dci_estimator or run.cfg.eval.dci_estimator.value
     x = getattr(run.arrays, split).x
     model = run.model
     report = {"run": str(run.folder.path), "split": split, "examples": len(x)}
@@ -163,7 +174,11 @@ def evaluate_run(run, split: str, k: int) -> dict:
             for key, value in {
                 **model.posterior_metrics(x),
                 **factor_metrics(
-                    model, getattr(run.arrays, split), run.cfg.seed, run.arrays.factor_names
+                    model,
+                    getattr(run.arrays, split),
+                    run.cfg.seed,
+                    run.arrays.factor_names,
+                    dci_estimator,
                 ),
             }.items()
         }
