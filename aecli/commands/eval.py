@@ -6,7 +6,9 @@ from pathlib import Path
 from rich.table import Table
 
 from aecli.commands._options import parse_options
+from aecli.config.run import DCIEstimator
 from aecli.console import console
+from aecli.errors import UserError
 from aecli.rundir.atomic import write_json
 
 DEFAULTS = {"eval.k": 5000, "eval.split": "test", "eval.dci_estimator": None, "dataset.limit": None}
@@ -25,6 +27,12 @@ DESCRIPTION = (
 
 def main(args) -> int:
     run_dir, options = parse_options(args, DEFAULTS, "eval", DESCRIPTION, HELP)
+    estimators = [estimator.value for estimator in DCIEstimator]
+    if options["eval.dci_estimator"] not in (None, *estimators):
+        raise UserError(
+            f"eval.dci_estimator={options['eval.dci_estimator']} is not an estimator; use "
+            f"{' or '.join(estimators)}, or null for the one the run was trained with."
+        )
     from aecli.evaluation.metrics import evaluate_run  # TensorFlow loads here
     from aecli.evaluation.reload import load_run
 

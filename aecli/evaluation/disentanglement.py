@@ -262,7 +262,7 @@ def dci_importance(train_codes, train_factors, test_codes, test_factors, estimat
         )
 
     k = train_factors.shape[1]
-    workers = max(1, min(k, len(os.sched_getaffinity(0))))
+    workers = max(1, min(k, os.cpu_count() or 1))
     with ThreadPoolExecutor(workers) as pool:
         fitted = list(pool.map(fit, range(k)))
     importance = np.stack([column for column, _, _ in fitted], axis=1)

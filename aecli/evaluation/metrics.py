@@ -32,7 +32,6 @@ import numpy as np
 import tensorflow as tf
 
 from aecli.config.model import NoiseType
-from aecli.config.run import DCIEstimator
 from aecli.models import losses
 
 
@@ -120,19 +119,14 @@ def factor_metrics(model, split, seed: int, factor_names=(), dci_estimator: str 
 
 def evaluate_run(run, split: str, k: int, dci_estimator: str | None = None) -> dict:
     """Metrics of a reloaded run on one split (see the module docstring for each reduction);
-    DCI with `dci_estimator`, else with the run's own eval.dci_estimator."""
+    DCI with `dci_estimator` (gbt or extra_trees), else with the run's own
+    eval.dci_estimator."""
     from aecli.errors import UserError
 
     if split not in ("test", "val", "train"):
         raise UserError(f"eval.split={split} is not a split; use test, val or train.")
     if k < 1:
         raise UserError(f"eval.k={k} must be >= 1 (the number of importance samples).")
-    estimators = [estimator.value for estimator in DCIEstimator]
-    if dci_estimator is not None and dci_estimator not in estimators:
-        raise UserError(
-            f"eval.dci_estimator={dci_estimator} is not an estimator; use "
-            f"{' or '.join(estimators)} (null: the run's own, {run.cfg.eval.dci_estimator.value})."
-        )
     dci_estimator = dci_estimator or run.cfg.eval.dci_estimator.value
     x = getattr(run.arrays, split).x
     model = run.model
