@@ -278,7 +278,9 @@ def _fit_and_evaluate(
         "precision": placement.precision,
         **evaluate(model, data.test, noisy=cfg.model.noise.type != NoiseType.none),
         **model.posterior_metrics(arrays.test.x),
-        **factor_metrics(model, arrays.test, cfg.seed, arrays.factor_names),
+        **factor_metrics(
+            model, arrays.test, cfg.seed, arrays.factor_names, cfg.eval.dci_estimator.value
+        ),
     }
     return TrainedRun(folder, cfg, arrays, model), metrics
 

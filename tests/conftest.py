@@ -37,13 +37,24 @@ def hermetic_cache(step_cache, monkeypatch):
     monkeypatch.setenv("AECLI_CACHE_DIR", str(step_cache))
 
 
+# DCI's reference gradient-boosted trees fit 100 trees per factor class, seconds even on a test
+# split of a hundred codes; the runs this fixture starts score their factors with extra-trees
+# unless a test asks otherwise (tests/unit/evaluation tests the reference estimator, and
+# tests/e2e/test_apply.py trains one run with the default)
+FAST_DCI = "eval.dci_estimator=extra_trees"
+
+
 @pytest.fixture
 def aecli(tmp_path):
     """Run `python -m aecli ARGS` in tmp_path (or `cwd`) with the network-free environment CI
     has; `env` adds variables to it, and a None value removes one (e.g. TF_CPP_MIN_LOG_LEVEL, to
-    see the terminal as a user's shell leaves it)."""
+    see the terminal as a user's shell leaves it). `train` and `anomaly` get FAST_DCI."""
 
     def _run(*args, timeout=600, env=None, cwd=None):
+        if args[:1] in (("train",), ("anomaly",)) and not any(
+            str(arg).startswith("eval.dci_estimator=") for arg in args
+        ):
+            args = (*args, FAST_DCI)
         environment = {
             **os.environ,
             "TF_CPP_MIN_LOG_LEVEL": "2",

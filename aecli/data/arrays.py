@@ -182,8 +182,9 @@ def _names_key(cfg) -> str:
 
 
 def _dsprites(cfg, seed: int) -> sources.Loaded:
-    """dSprites: the official file when dataset.data_dir holds it, else the generator with its geometry;
-    `size` points drawn uniformly from the grid (null: all 737,280), 80% train, labels = shape."""
+    """dSprites: the official file when dataset.data_dir holds it, else the generator with its
+    geometry; `size` points drawn uniformly from the grid (null: all 737,280), 80% train, labels =
+    shape."""
     if cfg.data_dir is not None:
         path = Path(cfg.data_dir).expanduser() / dsprites.OFFICIAL_FILE
         images, classes, _ = dsprites.read_official_subset(path, cfg.size, seed)

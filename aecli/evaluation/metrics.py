@@ -95,13 +95,15 @@ def has_factor_codes(model, split) -> bool:
     return split.factors is not None and len(model.code_shape) == 1
 
 
-def factor_metrics(model, split, seed: int, factor_names=()) -> dict:
+def factor_metrics(model, split, seed: int, factor_names=(), dci_estimator: str = "gbt") -> dict:
     """Disentanglement of the split's codes against its ground-truth factors (datasets generated
-    from known factors, vector codes): test_mig, test_sap, test_dci_disentanglement,
-    test_dci_completeness, test_dci_informativeness, test_factor_vae_score, each in [0, 1], and
-    test_mig_<factor>, the gap of each factor that test_mig averages (named by `factor_names`,
-    else factor0, factor1, ...), which shows which factors a code captures; for a Gaussian
-    posterior also test_mig_sampled and test_mig_sampled_<factor>, Chen et al.'s estimator
+    from known factors, vector codes): test_mig, test_sap, DCI's three scores
+    (test_dci_disentanglement, _completeness, _informativeness with gradient-boosted trees,
+    test_dci_extra_trees_* with `dci_estimator="extra_trees"`), test_factor_vae_score, each in
+    [0, 1], and test_mig_<factor>, the gap of each factor that test_mig averages (named by
+    `factor_names`, else factor0, factor1, ...), which shows which factors a code captures; for a
+    Gaussian posterior also Chen et al.'s estimator: test_mig_sampled (every factor but shape, as
+    their dSprites figure), test_mig_sampled_all and test_mig_sampled_<factor>
     (aecli/evaluation/disentanglement.py says how each is reduced)."""
     if not has_factor_codes(model, split):
         return {}
@@ -110,7 +112,7 @@ def factor_metrics(model, split, seed: int, factor_names=()) -> dict:
     posterior = model.posteriors(split.x)
     # a VAE's code is its posterior mean: one encoding serves both estimators
     codes = model.encode_means(split.x) if posterior is None else posterior[0]
-    scores = all_metrics(codes, split.factors, seed, factor_names)
+    scores = all_metrics(codes, split.factors, seed, factor_names, dci_estimator)
     if posterior is not None:
         scores.update(sampled_mig_scores(*posterior, split.factors, seed, factor_names))
     return {f"test_{name}": float(value) for name, value in scores.items()}
@@ -126,12 +128,19 @@ def bound_subset(run, x: np.ndarray, limit: int | None) -> np.ndarray:
 
 
 def evaluate_run(
-    run, split: str, k: int, bound_limit: int | None = None, bound_progress=None
+    run,
+    split: str,
+    k: int,
+    dci_estimator: str | None = None,
+    bound_limit: int | None = None,
+    bound_progress=None,
 ) -> dict:
-    """Metrics of a reloaded run on one split (see the module docstring for each reduction).
-    bound_limit: L_k on a seeded subset of that many examples (bound_subset); the other metrics
-    use the whole split. bound_progress(passes, examples, split_examples): a context that is
-    given the bound's decoder passes before they start and yields advance(n)."""
+    """Metrics of a reloaded run on one split (see the module docstring for each reduction);
+    DCI with `dci_estimator` (gbt or extra_trees), else with the run's own
+    eval.dci_estimator. bound_limit: L_k on a seeded subset of that many examples
+    (bound_subset); the other metrics use the whole split. bound_progress(passes, examples,
+    split_examples): a context that is given the bound's decoder passes before they start and
+    yields advance(n)."""
     from aecli.errors import UserError
 
     if split not in ("test", "val", "train"):
@@ -143,6 +152,7 @@ def evaluate_run(
             f"eval.bound_limit={bound_limit} must be >= 1 (examples of the bound L_k), or null "
             "for the whole split."
         )
+    dci_estimator = dci_estimator or run.cfg.eval.dci_estimator.value
     x = getattr(run.arrays, split).x
     model = run.model
     report = {"run": str(run.folder.path), "split": split, "examples": len(x)}
@@ -190,7 +200,11 @@ def evaluate_run(
             for key, value in {
                 **model.posterior_metrics(x),
                 **factor_metrics(
-                    model, getattr(run.arrays, split), run.cfg.seed, run.arrays.factor_names
+                    model,
+                    getattr(run.arrays, split),
+                    run.cfg.seed,
+                    run.arrays.factor_names,
+                    dci_estimator,
                 ),
             }.items()
         }

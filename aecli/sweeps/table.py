@@ -20,6 +20,7 @@ SHORT_NAMES = {
     "test_pr_auc": "PR-\nAUC",
     "test_mig": "MIG",
     "test_dci_disentanglement": "DCI\ndis.",
+    "test_dci_extra_trees_disentanglement": "DCI-ET\ndis.",
     "test_factor_vae_score": "Factor\nVAE",
 }
 
