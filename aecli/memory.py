@@ -296,7 +296,17 @@ def _conv(size: int, n_in: int, n_out: int) -> int:
 
 def model_parameters(cfg, input_shape) -> int:
     """The weights of the encoder and decoder aecli/models/networks.py builds for `cfg` (MLP,
-    conv or fully convolutional), counted from the config without building them."""
+    conv or fully convolutional), and of FactorVAE's discriminator, counted from the config
+    without building them."""
+    discriminator = [cfg.latent_dim, *getattr(cfg, "discriminator_hidden_units", ()), 2]
+    return _networks(cfg, input_shape) + (
+        sum(_dense(a, b) for a, b in zip(discriminator, discriminator[1:], strict=False))
+        if len(discriminator) > 2
+        else 0
+    )
+
+
+def _networks(cfg, input_shape) -> int:
     latent, gaussian = cfg.latent_dim, bool(getattr(cfg, "variational", False))
     heads = 2 if gaussian else 1
     architecture = getattr(cfg.architecture, "value", cfg.architecture)
