@@ -298,12 +298,10 @@ def model_parameters(cfg, input_shape) -> int:
     """The weights of the encoder and decoder aecli/models/networks.py builds for `cfg` (MLP,
     conv or fully convolutional), and of FactorVAE's discriminator, counted from the config
     without building them."""
-    discriminator = [cfg.latent_dim, *getattr(cfg, "discriminator_hidden_units", ()), 2]
-    return _networks(cfg, input_shape) + (
-        sum(_dense(a, b) for a, b in zip(discriminator, discriminator[1:], strict=False))
-        if len(discriminator) > 2
-        else 0
-    )
+    units = getattr(cfg, "discriminator_hidden_units", None)
+    widths = [cfg.latent_dim, *units, 2] if units else []
+    discriminator = sum(_dense(a, b) for a, b in zip(widths, widths[1:], strict=False))
+    return _networks(cfg, input_shape) + discriminator
 
 
 def _networks(cfg, input_shape) -> int:
