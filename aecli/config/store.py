@@ -20,6 +20,8 @@ _SCHEMAS = {
     "autoencoder_schema": model.AutoencoderConfig,
     "vae_schema": model.VAEConfig,
     "beta_tcvae_schema": model.BetaTCVAEConfig,
+    "factor_vae_schema": model.FactorVAEConfig,
+    "dip_vae_schema": model.DIPVAEConfig,
     "sparse_schema": model.SparseConfig,
     "contractive_schema": model.ContractiveConfig,
     "file_dataset_schema": dataset.FileDatasetConfig,

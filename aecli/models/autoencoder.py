@@ -59,6 +59,12 @@ class Autoencoder(keras.Model):
 
     # --- hooks: what differs by family, asked of the model instead of testing its type ----------
 
+    def build_optimizers(self) -> None:
+        """Create the optimizer's state for the weights it trains, so that a checkpoint's state
+        can be loaded into it (families with more than one optimizer build each)."""
+        if not self.optimizer.built:
+            self.optimizer.build(self.trainable_variables)
+
     @property
     def code_shape(self) -> tuple:
         """Shape of one example's code (a vector, or a feature map for fully_conv)."""

@@ -163,18 +163,24 @@ class VAE(Autoencoder):
             return losses.capacity_penalty(kl, self.capacity, self.capacity_gamma)
         return self.beta * kl
 
-    def loss_terms(self, x_in, x_clean, training=False):
+    def elbo_terms(self, x_in, x_clean, training=False):
+        """This objective's terms and the batch's posterior (mean, log_var) and sample z, for the
+        variants that add a penalty on the code to "loss" (DIP-VAE, FactorVAE)."""
         mean, log_var = self.posterior(x_in, training=training)
         z = self.sample_posterior(mean, log_var)
         recon = ops.mean(self.reconstruction_nll(x_clean, self.decoder(z, training=training)))
         kl_per_dim = ops.mean(losses.gaussian_kl_per_dim(mean, log_var), axis=0)
         penalty = self.kl_penalty(kl_per_dim)
-        return {
+        terms = {
             "loss": recon + penalty,
             "recon": recon,
             "kl": ops.sum(kl_per_dim),
             "kl_penalty": penalty,
         }
+        return terms, (mean, log_var, z)
+
+    def loss_terms(self, x_in, x_clean, training=False):
+        return self.elbo_terms(x_in, x_clean, training=training)[0]
 
 
 def active_units(posterior_means: np.ndarray, threshold: float = ACTIVE_UNIT_THRESHOLD) -> int:

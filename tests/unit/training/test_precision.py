@@ -9,6 +9,8 @@ from aecli.config.model import (
     Architecture,
     AutoencoderConfig,
     ContractiveConfig,
+    DIPVAEConfig,
+    FactorVAEConfig,
     NoiseConfig,
     NoiseType,
     SparseConfig,
@@ -85,6 +87,10 @@ FAMILIES = {
     ),
     "sparse": SparseConfig(name="sparse", hidden_units=[16], latent_dim=8),
     "contractive": ContractiveConfig(name="contractive", hidden_units=[16], latent_dim=4),
+    "dip_vae": DIPVAEConfig(name="dip_vae", hidden_units=[16], latent_dim=4),
+    "factor_vae": FactorVAEConfig(
+        name="factor_vae", hidden_units=[16], latent_dim=4, discriminator_hidden_units=[8]
+    ),
 }
 
 
