@@ -167,7 +167,7 @@ def main(args) -> int:
         [
             resolve(key.strip(), keys, "--columns")
             for key in options.columns.split(",")
-            if key.strip()
+            if key.strip() and key.strip() != "run"  # always the first column
         ]
         if options.columns
         else None
@@ -207,7 +207,8 @@ def main(args) -> int:
     for sweep, pairs in groups.items():
         base = root if sweep is None else sweep
         if options.sweep:
-            heading = "not in a sweep" if sweep is None else f"sweep {sweep}"
+            where = "" if sweep is None or sweep == root else sweep.relative_to(root)
+            heading = "not in a sweep" if sweep is None else f"sweep {where or sweep}"
             console.print(Text(f"\n{heading}: {len(pairs)} runs", style="bold"), soft_wrap=True)
         table_records = [
             {**record, "run": str(run.path.relative_to(base))} for run, record in pairs

@@ -235,6 +235,11 @@ def test_a_bad_key_or_condition_is_one_clear_error(outputs, args, message):
         runs.main([str(outputs), *args])
 
 
+def test_a_folder_given_both_as_root_and_to_sweep_is_refused(outputs):
+    with pytest.raises(UserError, match="give the folder once"):
+        runs.main([str(outputs), "--sweep", str(outputs)])
+
+
 def test_a_short_name_that_ends_several_keys_is_refused_naming_them():
     keys = ["model.noise.level", "dataset.noise.level", "seed"]
     with pytest.raises(UserError, match="`level` in --where could mean `model.noise.level`, `data"):
