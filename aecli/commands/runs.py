@@ -117,15 +117,16 @@ def _ordered_keys(records: list[dict]) -> list[str]:
 
 
 def _csv(records: list[dict], keys: list[str]) -> str:
-    """Every field a column; lists as JSON text, missing and null as empty cells."""
+    """Every field a column; lists as JSON text, missing, null and NaN as empty cells."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=keys, lineterminator="\n")
     writer.writeheader()
     for record in records:
+        values = {key: plain(value) for key, value in record.items()}
         writer.writerow(
             {
-                key: json.dumps(plain(value)) if isinstance(value, (list, dict)) else value
-                for key, value in record.items()
+                key: json.dumps(value) if isinstance(value, (list, dict)) else value
+                for key, value in values.items()
             }
         )
     return out.getvalue()

@@ -38,9 +38,10 @@ METRIC_COPIES = {
 SHORTCUTS = ("beta",)
 
 
-# the most a list or section read from a record may hold to be written out whole; a hand-edited
-# YAML alias can make a small file stand for billions of values, or for itself
-MAX_NODES = 10_000
+# the most values a list or section of a record may hold to be written out whole (a
+# test_kl_per_dim of 20,000 latents fits): a hand-edited YAML alias can make a small file stand
+# for billions of values, or for itself
+MAX_NODES = 20_000
 SHOWN_CHARS = 200
 
 
@@ -62,11 +63,11 @@ def flatten(section: dict, prefix: str = "", seen: set | None = None) -> dict:
 
 def _copy(value, budget: list[int], path: tuple = ()):
     """`value` copied for JSON, while it holds fewer than `budget` values and no cycle."""
-    if not isinstance(value, (list, dict)):
-        return plain(value)
     budget[0] -= 1
     if budget[0] < 0 or id(value) in path:
         raise ValueError("too large or cyclic")
+    if not isinstance(value, (list, dict)):
+        return plain(value)
     path = (*path, id(value))
     if isinstance(value, dict):
         return {str(key): _copy(item, budget, path) for key, item in value.items()}

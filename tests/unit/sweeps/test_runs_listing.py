@@ -121,10 +121,17 @@ def test_escape_sequences_in_records_never_reach_the_terminal(tmp_path):
     assert "name=[5mblink" in shown
 
 
-def test_a_config_that_is_an_alias_bomb_or_refers_to_itself_is_listed_without_expanding(tmp_path):
+def test_a_config_that_is_an_alias_bomb_or_refers_to_itself_is_listed_without_expanding(
+    tmp_path, capsys
+):
     from hostile_files import alias_bomb
 
     _run(tmp_path / "a", ["beta=4"], "completed", config=alias_bomb() + "me: &s [*s]\n")
     assert "1 runs under" in _text(tmp_path)
-    for form in ("json", "csv"):
-        assert runs.main([str(tmp_path), "--format", form]) == 0
+    capsys.readouterr()
+    assert runs.main([str(tmp_path), "--format", "json"]) == 0
+    written = capsys.readouterr().out
+    assert len(written) < 1_000_000 and json.loads(written)[0]["me"] == "[…]"  # cut at itself
+    assert runs.main([str(tmp_path), "--format", "csv"]) == 0
+    written = capsys.readouterr().out
+    assert len(written) < 1_000_000 and ",[…]" in written
