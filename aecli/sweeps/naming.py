@@ -74,7 +74,8 @@ def job_folder_name(number: int, job_overrides: list[str], swept: list[str]) -> 
 def job_name() -> str:
     """The `aecli_job_name` resolver: this job's folder name inside the sweep folder."""
     hydra_cfg = HydraConfig.get()
-    params = OmegaConf.to_container(hydra_cfg.sweeper.get("params") or {})
+    params = hydra_cfg.sweeper.get("params")  # None for Hydra's basic sweeper
+    params = OmegaConf.to_container(params) if params is not None else {}
     return job_folder_name(
         int(hydra_cfg.job.num),
         list(hydra_cfg.overrides.task),
