@@ -9,6 +9,7 @@ hyperparameters that differ between sessions first, so the constant ones do not 
 """
 
 import os
+import reprlib
 import shutil
 from datetime import datetime
 from pathlib import Path
@@ -35,17 +36,23 @@ def final_metrics(metrics: dict) -> dict:
     }
 
 
-def _flat(config: dict, prefix: str = "", within: tuple = ()) -> dict:
-    """`{"model": {"beta": 4}}` -> `{"model.beta": 4}`; a section that holds itself (a YAML alias
-    in a hand-edited file) is not entered again."""
-    values = {}
+# a real config has under 100 values; a hand-edited one whose YAML aliases share sections could
+# flatten into billions
+_MOST_VALUES = 1000
+
+
+def _flat(config: dict, prefix: str = "", within: tuple = (), values: dict | None = None) -> dict:
+    """`{"model": {"beta": 4}}` -> `{"model.beta": 4}`, up to _MOST_VALUES values; a section
+    that holds itself (a YAML alias in a hand-edited file) is not entered again."""
+    values = {} if values is None else values
+    within = (*within, id(config))
     for key, value in config.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            if id(value) not in within:
-                values.update(_flat(value, f"{name}.", (*within, id(config))))
-        else:
-            values[name] = value
+        if len(values) >= _MOST_VALUES:
+            break
+        if not isinstance(value, dict):
+            values[f"{prefix}{key}"] = value
+        elif id(value) not in within:
+            _flat(value, f"{prefix}{key}.", within, values)
     return values
 
 
@@ -53,7 +60,8 @@ def used_values(run: Run) -> dict:
     """Every value a run used: the option of each config group (`model=vae`, `debug=smoke`, from
     Hydra's record of the run; not Hydra's own groups) and each value of its composed config (as
     `aecli resume` last wrote it), flattened to dotted keys."""
-    choices = hydra_config(run.path).get("runtime", {}).get("choices")
+    runtime = hydra_config(run.path).get("runtime")
+    choices = runtime.get("choices") if isinstance(runtime, dict) else None
     groups = {
         str(group): choice
         for group, choice in (choices.items() if isinstance(choices, dict) else ())
@@ -73,9 +81,15 @@ def _seconds(timestamp: str | None) -> float | None:
     return datetime.fromisoformat(timestamp).timestamp() if timestamp else None
 
 
+# a list's text as TensorBoard shows it: `[16, 32]`, its first items where long or nested deep
+# (whose whole text a YAML alias could make exponentially long)
+_TEXT = reprlib.Repr()  # keyword arguments only from Python 3.12
+_TEXT.maxlevel, _TEXT.maxlist, _TEXT.maxstring, _TEXT.maxother = 3, 20, 200, 200
+
+
 def _hparam(value):
     """TensorBoard takes numbers, strings and bools; anything else (a list) as its text."""
-    return value if isinstance(value, (int, float, str, bool)) else str(value)
+    return value if isinstance(value, (int, float, str, bool)) else _TEXT.repr(value)
 
 
 def write_session(

@@ -7,8 +7,14 @@ import yaml
 from tensorboard.plugins.hparams import metadata
 from tensorboard_events import read_events
 
-from aecli.rundir.listing import read_run
-from aecli.sweeps.hparams import final_metrics, write_hparams, write_run_hparams
+from aecli.rundir.listing import Run, read_run
+from aecli.sweeps.hparams import (
+    _hparam,
+    final_metrics,
+    used_values,
+    write_hparams,
+    write_run_hparams,
+)
 
 
 def _run(folder, beta, overrides, limit=None):
@@ -74,3 +80,16 @@ def test_a_single_run_writes_its_values_objective_test_metrics_and_config_text(t
 def test_final_metrics_are_the_validation_and_test_numbers():
     metrics = {"val_loss": 1.0, "test_kl": 2.0, "active_units": 3, "seed": 0, "model": "vae"}
     assert final_metrics(metrics) == {"val_loss": 1.0, "test_kl": 2.0, "active_units": 3}
+
+
+def test_a_hand_edited_config_of_shared_yaml_aliases_flattens_into_a_bounded_record(tmp_path):
+    nested = {"k": [list(range(100))] * 100}
+    for _ in range(40):  # 2**40 paths through sections the aliases share
+        nested = {"a": nested, "b": nested}
+    config = {"seed": 0, "deep": nested}
+    config["itself"] = config
+    values = used_values(
+        Run(path=tmp_path, overrides=[], status="completed", error=None, config=config)
+    )
+    assert values["seed"] == 0 and len(values) == 1000 and "itself.seed" not in values
+    assert len(_hparam(values["deep." + "a." * 40 + "k"])) < 10_000
