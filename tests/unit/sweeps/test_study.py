@@ -3,6 +3,7 @@ figures, and a one-line note where Optuna cannot draw one."""
 
 import yaml
 
+from aecli.config.run import Objective
 from aecli.rundir.listing import read_run
 from aecli.sweeps.study import (
     HISTORY,
@@ -39,6 +40,8 @@ RECORDS = [
 def test_the_objective_is_the_validation_loss_or_the_anomaly_objective():
     assert objective_name({"model": {}}) == "val_loss"
     assert objective_name({"anomaly": {"objective": "val_roc_auc"}}) == "val_roc_auc"
+    # as the composed config holds it, before validation: the schema's enum
+    assert objective_name({"anomaly": {"objective": Objective.val_pr_auc}}) == "val_pr_auc"
 
 
 def test_records_rank_by_the_objective_in_its_direction_failed_runs_last():
