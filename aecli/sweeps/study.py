@@ -56,17 +56,19 @@ def objective_name(config: Mapping) -> str:
 
 def optuna_search(runs: list[Run]) -> Search | None:
     """What the sweep's Optuna sweeper optimised, from its first trial's records; None for a grid
-    sweep (or one whose records say no more)."""
+    sweep (or one whose records say no more, or name no direction Optuna knows)."""
     for run in runs:
         sweeper = hydra_config(run.path).get("sweeper")
         if not isinstance(sweeper, dict) or not run.config:
             continue
         if "optuna" not in str(sweeper.get("_target_")):
             return None
-        direction = sweeper.get("direction")
+        direction = sweeper.get("direction") or "minimize"
         if isinstance(direction, list) and len(direction) == 1:
             direction = direction[0]
-        return Search(objective_name(run.config), str(direction or "minimize"))
+        if str(direction).lower() not in ("minimize", "maximize"):
+            return None  # a damaged record: summarized as any sweep
+        return Search(objective_name(run.config), str(direction).lower())
     return None
 
 

@@ -56,6 +56,8 @@ def test_a_search_is_told_from_a_grid_by_its_trials_hydra_record(tmp_path):
         ("optuna", {"_target_": "hydra_plugins.hydra_optuna_sweeper.optuna_sweeper.OptunaSweeper",
                     "direction": "maximize"}),
         ("grid", {"_target_": "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"}),
+        ("damaged", {"_target_": "hydra_plugins.hydra_optuna_sweeper.optuna_sweeper.OptunaSweeper",
+                     "direction": 5}),
     ]:  # fmt: skip
         run = tmp_path / name / "0"
         (run / ".hydra").mkdir(parents=True)
@@ -64,6 +66,7 @@ def test_a_search_is_told_from_a_grid_by_its_trials_hydra_record(tmp_path):
         (run / ".hydra" / "config.yaml").write_text(yaml.safe_dump(config))
     assert optuna_search([read_run(tmp_path / "optuna" / "0")]) == Search("val_roc_auc", "maximize")
     assert optuna_search([read_run(tmp_path / "grid" / "0")]) is None
+    assert optuna_search([read_run(tmp_path / "damaged" / "0")]) is None
 
 
 def test_both_figures_of_a_study_with_completed_trials_and_two_parameters(tmp_path):
