@@ -94,6 +94,9 @@ def test_anomaly_search_maximises_the_validation_roc_auc_and_searches_beta(aecli
     objective = [m["val_roc_auc"] for m in metrics]
     results = yaml.safe_load((sweep / "optimization_results.yaml").read_text())
     assert results["best_value"] == max(objective)
+    # the objective named where the search reports it: Hydra's closing line and the table
+    assert f"Best value (val_roc_auc, maximize): {results['best_value']}" in result.stdout
+    assert "highest val_roc_auc first" in " ".join(result.stdout.split())
     assert set(results["best_params"]) == {
         "trainer.learning_rate",
         "model.latent_dim",
