@@ -21,7 +21,6 @@ from aecli.models import build_model, warn_if_overcomplete  # noqa: E402
 from aecli.rundir.atomic import write_json  # noqa: E402
 from aecli.rundir.faults import fault_point  # noqa: E402
 from aecli.rundir.layout import RunFolder  # noqa: E402
-from aecli.rundir.listing import read_run  # noqa: E402
 from aecli.rundir.outputs import save_networks, write_metrics  # noqa: E402
 from aecli.rundir.provenance import record_run_start  # noqa: E402
 from aecli.rundir.signals import Stopped, guard  # noqa: E402
@@ -88,7 +87,7 @@ def train(
         fault_point("networks-saved")
         write_metrics(folder, metrics)
         # HParams of a single run too (a sweep's summary rewrites them with the swept values)
-        write_run_hparams(folder.path, read_run(folder.path).overrides, metrics, "completed")
+        write_run_hparams(folder.path, metrics, "completed")
         fault_point("metrics-written")
     except Stopped as stopped:
         done = (read_status(folder) or {}).get("epochs_completed", 0)
