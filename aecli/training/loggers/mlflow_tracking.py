@@ -14,6 +14,7 @@ every value logged: the epochs a resume trains again after its checkpoint
 import contextlib
 import fcntl
 import json
+import logging
 import os
 import time
 from pathlib import Path
@@ -23,6 +24,7 @@ import yaml
 from omegaconf import OmegaConf
 
 from aecli.config.logger import MLFLOW_INSTALL
+from aecli.console import say
 from aecli.errors import UserError
 from aecli.rundir.atomic import write_json
 from aecli.rundir.layout import RunFolder
@@ -39,6 +41,8 @@ except ImportError as missing:  # the config's check found it; an install broken
         f"logger=mlflow needs MLflow, which cannot be imported ({missing}). Install it with "
         f"`{MLFLOW_INSTALL}`, or choose another tracker: `logger=tensorboard` or `logger=csv`."
     ) from None
+# its INFO lines (creating a new store's tables) are said once, by aecli, when a run is created
+logging.getLogger("mlflow").setLevel(logging.WARNING)
 
 # MLflow's limits on one log_batch call and on a param's value
 PARAMS_PER_BATCH = 100
@@ -158,6 +162,7 @@ def _created(client, cfg, folder: RunFolder) -> str:
         folder.mlflow_run,
         {"tracking_uri": settings.tracking_uri, "experiment": name, "run_id": run.info.run_id},
     )
+    say(f"MLflow: run {folder.path.name} of experiment {name} in {settings.tracking_uri}")
     return run.info.run_id
 
 
