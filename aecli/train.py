@@ -26,13 +26,8 @@ from aecli.rundir.provenance import record_run_start  # noqa: E402
 from aecli.rundir.signals import Stopped, guard  # noqa: E402
 from aecli.rundir.status import read_status, write_status  # noqa: E402
 from aecli.sweeps.hparams import write_run_hparams  # noqa: E402
-from aecli.training import autotune, hardware  # noqa: E402
-from aecli.training.callbacks import (  # noqa: E402
-    ImageGrids,
-    MIGPerEpoch,
-    TensorBoard,
-    forget_steps_from,
-)
+from aecli.training import autotune, hardware, loggers  # noqa: E402
+from aecli.training.callbacks import ImageGrids, MIGPerEpoch, forget_steps_from  # noqa: E402
 from aecli.training.checkpoints import (  # noqa: E402
     Checkpoints,
     CheckpointStore,
@@ -86,6 +81,7 @@ def train(
         save_networks(run.model, folder)
         fault_point("networks-saved")
         write_metrics(folder, metrics)
+        loggers.finish(cfg, folder, metrics)
         # HParams of a single run too (a sweep's summary rewrites them with the swept values)
         write_run_hparams(folder.path, metrics, "completed")
         fault_point("metrics-written")
@@ -210,7 +206,7 @@ def _fit_and_evaluate(
         *steering,  # before the checkpoint, which saves their counts and the rate they set
         checkpoints,
         LearningRateLog(),  # after whatever changes the rate, before what writes the logs
-        TensorBoard(folder.tensorboard, stop),
+        *loggers.callbacks(cfg, folder, stop, initial_epoch),
         RichProgress(
             cfg.trainer.epochs, data.steps_per_epoch, initial_epoch, cfg.trainer.batch_size
         ),

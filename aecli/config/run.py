@@ -11,6 +11,7 @@ from omegaconf import MISSING
 
 from aecli.config.checks import finite, require, require_seed
 from aecli.config.dataset import BaseDatasetConfig
+from aecli.config.logger import LoggerConfig
 from aecli.config.model import BaseModelConfig
 from aecli.errors import ConfigError
 
@@ -317,6 +318,8 @@ class TrainConfig:
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    # the `logger` group's choices (conf/train.yaml selects tensorboard)
+    logger: LoggerConfig = field(default_factory=LoggerConfig)
     task_name: str = "train"
     name: Optional[str] = None
     tags: List[str] = field(default_factory=list)

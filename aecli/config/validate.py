@@ -24,7 +24,7 @@ def _unknown_keys(node: DictConfig, prefix: str = "") -> list[str]:
     for key, child in node.items_ex(resolve=False):
         if declared is not None and key not in declared:
             unknown.append(f"{prefix}{key}")
-        elif isinstance(child, DictConfig):
+        elif isinstance(child, DictConfig) and not child._is_none():  # e.g. a logger not chosen
             unknown += _unknown_keys(child, f"{prefix}{key}.")
     return unknown
 
@@ -78,7 +78,10 @@ def _fitting_schema(base: type, keys: set, what: str) -> type:
 
 def _upgrade(saved: DictConfig) -> None:
     """Runs saved by aecli 0.1 kept the VAE's default beta as `model.default_beta` and the tabular
-    sets under `dataset.name=synthetic`: read them as today's keys."""
+    sets under `dataset.name=synthetic`, and runs saved before the `logger` group logged to
+    TensorBoard: read them as today's keys."""
+    if "logger" not in saved:
+        saved.logger = {"tensorboard": {}}
     if "default_beta" in saved.model:
         saved.model.beta = saved.get("beta", saved.model.default_beta)
         del saved.model["default_beta"]
