@@ -29,6 +29,7 @@ from aecli.rundir.status import read_status, write_status  # noqa: E402
 from aecli.sweeps.hparams import write_run_hparams  # noqa: E402
 from aecli.training import autotune, hardware  # noqa: E402
 from aecli.training.callbacks import (  # noqa: E402
+    EpochScalars,
     ImageGrids,
     MIGPerEpoch,
     TensorBoard,
@@ -208,6 +209,7 @@ def _fit_and_evaluate(
     callbacks = [
         stop,  # first: later callbacks read whether the epoch ended early
         *model.training_callbacks(arrays.val.x, folder.tensorboard_run("latents"), stop),
+        EpochScalars(arrays.val.x, folder.tensorboard_run("latents"), stop),
         *steering,  # before the checkpoint, which saves their counts and the rate they set
         checkpoints,
         LearningRateLog(),  # after whatever changes the rate, before what writes the logs
