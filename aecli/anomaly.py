@@ -37,14 +37,16 @@ from aecli.rundir.atomic import write_json
 from aecli.rundir.layout import RunFolder
 
 
-def detect(settings, folder: RunFolder) -> dict:
+def detect(settings, folder: RunFolder, overrides: list[str]) -> dict:
     """Train on normal data, then score and threshold the test split with the model in memory;
-    writes anomaly.json and the histogram, and returns the metrics (train's and test_* headline)."""
+    writes anomaly.json and the histogram, and returns the metrics (train's and test_* headline).
+    `overrides`: the run's command line."""
     from aecli.train import train
 
     return train(
         settings,
         folder,
+        overrides,
         on_data=lambda arrays: describe_splits(settings, arrays),
         then=lambda run: _detection(settings, run),
     )

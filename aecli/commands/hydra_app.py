@@ -82,7 +82,8 @@ def _stopped_by_signal(error: Exception) -> bool:
 
 
 def run_job(cfg: DictConfig, work) -> float | FailedJob:
-    """`work(settings, folder)` after validation (no TensorFlow yet) and claiming the folder.
+    """`work(settings, folder, overrides)` after validation (no TensorFlow yet) and claiming the
+    folder; `overrides` is the job's command line.
 
     In a sweep a failing run must not stop the others: its error goes to its status.json and the
     summary written when the sweep ends, and the job returns a `FailedJob` (an Optuna search
@@ -99,7 +100,9 @@ def run_job(cfg: DictConfig, work) -> float | FailedJob:
 
             value = multi_worker.run(hydra_cfg, settings, work)
         else:
-            value = work(settings, claim(folder, settings, hydra_cfg))
+            value = work(
+                settings, claim(folder, settings, hydra_cfg), list(hydra_cfg.overrides.task)
+            )
         if hydra_cfg.mode == RunMode.MULTIRUN and isinstance(value, float) and math.isnan(value):
             # an objective Optuna cannot rank: a failed trial, not the end of the search
             return FailedJob(f"its objective is NaN (see {folder.metrics})")

@@ -12,6 +12,7 @@ from aecli.errors import UserError
 from aecli.rundir.atomic import write_text
 from aecli.rundir.claim import lock
 from aecli.rundir.layout import RunFolder
+from aecli.rundir.listing import read_run
 from aecli.rundir.outputs import report_run
 from aecli.rundir.status import read_status, write_status
 from aecli.training.checkpoint_files import epochs_trained
@@ -72,7 +73,8 @@ def main(args) -> int:
     )
     from aecli.train import train  # TensorFlow loads here
 
-    train(settings, folder, resume=True)
+    # the command line the run was started with: its hyperparameters in TensorBoard
+    train(settings, folder, read_run(folder.path).overrides, resume=True)
     report_run(folder, settings.paths.log_dir)
     return 0
 

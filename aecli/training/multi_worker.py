@@ -146,15 +146,16 @@ def worker_run_dir(run_dir: Path, chief: bool):
 
 
 def run(hydra_cfg, settings, work):
-    """`work(settings, folder)` on this worker: the chief claims the run folder as a single run
-    does; the others train into a scratch folder of their own, claimed the same way."""
+    """`work(settings, folder, overrides)` on this worker: the chief claims the run folder as a
+    single run does; the others train into a scratch folder of their own, claimed the same way."""
     from aecli.rundir.claim import claim
     from aecli.rundir.layout import RunFolder
 
     chief = is_chief(cluster_config())
     run_dir = Path(hydra_cfg.runtime.output_dir)
     with worker_run_dir(run_dir, chief) as folder:
-        return work(settings, claim(RunFolder(folder), settings, hydra_cfg))
+        claimed = claim(RunFolder(folder), settings, hydra_cfg)
+        return work(settings, claimed, list(hydra_cfg.overrides.task))
 
 
 def strategy():
