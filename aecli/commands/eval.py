@@ -79,7 +79,7 @@ def _bound_progress(k: int, split: str):
 
     @contextlib.contextmanager
     def progress(passes: int, examples: int, split_examples: int):
-        from aecli.training.progress import evaluation_progress
+        from aecli.evaluation.progress import evaluation_progress
 
         subset = (
             f"{examples:,} of {split_examples:,} {split} examples, drawn by the run's seed "

@@ -94,6 +94,9 @@ class NoiseConfig:
 class BaseModelConfig:
     """What every family shares: x -> z = f(x) -> parameters of p(x | z).
 
+    family: which family this config is (each class names its own): recorded in the run's
+            config.yaml, so a saved run reloads as its family whatever keys it has; not a setting
+            (`model=<name>` chooses the family).
     name: the option's name (`model=<name>`), recorded in metrics.json.
     architecture: `mlp` (Dense stack over the flattened input), `conv` (strided Conv2D, images only)
                   or `fully_conv` (the code is a feature map).
@@ -115,6 +118,7 @@ class BaseModelConfig:
     # True for families with a Gaussian posterior and a KL term (ELBO, beta, neg_elbo scores)
     variational: ClassVar[bool] = False
 
+    family: str = ""
     name: str = MISSING
     architecture: Architecture = Architecture.mlp
     latent_dim: int = 32
@@ -127,6 +131,13 @@ class BaseModelConfig:
     noise: NoiseConfig = field(default_factory=NoiseConfig)
 
     def __post_init__(self) -> None:
+        own = type(self).__dataclass_fields__["family"].default
+        require(
+            self.family == own,
+            "model.family",
+            self.family,
+            f"{own!r}: it records the family of this model config; choose a family with `model=`",
+        )
         require(self.latent_dim >= 1, "model.latent_dim", self.latent_dim, "an integer >= 1")
         require(
             all(u >= 1 for u in self.hidden_units),
@@ -170,6 +181,8 @@ class BaseModelConfig:
 class AutoencoderConfig(BaseModelConfig):
     """Deterministic autoencoder trained on reconstruction alone (vanilla, conv_denoising)."""
 
+    family: str = "autoencoder"
+
 
 @dataclass
 class VAEConfig(BaseModelConfig):
@@ -192,6 +205,7 @@ class VAEConfig(BaseModelConfig):
 
     variational: ClassVar[bool] = True
 
+    family: str = "vae"
     latent_dim: int = 16
     beta: float = 1.0
     kl_schedule: KLSchedule = KLSchedule.none
@@ -278,6 +292,7 @@ class BetaTCVAEConfig(VAEConfig):
     whole KL, which this model splits, so they must stay off.
     """
 
+    family: str = "beta_tcvae"
     tc_estimator: TCEstimator = TCEstimator.mss
 
     def __post_init__(self) -> None:
@@ -309,6 +324,7 @@ class FactorVAEConfig(VAEConfig):
         disentanglement_lib's study); trainer.learning_rate drives the VAE alone.
     """
 
+    family: str = "factor_vae"
     gamma: float = 10.0
     discriminator_hidden_units: List[int] = field(default_factory=lambda: [1000] * 6)
     discriminator_learning_rate: float = 1e-4
@@ -358,6 +374,7 @@ class DIPVAEConfig(VAEConfig):
         i and lambda_od for ii.
     """
 
+    family: str = "dip_vae"
     dip_type: DIPType = DIPType.i
     lambda_od: float = 10.0
     lambda_d: Optional[float] = None
@@ -394,6 +411,7 @@ class SparseConfig(AutoencoderConfig):
     target_rho: rho of the KL penalty, the desired mean activation of each code unit.
     """
 
+    family: str = "sparse"
     penalty: SparsityPenalty = SparsityPenalty.kl
     sparsity_weight: float = 1e-3
     target_rho: float = 0.05
@@ -419,6 +437,7 @@ class ContractiveConfig(AutoencoderConfig):
     """
 
     hidden_units: List[int] = field(default_factory=list)
+    family: str = "contractive"
     contractive_weight: float = 0.1
 
     def __post_init__(self) -> None:

@@ -64,9 +64,23 @@ def _subclasses(base: type) -> list[type]:
     return found
 
 
+def _recorded(base: type, key: str, section: DictConfig, what: str) -> type:
+    """The config class under `base` that `section` names in `key` (`model.family`,
+    `dataset.source`), as every run saves it."""
+    value = section[key]
+    for kind in _subclasses(base):
+        if kind.__dataclass_fields__[key].default == value:
+            return kind
+    raise ConfigError(
+        f"The saved {what} config has {what}.{key}={value!r}, which this version of aecli does "
+        "not know (was the run made by a newer aecli?)."
+    )
+
+
 def _fitting_schema(base: type, keys: set, what: str) -> type:
-    """The config class under `base` with the fewest fields that holds all of `keys` (each family
-    adds its own fields; a run saved before a field existed gets its default)."""
+    """For a run saved before configs recorded their family: the model config class with the
+    fewest fields that holds all of `keys` (each family adds its own fields; a run saved before a
+    field existed gets its default)."""
     fitting = [kind for kind in _subclasses(base) if keys <= {f.name for f in fields(kind)}]
     if fitting:
         return min(fitting, key=lambda kind: len(fields(kind)))
@@ -76,10 +90,23 @@ def _fitting_schema(base: type, keys: set, what: str) -> type:
     )
 
 
+# the source of each dataset a run saved before configs recorded theirs (every name then
+# had exactly one)
+_SOURCE_OF_NAME = {
+    "mnist": "published_files",
+    "fashion_mnist": "published_files",
+    "cifar10": "published_files",
+    "transactions": "tabular",
+    "network_traffic": "tabular",
+}
+
+
 def _upgrade(saved: DictConfig) -> None:
     """Runs saved by aecli 0.1 kept the VAE's default beta as `model.default_beta` and the tabular
-    sets under `dataset.name=synthetic`, and runs saved before the `logger` group logged to
-    TensorBoard: read them as today's keys."""
+    sets under `dataset.name=synthetic`: read them as today's keys. Runs saved before configs
+    recorded their model family and data source get them: the source from the dataset's name,
+    the family from the keys the model section holds. Runs saved before the `logger` group
+    logged to TensorBoard."""
     if "logger" not in saved:
         saved.logger = {"tensorboard": {}}
     if "default_beta" in saved.model:
@@ -97,6 +124,11 @@ def _upgrade(saved: DictConfig) -> None:
         del data["kind"]
     if data.get("name") in ("mnist", "fashion_mnist", "cifar10") and "size" in data:
         del data["size"]
+    if "source" not in data:
+        data.source = _SOURCE_OF_NAME.get(data.get("name"), data.get("name"))
+    if "family" not in saved.model:
+        family = _fitting_schema(model.BaseModelConfig, set(saved.model.keys()), "model")
+        saved.model.family = family.__dataclass_fields__["family"].default
 
 
 def load_run_config(run_dir: Path) -> TrainConfig:
@@ -120,10 +152,10 @@ def load_run_config(run_dir: Path) -> TrainConfig:
         _upgrade(saved)
         typed = OmegaConf.structured(AnomalyConfig if "anomaly" in saved else TrainConfig)
         typed.model = OmegaConf.structured(
-            _fitting_schema(model.BaseModelConfig, set(saved.model.keys()), "model")
+            _recorded(model.BaseModelConfig, "family", saved.model, "model")
         )
         typed.dataset = OmegaConf.structured(
-            _fitting_schema(dataset.BaseDatasetConfig, set(saved.dataset.keys()), "dataset")
+            _recorded(dataset.BaseDatasetConfig, "source", saved.dataset, "dataset")
         )
         return validate(OmegaConf.merge(typed, saved))
     except (OmegaConfBaseException, yaml.YAMLError, ValueError, TypeError, AttributeError) as error:

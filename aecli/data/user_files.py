@@ -1,6 +1,6 @@
 """The user's own data, read without running any of it: an image folder, an .npz archive, a CSV.
 
-Each reader returns a sources.Loaded: raw (x_train, y_train, x_test, y_test), int64 labels, and
+Each reader returns a datasource.Loaded: raw (x_train, y_train, x_test, y_test), int64 labels, and
 the files read. None of these formats has a fixed train/test split unless the user gave one, so a
 test share (`test_fraction`) is carved out with a seeded stratified draw: every label keeps its
 proportion in both splits, and the same seed gives the same split on every machine.
@@ -21,8 +21,9 @@ from pathlib import Path
 import numpy as np
 
 from aecli.console import say
+from aecli.data import footprint
+from aecli.data.datasource import DataSource, Loaded
 from aecli.data.readers import check_examples
-from aecli.data.sources import Loaded
 from aecli.errors import ConfigError, DataError
 
 # the formats Keras' directory loader decodes (keras.utils.image_dataset_from_directory)
@@ -580,3 +581,60 @@ def read_csv(
     y = values[-1] if label_column is not None else np.zeros(len(rows), np.int64)
     train, test = stratified_split(y, test_fraction, seed, f"The file {path}")
     return Loaded(x[train], y[train], x[test], y[test], files=[str(path)], feature_names=features)
+
+
+class ImageFolder(DataSource):
+    @classmethod
+    def read(cls, cfg, seed: int) -> Loaded:
+        return read_image_folder(
+            cfg.path, cfg.image_size, cfg.color_mode.value, cfg.test_fraction, cfg.split_seed
+        )
+
+    @classmethod
+    def check_memory(cls, cfg, seed: int, available: int | None = None) -> None:
+        footprint.check_image_folder(cfg, available)
+
+    @classmethod
+    def preprocessing(cls, cfg, shape: list[int]) -> dict:
+        # the mode the images were read in (auto resolves to one of the two)
+        mode = "grayscale" if shape[-1] == 1 else "rgb"
+        return {"color_mode": mode, "image_size": cfg.image_size}
+
+
+def _own_labels(labels: list[int]) -> bool:
+    """The user's own integer labels: 0 and 1 are normal and anomalous, as in the credit-card
+    data."""
+    return labels == [0, 1]
+
+
+class Npz(DataSource):
+    @classmethod
+    def read(cls, cfg, seed: int) -> Loaded:
+        return read_npz(cfg.path, cfg.test_fraction, cfg.split_seed)
+
+    @classmethod
+    def check_memory(cls, cfg, seed: int, available: int | None = None) -> None:
+        footprint.check_npz(cfg, available)
+
+    @classmethod
+    def labels_mark_anomalies(cls, labels: list[int]) -> bool:
+        return _own_labels(labels)
+
+
+class Csv(DataSource):
+    @classmethod
+    def read(cls, cfg, seed: int) -> Loaded:
+        columns = None if cfg.columns is None else list(cfg.columns)
+        return read_csv(cfg.path, cfg.label_column, columns, cfg.test_fraction, cfg.split_seed)
+
+    @classmethod
+    def check_memory(cls, cfg, seed: int, available: int | None = None) -> None:
+        footprint.check_csv(cfg, available)
+
+    @classmethod
+    def labels_mark_anomalies(cls, labels: list[int]) -> bool:
+        return _own_labels(labels)
+
+    @classmethod
+    def labels_named(cls, cfg) -> str:
+        return f"the column {cfg.label_column!r}"

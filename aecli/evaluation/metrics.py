@@ -16,7 +16,7 @@
   test_ssim_denoised, tf.image.ssim (max value 1) averaged over test images.
 - `aecli eval` (evaluate_run): recon_mse and recon_bce (binary cross-entropy of the decoded mean,
   summed over dimensions) per example, averaged; psnr_db; ssim (images); for VAEs the ELBO and the
-  importance-weighted bound L_k (aecli/evaluation/likelihood.py) in nats per example, averaged
+  importance-weighted bound L_k (aecli/models/likelihood.py) in nats per example, averaged
   over `bound_examples` (eval.bound_limit of the split drawn by the run's seed, or all of it),
   and active_units. For a denoising run also psnr_noisy_db, psnr_denoised_db, ssim_noisy and
   ssim_denoised as above, on the split corrupted with the run's noise drawn from the same fixed
@@ -33,6 +33,7 @@ import numpy as np
 import tensorflow as tf
 
 from aecli.config.model import NoiseType
+from aecli.evaluation.progress import evaluation_progress
 from aecli.models import losses
 
 
@@ -43,7 +44,6 @@ def in_unit_range(low: float, high: float) -> bool:
 
 def evaluate(model, test, noisy: bool = False) -> dict:
     """Evaluate on the (input, clean) test pipeline; `noisy` adds the denoising metrics."""
-    from aecli.training.progress import evaluation_progress
 
     batches = int(test.cardinality())
     with evaluation_progress(2 * batches if batches > 0 else None) as (advance, callback):

@@ -76,6 +76,11 @@ class Autoencoder(keras.Model):
         say whether an epoch ended early, so its figures are not logged)."""
         return []
 
+    def epoch_scalars(self, x: np.ndarray) -> dict:
+        """TensorBoard scalars (tag: value) this family logs after each epoch over (up to 2,000)
+        validation inputs `x`; aecli.training.callbacks.EpochScalars writes them."""
+        return {}
+
     def term_metrics(self, terms: dict) -> dict:
         """Test metrics this family derives from its evaluated loss terms (`test_<term>`)."""
         return {}

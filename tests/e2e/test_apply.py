@@ -15,8 +15,8 @@ from keras import layers
 from tensorboard_events import scalar_series
 
 from aecli.config.model import Likelihood
-from aecli.evaluation.likelihood import importance_weighted_bound
 from aecli.models import VAE
+from aecli.models.likelihood import importance_weighted_bound
 
 
 @pytest.fixture(scope="module")
@@ -209,6 +209,20 @@ def test_the_validation_mig_of_each_epoch_is_logged_as_the_saved_networks_give_i
     np.testing.assert_allclose([series[0][1] for series in logged], gaps, atol=1e-6)
     ((step, mig),) = scalar_series(latents, "disentanglement/val_mig")
     assert step == 0 and mig == pytest.approx(np.mean(gaps), abs=1e-6)
+
+
+def test_each_latent_dimensions_kl_is_logged_per_epoch_as_the_saved_networks_give_it(trained_vae):
+    """The VAE's epoch scalars: KL(q(z_j|x) || N(0, 1)) of each dimension over the validation
+    inputs, written by the training callback the family does not import."""
+    from aecli.evaluation.reload import load_run
+
+    run = load_run(trained_vae)
+    expected = run.model.kl_per_dimension(run.arrays.val.x[:2000])
+    logged = [
+        scalar_series(trained_vae / "tensorboard" / "latents", f"kl_per_dim/z{j}") for j in (0, 1)
+    ]
+    assert [[step for step, _ in series] for series in logged] == [[0]] * 2
+    np.testing.assert_allclose([series[0][1] for series in logged], expected, rtol=1e-4, atol=1e-6)
 
 
 def test_eval_of_a_folder_without_networks_says_how_to_finish_it(aecli, tmp_path):

@@ -94,7 +94,7 @@ def test_dataset_options_map_to_their_source_schemas(compose_train):
     )
     assert type(validate(compose_train("dataset=synthetic")).dataset) is dataset.SyntheticConfig
     tabular = validate(compose_train("dataset=transactions")).dataset
-    assert type(tabular) is dataset.GeneratedDatasetConfig
+    assert type(tabular) is dataset.TabularConfig
     assert tabular.name == dataset.DatasetName.transactions
 
 

@@ -132,10 +132,9 @@ def test_timing_the_step_candidates_keeps_the_mixed_precision_policy(
     Each candidate trains under its own precision, and the run's policy is back afterwards."""
     import tensorflow as tf
 
-    from aecli import bench
     from aecli.config.validate import validate
     from aecli.data.arrays import load_arrays
-    from aecli.training import autotune
+    from aecli.training import autotune, step_timing
     from aecli.training.hardware import Placement
 
     cfg = validate(
@@ -152,15 +151,15 @@ def test_timing_the_step_candidates_keeps_the_mixed_precision_policy(
     )
     arrays = load_arrays(cfg.dataset, cfg.seed)
     placement = Placement(False, False, tf.distribute.get_strategy(), "mixed_bfloat16")
-    calls, measure = [], bench.measure_variants
+    calls, measure = [], step_timing.measure_variants
 
     def recorded(*args):
         calls.append(measure(*args))
         return calls[-1]
 
-    monkeypatch.setattr(bench, "measure_variants", recorded)
+    monkeypatch.setattr(step_timing, "measure_variants", recorded)
     # a float32 candidate of a bfloat16 run (`hardware=mixed` times both) beside one in its policy
-    speeds = autotune._bench_timer(cfg, arrays, placement)(
+    speeds = autotune._step_timer(cfg, arrays, placement)(
         [autotune.Candidate(True, 8, "float32"), autotune.Candidate(True, 8, "mixed_bfloat16")]
     )
     assert len(speeds) == 2 and min(speeds) > 0
