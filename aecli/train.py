@@ -208,9 +208,10 @@ def _resume(folder: RunFolder, store: CheckpointStore, model, trainer) -> _Start
             best=resumed_best,
             steering=checkpoint.get("steering"),
         )
-        log.info("resuming after epoch %d from checkpoint `%s`", start.epoch, checkpoint["name"])
+        # said without -v: which checkpoint a resume trusts is the user's to know
+        say(f"resuming after epoch {start.epoch} from checkpoint `{checkpoint['name']}`")
     else:
-        log.info(
+        say(
             "no checkpoint yet (the run stopped before its first checkpoint): "
             "training again from epoch 1"
         )

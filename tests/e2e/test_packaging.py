@@ -1,6 +1,7 @@
 """A wheel (what `pip install .` installs) carries every Hydra config, so aecli runs outside the
 source tree."""
 
+import os
 import shutil
 import subprocess
 import sys
@@ -43,10 +44,13 @@ def test_wheel_ships_every_config(tmp_path):
         for name in zipfile.ZipFile(wheel).namelist()
         if name.startswith("aecli/conf/") and name.endswith(".yaml")
     }
+    # every depth: experiment/ (a link to experiments/) holds folders of studies too
     expected = {
-        f"aecli/conf/{path.relative_to(ROOT / 'conf').as_posix()}"
-        for pattern in ("*.yaml", "*/*.yaml")
-        for path in (ROOT / "conf").glob(pattern)
+        f"aecli/conf/{(Path(folder) / name).relative_to(ROOT / 'conf').as_posix()}"
+        for folder, _, names in os.walk(ROOT / "conf", followlinks=True)
+        for name in names
+        if name.endswith(".yaml")
     }
+    assert "aecli/conf/experiment/dsprites_study/factor_vae.yaml" in expected
     assert "aecli/conf/experiment/denoiser.yaml" in expected
     assert shipped == expected
