@@ -66,7 +66,7 @@ def test_train_help_lists_config_groups(aecli):
         "model: beta_tcvae, beta_vae, contractive, conv_denoising, sparse, vae, vanilla",
         "dataset:",
         "hardware: cpu, gpu, mixed",
-        "debug: overfit, smoke",
+        "debug: overfit, smoke, tiny",
     ]:
         assert group in result.stdout
 

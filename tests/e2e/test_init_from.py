@@ -4,15 +4,7 @@ import keras
 import numpy as np
 import yaml
 
-TINY = [
-    "model=vanilla",
-    "model.hidden_units=[16]",
-    "model.latent_dim=2",
-    "dataset=synthetic",
-    "dataset.kind=circle",
-    "dataset.size=600",
-    "debug=smoke",
-]
+TINY = ["debug=tiny", "model=vanilla"]
 
 
 def _weights(run, name):

@@ -4,14 +4,7 @@ import json
 
 from tensorboard_events import scalar_series
 
-SMALL = [
-    "debug=smoke",
-    "dataset=synthetic",
-    "dataset.kind=circle",
-    "dataset.size=600",
-    "model.hidden_units=[16]",
-    "trainer.epochs=2",
-]
+SMALL = ["debug=tiny", "trainer.epochs=2"]
 
 
 def test_a_finished_run_is_extended_without_training_an_epoch_twice(aecli, tmp_path):

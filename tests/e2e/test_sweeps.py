@@ -19,13 +19,7 @@ import pytest
 from tensorboard.plugins.hparams import metadata as hparams_metadata
 from tensorboard_events import read_events
 
-_SMALL = [
-    "dataset=synthetic",
-    "dataset.size=600",
-    "model.hidden_units=[16]",
-    "trainer.epochs=1",
-    "trainer.batch_size=32",
-]
+_SMALL = ["debug=tiny", "dataset.size=600"]
 TINY = [*_SMALL, "model.latent_dim=3"]
 # 2-D codes add the sweep's latent scatter (and its cost: each run is reloaded), so only where it
 # is checked
