@@ -14,6 +14,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import aecli_process
 import numpy as np
 import pytest
 from tensorboard.plugins.hparams import metadata as hparams_metadata
@@ -36,13 +37,7 @@ def _sweep_dir(root: Path) -> Path:
 def beta_sweep(tmp_path_factory):
     """A three-run beta sweep on synthetic data, run once for the tests that inspect it."""
     root = tmp_path_factory.mktemp("sweep")
-    result = subprocess.run(
-        [sys.executable, "-m", "aecli", "train", "-m", *TINY_2D, "beta=0.5,2,8"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    result = aecli_process.run("train", "-m", *TINY_2D, "beta=0.5,2,8", cwd=root)
     assert result.returncode == 0, result.stderr[-3000:]
     return root, result
 
