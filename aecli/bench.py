@@ -1,141 +1,15 @@
 """Training speed of one config, measured: XLA on/off and steps per execution side by side.
 
-Each variant trains a fresh model on the real pipeline: a warm-up epoch of `steps` steps pays for
-tracing and compilation, then `repeats` rounds time `steps` steps of every variant in turn, and
-the fastest round is the steady state (measure_variants says why). Ratios against the first
-variant matter more than absolute numbers on a noisy machine, which is why all variants run in
-one invocation.
+Every variant is timed by aecli.training.step_timing, in turns, in one invocation: ratios against
+the first variant matter more than absolute numbers on a noisy machine.
 """
 
-import time
-from dataclasses import asdict, dataclass
-
-import keras
+from dataclasses import asdict
 
 from aecli.config.run import TrainConfig
-from aecli.data.pipeline import make_pipelines
-from aecli.models import build_model
 from aecli.training import hardware
-from aecli.training.optimization import build_optimizer
-
-
-@dataclass(frozen=True)
-class Measurement:
-    jit_compile: bool
-    steps_per_execution: int
-    precision: str
-    compile_seconds: float
-    step_ms: float
-    samples_per_second: float
-
-
-class _EpochTimer(keras.callbacks.Callback):
-    """Seconds per epoch, and when the first step ended."""
-
-    def __init__(self):
-        super().__init__()
-        self.seconds, self.first_step_at = [], None
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.start = time.perf_counter()
-
-    def on_train_batch_end(self, batch, logs=None):
-        if self.first_step_at is None:
-            self.first_step_at = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.seconds.append(time.perf_counter() - self.start)
-
-
-def measure_variants(
-    cfg: TrainConfig, arrays, placement, variants, steps: int, repeats: int
-) -> tuple[list[Measurement], float]:
-    """Each variant's steady-state speed ((XLA, steps per call, precision) triples, e.g.
-    aecli.training.autotune.Candidate), and the perf_counter time the first one's first step
-    ended.
-
-    Every variant is built and trained for one warm-up epoch of `steps` steps first (tracing,
-    compilation); then `repeats` rounds time `steps` steps of each variant in turn, and a
-    variant's figure is its fastest round. Timed one after another, a slow spell of a shared
-    machine (such spells can halve the speed for seconds) lands on one variant and flips the
-    order, so `auto` would keep a variant clearly slower than the best (docs/speed.md has the
-    cases). In turns, a spell falls on every variant alike, and noise only
-    ever slows a step, so the fastest round is the nearest to the variant's own speed. The timed
-    steps call each model's train function as `fit` does, on an iterator already running, so an
-    epoch's start (callbacks, a new iterator) is not counted against a step."""
-    hardware.clear_session()
-    models = []
-    for jit, per_call, precision in variants:
-        candidate = hardware.with_precision(placement, precision)
-        keras.utils.set_random_seed(cfg.seed)
-        data = make_pipelines(arrays, cfg.trainer.batch_size, cfg.model.noise, cfg.seed)
-        with placement.strategy.scope():
-            model = build_model(
-                cfg.model, arrays.input_shape, seed=cfg.seed, dataset_size=len(arrays.train.x)
-            )
-            model.compile(
-                optimizer=build_optimizer(cfg.trainer, steps, candidate.mixed),
-                jit_compile=jit,
-                steps_per_execution=hardware.steps_per_execution(per_call, placement),
-            )
-        warmup = _EpochTimer()
-        model.fit(
-            data.train.repeat(),
-            epochs=1,
-            steps_per_epoch=steps,
-            callbacks=[warmup],
-            shuffle=False,
-            verbose=0,
-        )
-        # as `fit` feeds it (over the replicas of a mirrored strategy)
-        batches = iter(placement.strategy.experimental_distribute_dataset(data.train.repeat()))
-        model.train_function(batches)  # starts the iterator (its buffers fill) untimed
-        models.append((model, batches, warmup))
-    hardware.with_precision(placement, placement.precision)
-    rounds = [[] for _ in models]  # seconds per round, per variant
-    for _ in range(repeats):
-        for (model, batches, _warmup), seconds in zip(models, rounds, strict=True):
-            calls = steps // model.steps_per_execution
-            start = time.perf_counter()
-            for _call in range(calls):
-                model.train_function(batches)
-            seconds.append(time.perf_counter() - start)
-    measurements = []
-    for (jit, per_call, _), (model, _, warmup), seconds in zip(
-        variants, models, rounds, strict=True
-    ):
-        fastest = min(seconds)
-        measurements.append(
-            Measurement(
-                jit_compile=jit,
-                steps_per_execution=per_call,
-                precision=model.dtype_policy.name,  # what the model computed in, not what was asked
-                compile_seconds=max(0.0, warmup.seconds[0] - fastest),
-                step_ms=1000 * fastest / steps,
-                samples_per_second=steps * cfg.trainer.batch_size / fastest,
-            )
-        )
-    return measurements, models[0][2].first_step_at
-
-
-def input_seconds_per_step(cfg: TrainConfig, arrays, steps: int) -> float:
-    """Seconds the input pipeline alone needs per batch (shuffle, batch, corrupt, prefetch),
-    pulled inside a compiled loop as `fit` pulls them (no Python call per batch), from an
-    iterator already running (its start-up, once per epoch in training, is not a per-step cost)."""
-    import tensorflow as tf
-
-    data = make_pipelines(arrays, cfg.trainer.batch_size, cfg.model.noise, cfg.seed)
-    batches = iter(data.train.repeat())
-
-    @tf.function
-    def pull(count):
-        for _ in tf.range(count):
-            next(batches)
-
-    pull(tf.constant(steps))  # traces, and fills the prefetch buffer
-    start = time.perf_counter()
-    pull(tf.constant(steps))
-    return (time.perf_counter() - start) / steps
+from aecli.training.autotune import choose, precisions
+from aecli.training.step_timing import input_seconds_per_step, measure_variants
 
 
 def run_benchmark(
@@ -150,13 +24,9 @@ def run_benchmark(
     """Every (XLA, steps per execution) variant, under each precision `auto` times, the input
     pipeline's share, time to first step, and what this configuration's `auto` settings pick
     (cached, or measured now)."""
-    from aecli.training.autotune import choose, precisions
-
     placement = hardware.configure(cfg.hardware)
     jits = (False, True)
-    if placement.strategy.num_replicas_in_sync > 1:
-        # TF 2.21 fails to run XLA-compiled or fused steps mirrored over several devices (as
-        # `auto` says), so only the one variant a mirrored run trains with is timed
+    if hardware.plain_steps_only(placement):  # only the one variant such a run trains with
         jits, steps_per_execution = (False,), [1]
     timed = precisions(cfg, placement)
     results, first_step = measure_variants(

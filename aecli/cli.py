@@ -55,7 +55,11 @@ COMMANDS = {
     ),
     "runs": (
         "aecli.commands.runs",
-        "List the runs under a folder (default outputs/), newest first.",
+        "The runs under a folder, one line each: filter, sort, group by sweep, CSV/JSON.",
+    ),
+    "compare": (
+        "aecli.commands.compare",
+        "Runs side by side: config that differs, metrics and their difference, loss curves.",
     ),
     "summarize": (
         "aecli.commands.summarize",
@@ -78,6 +82,7 @@ HYDRA_COMMANDS = ("train", "anomaly")
 TENSORFLOW_COMMANDS = (
     *("train", "anomaly", "resume", "eval", "sample", "encode", "predict", "export", "bench"),
     *("summarize", "tensorboard"),  # the sweep's HParams are written, and served, by TensorFlow
+    "compare",  # TensorBoard's event reader loads TensorFlow
 )
 # Set before TensorFlow loads (a user's own value wins). TensorFlow turns oneDNN's CPU kernels on
 # by itself only on CPUs with AVX512_VNNI, AVX512_BF16 or AMX and runs Eigen's elsewhere, yet

@@ -296,7 +296,15 @@ def _conv(size: int, n_in: int, n_out: int) -> int:
 
 def model_parameters(cfg, input_shape) -> int:
     """The weights of the encoder and decoder aecli/models/networks.py builds for `cfg` (MLP,
-    conv or fully convolutional), counted from the config without building them."""
+    conv or fully convolutional), and of FactorVAE's discriminator, counted from the config
+    without building them."""
+    units = getattr(cfg, "discriminator_hidden_units", None)
+    widths = [cfg.latent_dim, *units, 2] if units else []
+    discriminator = sum(_dense(a, b) for a, b in zip(widths, widths[1:], strict=False))
+    return _networks(cfg, input_shape) + discriminator
+
+
+def _networks(cfg, input_shape) -> int:
     latent, gaussian = cfg.latent_dim, bool(getattr(cfg, "variational", False))
     heads = 2 if gaussian else 1
     architecture = getattr(cfg.architecture, "value", cfg.architecture)

@@ -1,8 +1,10 @@
 """The story of one run: hardware -> data -> model -> fit with callbacks -> evaluate -> write."""
 
+import contextlib
 import logging
 import math
 import os
+from typing import NamedTuple
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -10,7 +12,7 @@ import keras  # noqa: E402
 
 from aecli import memory  # noqa: E402
 from aecli.config.model import Likelihood, NoiseType  # noqa: E402
-from aecli.config.run import AnomalyConfig, Precision, TrainConfig  # noqa: E402
+from aecli.config.run import AnomalyConfig, TrainConfig  # noqa: E402
 from aecli.console import say  # noqa: E402
 from aecli.data import load_arrays  # noqa: E402
 from aecli.data.pipeline import make_pipelines  # noqa: E402
@@ -21,17 +23,16 @@ from aecli.models import build_model, warn_if_overcomplete  # noqa: E402
 from aecli.rundir.atomic import write_json  # noqa: E402
 from aecli.rundir.faults import fault_point  # noqa: E402
 from aecli.rundir.layout import RunFolder  # noqa: E402
-from aecli.rundir.listing import read_run  # noqa: E402
 from aecli.rundir.outputs import save_networks, write_metrics  # noqa: E402
 from aecli.rundir.provenance import record_run_start  # noqa: E402
 from aecli.rundir.signals import Stopped, guard  # noqa: E402
 from aecli.rundir.status import read_status, write_status  # noqa: E402
 from aecli.sweeps.hparams import write_run_hparams  # noqa: E402
-from aecli.training import autotune, hardware  # noqa: E402
+from aecli.training import autotune, hardware, loggers  # noqa: E402
 from aecli.training.callbacks import (  # noqa: E402
+    EpochScalars,
     ImageGrids,
     MIGPerEpoch,
-    TensorBoard,
     forget_steps_from,
 )
 from aecli.training.checkpoints import (  # noqa: E402
@@ -63,84 +64,107 @@ TRAINING_WRITERS = ("train", "validation", "images", "latents")
 
 
 def train(
-    cfg: TrainConfig, folder: RunFolder, resume: bool = False, then=None, on_data=None
+    cfg: TrainConfig,
+    folder: RunFolder,
+    resume: bool = False,
+    then=None,
+    on_data=None,
 ) -> dict:
     """Train `cfg` into `folder` (continuing from its last checkpoint when `resume`), evaluate,
     let `then(run)` add its own metrics (e.g. anomaly detection on the model in memory), write
-    metrics.json once; returns the metrics. `on_data(arrays)` sees the splits before training
-    (the anomaly command describes and checks them).
+    metrics.json once; returns the metrics. `on_data(arrays)` sees the splits before training (the
+    anomaly command describes and checks them).
 
     status.json follows the run: running (with the epochs completed so far, updated after each),
     then completed, interrupted or failed with the error. SIGINT/SIGTERM are watched for the whole
     run (aecli.rundir.signals): inside fit the run stops after the step, elsewhere at once.
     """
     guard.install()
-    stage = ["start-up"]  # what the run was doing, for the message when a signal stops it
+    stage = _Stage()
     try:
         write_status(folder, "running")
-        fault_point("startup")
-        run, metrics = _fit_and_evaluate(cfg, folder, resume, stage, on_data)
+        with stage("start-up", fault="startup"):
+            placement = _placement(cfg, folder, resume)
+        with stage("data loading", fault="data-loading"):
+            arrays, data = _data(cfg, folder, on_data)
+        with stage("building the model"):
+            model, step = _model(cfg, arrays, data, placement)
+            store = CheckpointStore(folder.checkpoints)
+            start = _resume(folder, store, model, cfg.trainer) if resume else _Start()
+            stop, callbacks = _callbacks(cfg, folder, model, arrays, data, store, start)
+        with stage("training"):
+            history = _fit(model, data, cfg.trainer.epochs, start.epoch, stop, callbacks)
+            _raise_if_stopped(stop, store, model, cfg, step.steps_per_execution, callbacks)
+            _say_if_stopped_early(stop, callbacks, cfg.trainer)
+        with stage("the final evaluation", fault="evaluation"):
+            metrics = _run_metrics(cfg, model, arrays, data, step, history, stop, callbacks)
         if then is not None:
-            stage[0] = "the evaluation after training"
-            metrics.update(then(run))
-        stage[0] = "saving the trained networks"
-        save_networks(run.model, folder)
-        fault_point("networks-saved")
-        write_metrics(folder, metrics)
-        # HParams of a single run too (a sweep's summary rewrites them with the swept values)
-        write_run_hparams(folder.path, read_run(folder.path).overrides, metrics, "completed")
-        fault_point("metrics-written")
+            with stage("the evaluation after training"):
+                metrics.update(then(TrainedRun(folder, cfg, arrays, model)))
+        with stage("saving the trained networks"):
+            _save(cfg, folder, model, metrics)
     except Stopped as stopped:
         done = (read_status(folder) or {}).get("epochs_completed", 0)
-        # only a stop inside fit leaves an epoch begun and not completed
-        partial = " (a partial epoch is trained again)" if stage[0] == "training" else ""
-        message = (
-            f"Stopped by {stopped.name} during {stage[0]}, after {done} of "
-            f"{cfg.trainer.epochs} epochs completed{partial}. "
-            f"Continue with `aecli resume {folder.path}`."
-        )
-        write_status(folder, "interrupted", error=message)
-        raise Interrupted(message, stopped.signum, epoch=done) from None
+        error = Interrupted.during(stopped, stage.name, done, cfg.trainer.epochs, folder.path)
+        write_status(folder, "interrupted", error=str(error))
+        raise error from None
     except Exception as error:
-        if disk_full(error):
-            error = disk_full_error(folder.path)
-        elif memory.out_of_memory(error):
-            error = memory.out_of_memory_error(error, stage[0])
-        try:
-            write_status(
-                folder,
-                "failed",
-                epochs_completed=getattr(error, "epoch", None),
-                error=str(error) or repr(error),
-            )
-        except OSError:
-            if not isinstance(error, DiskFull):
-                raise
-            # a disk too full for even the status (none written yet): the paragraph still says it
-        if isinstance(error, (DiskFull, memory.OutOfMemory)):
-            raise error from None
+        _record_failure(folder, error, stage.name)
         raise
     write_status(folder, "completed", epochs_completed=metrics["epochs_completed"])
     return metrics
 
 
-def _fit_and_evaluate(
-    cfg: TrainConfig, folder: RunFolder, resume: bool, stage: list, on_data=None
-) -> tuple[TrainedRun, dict]:
+class _Stage:
+    """What the run is doing, for the message when a signal stops it or memory runs out. Each
+    step of the story runs in `with stage(NAME, fault=POINT)`, which first passes the step's
+    fault point, if it has one (aecli/rundir/faults.py); a stop between two steps is told as
+    during the step before."""
+
+    def __init__(self):
+        self.name = "start-up"
+
+    @contextlib.contextmanager
+    def __call__(self, name: str, fault: str | None = None):
+        self.name = name
+        if fault is not None:
+            fault_point(fault)
+        yield
+
+
+class _Start(NamedTuple):
+    """Where training starts: at epoch 0 for a new run; after its last checkpoint for a resumed
+    one, with the steering callbacks' counts (`steering`) and what early stopping needs of its
+    best checkpoint (`best`) to go on from."""
+
+    epoch: int = 0
+    train_seconds: float = 0.0
+    best_val_loss: float = math.inf
+    best: ResumedBest | None = None
+    steering: dict | None = None
+
+
+def _placement(cfg: TrainConfig, folder: RunFolder, resume: bool) -> hardware.Placement:
     placement = hardware.configure(cfg.hardware)
     record_run_start(folder, cfg, placement.on_gpu, resumed=resume)  # once the GPU is known
     keras.utils.set_random_seed(cfg.seed)
+    return placement
 
-    stage[0] = "data loading"
+
+def _data(cfg: TrainConfig, folder: RunFolder, on_data):
+    """The splits, checked, and their tf.data pipelines; preprocessing.json records what predict
+    and export apply."""
     arrays = load_arrays(cfg.dataset, cfg.seed, anomaly=isinstance(cfg, AnomalyConfig))
     log.info("data: %s", ", ".join(arrays.files))
     _check_likelihood(cfg, arrays)
     if on_data is not None:
         on_data(arrays)
-    write_json(folder.preprocessing, arrays.preprocessing)  # what predict and export apply
-    data = make_pipelines(arrays, cfg.trainer.batch_size, cfg.model.noise, cfg.seed)
-    fault_point("data-loading")
-    stage[0] = "building the model"
+    write_json(folder.preprocessing, arrays.preprocessing)
+    return arrays, make_pipelines(arrays, cfg.trainer.batch_size, cfg.model.noise, cfg.seed)
+
+
+def _model(cfg: TrainConfig, arrays, data, placement) -> tuple[keras.Model, autotune.StepChoice]:
+    """The model, compiled with the step `auto` chose (XLA, steps per call, precision)."""
     memory.refuse_model_if_over(cfg.model, arrays.input_shape)  # before autotune builds one
     step = autotune.choose(
         cfg,
@@ -164,62 +188,77 @@ def _fit_and_evaluate(
             steps_per_execution=step.steps_per_execution,
         )
         init_from(model, cfg.trainer.init_from)
+    return model, step
 
-    store = CheckpointStore(folder.checkpoints)
-    initial_epoch, best_val_loss, train_seconds, resumed_best = 0, math.inf, 0.0, None
-    saved_steering = None  # the counts of early stopping and the plateau schedule to go on from
-    if resume:
-        for path in folder.temporaries():  # a killed process's half-written files; we hold the lock
-            path.unlink(missing_ok=True)
-        if store.any():
-            best = store.metadata("best")
-            resumed_best = _resumed_best(store, best, model, cfg.trainer)  # loads: before restore
-            checkpoint = store.restore(model)
-            initial_epoch = checkpoint["epoch"] + 1
-            train_seconds = checkpoint.get("train_seconds") or 0.0
-            saved_steering = checkpoint.get("steering")
-            best_val_loss = (best or {}).get("val_loss", math.inf)
-            log.info(
-                "resuming after epoch %d from checkpoint `%s`", initial_epoch, checkpoint["name"]
-            )
-        else:
-            log.info(
-                "no checkpoint yet (the run stopped before its first checkpoint): "
-                "training again from epoch 1"
-            )
-        # the epochs from here on are logged again: by epoch, and by the optimizer's step count
-        # (that of the checkpoint restored; 0 without one)
-        forget_steps_from(
-            [folder.tensorboard_run(name) for name in TRAINING_WRITERS],
-            initial_epoch,
-            int(model.optimizer.iterations.numpy()),
+
+def _resume(folder: RunFolder, store: CheckpointStore, model, trainer) -> _Start:
+    """Restore the newest readable checkpoint into `model`, and forget what the logs hold of the
+    epochs after it (they are trained again)."""
+    for path in folder.temporaries():  # a killed process's half-written files; we hold the lock
+        path.unlink(missing_ok=True)
+    start = _Start()
+    if store.any():
+        best = store.metadata("best")
+        resumed_best = _resumed_best(store, best, model, trainer)  # loads: before restore
+        checkpoint = store.restore(model)
+        start = _Start(
+            epoch=checkpoint["epoch"] + 1,
+            train_seconds=checkpoint.get("train_seconds") or 0.0,
+            best_val_loss=(best or {}).get("val_loss", math.inf),
+            best=resumed_best,
+            steering=checkpoint.get("steering"),
         )
-        write_status(folder, "running", epochs_completed=initial_epoch)
-
-    stop = StopConditions(initial_epoch, train_seconds)
-    steering = steering_callbacks(cfg.trainer, stop, resumed_best, initial_epoch, saved_steering)
-    checkpoints = Checkpoints(
-        store,
-        stop,
-        every=cfg.trainer.checkpoint_every,
-        best_val_loss=best_val_loss,
-        steering=lambda: steering_state(steering),
+        log.info("resuming after epoch %d from checkpoint `%s`", start.epoch, checkpoint["name"])
+    else:
+        log.info(
+            "no checkpoint yet (the run stopped before its first checkpoint): "
+            "training again from epoch 1"
+        )
+    # the epochs from here on are logged again: by epoch, and by the optimizer's step count
+    # (that of the checkpoint restored; 0 without one)
+    forget_steps_from(
+        [folder.tensorboard_run(name) for name in TRAINING_WRITERS],
+        start.epoch,
+        int(model.optimizer.iterations.numpy()),
     )
+    write_status(folder, "running", epochs_completed=start.epoch)
+    return start
+
+
+def _resumed_best(store: CheckpointStore, best: dict | None, model, trainer) -> ResumedBest | None:
+    """What early stopping needs of the `best` checkpoint (`best`: its metadata) to go on
+    counting after a resume."""
+    if trainer.early_stopping_patience is None or best is None:
+        return None
+    weights = store.model_weights("best", model)
+    return None if weights is None else ResumedBest(best["epoch"], best["val_loss"], weights)
+
+
+def _callbacks(
+    cfg: TrainConfig, folder: RunFolder, model, arrays, data, store: CheckpointStore, start: _Start
+) -> tuple[StopConditions, list]:
+    """The run's StopConditions, and everything fit calls back, in the order that matters."""
+    stop = StopConditions(start.epoch, start.train_seconds)
+    steering = steering_callbacks(cfg.trainer, stop, start.best, start.epoch, start.steering)
+    latents = folder.tensorboard_run("latents")
     callbacks = [
         stop,  # first: later callbacks read whether the epoch ended early
-        *model.training_callbacks(arrays.val.x, folder.tensorboard_run("latents"), stop),
+        *model.training_callbacks(arrays.val.x, latents, stop),
+        EpochScalars(arrays.val.x, latents, stop),
         *steering,  # before the checkpoint, which saves their counts and the rate they set
-        checkpoints,
-        LearningRateLog(),  # after whatever changes the rate, before what writes the logs
-        TensorBoard(folder.tensorboard, stop),
-        RichProgress(
-            cfg.trainer.epochs, data.steps_per_epoch, initial_epoch, cfg.trainer.batch_size
+        Checkpoints(
+            store,
+            stop,
+            every=cfg.trainer.checkpoint_every,
+            best_val_loss=start.best_val_loss,
+            steering=lambda: steering_state(steering),
         ),
+        LearningRateLog(),  # after whatever changes the rate, before what writes the logs
+        *loggers.callbacks(cfg, folder, stop, start.epoch),
+        RichProgress(cfg.trainer.epochs, data.steps_per_epoch, start.epoch, cfg.trainer.batch_size),
     ]
     if has_factor_codes(model, arrays.val):
-        callbacks.append(
-            MIGPerEpoch(arrays.val, arrays.factor_names, folder.tensorboard_run("latents"), stop)
-        )
+        callbacks.append(MIGPerEpoch(arrays.val, arrays.factor_names, latents, stop))
     if len(arrays.input_shape) == 3:
         x_in, x_clean = next(iter(data.val))
         callbacks.append(
@@ -237,25 +276,64 @@ def _fit_and_evaluate(
             on_epoch_end=lambda epoch, logs: _record_epoch(stop, folder, epoch)
         )
     )
-    stage[0] = "training"
+    return stop, callbacks
+
+
+def _record_epoch(stop: StopConditions, folder: RunFolder, epoch: int) -> None:
+    if not stop.stopped_mid_epoch:
+        write_status(folder, "running", epochs_completed=epoch + 1)
+        fault_point("epoch-end")
+
+
+def _fit(model, data, epochs: int, initial_epoch: int, stop: StopConditions, callbacks: list):
+    """model.fit; a signal meanwhile asks `stop` to stop after the step."""
     with guard.during_fit(stop.request_stop):
-        history = model.fit(
+        return model.fit(
             data.train,
             validation_data=data.val,
-            epochs=cfg.trainer.epochs,
+            epochs=epochs,
             initial_epoch=initial_epoch,
             callbacks=callbacks,
-            shuffle=False,
+            shuffle=False,  # tf.data shuffles
             verbose=0,
-        )  # tf.data shuffles
-    _raise_if_stopped(stop, store, model, cfg, step.steps_per_execution, steering_state(steering))
-    epochs = stop.last_completed_epoch + 1
-    _say_if_stopped_early(callbacks, epochs, cfg.trainer)
-    seconds = stop.train_seconds
+        )
 
-    stage[0] = "the final evaluation"
-    fault_point("evaluation")
-    metrics = {
+
+def _raise_if_stopped(
+    stop: StopConditions, store: CheckpointStore, model, cfg, per_call: int, callbacks: list
+) -> None:
+    """Turn a stop inside fit into its error: Diverged for a non-finite loss term, Stopped for a
+    signal (keeping the last completed epoch's weights)."""
+    if stop.non_finite is not None:
+        raise Diverged.in_training(stop, store.folder, cfg, per_call)
+    if stop.signum is not None:
+        saved = (store.metadata("last") or {}).get("epoch", -1)
+        if 0 <= stop.last_completed_epoch != saved:
+            # trainer.checkpoint_every > 1: the last completed epoch has no checkpoint, so keep
+            # the weights reached (the partial epoch is trained again on resume) rather than
+            # lose the epochs since the last checkpoint
+            steering = steering_state(callbacks)
+            store.save(model, "last", stop.last_completed_epoch, None, stop.train_seconds, steering)
+        raise Stopped(stop.signum)
+
+
+def _say_if_stopped_early(stop: StopConditions, callbacks: list, trainer) -> None:
+    stopping = early_stopping(callbacks)
+    if stopping is not None and stopping.stopped_early:
+        say(
+            f"stopped early after epoch {stop.last_completed_epoch + 1} (val_loss not better by "
+            f"{trainer.early_stopping_min_delta:g} for {trainer.early_stopping_patience}); "
+            f"testing its best weights (val_loss {stopping.lowest:.4g})"
+        )
+
+
+def _run_metrics(
+    cfg: TrainConfig, model, arrays, data, step, history, stop: StopConditions, callbacks: list
+) -> dict:
+    """What metrics.json holds: the run's settings and outcome, its training speed, and the test
+    split's metrics (every family's, then its own)."""
+    epochs, seconds = stop.last_completed_epoch + 1, stop.train_seconds
+    return {
         "model": cfg.model.name,
         "dataset": cfg.dataset.name.value,
         "beta": getattr(cfg.model, "beta", None),
@@ -275,37 +353,45 @@ def _fit_and_evaluate(
         else math.nan,
         "jit_compile": step.jit,
         "steps_per_execution": step.steps_per_execution,
-        "precision": placement.precision,
+        "precision": step.precision,
         **evaluate(model, data.test, noisy=cfg.model.noise.type != NoiseType.none),
         **model.posterior_metrics(arrays.test.x),
-        **factor_metrics(model, arrays.test, cfg.seed, arrays.factor_names),
+        **factor_metrics(
+            model, arrays.test, cfg.seed, arrays.factor_names, cfg.eval.dci_estimator.value
+        ),
     }
-    return TrainedRun(folder, cfg, arrays, model), metrics
 
 
-def _resumed_best(store: CheckpointStore, best: dict | None, model, trainer) -> ResumedBest | None:
-    """What early stopping needs of the `best` checkpoint (`best`: its metadata) to go on
-    counting after a resume."""
-    if trainer.early_stopping_patience is None or best is None:
-        return None
-    weights = store.model_weights("best", model)
-    return None if weights is None else ResumedBest(best["epoch"], best["val_loss"], weights)
+def _save(cfg: TrainConfig, folder: RunFolder, model, metrics: dict) -> None:
+    save_networks(model, folder)
+    fault_point("networks-saved")
+    write_metrics(folder, metrics)
+    loggers.finish(cfg, folder, metrics)
+    # HParams of a single run too (a sweep's summary rewrites them with the swept values)
+    write_run_hparams(folder.path, metrics, "completed")
+    fault_point("metrics-written")
 
 
-def _say_if_stopped_early(callbacks, epochs: int, trainer) -> None:
-    stopping = early_stopping(callbacks)
-    if stopping is not None and stopping.stopped_early:
-        say(
-            f"stopped early after epoch {epochs} (val_loss not better by "
-            f"{trainer.early_stopping_min_delta:g} for {trainer.early_stopping_patience}); "
-            f"testing its best weights (val_loss {stopping.lowest:.4g})"
+def _record_failure(folder: RunFolder, error: Exception, stage: str) -> None:
+    """Record the failure in status.json, and raise a full disk or exhausted memory as its one
+    paragraph (the caller re-raises any other error as it came)."""
+    if disk_full(error):
+        error = disk_full_error(folder.path)
+    elif memory.out_of_memory(error):
+        error = memory.out_of_memory_error(error, stage)
+    try:
+        write_status(
+            folder,
+            "failed",
+            epochs_completed=getattr(error, "epoch", None),
+            error=str(error) or repr(error),
         )
-
-
-def _record_epoch(stop: StopConditions, folder: RunFolder, epoch: int) -> None:
-    if not stop.stopped_mid_epoch:
-        write_status(folder, "running", epochs_completed=epoch + 1)
-        fault_point("epoch-end")
+    except OSError:
+        if not isinstance(error, DiskFull):
+            raise
+        # a disk too full for even the status (none written yet): the paragraph still says it
+    if isinstance(error, (DiskFull, memory.OutOfMemory)):
+        raise error from None
 
 
 def _check_likelihood(cfg: TrainConfig, arrays) -> None:
@@ -318,84 +404,3 @@ def _check_likelihood(cfg: TrainConfig, arrays) -> None:
             f"[{low:.3g}, {high:.3g}]. Use `model.likelihood=gaussian` (with `model.decoder_std`) "
             "for unbounded data."
         )
-
-
-def _raise_if_stopped(
-    stop: StopConditions,
-    store: CheckpointStore,
-    model,
-    cfg: TrainConfig,
-    per_call: int,
-    steering: dict,
-):
-    """Turn an early stop into its error (`steering`: what a checkpoint saved now keeps of the
-    steering callbacks' counts)."""
-    if stop.non_finite is not None:
-        epoch, first, last, term = stop.non_finite
-        kept = (
-            f"the last good checkpoint (epoch {stop.last_completed_epoch + 1}) is kept in "
-            f"{store.folder}"
-            if stop.last_completed_epoch >= 0
-            else "no epoch had completed, so no checkpoint exists"
-        )
-        where = (
-            f"at step {last + 1}"
-            if first == last
-            else f"between steps {first + 1} and {last + 1} (the loss is reported once per "
-            f"{per_call} steps, trainer.steps_per_execution={cfg.trainer.steps_per_execution})"
-        )
-        raise Diverged(
-            f"Training diverged: the loss term `{term}` became non-finite in epoch {epoch + 1} "
-            f"{where}; {kept}. {_divergence_cause(term, cfg)}",
-            epoch=stop.last_completed_epoch + 1,
-        )
-    if stop.signum is not None:
-        saved = (store.metadata("last") or {}).get("epoch", -1)
-        if 0 <= stop.last_completed_epoch != saved:
-            # trainer.checkpoint_every > 1: the last completed epoch has no checkpoint, so keep
-            # the weights reached (the partial epoch is trained again on resume) rather than
-            # lose the epochs since the last checkpoint
-            store.save(model, "last", stop.last_completed_epoch, None, stop.train_seconds, steering)
-        raise Stopped(stop.signum)
-
-
-def _divergence_cause(term: str, cfg: TrainConfig) -> str:
-    """The likely cause of a non-finite loss term, and the setting to change."""
-    lr = cfg.trainer.learning_rate
-    lower = (
-        f"lower the learning rate (trainer.learning_rate={lr:g}, try "
-        f"`trainer.learning_rate={min(lr / 10, 1e-3):g}`)"
-    )
-    if cfg.hardware.precision == Precision.mixed_float16:
-        first = (
-            "Under mixed precision float16 overflows easily: train in float32 "
-            "(`hardware=cpu` or `hardware.precision=float32`), or " + lower + "."
-        )
-    elif term.startswith("kl"):
-        first = (
-            "The KL term grows without bound when its weight is too large for the learning "
-            f"rate: lower beta (model.beta={getattr(cfg.model, 'beta', None)}) or "
-            "model.capacity_max, or " + lower + "."
-        )
-    elif term == "recon":
-        first = (
-            f"The reconstruction term (model.likelihood={cfg.model.likelihood.value}) "
-            "overflowed: "
-            + lower
-            + (
-                "; with a gaussian likelihood a small "
-                f"model.decoder_std={cfg.model.decoder_std:g} magnifies errors"
-                if cfg.model.likelihood == Likelihood.gaussian
-                else ""
-            )
-            + "."
-        )
-    elif term != "loss":
-        first = (
-            f"The `{term}` penalty overflowed: lower its weight in the model config, or "
-            + lower
-            + "."
-        )
-    else:
-        first = lower[0].upper() + lower[1:] + "."
-    return first

@@ -14,7 +14,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException, OverrideParseException
 from hydra.types import RunMode
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from aecli.config.store import CONF_DIR, register
@@ -28,9 +28,12 @@ from aecli.rundir.layout import RunFolder
 from aecli.rundir.outputs import report_run
 from aecli.rundir.signals import Stopped
 from aecli.rundir.status import read_status, write_status
+from aecli.sweeps.naming import job_name
 
 # at import, so launchers that run jobs in other processes (joblib, submitit) have the resolvers too
 register()
+if not OmegaConf.has_resolver("aecli_job_name"):  # conf/hydra/default.yaml's hydra.sweep.subdir
+    OmegaConf.register_new_resolver("aecli_job_name", job_name)
 
 
 class SweepStopped(KeyboardInterrupt):

@@ -148,17 +148,45 @@ def _refuse(message: str) -> None:
     sys.exit(2)
 
 
+_OPTUNA_LOG = "hydra_plugins.hydra_optuna_sweeper._impl"
+
+
+class _NamedObjective(logging.Filter):
+    """Names the metric in the Optuna sweeper's closing `Best value: 367.957`, which says only
+    the number: `Best value (val_loss, minimize): 367.957`."""
+
+    def __init__(self, objective: str, direction):
+        super().__init__()
+        direction = getattr(direction, "name", direction)
+        self.named = f"Best value ({objective}{f', {direction}' if direction else ''}): "
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if message.startswith("Best value: "):
+            record.msg, record.args = self.named + message.removeprefix("Best value: "), ()
+        return True
+
+
 class OptunaStudy(Callback):
-    """An Optuna search whose study is kept in a database (`hydra.sweeper.storage`), before the
-    sweeper opens it: a refusal, with the reason, where the installed SQLAlchemy is one the
-    installed Optuna cannot use or the database cannot be opened; and, when the study already
+    """An Optuna search, before the sweeper starts it: the metric its jobs return named in the
+    sweeper's closing `Best value` line. When the study is kept in a database
+    (`hydra.sweeper.storage`): a refusal, with the reason, where the installed SQLAlchemy is one
+    the installed Optuna cannot use or the database cannot be opened; and, when the study already
     holds trials (a search continued after it ended or was killed), the sampler's seed moved on
     by their count. A seeded sampler draws the same random trials in every process, so a
     continued study would otherwise run its first trials again."""
 
     def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
         sweeper = config.hydra.sweeper
-        storage = sweeper.get("storage") if "optuna" in str(sweeper.get("_target_")) else None
+        if "optuna" not in str(sweeper.get("_target_")):
+            return
+        from aecli.sweeps.study import objective_name
+
+        log = logging.getLogger(_OPTUNA_LOG)
+        for earlier in [f for f in log.filters if isinstance(f, _NamedObjective)]:
+            log.removeFilter(earlier)
+        log.addFilter(_NamedObjective(objective_name(config), sweeper.get("direction")))
+        storage = sweeper.get("storage")
         if not isinstance(storage, str) or not storage:
             return
         from importlib.metadata import version

@@ -67,14 +67,35 @@ def main(args) -> int:
             "was stopped before recording it; its status is now `completed`."
         )
         return 0
-    logging.basicConfig(
-        level=logging.INFO, format="[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"
-    )
+    _log_like_train(folder)
     from aecli.train import train  # TensorFlow loads here
 
     train(settings, folder, resume=True)
     report_run(folder, settings.paths.log_dir)
     return 0
+
+
+def _log_like_train(folder: RunFolder) -> None:
+    """Logs as `aecli train` has them under Hydra: the terminal at the level `-q` / `-v` chose
+    (INFO only with -v), and every INFO record appended to the run's own log file, where the
+    first part of the run wrote its lines."""
+    from aecli.console import QUIET, VERBOSE, verbosity
+    from aecli.rundir.runlog import RunLogFile
+
+    terminal = logging.StreamHandler()
+    terminal.setLevel(
+        {QUIET: logging.ERROR, VERBOSE: logging.INFO}.get(verbosity(), logging.WARNING)
+    )
+    terminal.setFormatter(logging.Formatter("%(message)s"))
+    handlers: list[logging.Handler] = [terminal]
+    log_files = sorted(folder.path.glob("*.log"))
+    if log_files:
+        run_log = RunLogFile(log_files[0], mode="a")
+        run_log.setFormatter(
+            logging.Formatter("[%(asctime)s][%(name)s][%(levelname)s] - %(message)s")
+        )
+        handlers.append(run_log)
+    logging.basicConfig(level=logging.INFO, handlers=handlers)
 
 
 def _extend(folder: RunFolder, settings, option: str, status: dict) -> None:

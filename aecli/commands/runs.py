@@ -1,108 +1,229 @@
-"""`aecli runs [DIR]`: every run under a folder as a table, newest first."""
+"""`aecli runs [DIR]`: the runs under a folder, one line each, filtered, sorted, grouped by sweep,
+or as CSV/JSON for pandas. What a field is and how it is named: aecli/rundir/fields.py; the
+table's choice of columns: aecli/rundir/runs_table.py; --where and --sort: aecli/rundir/query.py.
+"""
 
 import argparse
+import csv
+import io
+import json
+import sys
 from pathlib import Path
 
-from rich.markup import escape
-from rich.table import Table
+from rich.text import Text
 
-from aecli.console import COMPACT_TABLE, console
+from aecli.console import console
 from aecli.errors import UserError
+from aecli.rundir.fields import config_fields, plain, resolve, run_fields
 from aecli.rundir.listing import Run, find_runs
+from aecli.rundir.query import parse_where, sort_key, sorted_records
+from aecli.rundir.runs_table import render
 
-# each shown when some listed run has it (anomaly runs have ROC-AUC, not every run an ELBO)
-COLUMNS = {  # headers on two lines, so a column is as wide as its numbers
-    "test_recon_mse": "recon\nMSE",
-    "test_kl": "KL",
-    "test_elbo": "ELBO",
-    "test_psnr_db": "PSNR\ndB",
-    "test_roc_auc": "ROC-\nAUC",
-    "test_mig": "MIG",
-}
-# a failed run's reason in the table: its first sentence, cut to this many characters (the whole
-# error is in the run's status.json)
-REASON_CHARS = 160
+EXAMPLES = """examples:
+  aecli runs --where 'model=vae status=completed' --sort -test_elbo --columns beta,seed,test_elbo
+  aecli runs --sweep outputs/train-multirun --sort val_loss
+  aecli runs outputs --format csv > runs.csv     # pandas.read_csv('runs.csv')
+
+KEY: a config key (model.beta, or a unique ending: beta, epochs), a config group (model,
+dataset), a metric (test_elbo, val_loss) or run, status, error, started, ended."""
 
 
-def _cell(value) -> str:
-    return f"{value:.4g}" if isinstance(value, float) else "" if value is None else str(value)
-
-
-def reason(run: Run) -> str:
-    """The first sentence of the first line of why a run did not complete."""
-    line = run.first_error_line
-    sentence = line.split(". ", 1)[0].rstrip(".")
-    return sentence if len(sentence) <= REASON_CHARS else sentence[: REASON_CHARS - 1] + "…"
-
-
-def tags(run: Run) -> str:
-    """The run's own name and tags (top-level `name=` and `tags=[...]`)."""
-    value = run.config.get("tags")
-    labels = [str(tag) for tag in value] if isinstance(value, list) else []
-    name = "" if run.config.get("name") is None else str(run.config["name"])
-    if name and labels:
-        return f"{name}: {', '.join(labels)}"
-    return name or ", ".join(labels)
-
-
-def status(run: Run) -> str:
-    """The status, coloured, with the reason a failed run gave."""
-    colour = {"failed": "red", "interrupted": "yellow"}.get(run.status)
-    shown = f"[{colour}]{run.status}[/]" if colour else run.status
-    if run.first_error_line:
-        shown += f": {escape(reason(run))}"
-    if run.damage and run.damage != run.first_error_line:  # the failure's reason came first
-        shown += f"\n[yellow]{escape(run.damage)}[/]"
-    return shown
-
-
-def runs_table(runs: list[Run], root: Path) -> Table:
-    """One row per run; under its folder, dimmed, the overrides it ran with."""
-    table = Table(title=f"{len(runs)} runs under {root}", **COMPACT_TABLE)
-    metrics = [key for key in COLUMNS if any(key in run.metrics for run in runs)]
-    with_tags = any(tags(run) for run in runs)
-    table.add_column("dir / overrides", overflow="fold", min_width=20)
-    table.add_column("model\ndataset", overflow="fold")
-    table.add_column("β", no_wrap=True)
-    if with_tags:
-        table.add_column("tags", overflow="fold")
-    table.add_column("status", overflow="fold", min_width=9)
-    for column in ("epochs", *(COLUMNS[key] for key in metrics)):
-        table.add_column(column, no_wrap=True, justify="right")
-    for run in runs:
-        model, dataset = run.config.get("model", {}), run.config.get("dataset", {})
-        where = escape(str(run.path.relative_to(root)))
-        if run.overrides:
-            where += f"\n[dim]{escape(' '.join(run.overrides))}[/]"
-        table.add_row(
-            where,
-            f"{model.get('name', '')}\n{dataset.get('name', '')}",
-            _cell(model.get("beta")),
-            *((tags(run),) if with_tags else ()),
-            status(run),
-            _cell(run.metrics.get("epochs_completed")),
-            *(_cell(run.metrics.get(key)) for key in metrics),
-        )
-    return table
-
-
-def main(args) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="aecli runs", description="List the runs under a folder, newest first."
+        prog="aecli runs",
+        description="List the runs under a folder (newest first), one line per run: the values "
+        "all share above the table, a column for each that tells them apart, as saved in each "
+        "run's config (an extension by `aecli resume` included).",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("root", nargs="?", type=Path, help="folder to search (default outputs/)")
+    parser.add_argument(
+        "--sweep",
+        nargs="?",
+        const=True,
+        metavar="DIR",
+        help="group the runs by the sweep that made them, one table each (of DIR, or of ROOT)",
     )
     parser.add_argument(
-        "root",
-        nargs="?",
-        type=Path,
-        default=Path("outputs"),
-        help="folder to search (default outputs/)",
+        "--where",
+        action="append",
+        default=[],
+        metavar="'KEY OP VALUE ...'",
+        help="keep the runs for which every condition holds; OP: = != < <= > >=",
     )
-    root = parser.parse_args(args).root
+    parser.add_argument("--sort", metavar="KEY", help="order by KEY; -KEY for descending")
+    parser.add_argument("--desc", action="store_true", help="sort descending")
+    parser.add_argument(
+        "--columns", metavar="KEY,KEY,...", help="these columns, in this order, after the run"
+    )
+    parser.add_argument(
+        "--format",
+        choices=("table", "csv", "json"),
+        default="table",
+        help="csv and json carry every field of every run, flattened (default table)",
+    )
+    parser.add_argument(
+        "--errors", action="store_true", help="the whole error of each failed run, not its gist"
+    )
+    return parser
+
+
+def _root(options) -> Path:
+    if isinstance(options.sweep, str) and options.root is not None:
+        raise UserError(
+            f"give the folder once: `aecli runs {options.root} --sweep` groups the runs under "
+            f"{options.root} by sweep, `aecli runs --sweep {options.sweep}` those under "
+            f"{options.sweep}."
+        )
+    root = Path(options.sweep) if isinstance(options.sweep, str) else options.root
+    root = root if root is not None else Path("outputs")
     if not root.is_dir():
         raise UserError(
             f"{root} is not a folder; pass the folder that holds your runs, "
             "e.g. `aecli runs outputs` "
             "(where `aecli train` writes them, relative to the current folder)."
         )
-    console.print(runs_table(find_runs(root), root))
+    return root
+
+
+def _overridden(runs: list[Run], keys: list[str]) -> set[str]:
+    """The keys some run set on its command line, resolved (`beta=4` sets `model.beta`)."""
+    found = set()
+    for name in {item.split("=", 1)[0].lstrip("+~") for run in runs for item in run.overrides}:
+        try:
+            found.add(resolve(name, keys, "overrides"))
+        except UserError:  # hydra.* and keys this version no longer has
+            continue
+    return found
+
+
+def _sweep_of(run: Run, root: Path, cache: dict) -> Path | None:
+    """The nearest folder above the run, up to `root`, that a sweep made."""
+    from aecli.sweeps.discover import is_sweep_dir
+
+    for folder in run.path.parents:
+        if folder not in cache:
+            cache[folder] = is_sweep_dir(folder)
+        if cache[folder]:
+            return folder
+        if folder == root:
+            return None
+    return None
+
+
+def _ordered_keys(records: list[dict]) -> list[str]:
+    return list(dict.fromkeys(key for record in records for key in record))
+
+
+def _csv(records: list[dict], keys: list[str]) -> str:
+    """Every field a column; lists as JSON text, missing, null and NaN as empty cells."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=keys, lineterminator="\n")
+    writer.writeheader()
+    for record in records:
+        values = {key: plain(value) for key, value in record.items()}
+        writer.writerow(
+            {
+                key: json.dumps(value) if isinstance(value, (list, dict)) else value
+                for key, value in values.items()
+            }
+        )
+    return out.getvalue()
+
+
+def _json(records: list[dict], keys: list[str]) -> str:
+    """A list of flat objects, each with every key (null where a run lacks it)."""
+    rows = [{key: plain(record.get(key)) for key in keys} for record in records]
+    return json.dumps(rows, indent=1, default=str) + "\n"
+
+
+def _descending_sort(args: list[str]) -> list[str]:
+    """`--sort -test_elbo` as `--sort=-test_elbo`: argparse reads a lone `-test_elbo` as an
+    option."""
+    joined, rest = [], iter(args)
+    for arg in rest:
+        following = next(rest, None) if arg == "--sort" else None
+        if following is not None and following.startswith("-") and following[1:2].isalpha():
+            joined.append(f"--sort={following}")
+        else:
+            joined += [arg] if following is None else [arg, following]
+    return joined
+
+
+def main(args) -> int:
+    options = _parser().parse_args(_descending_sort(list(args)))
+    root = _root(options)
+    runs = find_runs(root)
+    records = [run_fields(run, str(run.path)) for run in runs]
+    keys = _ordered_keys(records)
+    config_keys = list(dict.fromkeys(key for run in runs for key in config_fields(run)))
+    conditions = parse_where(options.where, keys)
+    descending = options.desc
+    if options.sort:
+        sort, descending = sort_key(options.sort, keys, options.desc)
+    else:
+        sort = None
+    chosen = (
+        [
+            resolve(key.strip(), keys, "--columns")
+            for key in options.columns.split(",")
+            if key.strip() and key.strip() != "run"  # always the first column
+        ]
+        if options.columns
+        else None
+    )
+    kept = [
+        (run, record)
+        for run, record in zip(runs, records, strict=True)
+        if all(c.holds(record) for c in conditions)
+    ]
+    if sort:
+        order = sorted_records([record for _, record in kept], sort, descending)
+        position = {id(record): index for index, record in enumerate(order)}
+        kept.sort(key=lambda pair: position[id(pair[1])])
+    groups: dict[Path | None, list] = {}
+    cache: dict = {}
+    for run, record in kept:
+        sweep = _sweep_of(run, root, cache) if options.sweep else None
+        if options.sweep:
+            record["sweep"] = None if sweep is None else str(sweep)
+        groups.setdefault(sweep, []).append((run, record))
+    if options.format != "table":
+        flat = [record for pairs in groups.values() for _, record in pairs]
+        keys = _ordered_keys(flat) if flat else keys
+        sys.stdout.write((_csv if options.format == "csv" else _json)(flat, keys))
+        return 0
+    title = (
+        f"{len(kept)} runs under {root}"
+        if not conditions
+        else (
+            f"{len(kept)} of {len(runs)} runs under {root} where {' '.join(map(str, conditions))}"
+        )
+    )
+    if sort:
+        title += f", by {sort}{' descending' if descending else ''}"
+    console.print(Text(title, style="bold"), soft_wrap=True)
+    asked = tuple(dict.fromkeys([*([sort] if sort else []), *(c.key for c in conditions)]))
+    for sweep, pairs in groups.items():
+        base = root if sweep is None else sweep
+        if options.sweep:
+            where = "" if sweep is None or sweep == root else sweep.relative_to(root)
+            heading = "not in a sweep" if sweep is None else f"sweep {where or sweep}"
+            console.print(Text(f"\n{heading}: {len(pairs)} runs", style="bold"), soft_wrap=True)
+        table_records = [
+            {**record, "run": str(run.path.relative_to(base))} for run, record in pairs
+        ]
+        lines = render(
+            table_records,
+            keys,
+            config_keys,
+            console.width,
+            overridden=_overridden([run for run, _ in pairs], keys),
+            asked=asked,
+            chosen=chosen,
+            whole_errors=options.errors,
+        )
+        for line in lines:  # rich's print overrides a Text's own wrapping unless passed it
+            console.print(line, no_wrap=line.no_wrap, overflow=line.overflow)
     return 0

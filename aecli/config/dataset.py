@@ -1,7 +1,8 @@
 """Dataset configs: a base for what every dataset shares, one subclass per kind of source.
 
 Each YAML in conf/dataset/ pulls in the schema of its source, so a dataset accepts exactly its
-own keys: `dataset=fashion_mnist dataset.kind=circle` is refused while composing.
+own keys: `dataset=fashion_mnist dataset.kind=circle` is refused while composing. Each source's
+class names itself in `source`, and aecli/data/registry.py maps the class to its reader.
 """
 
 from __future__ import annotations
@@ -43,6 +44,9 @@ class SyntheticKind(str, Enum):
 class BaseDatasetConfig:
     """What every dataset shares: its name, how many examples, and how they are split.
 
+    source: which kind of source this config is (each class names its own): recorded in the
+            run's config.yaml, so a saved run reloads as its source; not a setting (`dataset=`
+            chooses it).
     name: which dataset (the option's name in conf/dataset/).
     limit: cap on training examples (null = all); validation is capped in proportion.
     test_limit: cap on test examples, a seeded random subset kept in file order (null = all);
@@ -52,6 +56,7 @@ class BaseDatasetConfig:
                   detection); null = all labels.
     """
 
+    source: str = ""
     name: DatasetName = MISSING
     limit: Optional[int] = None
     test_limit: Optional[int] = None
@@ -59,6 +64,13 @@ class BaseDatasetConfig:
     normal_class: Optional[int] = None
 
     def __post_init__(self) -> None:
+        own = type(self).__dataclass_fields__["source"].default
+        require(
+            self.source == own,
+            "dataset.source",
+            self.source,
+            f"{own!r}: it records the source of this dataset config; choose one with `dataset=`",
+        )
         if self.limit is not None:
             require(self.limit >= 1, "dataset.limit", self.limit, "null (all) or an integer >= 1")
         if self.test_limit is not None:
@@ -75,6 +87,13 @@ class BaseDatasetConfig:
             "in (0, 1)",
         )
 
+    def has_labelled_anomalies(self) -> bool:
+        """Whether anomalies may be drawn for a labelled validation split without touching the
+        test split: a one-class run's (`normal_class`) other labels never train; a source whose
+        labels mark anomalies says so too (whether a CSV or .npz holds any is known once it is
+        read: `anomaly.describe_splits`)."""
+        return self.normal_class is not None
+
 
 @dataclass
 class FileDatasetConfig(BaseDatasetConfig):
@@ -85,6 +104,7 @@ class FileDatasetConfig(BaseDatasetConfig):
     download: fall back to the Keras download when no local files are found.
     """
 
+    source: str = "published_files"
     data_dir: Optional[str] = None
     download: bool = True
 
@@ -111,10 +131,23 @@ class SyntheticConfig(GeneratedDatasetConfig):
     kind: circle (4-D noisy circle) | binary (20-D binary vectors) | shapes (28x28 images).
     """
 
+    source: str = "synthetic"
     kind: SyntheticKind = SyntheticKind.shapes
 
 
+@dataclass
+class TabularConfig(GeneratedDatasetConfig):
+    """The chapter's tabular anomaly data (transactions, network_traffic; aecli/data/tabular.py):
+    normal rows, with anomalies added to the test split and drawn apart for validation."""
+
+    source: str = "tabular"
+
+    def has_labelled_anomalies(self) -> bool:
+        return True
+
+
 class ColorMode(str, Enum):
+    auto = "auto"
     grayscale = "grayscale"
     rgb = "rgb"
 
@@ -147,11 +180,13 @@ class ImageFolderConfig(UserFileDatasetConfig):
     """One subfolder per class of PNG/JPEG images, decoded by Keras' directory loader.
 
     image_size: resize to image_size x image_size (null keeps the images' common size).
-    color_mode: grayscale (1 channel) or rgb (3).
+    color_mode: auto (grayscale when every image has one channel, else rgb), grayscale (1
+                channel) or rgb (3).
     """
 
+    source: str = "image_folder"
     image_size: Optional[int] = None
-    color_mode: ColorMode = ColorMode.rgb
+    color_mode: ColorMode = ColorMode.auto
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -172,8 +207,23 @@ class CsvConfig(UserFileDatasetConfig):
     columns: the feature columns (null = every column but the label).
     """
 
+    source: str = "csv"
     label_column: Optional[str] = None
     columns: Optional[List[str]] = None
+
+    def has_labelled_anomalies(self) -> bool:
+        return self.label_column is not None or super().has_labelled_anomalies()
+
+
+@dataclass
+class NpzConfig(UserFileDatasetConfig):
+    """An .npz archive of arrays (x_train; optionally y_train, x_test, y_test), read with
+    allow_pickle off."""
+
+    source: str = "npz"
+
+    def has_labelled_anomalies(self) -> bool:
+        return True
 
 
 @dataclass
@@ -187,6 +237,7 @@ class DSpritesConfig(BaseDatasetConfig):
               instead of the generator when set.
     """
 
+    source: str = "dsprites"
     size: Optional[int] = 20000
     resolution: int = 64
     data_dir: Optional[str] = None

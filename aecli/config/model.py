@@ -94,6 +94,9 @@ class NoiseConfig:
 class BaseModelConfig:
     """What every family shares: x -> z = f(x) -> parameters of p(x | z).
 
+    family: which family this config is (each class names its own): recorded in the run's
+            config.yaml, so a saved run reloads as its family whatever keys it has; not a setting
+            (`model=<name>` chooses the family).
     name: the option's name (`model=<name>`), recorded in metrics.json.
     architecture: `mlp` (Dense stack over the flattened input), `conv` (strided Conv2D, images only)
                   or `fully_conv` (the code is a feature map).
@@ -115,6 +118,7 @@ class BaseModelConfig:
     # True for families with a Gaussian posterior and a KL term (ELBO, beta, neg_elbo scores)
     variational: ClassVar[bool] = False
 
+    family: str = ""
     name: str = MISSING
     architecture: Architecture = Architecture.mlp
     latent_dim: int = 32
@@ -127,6 +131,13 @@ class BaseModelConfig:
     noise: NoiseConfig = field(default_factory=NoiseConfig)
 
     def __post_init__(self) -> None:
+        own = type(self).__dataclass_fields__["family"].default
+        require(
+            self.family == own,
+            "model.family",
+            self.family,
+            f"{own!r}: it records the family of this model config; choose a family with `model=`",
+        )
         require(self.latent_dim >= 1, "model.latent_dim", self.latent_dim, "an integer >= 1")
         require(
             all(u >= 1 for u in self.hidden_units),
@@ -170,6 +181,8 @@ class BaseModelConfig:
 class AutoencoderConfig(BaseModelConfig):
     """Deterministic autoencoder trained on reconstruction alone (vanilla, conv_denoising)."""
 
+    family: str = "autoencoder"
+
 
 @dataclass
 class VAEConfig(BaseModelConfig):
@@ -184,11 +197,15 @@ class VAEConfig(BaseModelConfig):
     capacity_max, capacity_epochs, capacity_gamma: capacity beta-VAE (Burgess et al. 2018): the
                  objective's KL part becomes gamma * |KL - C|, C rising linearly from 0 to
                  capacity_max over capacity_epochs; beta is not used then.
+    capacity_steps: null, or the optimizer updates over which C rises instead of epochs
+                 (disentanglement_lib's `iteration_threshold`; C is set before each execution of
+                 trainer.steps_per_execution updates); capacity_epochs is not used then.
     The logged `kl` is always the true KL; the objective's KL part is logged as `kl_penalty`.
     """
 
     variational: ClassVar[bool] = True
 
+    family: str = "vae"
     latent_dim: int = 16
     beta: float = 1.0
     kl_schedule: KLSchedule = KLSchedule.none
@@ -198,6 +215,7 @@ class VAEConfig(BaseModelConfig):
     capacity_max: float = 0.0
     capacity_epochs: int = 10
     capacity_gamma: float = 100.0
+    capacity_steps: Optional[int] = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -249,6 +267,12 @@ class VAEConfig(BaseModelConfig):
             self.capacity_gamma,
             "finite and > 0",
         )
+        require(
+            self.capacity_steps is None or self.capacity_steps >= 1,
+            "model.capacity_steps",
+            self.capacity_steps,
+            "null (C rises per epoch over model.capacity_epochs) or an integer >= 1",
+        )
 
 
 class TCEstimator(str, Enum):
@@ -268,6 +292,7 @@ class BetaTCVAEConfig(VAEConfig):
     whole KL, which this model splits, so they must stay off.
     """
 
+    family: str = "beta_tcvae"
     tc_estimator: TCEstimator = TCEstimator.mss
 
     def __post_init__(self) -> None:
@@ -287,6 +312,97 @@ class BetaTCVAEConfig(VAEConfig):
 
 
 @dataclass
+class FactorVAEConfig(VAEConfig):
+    """FactorVAE (Kim & Mnih 2018, "Disentangling by Factorising"): the VAE's objective plus
+    gamma * TC, the total correlation of q(z) estimated by a discriminator that tells codes
+    z ~ q(z) from codes whose dimensions were permuted independently across the batch.
+
+    gamma: weight of the TC estimate (disentanglement_lib's grid: 10, 20, 30, 40, 50, 100).
+    discriminator_hidden_units: the discriminator's LeakyReLU(0.2) Dense widths (6 x 1000 in
+        Kim & Mnih's appendix A and disentanglement_lib's `fc_discriminator`).
+    discriminator_learning_rate: its own Adam's rate (1e-4, with beta1 0.5 and beta2 0.9, as
+        disentanglement_lib's study); trainer.learning_rate drives the VAE alone.
+    """
+
+    family: str = "factor_vae"
+    gamma: float = 10.0
+    discriminator_hidden_units: List[int] = field(default_factory=lambda: [1000] * 6)
+    discriminator_learning_rate: float = 1e-4
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        require(
+            finite(self.gamma) and self.gamma >= 0, "model.gamma", self.gamma, "finite and >= 0"
+        )
+        require(
+            len(self.discriminator_hidden_units) >= 1
+            and all(u >= 1 for u in self.discriminator_hidden_units),
+            "model.discriminator_hidden_units",
+            self.discriminator_hidden_units,
+            "a non-empty list of positive integers",
+        )
+        require(
+            finite(self.discriminator_learning_rate) and self.discriminator_learning_rate > 0,
+            "model.discriminator_learning_rate",
+            self.discriminator_learning_rate,
+            "finite and > 0",
+        )
+
+
+class DIPType(str, Enum):
+    """Which covariance DIP-VAE pushes to the identity (Kumar et al. 2018): i, that of the
+    posterior means, Cov_p(x)[mu(x)] (eq. 6); ii, that of q(z) itself,
+    E_p(x)[diag sigma^2(x)] + Cov_p(x)[mu(x)] (eq. 7)."""
+
+    i = "i"
+    ii = "ii"
+
+
+# disentanglement_lib's lambda_d_factor of each variant: lambda_d = factor * lambda_od
+DIP_LAMBDA_D_FACTOR = {DIPType.i: 10.0, DIPType.ii: 1.0}
+
+
+@dataclass
+class DIPVAEConfig(VAEConfig):
+    """DIP-VAE (Kumar et al. 2018): the VAE's objective plus lambda_od * sum_{i != j} C_ij^2 +
+    lambda_d * sum_i (C_ii - 1)^2, C the batch covariance `dip_type` names.
+
+    dip_type: i | ii (DIPType).
+    lambda_od: weight of the off-diagonal entries (disentanglement_lib's grid: 1, 2, 5, 10, 20,
+        50).
+    lambda_d: weight of the diagonal; null is disentanglement_lib's default, 10 * lambda_od for
+        i and lambda_od for ii.
+    """
+
+    family: str = "dip_vae"
+    dip_type: DIPType = DIPType.i
+    lambda_od: float = 10.0
+    lambda_d: Optional[float] = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        require(
+            finite(self.lambda_od) and self.lambda_od >= 0,
+            "model.lambda_od",
+            self.lambda_od,
+            "finite and >= 0",
+        )
+        require(
+            self.lambda_d is None or (finite(self.lambda_d) and self.lambda_d >= 0),
+            "model.lambda_d",
+            self.lambda_d,
+            "null (disentanglement_lib's default for the dip_type) or finite and >= 0",
+        )
+
+    @property
+    def diagonal_weight(self) -> float:
+        """lambda_d, or disentanglement_lib's default for this dip_type when it is null."""
+        if self.lambda_d is not None:
+            return self.lambda_d
+        return DIP_LAMBDA_D_FACTOR[DIPType(self.dip_type)] * self.lambda_od
+
+
+@dataclass
 class SparseConfig(AutoencoderConfig):
     """Autoencoder whose code is pushed towards sparsity (the chapter's section 5.3).
 
@@ -295,6 +411,7 @@ class SparseConfig(AutoencoderConfig):
     target_rho: rho of the KL penalty, the desired mean activation of each code unit.
     """
 
+    family: str = "sparse"
     penalty: SparsityPenalty = SparsityPenalty.kl
     sparsity_weight: float = 1e-3
     target_rho: float = 0.05
@@ -320,6 +437,7 @@ class ContractiveConfig(AutoencoderConfig):
     """
 
     hidden_units: List[int] = field(default_factory=list)
+    family: str = "contractive"
     contractive_weight: float = 0.1
 
     def __post_init__(self) -> None:

@@ -11,6 +11,7 @@ from omegaconf import MISSING
 
 from aecli.config.checks import finite, require, require_seed
 from aecli.config.dataset import BaseDatasetConfig
+from aecli.config.logger import LoggerConfig
 from aecli.config.model import BaseModelConfig
 from aecli.errors import ConfigError
 
@@ -272,6 +273,25 @@ class TrainerConfig:
             require(finite(value) and 0 < value < 1, f"trainer.{key}", value, "in (0, 1)")
 
 
+class DCIEstimator(str, Enum):
+    """DCI's importance matrix: gbt, disentanglement_lib's gradient-boosted trees (the reference;
+    minutes on 10,000 points), or extra_trees (seconds; reported as test_dci_extra_trees_*)."""
+
+    gbt = "gbt"
+    extra_trees = "extra_trees"
+
+
+@dataclass
+class EvalConfig:
+    """The test split's metrics at the end of a run (aecli/evaluation/metrics.py).
+
+    dci_estimator: gbt | extra_trees (see DCIEstimator), for datasets with known factors; DCI is
+                   computed at the end of a run and by `aecli eval`, never per epoch.
+    """
+
+    dci_estimator: DCIEstimator = DCIEstimator.gbt
+
+
 @dataclass
 class PathsConfig:
     """Every filesystem location outside a run folder, in one place (a run folder's own layout is
@@ -289,6 +309,7 @@ class TrainConfig:
                 metrics.json (`tags=[baseline,fmnist]`).
     beta: shortcut for `model.beta`, the KL weight of the variational families; null keeps the
           model's own default. A model without a KL term refuses it rather than ignore it.
+    eval: how the test split is scored at the end of the run (EvalConfig).
     """
 
     model: BaseModelConfig = MISSING
@@ -296,6 +317,9 @@ class TrainConfig:
     hardware: HardwareConfig = MISSING
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    # the `logger` group's choices (conf/train.yaml selects tensorboard)
+    logger: LoggerConfig = field(default_factory=LoggerConfig)
     task_name: str = "train"
     name: Optional[str] = None
     tags: List[str] = field(default_factory=list)
@@ -328,9 +352,9 @@ class AnomalyScore(str, Enum):
 class Threshold(str, Enum):
     """percentile: of the normal validation scores (needs no anomalies); f1_optimal: the score
     maximising F1 on a labelled validation split (normal validation rows + anomalies drawn
-    apart from the test ones: see `labelled_validation`); contamination: the (1 - contamination)
-    quantile of the validation scores, for unlabelled data whose share of anomalies is known
-    (PyOD's `contamination`)."""
+    apart from the test ones: see `BaseDatasetConfig.has_labelled_anomalies`); contamination:
+    the (1 - contamination) quantile of the validation scores, for unlabelled data whose share
+    of anomalies is known (PyOD's `contamination`)."""
 
     percentile = "percentile"
     f1_optimal = "f1_optimal"
@@ -345,23 +369,6 @@ class Objective(str, Enum):
     val_loss = "val_loss"
     val_roc_auc = "val_roc_auc"
     val_pr_auc = "val_pr_auc"
-
-
-# datasets whose generator draws validation anomalies apart from the test ones
-LABELLED_VALIDATION = ("transactions", "network_traffic")
-
-
-def labelled_validation(dataset) -> bool:
-    """Whether anomalies may be drawn for a labelled validation split without touching the test
-    split: the generated tabular sets draw their own; a one-class run (`normal_class`), a labelled
-    CSV and an .npz with labels have the training split's anomalies, which never train (whether a
-    CSV or .npz holds any is known once it is read: `anomaly.describe_splits`)."""
-    return (
-        dataset.name.value in LABELLED_VALIDATION
-        or dataset.normal_class is not None
-        or (dataset.name.value == "csv" and dataset.label_column is not None)
-        or dataset.name.value == "npz"
-    )
 
 
 @dataclass
@@ -414,7 +421,7 @@ class AnomalyConfig(TrainConfig):
                 f"model={self.model.name}."
             )
         needs = self.labelled_validation_needs()
-        if needs and not labelled_validation(self.dataset):
+        if needs and not self.dataset.has_labelled_anomalies():
             raise ConfigError(self.no_labelled_anomalies(needs))
 
     def labelled_validation_needs(self) -> str:
@@ -435,6 +442,6 @@ class AnomalyConfig(TrainConfig):
             "make the test figures optimistic. Train on one class with "
             "`dataset.normal_class=N` (the other classes of the training split become the "
             f"validation anomalies), give a CSV's labels with `dataset.label_column`, use a "
-            f"generated tabular set ({', '.join(LABELLED_VALIDATION)}), or keep "
+            "generated tabular set (dataset=transactions or dataset=network_traffic), or keep "
             "anomaly.threshold=percentile (or contamination) and anomaly.objective=val_loss."
         )

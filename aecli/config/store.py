@@ -20,13 +20,15 @@ _SCHEMAS = {
     "autoencoder_schema": model.AutoencoderConfig,
     "vae_schema": model.VAEConfig,
     "beta_tcvae_schema": model.BetaTCVAEConfig,
+    "factor_vae_schema": model.FactorVAEConfig,
+    "dip_vae_schema": model.DIPVAEConfig,
     "sparse_schema": model.SparseConfig,
     "contractive_schema": model.ContractiveConfig,
     "file_dataset_schema": dataset.FileDatasetConfig,
-    "generated_dataset_schema": dataset.GeneratedDatasetConfig,
+    "tabular_dataset_schema": dataset.TabularConfig,
     "synthetic_dataset_schema": dataset.SyntheticConfig,
     "dsprites_dataset_schema": dataset.DSpritesConfig,
-    "user_file_dataset_schema": dataset.UserFileDatasetConfig,
+    "npz_dataset_schema": dataset.NpzConfig,
     "image_folder_dataset_schema": dataset.ImageFolderConfig,
     "csv_dataset_schema": dataset.CsvConfig,
     "hardware_schema": run.HardwareConfig,
@@ -36,7 +38,9 @@ _SCHEMAS = {
 
 
 def register() -> None:
-    """Store each schema dataclass, and the `aecli_uid` resolver used in run folder names."""
+    """Store each schema dataclass, and the resolvers of the run folder's name (`aecli_uid`) and of
+    a job's threads (`aecli_threads_per_job`); the Hydra app (aecli/commands/hydra_app.py) adds
+    the one that names a sweep's job folders."""
     store = ConfigStore.instance()
     for name, node in _SCHEMAS.items():
         store.store(name=name, node=node)
@@ -46,12 +50,6 @@ def register() -> None:
         OmegaConf.register_new_resolver("aecli_uid", lambda: secrets.token_hex(3), use_cache=True)
     if not OmegaConf.has_resolver("aecli_threads_per_job"):
         OmegaConf.register_new_resolver("aecli_threads_per_job", threads_per_job)
-    if not OmegaConf.has_resolver(
-        "aecli_job_name"
-    ):  # sweep job folders named by their swept values
-        from aecli.sweeps.naming import job_name
-
-        OmegaConf.register_new_resolver("aecli_job_name", job_name)
 
 
 def threads_per_job() -> int:

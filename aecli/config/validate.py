@@ -24,7 +24,7 @@ def _unknown_keys(node: DictConfig, prefix: str = "") -> list[str]:
     for key, child in node.items_ex(resolve=False):
         if declared is not None and key not in declared:
             unknown.append(f"{prefix}{key}")
-        elif isinstance(child, DictConfig):
+        elif isinstance(child, DictConfig) and not child._is_none():  # e.g. a logger not chosen
             unknown += _unknown_keys(child, f"{prefix}{key}.")
     return unknown
 
@@ -64,9 +64,23 @@ def _subclasses(base: type) -> list[type]:
     return found
 
 
+def _recorded(base: type, key: str, section: DictConfig, what: str) -> type:
+    """The config class under `base` that `section` names in `key` (`model.family`,
+    `dataset.source`), as every run saves it."""
+    value = section[key]
+    for kind in _subclasses(base):
+        if kind.__dataclass_fields__[key].default == value:
+            return kind
+    raise ConfigError(
+        f"The saved {what} config has {what}.{key}={value!r}, which this version of aecli does "
+        "not know (was the run made by a newer aecli?)."
+    )
+
+
 def _fitting_schema(base: type, keys: set, what: str) -> type:
-    """The config class under `base` with the fewest fields that holds all of `keys` (each family
-    adds its own fields; a run saved before a field existed gets its default)."""
+    """For a run saved before configs recorded their family: the model config class with the
+    fewest fields that holds all of `keys` (each family adds its own fields; a run saved before a
+    field existed gets its default)."""
     fitting = [kind for kind in _subclasses(base) if keys <= {f.name for f in fields(kind)}]
     if fitting:
         return min(fitting, key=lambda kind: len(fields(kind)))
@@ -76,9 +90,25 @@ def _fitting_schema(base: type, keys: set, what: str) -> type:
     )
 
 
+# the source of each dataset a run saved before configs recorded theirs (every name then
+# had exactly one)
+_SOURCE_OF_NAME = {
+    "mnist": "published_files",
+    "fashion_mnist": "published_files",
+    "cifar10": "published_files",
+    "transactions": "tabular",
+    "network_traffic": "tabular",
+}
+
+
 def _upgrade(saved: DictConfig) -> None:
     """Runs saved by aecli 0.1 kept the VAE's default beta as `model.default_beta` and the tabular
-    sets under `dataset.name=synthetic`: read them as today's keys."""
+    sets under `dataset.name=synthetic`: read them as today's keys. Runs saved before configs
+    recorded their model family and data source get them: the source from the dataset's name,
+    the family from the keys the model section holds. Runs saved before the `logger` group
+    logged to TensorBoard."""
+    if "logger" not in saved:
+        saved.logger = {"tensorboard": {}}
     if "default_beta" in saved.model:
         saved.model.beta = saved.get("beta", saved.model.default_beta)
         del saved.model["default_beta"]
@@ -94,6 +124,11 @@ def _upgrade(saved: DictConfig) -> None:
         del data["kind"]
     if data.get("name") in ("mnist", "fashion_mnist", "cifar10") and "size" in data:
         del data["size"]
+    if "source" not in data:
+        data.source = _SOURCE_OF_NAME.get(data.get("name"), data.get("name"))
+    if "family" not in saved.model:
+        family = _fitting_schema(model.BaseModelConfig, set(saved.model.keys()), "model")
+        saved.model.family = family.__dataclass_fields__["family"].default
 
 
 def load_run_config(run_dir: Path) -> TrainConfig:
@@ -117,10 +152,10 @@ def load_run_config(run_dir: Path) -> TrainConfig:
         _upgrade(saved)
         typed = OmegaConf.structured(AnomalyConfig if "anomaly" in saved else TrainConfig)
         typed.model = OmegaConf.structured(
-            _fitting_schema(model.BaseModelConfig, set(saved.model.keys()), "model")
+            _recorded(model.BaseModelConfig, "family", saved.model, "model")
         )
         typed.dataset = OmegaConf.structured(
-            _fitting_schema(dataset.BaseDatasetConfig, set(saved.dataset.keys()), "dataset")
+            _recorded(dataset.BaseDatasetConfig, "source", saved.dataset, "dataset")
         )
         return validate(OmegaConf.merge(typed, saved))
     except (OmegaConfBaseException, yaml.YAMLError, ValueError, TypeError, AttributeError) as error:

@@ -2,5 +2,6 @@
 seed."""
 
 from aecli.data.arrays import Arrays, Split, load_arrays
+from aecli.data.registry import DATASETS
 
-__all__ = ["Arrays", "Split", "load_arrays"]
+__all__ = ["DATASETS", "Arrays", "Split", "load_arrays"]

@@ -2,11 +2,11 @@
 
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
-from aecli.data import dsprites, footprint, sources, synthetic, tabular, user_files
+from aecli.data.datasource import Loaded
+from aecli.data.registry import source_of
 from aecli.errors import ConfigError
 
 
@@ -102,122 +102,6 @@ def _only_class(y, label) -> np.ndarray:
     return np.flatnonzero(y == label)
 
 
-GENERATED = "generated from the seed"
-# label -> name, by dataset name (synthetic data by its kind): legends of latent scatters
-CLASS_NAMES = {
-    "mnist": tuple(str(digit) for digit in range(10)),
-    "fashion_mnist": (
-        "T-shirt/top",
-        "Trouser",
-        "Pullover",
-        "Dress",
-        "Coat",
-        "Sandal",
-        "Shirt",
-        "Sneaker",
-        "Bag",
-        "Ankle boot",
-    ),
-    "cifar10": (
-        "airplane",
-        "automobile",
-        "bird",
-        "cat",
-        "deer",
-        "dog",
-        "frog",
-        "horse",
-        "ship",
-        "truck",
-    ),
-    "dsprites": dsprites.SHAPE_NAMES,
-    "shapes": ("square", "disc", "horizontal bar", "vertical bar", "plus", "triangle"),
-}
-
-
-def _raw_splits(cfg, seed: int) -> sources.Loaded:
-    """The raw splits from the dataset's generator, published files or the user's own files."""
-    name = cfg.name.value
-    if name == "synthetic" and cfg.kind.value == "shapes":
-        *splits, factors_train, factors_test = synthetic.generate_shapes_with_factors(
-            cfg.size, seed
-        )
-        return sources.Loaded(
-            *splits,
-            [GENERATED],
-            factors_train=factors_train,
-            factors_test=factors_test,
-            factor_names=list(synthetic.SHAPES_FACTOR_NAMES),
-        )
-    if name == "synthetic":
-        return sources.Loaded(*synthetic.generate(cfg.kind.value, cfg.size, seed), [GENERATED])
-    if name == "dsprites":
-        return _dsprites(cfg, seed)
-    if name in tabular.GENERATORS:
-        return sources.Loaded(
-            *tabular.generate(name, cfg.size, seed),
-            [GENERATED],
-            feature_names=tabular.column_names(name),
-        )
-    if name == "image_folder":
-        return user_files.read_image_folder(
-            cfg.path, cfg.image_size, cfg.color_mode.value, cfg.test_fraction, cfg.split_seed
-        )
-    if name == "npz":
-        return user_files.read_npz(cfg.path, cfg.test_fraction, cfg.split_seed)
-    if name == "csv":
-        return user_files.read_csv(
-            cfg.path,
-            cfg.label_column,
-            None if cfg.columns is None else list(cfg.columns),
-            cfg.test_fraction,
-            cfg.split_seed,
-        )
-    return sources.load(cfg)
-
-
-def _names_key(cfg) -> str:
-    """CLASS_NAMES' key of a dataset: its name, or the kind of synthetic data."""
-    return cfg.kind.value if cfg.name.value == "synthetic" else cfg.name.value
-
-
-def _dsprites(cfg, seed: int) -> sources.Loaded:
-    """dSprites: the official file when dataset.data_dir holds it, else the equivalent generator;
-    `size` points drawn uniformly from the grid (null: all 737,280), 80% train, labels = shape."""
-    if cfg.data_dir is not None:
-        path = Path(cfg.data_dir).expanduser() / dsprites.OFFICIAL_FILE
-        images, classes, _ = dsprites.read_official_subset(path, cfg.size, seed)
-        if cfg.resolution != images.shape[1]:  # area-average down to the asked resolution
-            factor = images.shape[1] // cfg.resolution
-            images = (
-                images.reshape(len(images), cfg.resolution, factor, cfg.resolution, factor)
-                .mean(axis=(2, 4))
-                .astype(np.float32)
-            )
-        images, files = images[..., None], [str(path)]
-    else:
-        images, classes, _ = dsprites.generate(
-            cfg.size or dsprites.NUM_IMAGES, seed, cfg.resolution
-        )
-        files = [GENERATED]
-    order = np.random.default_rng([seed, 7]).permutation(len(images))
-    images, classes = images[order], classes[order]
-    if images.dtype == np.uint8:  # binary 0/1 as 8-bit pixels 0/255, scaled like every image set
-        images *= np.uint8(255)
-    n_train = int(0.8 * len(images))
-    return sources.Loaded(
-        images[:n_train],
-        classes[:n_train, 0],
-        images[n_train:],
-        classes[n_train:, 0],
-        files,
-        class_names=list(dsprites.SHAPE_NAMES),
-        factors_train=classes[:n_train],
-        factors_test=classes[n_train:],
-        factor_names=list(dsprites.FACTOR_NAMES),
-    )
-
-
 def load_arrays(cfg, seed: int, anomaly: bool = False) -> Arrays:
     """Train / validation / test splits of the configured dataset.
 
@@ -235,8 +119,9 @@ def load_arrays(cfg, seed: int, anomaly: bool = False) -> Arrays:
     standardised by the mean and std of the rows that train (their normal rows), everything
     float32.
     """
-    footprint.check(cfg, seed)  # before anything big is allocated
-    loaded = _raw_splits(cfg, seed)
+    source = source_of(cfg)
+    source.check_memory(cfg, seed)  # before anything big is allocated
+    loaded = source.read(cfg, seed)
     x_train, y_train, x_test, y_test = loaded.arrays
     normal = normal_label(cfg, loaded) if anomaly else cfg.normal_class
     factors_train = loaded.factors_train
@@ -261,9 +146,11 @@ def load_arrays(cfg, seed: int, anomaly: bool = False) -> Arrays:
     val_anomalies, left_out = None, 0
     if anomaly and normal is not None:
         wanted = _anomalies_wanted(len(val_index), np.mean(y_test[test_index] != normal))
-        if cfg.name.value in tabular.GENERATORS:
-            raw = tabular.validation_anomalies(cfg.name.value, cfg.size, seed, count=wanted)[0]
-            val_anomalies = _standardised(raw, *standardisation)
+        drawn = source.validation_anomalies(cfg, seed, wanted)
+        if drawn is not None:
+            val_anomalies = (
+                _standardised(drawn, *standardisation) if standardisation else _scaled(drawn)
+            )
         elif len(anomalous_rows):
             pick = np.sort(
                 np.random.default_rng([seed, 2026]).choice(
@@ -271,14 +158,12 @@ def load_arrays(cfg, seed: int, anomaly: bool = False) -> Arrays:
                 )
             )
             val_anomalies = _scaled(x_train, pick)
-        left_out = len(anomalous_rows) - (0 if val_anomalies is None else len(val_anomalies))
-        if cfg.name.value in tabular.GENERATORS:
-            left_out = 0
+            left_out = len(anomalous_rows) - len(pick)
 
     def factors(rows, index):
         return None if rows is None else rows[index]
 
-    class_names = list(loaded.class_names or CLASS_NAMES.get(_names_key(cfg), ()))
+    class_names = list(loaded.class_names or source.class_names(cfg))
     return Arrays(
         train=Split(
             _scaled(x_train, train_index), y_train[train_index], factors(factors_train, train_index)
@@ -321,12 +206,7 @@ def _standardised(x: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarra
     return ((x - mean) / std).astype(np.float32)
 
 
-# dataset names whose labels are the user's own integers (0 = normal by convention), not the
-# index of a sorted class name
-_OWN_LABELS = ("csv", "npz")
-
-
-def normal_label(cfg, loaded: sources.Loaded) -> int | None:
+def normal_label(cfg, loaded: Loaded) -> int | None:
     """The label of the normal examples of an anomaly run: `dataset.normal_class` when given;
     0 for the generated tabular sets (their training rows are all normal) and for a CSV or .npz
     whose labels are 0 and 1 (0 = normal, as in the credit-card data); None when every label is 0
@@ -336,18 +216,18 @@ def normal_label(cfg, loaded: sources.Loaded) -> int | None:
     labels = np.union1d(loaded.y_train, loaded.y_test).tolist()
     if labels == [0]:
         return None
-    name = cfg.name.value
-    if name in tabular.GENERATORS or (name in _OWN_LABELS and labels == [0, 1]):
+    source = source_of(cfg)
+    if source.labels_mark_anomalies(labels):
         return 0
-    names = list(loaded.class_names or CLASS_NAMES.get(_names_key(cfg), ()))
+    names = list(loaded.class_names or source.class_names(cfg))
     shown = ", ".join(
         f"{label} = {names[label]}" if 0 <= label < len(names) else str(label)
         for label in labels[:12]
     ) + (", ..." if len(labels) > 12 else "")
-    where = f"the column {cfg.label_column!r}" if name == "csv" else f"dataset={name}"
     raise ConfigError(
-        f"Which label is normal is ambiguous: {where} holds {len(labels)} labels ({shown}), and an "
-        "anomaly detector trains on normal examples only. Name the normal label with "
+        f"Which label is normal is ambiguous: {source.labels_named(cfg)} holds {len(labels)} "
+        f"labels ({shown}), and an anomaly detector trains on normal examples only. Name the "
+        "normal label with "
         f"`dataset.normal_class=N` (e.g. dataset.normal_class={labels[0]}); examples of every "
         "other label are anomalies, never trained on (a labelled validation set is drawn from "
         "those outside the test split)."
@@ -378,6 +258,4 @@ def preprocessing(cfg, x_train: np.ndarray, feature_names, standardisation) -> d
         "dtype": "uint8" if x_train.dtype == np.uint8 else "float32",
         "scale": 1 / 255 if x_train.dtype == np.uint8 else 1.0,
     }
-    if name == "image_folder":
-        record |= {"color_mode": cfg.color_mode.value, "image_size": cfg.image_size}
-    return record
+    return record | source_of(cfg).preprocessing(cfg, shape)

@@ -14,9 +14,12 @@ varying fastest:
 This module renders the same grid itself (`render`, vectorised, any resolution) so a run
 needs no download, and reads the official file when it is there (`read_official`). Factor
 classes here are the official latents_classes without the colour column: (shape, scale,
-orientation, posX, posY). The drawing is equivalent, not pixel-identical: the same three
-shapes, scales, rotations and 32x32 positions, drawn by testing each pixel centre against
-the shape's implicit equation; posX moves the sprite right, posY down.
+orientation, posX, posY). The drawing has the official geometry, measured on the images the
+dataset's repository publishes (docs/disentanglement.md, "The generator's geometry"): the
+sizes, outlines and centres below, rotation anticlockwise on screen, posX moving the sprite
+right and posY down. Each pixel is set when its centre falls inside the shape, which reproduces
+the official square pixel for pixel; the ellipse and the heart differ from the official
+rasterisation by a few edge pixels.
 """
 
 import math
@@ -39,14 +42,24 @@ FACTOR_VALUES = (
 NUM_IMAGES = math.prod(FACTOR_SIZES)  # 737,280
 OFFICIAL_FILE = "dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz"
 
-# Geometry in units of the image side: a sprite of scale 1 has half-extent HALF (half the side
-# of the square, the ellipse's semi-major axis); its centre moves over [LOW, LOW + SPAN], so a
-# scale-1 square rotated by 45 degrees (half-diagonal HALF * sqrt 2 = 0.198) stays inside.
-HALF = 0.14
-LOW, SPAN = 0.2, 0.6
-# the heart curve (x^2 + y^2 - 1)^3 = x^2 y^3 spans x in [-1.14, 1.14], y in [-1, 1.24]:
-# scaled by 1.14 and shifted up by 0.12 it fits the same half-extent as the other two
-_HEART_SCALE, _HEART_SHIFT = 1.14, 0.12
+# The official geometry in units of the image side, as lengths in pixels of the 64x64 image at
+# scale 1 (a sprite of scale s is s times as large), measured on deepmind/dsprites-dataset's
+# dsprites.gif, whose frames traverse each factor, and dsprites_reloading_example.ipynb's images:
+_PX = 1 / 64
+# posX = 0 centres the sprite at x = 16 px, posX = 1 at 48 px (posY alike, downwards): frames
+# 58-121 of the gif and the nine posX = 0 images of the notebook's cell 9
+CENTRE_LOW, CENTRE_SPAN = 16 * _PX, 32 * _PX
+# a square of side 19.2 px: the gif's squares (frames 256-319) pixel for pixel
+SQUARE_HALF = 9.6 * _PX
+# the ellipse's semi-axes, the long one along x at orientation 0 (frames 192-255): axis ratio 1.76
+ELLIPSE_AXES = (12.75 * _PX, 7.25 * _PX)
+# the heart, point down at orientation 0 (frames 0-191): two round lobes, their centres at
+# (+-4.78, 4.31) px from the sprite's centre (y up) with radius 4.85 px, over a point 8.41 px
+# below the centre whose sides run at 45 degrees; fitted to the gif's 192 hearts
+HEART_LOBE_X, HEART_LOBE_Y, HEART_LOBE_RADIUS = 4.78 * _PX, 4.31 * _PX, 4.85 * _PX
+HEART_POINT = 8.41 * _PX
+# the farthest any sprite reaches from its centre: the corner of the scale-1 square
+EXTENT = SQUARE_HALF * math.sqrt(2)
 
 
 def sample_factor_classes(n, rng):
@@ -73,15 +86,22 @@ def official_index(classes):
 
 
 def _inside(shape, u, v):
-    """Boolean mask of points (u, v), in units of the sprite's half-extent with v pointing up,
-    inside shape 0 (square), 1 (ellipse, 2:1, long axis along u) or 2 (heart, point down)."""
+    """Boolean mask of points (u, v) of the sprite's frame at scale 1, in image units with v
+    pointing up, inside shape 0 (square), 1 (ellipse, long axis along u) or 2 (heart, point
+    down)."""
     if shape == 0:
-        return np.maximum(np.abs(u), np.abs(v)) <= 1.0
+        return np.maximum(np.abs(u), np.abs(v)) <= SQUARE_HALF
     if shape == 1:
-        return u * u + 4.0 * v * v <= 1.0
-    x, y = u * _HEART_SCALE, v * _HEART_SCALE + _HEART_SHIFT
-    r = x * x + y * y - 1.0
-    return r * r * r <= x * x * y * y * y
+        long, short = ELLIPSE_AXES
+        return (u / long) ** 2 + (v / short) ** 2 <= 1.0
+    side = np.abs(u)  # the heart is symmetric about its vertical axis
+    lobe = (side - HEART_LOBE_X) ** 2 + (v - HEART_LOBE_Y) ** 2 <= HEART_LOBE_RADIUS**2
+    # below the lobes' centres: between the point's two sides, and inside the lines through
+    # the lobes' centres square to those sides (so the lobes' round edge meets the straight one)
+    body = (
+        (side - v <= HEART_POINT) & (side + v <= HEART_LOBE_X + HEART_LOBE_Y) & (v <= HEART_LOBE_Y)
+    )
+    return lobe | body
 
 
 def _render_chunk(classes, resolution):
@@ -91,11 +111,11 @@ def _render_chunk(classes, resolution):
         FACTOR_VALUES[1][classes[:, 1]],
         FACTOR_VALUES[2][classes[:, 2]],
     )
-    centre_x = LOW + SPAN * FACTOR_VALUES[3][classes[:, 3]]
-    centre_y = LOW + SPAN * FACTOR_VALUES[4][classes[:, 4]]
-    # only a window of side `window` pixels around each sprite is tested: a sprite's
-    # half-extent is at most HALF * sqrt(2) (the rotated square), so the window holds it all
-    window = min(resolution, math.ceil(2 * HALF * math.sqrt(2) * resolution) + 3)
+    centre_x = CENTRE_LOW + CENTRE_SPAN * FACTOR_VALUES[3][classes[:, 3]]
+    centre_y = CENTRE_LOW + CENTRE_SPAN * FACTOR_VALUES[4][classes[:, 4]]
+    # only a window of side `window` pixels around each sprite is tested: no sprite reaches
+    # further than EXTENT from its centre, so the window holds it all
+    window = min(resolution, math.ceil(2 * EXTENT * resolution) + 3)
     top = np.clip(
         np.floor(centre_y * resolution - window / 2).astype(np.int64), 0, resolution - window
     )
@@ -106,11 +126,11 @@ def _render_chunk(classes, resolution):
     # pixel centres in image units; dy flipped so that v points up and rotation is anticlockwise
     dx = ((left[:, None] + steps + 0.5) / resolution - centre_x[:, None])[:, None, :]
     dy = -((top[:, None] + steps + 0.5) / resolution - centre_y[:, None])[:, :, None]
-    size = (HALF * scale)[:, None, None]
+    scale = scale[:, None, None]
     cos, sin = np.cos(angle)[:, None, None], np.sin(angle)[:, None, None]
-    # rotate the pixel by -angle into the sprite's frame: the sprite turns by +angle
-    u = ((cos * dx + sin * dy) / size).astype(np.float32)
-    v = ((cos * dy - sin * dx) / size).astype(np.float32)
+    # rotate the pixel by -angle into the sprite's frame at scale 1: the sprite turns by +angle
+    u = ((cos * dx + sin * dy) / scale).astype(np.float32)
+    v = ((cos * dy - sin * dx) / scale).astype(np.float32)
     mask = np.zeros((n, window, window), dtype=np.uint8)
     for s in range(3):  # each shape's test on its own sprites only
         pick = shape == s

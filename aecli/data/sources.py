@@ -20,12 +20,12 @@ when it is off or fails, DataError lists every place searched. `load` returns th
 """
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from aecli.data import readers
+from aecli.data.datasource import DataSource, Loaded
 from aecli.errors import DataError
 
 FASHION_FILES = (
@@ -38,34 +38,6 @@ CIFAR_FILES = tuple(f"data_batch_{i}" for i in range(1, 6)) + ("test_batch",)
 IMAGE_SHAPES = {"mnist": (28, 28, 1), "fashion_mnist": (28, 28, 1), "cifar10": (32, 32, 3)}
 # what `files` holds when Keras' own loader read the files (it does not say which)
 KERAS_DOWNLOAD = "keras download"
-
-
-@dataclass(frozen=True)
-class Loaded:
-    """A dataset's raw splits and the files they were read from.
-
-    files: the paths read, in order, or [KERAS_DOWNLOAD] when Keras' loader fetched and read
-    them; a run logs it and writes it into its metrics, so a result says which data it saw.
-    class_names: the label names, index = label, where the source has them (image folders).
-    """
-
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
-    files: list[str]
-    class_names: list[str] = field(default_factory=list)
-    # integer ground-truth factors per example (n, k), for datasets generated from known factors
-    factors_train: np.ndarray | None = None
-    factors_test: np.ndarray | None = None
-    factor_names: list[str] = field(default_factory=list)  # the columns of factors_*
-    # a table's feature columns, in order: its rows are raw and load_arrays standardises them
-    feature_names: list[str] = field(default_factory=list)
-
-    @property
-    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(x_train, y_train, x_test, y_test)."""
-        return self.x_train, self.y_train, self.x_test, self.y_test
 
 
 def keras_cache() -> Path:
@@ -246,3 +218,45 @@ def load(cfg) -> Loaded:
 def load_files(cfg) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """load(cfg).arrays: (x_train, y_train, x_test, y_test), for callers that need no file list."""
     return load(cfg).arrays
+
+
+# label -> name of each published dataset (legends of latent scatters, messages)
+CLASS_NAMES = {
+    "mnist": tuple(str(digit) for digit in range(10)),
+    "fashion_mnist": (
+        "T-shirt/top",
+        "Trouser",
+        "Pullover",
+        "Dress",
+        "Coat",
+        "Sandal",
+        "Shirt",
+        "Sneaker",
+        "Bag",
+        "Ankle boot",
+    ),
+    "cifar10": (
+        "airplane",
+        "automobile",
+        "bird",
+        "cat",
+        "deer",
+        "dog",
+        "frog",
+        "horse",
+        "ship",
+        "truck",
+    ),
+}
+
+
+class PublishedFiles(DataSource):
+    """mnist, fashion_mnist and cifar10, read from their original files (of known, small size)."""
+
+    @classmethod
+    def read(cls, cfg, seed: int) -> Loaded:
+        return load(cfg)
+
+    @classmethod
+    def class_names(cls, cfg) -> tuple[str, ...]:
+        return CLASS_NAMES[cfg.name.value]

@@ -1,6 +1,6 @@
 """The user's own data, read without running any of it: an image folder, an .npz archive, a CSV.
 
-Each reader returns a sources.Loaded: raw (x_train, y_train, x_test, y_test), int64 labels, and
+Each reader returns a datasource.Loaded: raw (x_train, y_train, x_test, y_test), int64 labels, and
 the files read. None of these formats has a fixed train/test split unless the user gave one, so a
 test share (`test_fraction`) is carved out with a seeded stratified draw: every label keeps its
 proportion in both splits, and the same seed gives the same split on every machine.
@@ -20,13 +20,15 @@ from pathlib import Path
 
 import numpy as np
 
+from aecli.console import say
+from aecli.data import footprint
+from aecli.data.datasource import DataSource, Loaded
 from aecli.data.readers import check_examples
-from aecli.data.sources import Loaded
 from aecli.errors import ConfigError, DataError
 
 # the formats Keras' directory loader decodes (keras.utils.image_dataset_from_directory)
 IMAGE_SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
-COLOR_MODES = ("grayscale", "rgb")
+COLOR_MODES = ("auto", "grayscale", "rgb")
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -183,18 +185,24 @@ def _undecodable(path: Path, error: Exception) -> DataError:
     )
 
 
-def _image_size(path: Path) -> tuple[int, int]:
-    """(height, width) of one image, from the header where the format allows."""
+# PNG colour types (IHDR byte 25) that decode to one channel: greyscale without alpha
+_PNG_GREY = 0
+
+
+def _image_shape(path: Path) -> tuple[int, int, int]:
+    """(height, width, channels) of one image, from the header where the format allows."""
     import tensorflow as tf
 
     try:
         with open(path, "rb") as stream:
-            head = stream.read(24)
+            head = stream.read(26)
     except OSError as error:
         raise unreadable(path, error, "The image") from None
-    # PNG's IHDR chunk opens the file: width and height, big-endian, at bytes 16..24
-    if head[:8] == _PNG_SIGNATURE and head[12:16] == b"IHDR":
-        return int.from_bytes(head[20:24], "big"), int.from_bytes(head[16:20], "big")
+    # PNG's IHDR chunk opens the file: width and height, big-endian, at bytes 16..24, then the
+    # bit depth and the colour type
+    if head[:8] == _PNG_SIGNATURE and head[12:16] == b"IHDR" and len(head) == 26:
+        channels = 1 if head[25] == _PNG_GREY else 3
+        return int.from_bytes(head[20:24], "big"), int.from_bytes(head[16:20], "big"), channels
     try:
         if head[:3] == b"\xff\xd8\xff":  # JPEG: the SOF header alone gives the shape
             shape = tf.io.extract_jpeg_shape(tf.io.read_file(str(path))).numpy()
@@ -202,38 +210,42 @@ def _image_size(path: Path) -> tuple[int, int]:
             shape = tf.io.decode_image(tf.io.read_file(str(path)), expand_animations=False).shape
     except (tf.errors.OpError, ValueError) as error:
         raise _undecodable(path, error) from None
-    return int(shape[0]), int(shape[1])
+    return int(shape[0]), int(shape[1]), 1 if int(shape[2]) == 1 else 3
 
 
-def _common_size(classes: dict[str, list[Path]]) -> tuple[int, int]:
-    """The one (height, width) all images share; ragged sizes need dataset.image_size."""
-    first, first_size = None, None
+def _shapes(classes: dict[str, list[Path]], need_size: bool) -> tuple[tuple[int, int], bool]:
+    """The one (height, width) all images share (ragged sizes need dataset.image_size; not
+    asked when need_size is False), and whether every image has a single channel."""
+    first, first_size, grey = None, None, True
     for files in classes.values():
         for path in files:
-            size = _image_size(path)
+            height, width, channels = _image_shape(path)
+            grey = grey and channels == 1
             if first is None:
-                first, first_size = path, size
-            elif size != first_size:
+                first, first_size = path, (height, width)
+            elif need_size and (height, width) != first_size:
                 raise DataError(
                     f"The images differ in size: {first} is {first_size[1]}x{first_size[0]} and "
-                    f"{path} is {size[1]}x{size[0]} (width x height). Set dataset.image_size=N to "
+                    f"{path} is {width}x{height} (width x height). Set dataset.image_size=N to "
                     "resize every image to NxN (e.g. dataset.image_size=64), or resize them "
                     "beforehand."
                 )
-    return first_size
+    return first_size, grey
 
 
 def read_image_folder(
     path,
     image_size: int | None = None,
-    color_mode: str = "rgb",
+    color_mode: str = "auto",
     test_fraction: float = 0.2,
     seed: int = 0,
 ) -> Loaded:
     """Images in one subfolder per class, decoded by Keras' directory loader.
 
     image_size: resize every image to image_size x image_size (bilinear); None keeps the size
-    the images share and refuses ragged ones. color_mode: grayscale (1 channel) or rgb (3).
+    the images share and refuses ragged ones. color_mode: grayscale (1 channel), rgb (3), or auto:
+    grayscale when every image has one channel (a greyscale PNG or JPEG), said in one line, since
+    training such images as RGB triples the input for nothing; else rgb.
     Returns uint8 images (n, h, w, c), int64 labels = index into class_names (the subfolder
     names, sorted), and files = [the folder] (its images can number in the tens of thousands).
     """
@@ -256,7 +268,18 @@ def read_image_folder(
         classes = _class_folders(folder, str(path))
     except OSError as error:  # a folder this user may not list, a class folder's link loop
         raise unreadable(folder, error, "The image folder") from None
-    size = (image_size, image_size) if image_size is not None else _common_size(classes)
+    size, grey = (None, False)
+    if image_size is None or color_mode == "auto":
+        size, grey = _shapes(classes, need_size=image_size is None)
+    if image_size is not None:
+        size = (image_size, image_size)
+    if color_mode == "auto":
+        color_mode = "grayscale" if grey else "rgb"
+        if grey:
+            say(
+                "every image is single-channel: they train as grayscale "
+                "(dataset.color_mode=rgb keeps three channels)"
+            )
     dataset = keras.utils.image_dataset_from_directory(
         str(folder),
         labels="inferred",
@@ -558,3 +581,60 @@ def read_csv(
     y = values[-1] if label_column is not None else np.zeros(len(rows), np.int64)
     train, test = stratified_split(y, test_fraction, seed, f"The file {path}")
     return Loaded(x[train], y[train], x[test], y[test], files=[str(path)], feature_names=features)
+
+
+class ImageFolder(DataSource):
+    @classmethod
+    def read(cls, cfg, seed: int) -> Loaded:
+        return read_image_folder(
+            cfg.path, cfg.image_size, cfg.color_mode.value, cfg.test_fraction, cfg.split_seed
+        )
+
+    @classmethod
+    def check_memory(cls, cfg, seed: int, available: int | None = None) -> None:
+        footprint.check_image_folder(cfg, available)
+
+    @classmethod
+    def preprocessing(cls, cfg, shape: list[int]) -> dict:
+        # the mode the images were read in (auto resolves to one of the two)
+        mode = "grayscale" if shape[-1] == 1 else "rgb"
+        return {"color_mode": mode, "image_size": cfg.image_size}
+
+
+def _own_labels(labels: list[int]) -> bool:
+    """The user's own integer labels: 0 and 1 are normal and anomalous, as in the credit-card
+    data."""
+    return labels == [0, 1]
+
+
+class Npz(DataSource):
+    @classmethod
+    def read(cls, cfg, seed: int) -> Loaded:
+        return read_npz(cfg.path, cfg.test_fraction, cfg.split_seed)
+
+    @classmethod
+    def check_memory(cls, cfg, seed: int, available: int | None = None) -> None:
+        footprint.check_npz(cfg, available)
+
+    @classmethod
+    def labels_mark_anomalies(cls, labels: list[int]) -> bool:
+        return _own_labels(labels)
+
+
+class Csv(DataSource):
+    @classmethod
+    def read(cls, cfg, seed: int) -> Loaded:
+        columns = None if cfg.columns is None else list(cfg.columns)
+        return read_csv(cfg.path, cfg.label_column, columns, cfg.test_fraction, cfg.split_seed)
+
+    @classmethod
+    def check_memory(cls, cfg, seed: int, available: int | None = None) -> None:
+        footprint.check_csv(cfg, available)
+
+    @classmethod
+    def labels_mark_anomalies(cls, labels: list[int]) -> bool:
+        return _own_labels(labels)
+
+    @classmethod
+    def labels_named(cls, cfg) -> str:
+        return f"the column {cfg.label_column!r}"

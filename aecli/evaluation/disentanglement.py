@@ -6,40 +6,61 @@ e.g. dSprites' latents_classes without colour), and returns a score in [0, 1].
 
 The protocols follow disentanglement_lib (Locatello et al. 2019, "Challenging Common
 Assumptions in the Unsupervised Learning of Disentangled Representations";
-github.com/google-research/disentanglement_lib, evaluation/metrics/), re-implemented here on a
-fixed set of points instead of a ground-truth sampler:
+github.com/google-research/disentanglement_lib, evaluation/metrics/ and the sample sizes of
+config/unsupervised_study_v1/metric_configs/), re-implemented here on a fixed set of points
+instead of a ground-truth sampler; each function's docstring names the reference function it
+follows and where it departs from it:
 
 - `mig`: Mutual Information Gap (Chen et al. 2018, "Isolating Sources of Disentanglement in
-  VAEs"), histogram discretiser with 20 bins as disentanglement_lib's configs.
+  VAEs"), disentanglement_lib's mig.py `_compute_mig`.
 - `sap`: Separated Attribute Predictability (Kumar et al. 2018, "Variational Inference of
-  Disentangled Latent Concepts from Unlabeled Observations"), disentanglement_lib's
-  discrete-factor variant (continuous_factors=False in its configs).
+  Disentangled Latent Concepts from Unlabeled Observations"), sap_score.py `_compute_sap`.
 - `dci`: Disentanglement, Completeness, Informativeness (Eastwood & Williams 2018, "A Framework
-  for the Quantitative Evaluation of Disentangled Representations").
-- `factor_vae_score`: the FactorVAE metric (Kim & Mnih 2018, "Disentangling by Factorising").
-- `sampled_mig_per_factor`: MIG as Chen et al.'s own code estimates it (github.com/rtqichen/
-  beta-tcvae, disentanglement_metrics.py), from samples of a Gaussian posterior q(z|x) instead
-  of binned means: the estimator behind their published dSprites figures.
+  for the Quantitative Evaluation of Disentangled Representations"), dci.py `_compute_dci`.
+- `factor_vae_score`: the FactorVAE metric (Kim & Mnih 2018, "Disentangling by Factorising"),
+  factor_vae.py `compute_factor_vae`.
+- `sampled_mig_scores`: MIG as Chen et al.'s own code estimates it (github.com/rtqichen/
+  beta-tcvae, disentanglement_metrics.py `mutual_info_metric_shapes`), from samples of a
+  Gaussian posterior q(z|x) instead of binned means: the estimator behind their published
+  dSprites figures.
 
 Where disentanglement_lib draws fresh train and test samples from the generator, the metrics
-here split the given points with a seeded permutation (`train_fraction` train, the rest test),
-as disentanglement_lib's `*_on_fixed_data` validation variants do with a fixed split.
+here split the given points with a seeded permutation (`train_test_split`), as
+disentanglement_lib's `*_on_fixed_data` variants split a fixed set.
 """
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from sklearn import ensemble, metrics, svm
 
-# the scores `all_metrics` reports first, in order (then the gap of each factor, `mig_<factor>`)
-METRIC_NAMES = (
-    "mig",
-    "sap",
-    "dci_disentanglement",
-    "dci_completeness",
-    "dci_informativeness",
-    "factor_vae_score",
-)
+# disentanglement_lib's sample sizes for the classifier-based metrics (dci.gin, sap_score.gin,
+# factor_vae_metric.gin): points to train on, points to test on
+NUM_TRAIN = 10_000
+NUM_TEST = 5_000
+# DCI's importance matrix: disentanglement_lib's gradient-boosted trees (the reference), or
+# extremely randomised trees (minutes faster; reported under their own names, `dci_names`)
+DCI_ESTIMATORS = ("gbt", "extra_trees")
+# Chen et al.'s dSprites MIG (`mutual_info_metric_shapes`) averages scale, orientation, posX and
+# posY: every factor but this one
+CHEN_LEFT_OUT = "shape"
+
+
+def dci_names(estimator="gbt"):
+    """The keys of DCI's three scores: `dci_*` for the reference gradient-boosted trees,
+    `dci_extra_trees_*` for extra-trees, so that the two are never averaged or compared as one."""
+    prefix = "dci_" if estimator == "gbt" else f"dci_{estimator}_"
+    return tuple(
+        f"{prefix}{part}" for part in ("disentanglement", "completeness", "informativeness")
+    )
+
+
+def metric_names(dci_estimator="gbt"):
+    """The scores `all_metrics` reports first, in order (then the gap of each factor,
+    `mig_<factor>`)."""
+    return ("mig", "sap", *dci_names(dci_estimator), "factor_vae_score")
 
 
 def _check(codes, factors):
@@ -54,11 +75,15 @@ def _check(codes, factors):
     return codes, factors.astype(np.int64)
 
 
-def _split(n, seed, train_fraction):
-    """Indices of a seeded random split of n points: (train, test)."""
+def train_test_split(n, seed, num_train=NUM_TRAIN, num_test=NUM_TEST):
+    """Indices (train, test) of a seeded random split of n points: `num_train` and `num_test`
+    of them (disentanglement_lib's 10,000 and 5,000) where n holds both, else all n points in
+    the same proportion (n = 12,000: 8,000 and 4,000)."""
     order = np.random.default_rng([seed, 7]).permutation(n)
-    n_train = math.ceil(n * train_fraction)
-    return order[:n_train], order[n_train:]
+    if n < num_train + num_test:
+        num_train = math.ceil(n * num_train / (num_train + num_test))
+        num_test = n - num_train
+    return order[:num_train], order[num_train : num_train + num_test]
 
 
 def histogram_discretize(codes, bins=20):
@@ -91,27 +116,32 @@ def discrete_entropy(factors):
 
 def mig_per_factor(codes, factors, bins=20):
     """The Mutual Information Gap of each factor (Chen et al. 2018), as disentanglement_lib's
-    `discrete_mig` computes it before averaging: a (k,) array.
+    mig.py `_compute_mig` computes it before averaging: a (k,) array.
 
-    Each latent z_i is discretised into `bins` equal-width bins over its range; then, with the
-    empirical discrete mutual information I(z_i; v_k) and factor entropy H(v_k), both in nats,
+    Each latent z_i is discretised into `bins` equal-width bins over its range (utils.py
+    `_histogram_discretize`, 20 bins in mig.gin); then, with the empirical discrete mutual
+    information I(z_i; v_k) and factor entropy H(v_k), both in nats (utils.py
+    `discrete_mutual_info`, `discrete_entropy`),
 
         MIG_k = [I(z_(1); v_k) - I(z_(2); v_k)] / H(v_k),
 
-    where z_(1), z_(2) are the latents with the largest and second-largest MI with v_k (with a
-    single latent the gap is its MI); NaN for a factor that takes a single value (H = 0). A
-    perfect code of a factor with more than `bins` values cannot reach 1: I(z; v_k) <= log(bins)
-    < H(v_k) (dSprites' 40 orientations: log 20 / log 40 = 0.81).
+    where z_(1), z_(2) are the latents with the largest and second-largest MI with v_k. Departures:
+    the given points, all of them, where disentanglement_lib samples 10,000; with a single latent
+    the gap is its MI (disentanglement_lib needs two); NaN for a factor that takes a single value
+    (H = 0), which the mean then leaves out. A perfect code of a factor with more than `bins`
+    values cannot reach 1: I(z; v_k) <= log(bins) < H(v_k) (dSprites' 40 orientations:
+    log 20 / log 40 = 0.81).
     """
     codes, factors = _check(codes, factors)
-    return _normalised_gaps(
+    return normalised_gaps(
         discrete_mutual_info(histogram_discretize(codes, bins), factors), factors
     )
 
 
-def _normalised_gaps(mi, factors):
+def normalised_gaps(mi, factors):
     """Each factor's MIG from the (d, k) mutual informations I(z_j; v_k): the gap between its
-    two most informative latents (one latent: its MI) over H(v_k); NaN where H(v_k) = 0."""
+    two most informative latents (one latent: its MI) over the empirical H(v_k); NaN where
+    H(v_k) = 0."""
     entropy = discrete_entropy(factors)
     ranked = np.sort(mi, axis=0)[::-1]
     second = ranked[1] if len(ranked) > 1 else np.zeros_like(ranked[0])
@@ -122,32 +152,36 @@ def _normalised_gaps(mi, factors):
 
 
 def mig(codes, factors, bins=20):
-    """Mutual Information Gap (Chen et al. 2018), as disentanglement_lib's `discrete_mig`: the
-    mean of `mig_per_factor` over the factors that vary (NaN if none does).
+    """Mutual Information Gap (Chen et al. 2018), disentanglement_lib's `discrete_mig`: the
+    mean of `mig_per_factor` over every factor that varies (NaN if none does).
 
-    Chen et al.'s own dSprites figure differs in two ways: it leaves shape out (the mean over
-    scale, orientation, x and y) and estimates I(z_i; v_k) from samples of q(z|x) over the
-    whole grid instead of binned posterior means; `mig_per_factor` gives the parts to compare, and
-    `sampled_mig_per_factor` their estimator.
+    Chen et al.'s own dSprites figure is another number: it leaves shape out (the mean over
+    scale, orientation, x and y) and estimates I(z_i; v_k) from samples of q(z|x) over the whole
+    grid instead of binned posterior means (`sampled_mig_scores`).
     """
     return _mean_gap(mig_per_factor(codes, factors, bins))
 
 
 def _mean_gap(gaps):
     """MIG from the per-factor gaps: their mean over the factors that vary (NaN if none does)."""
+    gaps = np.asarray(gaps, dtype=np.float64)
     return float(np.nanmean(gaps)) if not np.isnan(gaps).all() else float("nan")
 
 
-def sap_score_matrix(codes, factors, seed=0, train_fraction=0.8, continuous=False):
-    """(d, k) matrix S[i, j] of how well latent z_i alone predicts factor v_j.
+def sap_score_matrix(codes, factors, seed=0, continuous=False):
+    """(d, k) matrix S[i, j] of how well latent z_i alone predicts factor v_j: disentanglement_lib's
+    sap_score.py `compute_score_matrix`, on the points of `train_test_split` (sap_score.gin's
+    10,000 train and 5,000 test points where the given points hold them).
 
-    Discrete (disentanglement_lib's default, continuous_factors=False): the test accuracy of a
-    linear SVM (sklearn LinearSVC, C=0.01, balanced class weights, one-vs-rest) trained on the
-    train split. Continuous (Kumar et al.'s regression variant): the squared correlation
-    Cov(z_i, v_j)^2 / (Var z_i Var v_j) on the train split, 0 for a constant latent.
+    Discrete (sap_score.gin's continuous_factors=False): the test accuracy of a linear SVM
+    (sklearn LinearSVC, C=0.01, balanced class weights, one-vs-rest) trained on the train points.
+    Continuous (Kumar et al.'s regression variant): the squared correlation
+    Cov(z_i, v_j)^2 / (Var z_i Var v_j) on the train points, 0 for a constant latent.
+    Departure: a factor with a single value in the train points scores the share of test points
+    with that value (the SVM cannot be fitted on one class; disentanglement_lib raises).
     """
     codes, factors = _check(codes, factors)
-    train, test = _split(len(codes), seed, train_fraction)
+    train, test = train_test_split(len(codes), seed)
     scores = np.zeros((codes.shape[1], factors.shape[1]))
     for i in range(codes.shape[1]):
         z_train, z_test = codes[train, i : i + 1], codes[test, i : i + 1]
@@ -166,8 +200,9 @@ def sap_score_matrix(codes, factors, seed=0, train_fraction=0.8, continuous=Fals
     return np.nan_to_num(scores)
 
 
-def sap(codes, factors, seed=0, train_fraction=0.8, continuous=False):
-    """SAP score (Kumar et al. 2018, sec. 3), by default disentanglement_lib's discrete variant.
+def sap(codes, factors, seed=0, continuous=False):
+    """SAP score (Kumar et al. 2018, sec. 3), by default disentanglement_lib's discrete variant
+    (sap_score.py `_compute_sap`).
 
     SAP = (1/K) sum_j [S_(1)j - S_(2)j], the gap between the two most predictive latents of each
     factor in `sap_score_matrix`, averaged over factors (one latent: its S). Codes are not
@@ -176,48 +211,70 @@ def sap(codes, factors, seed=0, train_fraction=0.8, continuous=False):
     intervals, so even a perfect code scores well below 1 in the discrete variant (about 0.25 on
     dSprites' factors); the continuous variant gives such a code 1.
     """
-    scores = np.sort(sap_score_matrix(codes, factors, seed, train_fraction, continuous), axis=0)
+    scores = np.sort(sap_score_matrix(codes, factors, seed, continuous), axis=0)
     if len(scores) < 2:
         return float(np.mean(scores[-1]))
     return float(np.mean(scores[-1] - scores[-2]))
 
 
-def dci_importance(codes, factors, seed=0, train_fraction=0.8, n_estimators=50, max_depth=10):
-    """(importance (d, k), train accuracy, test accuracy) of one tree-ensemble classifier per
-    factor, predicting v_j from the whole code: R[i, j] = |impurity importance of z_i for v_j|.
+def dci_random_state(seed, j):
+    """The random_state of factor j's DCI classifier. For gradient-boosted trees it only breaks
+    ties between splits that separate the same points (frequent in small nodes), which moves the
+    importance a little; disentanglement_lib leaves it unset (a fresh draw each run)."""
+    return int(np.random.default_rng([seed, j]).integers(2**31))
 
-    disentanglement_lib uses sklearn's GradientBoostingClassifier (100 stages of depth-3 trees,
-    one tree per class per stage: 11,300 trees for dSprites' 3+6+40+32+32 classes), which takes
-    minutes on dSprites, too slow for every run and for the test suite (docs/disentanglement.md).
-    Here instead: extremely randomised trees (Geurts et al. 2006; sklearn
-    ExtraTreesClassifier), `n_estimators` multi-class trees of depth <= `max_depth`, every split
-    choosing the best of one random threshold per latent (max_features=None, every latent is a
-    candidate as in GBT). Importance is the mean decrease in impurity, normalised to sum to 1
-    per factor as GBT's is; Eastwood & Williams (2018) themselves use random forests (and lasso)
-    as the predictors; they take seconds where GBT takes minutes.
-    """
-    codes, factors = _check(codes, factors)
-    train, test = _split(len(codes), seed, train_fraction)
-    importance = np.zeros((codes.shape[1], factors.shape[1]))
-    train_acc, test_acc = [], []
-    for j in range(factors.shape[1]):
-        model = ensemble.ExtraTreesClassifier(
-            n_estimators=n_estimators,
-            max_features=None,
-            max_depth=max_depth,
-            n_jobs=2,
-            random_state=int(np.random.default_rng([seed, j]).integers(2**31)),
+
+def _dci_classifier(estimator, random_state):
+    if estimator == "gbt":
+        # disentanglement_lib's GradientBoostingClassifier(): 100 stages of depth-3 trees, one
+        # tree per class per stage
+        return ensemble.GradientBoostingClassifier(random_state=random_state)
+    if estimator == "extra_trees":
+        return ensemble.ExtraTreesClassifier(
+            n_estimators=50, max_features=None, max_depth=10, random_state=random_state
         )
-        model.fit(codes[train], factors[train, j])
-        importance[:, j] = np.abs(model.feature_importances_)
-        train_acc.append(np.mean(model.predict(codes[train]) == factors[train, j]))
-        test_acc.append(np.mean(model.predict(codes[test]) == factors[test, j]))
-    return importance, float(np.mean(train_acc)), float(np.mean(test_acc))
+    raise ValueError(f"unknown DCI estimator {estimator!r}; one of {', '.join(DCI_ESTIMATORS)}")
+
+
+def dci_importance(train_codes, train_factors, test_codes, test_factors, estimator="gbt", seed=0):
+    """(importance (d, k), train accuracy, test accuracy) of one classifier per factor predicting
+    v_j from the whole code: R[i, j] = |impurity importance of z_i for v_j|, normalised to sum to
+    1 per factor; the accuracies averaged over factors. disentanglement_lib's dci.py
+    `compute_importance_gbt` with `estimator="gbt"`, to float precision.
+
+    `estimator="extra_trees"`: extremely randomised trees (Geurts et al. 2006; sklearn
+    ExtraTreesClassifier), 50 multi-class trees of depth <= 10, every latent a split candidate
+    (max_features=None) as in GBT. Eastwood & Williams (2018) themselves use random forests and
+    lasso; on imperfect codes extra-trees read D and C 12-45% lower than GBT (issue 30), so
+    their scores carry their own names (`dci_names`). Gradient boosting fits 100 trees per class
+    of each factor (11,300 for dSprites), minutes on 10,000 points where extra-trees take
+    seconds; the factors are fitted in parallel threads (the trees release the GIL).
+    """
+    train_factors, test_factors = np.asarray(train_factors), np.asarray(test_factors)
+
+    def fit(j):
+        model = _dci_classifier(estimator, dci_random_state(seed, j))
+        model.fit(train_codes, train_factors[:, j])
+        return (
+            np.abs(model.feature_importances_),
+            np.mean(model.predict(train_codes) == train_factors[:, j]),
+            np.mean(model.predict(test_codes) == test_factors[:, j]),
+        )
+
+    k = train_factors.shape[1]
+    workers = max(1, min(k, os.cpu_count() or 1))
+    with ThreadPoolExecutor(workers) as pool:
+        fitted = list(pool.map(fit, range(k)))
+    importance = np.stack([column for column, _, _ in fitted], axis=1)
+    train_accuracy = float(np.mean([accuracy for _, accuracy, _ in fitted]))
+    test_accuracy = float(np.mean([accuracy for _, _, accuracy in fitted]))
+    return importance, train_accuracy, test_accuracy
 
 
 def _one_minus_entropy(p, axis):
     """1 - H(P) / log(m) along `axis`, P the normalised (p + 1e-11) over that axis of length m
-    (disentanglement_lib's scipy.stats.entropy(..., base=m) with its 1e-11 smoothing)."""
+    (disentanglement_lib's scipy.stats.entropy(..., base=m) with its 1e-11 smoothing; m = 1,
+    where its base-1 entropy divides by zero, gives 1)."""
     p = np.asarray(p, dtype=np.float64) + 1e-11
     m = p.shape[axis]
     if m < 2:
@@ -229,7 +286,7 @@ def _one_minus_entropy(p, axis):
 def _weighted_one_minus_entropy(importance, axis):
     """sum_i rho_i (1 - H(P_i)): `_one_minus_entropy` along `axis` of each latent (axis=1) or
     factor (axis=0), weighted by its share rho_i of the total importance (equal weights when
-    the importance is all zero)."""
+    the importance is all zero, as disentanglement_lib's np.ones_like)."""
     importance = np.asarray(importance, dtype=np.float64)
     scores = _one_minus_entropy(importance, axis=axis)
     shares = importance.sum(axis=axis)
@@ -239,34 +296,42 @@ def _weighted_one_minus_entropy(importance, axis):
 
 
 def dci_disentanglement(importance):
-    """D = sum_i rho_i D_i (Eastwood & Williams 2018, sec. 3): D_i = 1 - H_K(P_i.), P_ij =
-    R_ij / sum_k R_ik the distribution of latent i's importance over the K factors (entropy in
-    base K); rho_i = sum_j R_ij / sum R, so latents that matter for nothing weigh nothing."""
+    """D = sum_i rho_i D_i (Eastwood & Williams 2018, sec. 3; dci.py `disentanglement`):
+    D_i = 1 - H_K(P_i.), P_ij = R_ij / sum_k R_ik the distribution of latent i's importance over
+    the K factors (entropy in base K); rho_i = sum_j R_ij / sum R, so latents that matter for
+    nothing weigh nothing."""
     return _weighted_one_minus_entropy(importance, axis=1)
 
 
 def dci_completeness(importance):
-    """C = sum_j rho_j C_j: C_j = 1 - H_D(P_.j), P_ij = R_ij / sum_i R_ij the distribution of
-    factor j's importance over the D latents (entropy in base D); rho_j = sum_i R_ij / sum R.
-    (Eastwood & Williams average C_j uniformly; disentanglement_lib weighs it as here.)"""
+    """C = sum_j rho_j C_j (dci.py `completeness`): C_j = 1 - H_D(P_.j), P_ij = R_ij / sum_i R_ij
+    the distribution of factor j's importance over the D latents (entropy in base D);
+    rho_j = sum_i R_ij / sum R. (Eastwood & Williams average C_j uniformly; disentanglement_lib
+    weighs it as here.)"""
     return _weighted_one_minus_entropy(importance, axis=0)
 
 
-def dci(codes, factors, seed=0, train_fraction=0.8):
-    """(disentanglement, completeness, informativeness) of Eastwood & Williams (2018).
+def dci(codes, factors, seed=0, estimator="gbt"):
+    """(disentanglement, completeness, informativeness) of Eastwood & Williams (2018), as
+    disentanglement_lib's dci.py `_compute_dci` on the points of `train_test_split` (dci.gin's
+    10,000 train and 5,000 test points where the given points hold them).
 
-    From the importance matrix of `dci_importance`; informativeness is the test accuracy of the
-    per-factor classifiers averaged over factors (disentanglement_lib's informativeness_test;
-    the paper reports a prediction error instead, 1 - this). Accuracy of an uninformative code
-    is chance, mean_j 1/K_j for uniform factors, not 0.
+    From the importance matrix of `dci_importance` (gradient-boosted trees by default);
+    informativeness is the test accuracy of the per-factor classifiers averaged over factors
+    (disentanglement_lib's informativeness_test; the paper reports a prediction error instead,
+    1 - this). Accuracy of an uninformative code is chance, mean_j 1/K_j for uniform factors.
     """
-    importance, _, test_accuracy = dci_importance(codes, factors, seed, train_fraction)
+    codes, factors = _check(codes, factors)
+    train, test = train_test_split(len(codes), seed)
+    importance, _, test_accuracy = dci_importance(
+        codes[train], factors[train], codes[test], factors[test], estimator, seed
+    )
     return dci_disentanglement(importance), dci_completeness(importance), test_accuracy
 
 
-def _factor_vae_votes(codes, factors, rng, num_votes, batch_size, scale, active, encode):
-    """(k, d) vote counts: for each vote, factor j uniform, a value v_j of it from a random point,
-    a batch of `batch_size` points sharing v_j, and the latent of least normalised variance."""
+def _factor_vae_batches(codes, factors, rng, num_votes, batch_size, encode):
+    """(fixed factor of each vote (votes,), its batch of codes (votes, batch, d)): for each vote,
+    factor j uniform, a value v_j of it from a random point, and `batch_size` codes sharing v_j."""
     n, k = factors.shape
     fixed = rng.integers(0, k, num_votes)
     anchors = rng.integers(0, n, num_votes)
@@ -281,18 +346,30 @@ def _factor_vae_votes(codes, factors, rng, num_votes, batch_size, scale, active,
             count = np.searchsorted(values, factors[anchors[pick], j], side="right") - start
             offset = (rng.random((pick.sum(), batch_size)) * count[:, None]).astype(np.int64)
             members[pick] = order[start[:, None] + offset]
-        batches = codes[members]  # (votes, batch, d)
-    else:
-        # the generator protocol: other factors drawn afresh (from the given points' factors)
-        batch_factors = factors[rng.integers(0, n, (num_votes, batch_size))]
-        batch_factors[np.arange(num_votes), :, fixed] = factors[anchors, fixed][:, None]
-        flat = np.asarray(encode(batch_factors.reshape(-1, k)), dtype=np.float64)
-        batches = flat.reshape(num_votes, batch_size, -1)
+        return fixed, codes[members]
+    # the generator protocol: other factors drawn afresh (from the given points' factors)
+    batch_factors = factors[rng.integers(0, n, (num_votes, batch_size))]
+    batch_factors[np.arange(num_votes), :, fixed] = factors[anchors, fixed][:, None]
+    flat = np.asarray(encode(batch_factors.reshape(-1, k)), dtype=np.float64)
+    return fixed, flat.reshape(num_votes, batch_size, -1)
+
+
+def factor_vae_votes(fixed, batches, scale, active, num_factors):
+    """(k, d) vote counts of FactorVAE's majority-vote classifier (factor_vae.py
+    `_generate_training_batch`): each batch votes (its fixed factor, the active latent of least
+    variance within the batch relative to its global variance `scale**2`)."""
     local = np.var(batches[:, :, active] / scale[active], axis=1, ddof=1)
     argmin = np.flatnonzero(active)[np.argmin(local, axis=1)]
-    votes = np.zeros((k, codes.shape[1]), dtype=np.int64)
+    votes = np.zeros((num_factors, batches.shape[2]), dtype=np.int64)
     np.add.at(votes, (fixed, argmin), 1)
     return votes
+
+
+def majority_vote_accuracy(train_votes, eval_votes):
+    """The accuracy on `eval_votes` of the classifier mapping each latent to the factor it got
+    most `train_votes` for (factor_vae.py `compute_factor_vae`'s eval_accuracy)."""
+    classifier = np.argmax(train_votes, axis=0)
+    return float(eval_votes[classifier, np.arange(train_votes.shape[1])].sum() / eval_votes.sum())
 
 
 def factor_vae_score(
@@ -300,56 +377,59 @@ def factor_vae_score(
     factors,
     seed=0,
     batch_size=64,
-    num_train=10000,
-    num_eval=5000,
+    num_train=NUM_TRAIN,
+    num_eval=NUM_TEST,
     prune_threshold=0.05,
     encode=None,
 ):
-    """FactorVAE metric (Kim & Mnih 2018, sec. 4), the accuracy of a majority-vote classifier.
+    """FactorVAE metric (Kim & Mnih 2018, sec. 4), disentanglement_lib's factor_vae.py
+    `compute_factor_vae` with factor_vae_metric.gin's settings: the accuracy of a majority-vote
+    classifier.
 
-    1. Each latent is normalised by its standard deviation over all the given codes; latents
-       with variance below `prune_threshold` (the paper's 0.05; disentanglement_lib applies 0.05
-       to the standard deviation instead) count as collapsed and are never chosen.
+    1. Each latent's global standard deviation s_i over all the given codes (ddof=1); latents
+       with s_i < `prune_threshold` (`_prune_dims`: 0.05 on the standard deviation) count as
+       collapsed and are never chosen.
     2. A vote: pick a factor j uniformly, fix its value to that of a random point, take
-       `batch_size` points that share it, and vote (j, argmin_i Var_batch[z_i / s_i]).
-    3. The classifier maps each latent to the factor it got most train votes for; the score is
-       the fraction of `num_eval` fresh votes it classifies correctly. Chance is about 1/K.
+       `batch_size` points that share it, and vote (j, argmin_i Var_batch[z_i] / s_i^2).
+    3. The classifier maps each latent to the factor it got most of `num_train` votes for; the
+       score is the fraction of `num_eval` fresh votes it classifies correctly. Chance is about
+       1/K. No active latent scores 0.
 
-    Deviation from the paper and disentanglement_lib: with `encode=None` a batch is drawn (with
-    replacement) from the given points sharing the fixed value, not generated with the other
-    factors resampled; for points sampled uniformly over the factor grid (as dSprites') the
-    other factors of such a batch have the same distribution. Pass `encode(factor_classes) ->
-    codes` to follow the generator protocol instead: batches then resample the other factors
-    (from the rows of `factors`) and are encoded afresh; `codes` still sets the normalisation.
-    No active latent scores 0.
+    Departures: the global deviation is that of the given codes, not of 10,000 fresh samples;
+    with `encode=None` a batch is drawn (with replacement) from the given points sharing the
+    fixed value, not generated with the other factors resampled; for points sampled uniformly
+    over the factor grid (as dSprites') the other factors of such a batch have the same
+    distribution. Pass `encode(factor_classes) -> codes` to follow the generator protocol: batches
+    then resample the other factors (from the rows of `factors`) and are encoded afresh.
     """
     codes, factors = _check(codes, factors)
     scale = codes.std(axis=0, ddof=1)
-    active = scale**2 >= prune_threshold
+    active = scale >= prune_threshold
     if not active.any():
         return 0.0
     rng = np.random.default_rng([seed, 11])
-    train_votes = _factor_vae_votes(
-        codes, factors, rng, num_train, batch_size, scale, active, encode
+    k = factors.shape[1]
+    train_votes = factor_vae_votes(
+        *_factor_vae_batches(codes, factors, rng, num_train, batch_size, encode), scale, active, k
     )
-    eval_votes = _factor_vae_votes(codes, factors, rng, num_eval, batch_size, scale, active, encode)
-    classifier = np.argmax(train_votes, axis=0)  # latent -> the factor it votes for most
-    return float(eval_votes[classifier, np.arange(codes.shape[1])].sum() / eval_votes.sum())
+    eval_votes = factor_vae_votes(
+        *_factor_vae_batches(codes, factors, rng, num_eval, batch_size, encode), scale, active, k
+    )
+    return majority_vote_accuracy(train_votes, eval_votes)
 
 
-def all_metrics(codes, factors, seed=0, factor_names=()):
-    """Every metric of this module on the same points, as floats keyed by METRIC_NAMES, then
-    `mig_<name>` for each factor (`factor_names`, else factor0, factor1, ...): the gaps that
-    "mig" averages. Deterministic for a given seed."""
+def all_metrics(codes, factors, seed=0, factor_names=(), dci_estimator="gbt"):
+    """Every metric of this module on the same points, as floats keyed by
+    `metric_names(dci_estimator)`, then `mig_<name>` for each factor (`factor_names`, else
+    factor0, factor1, ...): the gaps that "mig" averages. Deterministic for a given seed."""
     codes, factors = _check(codes, factors)
     gaps = mig_scores(codes, factors, factor_names)
-    disentanglement, completeness, informativeness = dci(codes, factors, seed)
     return {
         "mig": gaps.pop("mig"),
         "sap": sap(codes, factors, seed),
-        "dci_disentanglement": disentanglement,
-        "dci_completeness": completeness,
-        "dci_informativeness": informativeness,
+        **dict(
+            zip(dci_names(dci_estimator), dci(codes, factors, seed, dci_estimator), strict=True)
+        ),
         "factor_vae_score": factor_vae_score(codes, factors, seed),
         **gaps,
     }
@@ -399,28 +479,27 @@ def aggregate_posterior_entropy(samples, means, log_vars):
     return total / z.shape[1]
 
 
-def sampled_mig_per_factor(means, log_vars, factors, seed=0, num_samples=10000):
-    """Each factor's Mutual Information Gap with I(z_j; v_k) estimated from posterior samples, as
-    Chen et al. (2018) compute the MIG of their published figures: a (k,) array.
+def posterior_samples(means, log_vars, seed=0):
+    """One z_i ~ N(means[i], exp(log_vars[i])) per point, seeded: the draw `sampled_mig_scores`
+    estimates from (Chen et al.'s `vae.q_dist.sample`)."""
+    rng = np.random.default_rng([seed, 11])
+    return means + np.exp(0.5 * np.asarray(log_vars, np.float64)) * rng.standard_normal(
+        np.shape(means)
+    )
 
-    One z_i ~ q(z|x_i) is drawn per point (seeded), and with the aggregate-posterior entropies of
-    `aggregate_posterior_entropy` (at most `num_samples` samples each, as their code),
+
+def sampled_mutual_info(samples, means, log_vars, factors, seed=0, num_samples=10000):
+    """(d, k) matrix of I(z_j; v_k) in nats, clipped at 0, estimated from posterior `samples`
+    as Chen et al.'s disentanglement_metrics.py `mutual_info_metric_shapes`:
 
         I(z_j; v_k) = H(z_j) - sum_v p(v_k = v) H(z_j | v_k = v),
 
-    H(z_j | v_k = v) being the entropy of the aggregate posterior of the points with that value;
-    MI clipped at 0, and MIG_k = [I(z_(1); v_k) - I(z_(2); v_k)] / H(v_k), as `mig_per_factor`
-    (not clipped at 1: Monte Carlo error can carry a perfect code a little past it).
-    Chen et al. estimate on the whole 737,280-image grid; here on the given points (on 10,000
-    dSprites points a posX value has about 310), so a latent's own sample weighs more in its
-    conditional density, which biases the conditional entropies down and the MI up a little.
+    each entropy by `aggregate_posterior_entropy` over the points concerned (all of them, or
+    those with v_k = v), from at most `num_samples` of their samples drawn without replacement
+    (seeded), as their `estimate_entropies`. Departure: p(v) is the share of the given points
+    with that value (theirs: 1/K_k on the whole, uniform grid).
     """
-    means, factors = _check(means, factors)
-    log_vars = np.asarray(log_vars, np.float64)
-    if log_vars.shape != means.shape:
-        raise ValueError(f"log_vars {log_vars.shape} must match means {means.shape}")
-    rng = np.random.default_rng([seed, 11])
-    samples = means + np.exp(0.5 * log_vars) * rng.standard_normal(means.shape)
+    rng = np.random.default_rng([seed, 13])
 
     def entropy(rows):
         drawn = rows if len(rows) <= num_samples else rng.choice(rows, num_samples, replace=False)
@@ -435,16 +514,49 @@ def sampled_mig_per_factor(means, log_vars, factors, seed=0, num_samples=10000):
             for value, count in zip(values, counts, strict=True)
         )
         mi[:, k] = np.maximum(marginal - conditional, 0.0)
-    return _normalised_gaps(mi, factors)
+    return mi
+
+
+def sampled_mig_per_factor(means, log_vars, factors, seed=0, num_samples=10000):
+    """Each factor's Mutual Information Gap with I(z_j; v_k) estimated from one sample of each
+    point's Gaussian posterior (`posterior_samples`, `sampled_mutual_info`), as Chen et al. (2018)
+    compute the MIG of their published figures (metric_helpers/mi_metric.py
+    `compute_metric_shapes`): a (k,) array, MIG_k = [I(z_(1); v_k) - I(z_(2); v_k)] / H(v_k), not
+    clipped at 1 (Monte Carlo error can carry a perfect code a little past it).
+
+    Departures: H(v_k) is the entropy of the given points' values (theirs: log K_k, the same on
+    the whole grid); and Chen et al. estimate on the whole 737,280-image grid, here on the given
+    points (on 10,000 dSprites points a posX value has about 310), so a latent's own sample weighs
+    more in its conditional density, which biases the conditional entropies down and the MI up a
+    little.
+    """
+    means, factors = _check(means, factors)
+    log_vars = np.asarray(log_vars, np.float64)
+    if log_vars.shape != means.shape:
+        raise ValueError(f"log_vars {log_vars.shape} must match means {means.shape}")
+    samples = posterior_samples(means, log_vars, seed)
+    return normalised_gaps(
+        sampled_mutual_info(samples, means, log_vars, factors, seed, num_samples), factors
+    )
 
 
 def sampled_mig_scores(means, log_vars, factors, seed=0, factor_names=()):
-    """{"mig_sampled": the mean gap, "mig_sampled_<name>": each factor's}: `mig_scores` with
-    Chen et al.'s sampled estimator, for codes with a Gaussian posterior."""
+    """{"mig_sampled": Chen et al.'s figure, "mig_sampled_all": the mean over every factor,
+    "mig_sampled_<name>": each factor's gap}: `sampled_mig_per_factor`, for codes with a
+    Gaussian posterior.
+
+    mig_sampled averages every factor but `shape` (CHEN_LEFT_OUT), as Chen et al.'s
+    `mutual_info_metric_shapes` averages dSprites' scale, orientation, posX and posY: the number
+    comparable with their published figures (on a factor set without `shape`, the same as
+    mig_sampled_all)."""
     names = _factor_names(factors, factor_names)
+    if "all" in names:
+        raise ValueError(f"a factor named `all` would share its key with mig_sampled_all: {names}")
     gaps = sampled_mig_per_factor(means, log_vars, factors, seed)
+    chen = np.array([name != CHEN_LEFT_OUT for name in names])
     return {
-        "mig_sampled": _mean_gap(gaps),
+        "mig_sampled": _mean_gap(gaps[chen]),
+        "mig_sampled_all": _mean_gap(gaps),
         **{f"mig_sampled_{name}": float(gap) for name, gap in zip(names, gaps, strict=True)},
     }
 

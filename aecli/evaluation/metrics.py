@@ -16,7 +16,8 @@
   test_ssim_denoised, tf.image.ssim (max value 1) averaged over test images.
 - `aecli eval` (evaluate_run): recon_mse and recon_bce (binary cross-entropy of the decoded mean,
   summed over dimensions) per example, averaged; psnr_db; ssim (images); for VAEs the ELBO and the
-  importance-weighted bound L_k (aecli/evaluation/likelihood.py) in nats per example, averaged,
+  importance-weighted bound L_k (aecli/models/likelihood.py) in nats per example, averaged
+  over `bound_examples` (eval.bound_limit of the split drawn by the run's seed, or all of it),
   and active_units. For a denoising run also psnr_noisy_db, psnr_denoised_db, ssim_noisy and
   ssim_denoised as above, on the split corrupted with the run's noise drawn from the same fixed
   seed (the run's seed + the split's offset) and batch size that training's final evaluation
@@ -32,6 +33,7 @@ import numpy as np
 import tensorflow as tf
 
 from aecli.config.model import NoiseType
+from aecli.evaluation.progress import evaluation_progress
 from aecli.models import losses
 
 
@@ -42,7 +44,6 @@ def in_unit_range(low: float, high: float) -> bool:
 
 def evaluate(model, test, noisy: bool = False) -> dict:
     """Evaluate on the (input, clean) test pipeline; `noisy` adds the denoising metrics."""
-    from aecli.training.progress import evaluation_progress
 
     batches = int(test.cardinality())
     with evaluation_progress(2 * batches if batches > 0 else None) as (advance, callback):
@@ -94,13 +95,15 @@ def has_factor_codes(model, split) -> bool:
     return split.factors is not None and len(model.code_shape) == 1
 
 
-def factor_metrics(model, split, seed: int, factor_names=()) -> dict:
+def factor_metrics(model, split, seed: int, factor_names=(), dci_estimator: str = "gbt") -> dict:
     """Disentanglement of the split's codes against its ground-truth factors (datasets generated
-    from known factors, vector codes): test_mig, test_sap, test_dci_disentanglement,
-    test_dci_completeness, test_dci_informativeness, test_factor_vae_score, each in [0, 1], and
-    test_mig_<factor>, the gap of each factor that test_mig averages (named by `factor_names`,
-    else factor0, factor1, ...), which shows which factors a code captures; for a Gaussian
-    posterior also test_mig_sampled and test_mig_sampled_<factor>, Chen et al.'s estimator
+    from known factors, vector codes): test_mig, test_sap, DCI's three scores
+    (test_dci_disentanglement, _completeness, _informativeness with gradient-boosted trees,
+    test_dci_extra_trees_* with `dci_estimator="extra_trees"`), test_factor_vae_score, each in
+    [0, 1], and test_mig_<factor>, the gap of each factor that test_mig averages (named by
+    `factor_names`, else factor0, factor1, ...), which shows which factors a code captures; for a
+    Gaussian posterior also Chen et al.'s estimator: test_mig_sampled (every factor but shape, as
+    their dSprites figure), test_mig_sampled_all and test_mig_sampled_<factor>
     (aecli/evaluation/disentanglement.py says how each is reduced)."""
     if not has_factor_codes(model, split):
         return {}
@@ -109,20 +112,47 @@ def factor_metrics(model, split, seed: int, factor_names=()) -> dict:
     posterior = model.posteriors(split.x)
     # a VAE's code is its posterior mean: one encoding serves both estimators
     codes = model.encode_means(split.x) if posterior is None else posterior[0]
-    scores = all_metrics(codes, split.factors, seed, factor_names)
+    scores = all_metrics(codes, split.factors, seed, factor_names, dci_estimator)
     if posterior is not None:
         scores.update(sampled_mig_scores(*posterior, split.factors, seed, factor_names))
     return {f"test_{name}": float(value) for name, value in scores.items()}
 
 
-def evaluate_run(run, split: str, k: int) -> dict:
-    """Metrics of a reloaded run on one split (see the module docstring for each reduction)."""
+def bound_subset(run, x: np.ndarray, limit: int | None) -> np.ndarray:
+    """The examples the bound L_k is computed on: all of x, or `limit` of them drawn without
+    replacement by the run's seed (the same subset every time), in their order in the split."""
+    if limit is None or limit >= len(x):
+        return x
+    chosen = np.random.default_rng(run.cfg.seed).choice(len(x), limit, replace=False)
+    return x[np.sort(chosen)]
+
+
+def evaluate_run(
+    run,
+    split: str,
+    k: int,
+    dci_estimator: str | None = None,
+    bound_limit: int | None = None,
+    bound_progress=None,
+) -> dict:
+    """Metrics of a reloaded run on one split (see the module docstring for each reduction);
+    DCI with `dci_estimator` (gbt or extra_trees), else with the run's own
+    eval.dci_estimator. bound_limit: L_k on a seeded subset of that many examples
+    (bound_subset); the other metrics use the whole split. bound_progress(passes, examples,
+    split_examples): a context that is given the bound's decoder passes before they start and
+    yields advance(n)."""
     from aecli.errors import UserError
 
     if split not in ("test", "val", "train"):
         raise UserError(f"eval.split={split} is not a split; use test, val or train.")
     if k < 1:
         raise UserError(f"eval.k={k} must be >= 1 (the number of importance samples).")
+    if bound_limit is not None and bound_limit < 1:
+        raise UserError(
+            f"eval.bound_limit={bound_limit} must be >= 1 (examples of the bound L_k), or null "
+            "for the whole split."
+        )
+    dci_estimator = dci_estimator or run.cfg.eval.dci_estimator.value
     x = getattr(run.arrays, split).x
     model = run.model
     report = {"run": str(run.folder.path), "split": split, "examples": len(x)}
@@ -152,9 +182,16 @@ def evaluate_run(run, split: str, k: int) -> dict:
         from aecli.evaluation.pca import pca_baseline
 
         report.update(pca_baseline(basis, run.arrays.train.x, x))
-    bounds = model.likelihood_bounds(x, k)
+    bound_x = bound_subset(run, x, bound_limit)
+    passes = model.likelihood_bound_passes(len(bound_x), k)
+    if passes and bound_progress is not None:
+        with bound_progress(passes, len(bound_x), len(x)) as advance:
+            bounds = model.likelihood_bounds(bound_x, k, advance)
+    else:
+        bounds = model.likelihood_bounds(bound_x, k)
     if bounds:
         report["k"] = k
+        report["bound_examples"] = len(bound_x)
     report.update(bounds)
     report.update(model.code_metrics(np.concatenate(codes)))
     report.update(
@@ -163,7 +200,11 @@ def evaluate_run(run, split: str, k: int) -> dict:
             for key, value in {
                 **model.posterior_metrics(x),
                 **factor_metrics(
-                    model, getattr(run.arrays, split), run.cfg.seed, run.arrays.factor_names
+                    model,
+                    getattr(run.arrays, split),
+                    run.cfg.seed,
+                    run.arrays.factor_names,
+                    dci_estimator,
                 ),
             }.items()
         }

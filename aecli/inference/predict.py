@@ -24,7 +24,7 @@ from aecli.inference.trained import TrainedModel
 from aecli.rundir.atomic import published_folder, write_json
 
 # the VAE's negative-ELBO score is seeded by each example's position in chunks of this many
-# (evaluation.likelihood): batches that start on a multiple score as the whole input would
+# (models.likelihood): batches that start on a multiple score as the whole input would
 EXAMPLE_CHUNK = 64
 ARRAY_OUTPUTS = ("codes", "reconstructions")
 

@@ -13,6 +13,8 @@ from aecli.config.model import (
     BaseModelConfig,
     BetaTCVAEConfig,
     ContractiveConfig,
+    DIPVAEConfig,
+    FactorVAEConfig,
     NoiseType,
     SparseConfig,
     VAEConfig,
@@ -20,6 +22,8 @@ from aecli.config.model import (
 from aecli.models.autoencoder import Autoencoder
 from aecli.models.beta_tcvae import BetaTCVAE
 from aecli.models.contractive import ContractiveAutoencoder
+from aecli.models.dip_vae import DIPVAE
+from aecli.models.factor_vae import FactorVAE
 from aecli.models.sparse import SparseAutoencoder
 from aecli.models.vae import VAE
 
@@ -29,6 +33,8 @@ MODELS: dict[type[BaseModelConfig], type[Autoencoder]] = {
     AutoencoderConfig: Autoencoder,
     VAEConfig: VAE,
     BetaTCVAEConfig: BetaTCVAE,
+    FactorVAEConfig: FactorVAE,
+    DIPVAEConfig: DIPVAE,
     SparseConfig: SparseAutoencoder,
     ContractiveConfig: ContractiveAutoencoder,
 }
@@ -62,6 +68,8 @@ __all__ = [
     "Autoencoder",
     "BetaTCVAE",
     "ContractiveAutoencoder",
+    "DIPVAE",
+    "FactorVAE",
     "SparseAutoencoder",
     "VAE",
     "build_model",

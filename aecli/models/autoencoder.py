@@ -59,6 +59,12 @@ class Autoencoder(keras.Model):
 
     # --- hooks: what differs by family, asked of the model instead of testing its type ----------
 
+    def build_optimizers(self) -> None:
+        """Create the optimizer's state for the weights it trains, so that a checkpoint's state
+        can be loaded into it (families with more than one optimizer build each)."""
+        if not self.optimizer.built:
+            self.optimizer.build(self.trainable_variables)
+
     @property
     def code_shape(self) -> tuple:
         """Shape of one example's code (a vector, or a feature map for fully_conv)."""
@@ -69,6 +75,11 @@ class Autoencoder(keras.Model):
         validation inputs, a TensorBoard folder of its own, and the run's StopConditions (which
         say whether an epoch ended early, so its figures are not logged)."""
         return []
+
+    def epoch_scalars(self, x: np.ndarray) -> dict:
+        """TensorBoard scalars (tag: value) this family logs after each epoch over (up to 2,000)
+        validation inputs `x`; aecli.training.callbacks.EpochScalars writes them."""
+        return {}
 
     def term_metrics(self, terms: dict) -> dict:
         """Test metrics this family derives from its evaluated loss terms (`test_<term>`)."""
@@ -113,8 +124,13 @@ class Autoencoder(keras.Model):
             return None
         return np.asarray(dense[1].kernel).T
 
-    def likelihood_bounds(self, x: np.ndarray, k: int) -> dict:
-        """Bounds on log p(x) in nats per example (families with a posterior)."""
+    def likelihood_bound_passes(self, examples: int, k: int) -> int:
+        """Decoder passes likelihood_bounds makes, said before it starts (it can take minutes)."""
+        return 0
+
+    def likelihood_bounds(self, x: np.ndarray, k: int, progress=None) -> dict:
+        """Bounds on log p(x) in nats per example (families with a posterior); progress(n) is
+        told the decoder passes as they run."""
         return {}
 
     def anomaly_scores(self, x: np.ndarray, samples: int, offset: int = 0) -> dict:

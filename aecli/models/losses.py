@@ -167,3 +167,68 @@ def tc_decomposition(z, mean, log_var, dataset_size, estimator="mss"):
     tc = ops.mean(log_qz - log_prod_qzj)
     dimwise_kl = ops.mean(log_prod_qzj - log_pz)
     return mi, tc, dimwise_kl
+
+
+def permute_dims(z, noise):
+    """Each column of z (M, d) permuted across the batch independently of the others (Kim & Mnih
+    2018, algorithm 1; disentanglement_lib's `shuffle_codes`): every marginal q(z_j) is kept and
+    the dependence between dimensions destroyed, so the rows are draws from prod_j q(z_j).
+    Column j's permutation is the argsort of noise[:, j] (noise: (M, d) i.i.d. continuous draws,
+    hence uniformly random permutations), which XLA compiles where a random shuffle op does not."""
+    order = ops.argsort(noise, axis=0)
+    return ops.take_along_axis(z, order, axis=0)
+
+
+def density_ratio_tc(logits):
+    """FactorVAE's total correlation estimate E[log D(z) / (1 - D(z))] over codes z ~ q(z), in
+    nats: the mean of logits[:, 0] - logits[:, 1], the discriminator's two-class logits (class 0
+    "joint", class 1 "permuted"; disentanglement_lib's `tc_loss`)."""
+    logits = ops.cast(logits, "float32")
+    return ops.mean(logits[:, 0] - logits[:, 1])
+
+
+def discriminator_loss(logits_joint, logits_permuted):
+    """Cross-entropy of the FactorVAE discriminator, -(1/2) (E log D_0(z) + E log D_1(z_perm)),
+    with z ~ q(z) labelled class 0 and permuted codes class 1: disentanglement_lib's
+    `-discr_loss`, through log-softmax rather than its probabilities clipped to [1e-6, 1 - 1e-6]
+    (the same value wherever the clip does not bind)."""
+    joint = ops.log_softmax(ops.cast(logits_joint, "float32"), axis=-1)[:, 0]
+    permuted = ops.log_softmax(ops.cast(logits_permuted, "float32"), axis=-1)[:, 1]
+    return -0.5 * (ops.mean(joint) + ops.mean(permuted))
+
+
+def discriminator_accuracy(logits_joint, logits_permuted):
+    """The share of joint and permuted codes (equal numbers) the discriminator classes right."""
+    right_joint = ops.cast(logits_joint[:, 0] > logits_joint[:, 1], "float32")
+    right_permuted = ops.cast(logits_permuted[:, 1] > logits_permuted[:, 0], "float32")
+    return 0.5 * (ops.mean(right_joint) + ops.mean(right_permuted))
+
+
+def covariance(x):
+    """The batch covariance E[x x^T] - E[x] E[x]^T of rows x (M, d), normalised by M as
+    disentanglement_lib's `compute_covariance_z_mean`."""
+    x = ops.cast(x, "float32")
+    centred = x - ops.mean(x, axis=0, keepdims=True)
+    return ops.matmul(ops.transpose(centred), centred) / ops.cast(ops.shape(x)[0], "float32")
+
+
+def dip_covariance(mean, log_var, dip_type):
+    """The covariance DIP-VAE regularises (Kumar et al. 2018): "i", Cov_p(x)[mu(x)] (eq. 6);
+    "ii", Cov_q(z) = E_p(x)[diag exp(log_var)] + Cov_p(x)[mu(x)] (eq. 7), both over the batch."""
+    cov_mean = covariance(mean)
+    if dip_type == "i":
+        return cov_mean
+    if dip_type != "ii":
+        raise ValueError(f"dip_type must be 'i' or 'ii', got {dip_type!r}")
+    variances = ops.mean(ops.exp(ops.cast(log_var, "float32")), axis=0)
+    return cov_mean + ops.diag(variances)
+
+
+def dip_penalty(cov, lambda_od, lambda_d):
+    """lambda_od * sum_{i != j} C_ij^2 + lambda_d * sum_i (C_ii - 1)^2: C's distance from the
+    identity (disentanglement_lib's `regularize_diag_off_diag_dip`)."""
+    diagonal = ops.diagonal(cov)
+    off_diagonal = cov - ops.diag(diagonal)
+    return lambda_od * ops.sum(ops.square(off_diagonal)) + lambda_d * ops.sum(
+        ops.square(diagonal - 1.0)
+    )

@@ -21,15 +21,16 @@ def kl_weight(epoch: int, schedule: KLSchedule, period: int, ratio: float) -> fl
     return 1.0
 
 
-def capacity(epoch: int, capacity_max: float, epochs: int) -> float:
-    """The target KL C of capacity beta-VAE, rising linearly from 0 to capacity_max over
-    `epochs`."""
-    return capacity_max * min(1.0, epoch / epochs)
+def capacity(elapsed: int, capacity_max: float, span: int) -> float:
+    """The target KL C of capacity beta-VAE, rising linearly from 0 to capacity_max over `span`
+    epochs or updates, `elapsed` of them done (disentanglement_lib's `anneal`)."""
+    return capacity_max * min(1.0, elapsed / span)
 
 
 class VAESchedules(keras.callbacks.Callback):
-    """Sets the VAE's effective beta and capacity before each epoch and logs each after it where
-    a schedule moves it."""
+    """Sets the VAE's effective beta and capacity before each epoch (capacity before each
+    execution of steps_per_execution updates, with capacity_steps) and logs each after the
+    epoch where a schedule moves it."""
 
     def __init__(self, cfg: VAEConfig):
         super().__init__()
@@ -41,7 +42,14 @@ class VAESchedules(keras.callbacks.Callback):
             self.beta
             * kl_weight(epoch, cfg.kl_schedule, cfg.kl_schedule_epochs, cfg.kl_schedule_ratio)
         )
-        self.model.capacity.assign(capacity(epoch, cfg.capacity_max, cfg.capacity_epochs))
+        if cfg.capacity_steps is None:
+            self.model.capacity.assign(capacity(epoch, cfg.capacity_max, cfg.capacity_epochs))
+
+    def on_train_batch_begin(self, batch, logs=None):
+        cfg = self.cfg
+        if cfg.capacity_steps is not None and cfg.capacity_max > 0:
+            updates = int(self.model.optimizer.iterations.numpy())
+            self.model.capacity.assign(capacity(updates, cfg.capacity_max, cfg.capacity_steps))
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is None:  # TensorBoard, after this callback, writes them with the other scalars

@@ -8,7 +8,9 @@ from keras import ops
 
 from aecli.models import losses
 from aecli.models.autoencoder import Autoencoder
+from aecli.models.likelihood import importance_weighted_bound
 from aecli.models.networks import build_encoder
+from aecli.models.schedules import VAESchedules
 
 # Burda et al. 2016: a latent dimension is active when Cov_x(E[z_j | x]) exceeds this
 ACTIVE_UNIT_THRESHOLD = 0.01
@@ -75,11 +77,11 @@ class VAE(Autoencoder):
         return tuple(self.encoder.output_shape[0][1:])
 
     def training_callbacks(self, val_x: np.ndarray, log_dir, stop) -> list:
-        from aecli.models.schedules import VAESchedules
-        from aecli.training.callbacks import KLPerDimension
+        return [VAESchedules(self.schedule)] if getattr(self, "schedule", None) else []
 
-        schedules = [VAESchedules(self.schedule)] if getattr(self, "schedule", None) else []
-        return [*schedules, KLPerDimension(val_x, log_dir, stop)]
+    def epoch_scalars(self, x: np.ndarray) -> dict:
+        """`kl_per_dim/z<j>`: which dimensions the KL weight switches off, and when."""
+        return {f"kl_per_dim/z{j}": v for j, v in enumerate(self.kl_per_dimension(x))}
 
     def kl_per_dimension(self, x: np.ndarray, batch: int = 512) -> np.ndarray:
         """KL(q(z_j|x) || N(0, 1)) of each latent dimension, averaged over the inputs (nats): the
@@ -107,16 +109,16 @@ class VAE(Autoencoder):
         """Decoded means of `count` draws from the prior."""
         return {"prior_samples": np.asarray(self.sample_prior(count))}
 
-    def likelihood_bounds(self, x: np.ndarray, k: int) -> dict:
-        from aecli.evaluation.likelihood import importance_weighted_bound
+    def likelihood_bound_passes(self, examples: int, k: int) -> int:
+        """k posterior samples of each example, each decoded once."""
+        return examples * k
 
-        bound, elbo = importance_weighted_bound(self, x, k)
+    def likelihood_bounds(self, x: np.ndarray, k: int, progress=None) -> dict:
+        bound, elbo = importance_weighted_bound(self, x, k, progress=progress)
         return {"elbo": float(elbo.mean()), "iw_bound": float(bound.mean())}
 
     def anomaly_scores(self, x: np.ndarray, samples: int, offset: int = 0) -> dict:
         """Adds `neg_elbo`, minus the ELBO averaged over `samples` posterior draws (nats)."""
-        from aecli.evaluation.likelihood import importance_weighted_bound
-
         return {
             **super().anomaly_scores(x, samples, offset),
             "neg_elbo": -importance_weighted_bound(self, x, k=samples, offset=offset)[1],
@@ -159,18 +161,24 @@ class VAE(Autoencoder):
             return losses.capacity_penalty(kl, self.capacity, self.capacity_gamma)
         return self.beta * kl
 
-    def loss_terms(self, x_in, x_clean, training=False):
+    def elbo_terms(self, x_in, x_clean, training=False):
+        """This objective's terms and the batch's posterior (mean, log_var) and sample z, for the
+        variants that add a penalty on the code to "loss" (DIP-VAE, FactorVAE)."""
         mean, log_var = self.posterior(x_in, training=training)
         z = self.sample_posterior(mean, log_var)
         recon = ops.mean(self.reconstruction_nll(x_clean, self.decoder(z, training=training)))
         kl_per_dim = ops.mean(losses.gaussian_kl_per_dim(mean, log_var), axis=0)
         penalty = self.kl_penalty(kl_per_dim)
-        return {
+        terms = {
             "loss": recon + penalty,
             "recon": recon,
             "kl": ops.sum(kl_per_dim),
             "kl_penalty": penalty,
         }
+        return terms, (mean, log_var, z)
+
+    def loss_terms(self, x_in, x_clean, training=False):
+        return self.elbo_terms(x_in, x_clean, training=training)[0]
 
 
 def active_units(posterior_means: np.ndarray, threshold: float = ACTIVE_UNIT_THRESHOLD) -> int:

@@ -8,6 +8,8 @@ RUN/
                                                    of the start and of each resume
                                                    (aecli/rundir/provenance.py)
   metrics.json                                     test metrics of the finished run
+  history.csv                                      per-epoch metrics (logger=csv)
+  mlflow_run.json                                  the MLflow run it logs to (logger=mlflow)
   preprocessing.json                               how a raw example becomes the model's input
   eval.json, anomaly.json, anomaly_scores.png      `aecli eval`, `aecli anomaly`
   encoder.keras, decoder.keras                     the trained networks
@@ -59,6 +61,14 @@ class RunFolder:
     @property
     def metrics(self) -> Path:
         return self.path / "metrics.json"
+
+    @property
+    def history_csv(self) -> Path:
+        return self.path / "history.csv"
+
+    @property
+    def mlflow_run(self) -> Path:
+        return self.path / "mlflow_run.json"
 
     @property
     def preprocessing(self) -> Path:

@@ -33,6 +33,14 @@ class Run:
         return lines[0] if lines else self.damage
 
 
+# libyaml's parser where PyYAML has it: a listing reads hundreds of configs
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _yaml(text: str):
+    return yaml.load(text, Loader=_LOADER)  # a safe loader
+
+
 def _load(path: Path, read, empty):
     """A file's content, or `empty` when it is missing or damaged (the status then says so)."""
     try:
@@ -88,8 +96,8 @@ def read_run(path: Path) -> Run:
     on this host is gone. Damaged files read as empty, and fields of the wrong kind as absent (the
     run's `damage` names them), so one torn or hand-edited record never breaks a listing."""
     folder = RunFolder(path)
-    overrides = _clean(_load(folder.overrides, yaml.safe_load, []))
-    config = _clean(_load(folder.config, yaml.safe_load, {}))
+    overrides = _clean(_load(folder.overrides, _yaml, []))
+    config = _clean(_load(folder.config, _yaml, {}))
     config = config if isinstance(config, dict) else {}
     metrics = _clean(_load(folder.metrics, json.loads, {}))
     status = _clean(read_status(folder) or {})

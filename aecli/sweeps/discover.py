@@ -33,7 +33,7 @@ def sweep_runs(sweep_dir: Path) -> list[Run]:
     return [read_run(p) for p in sorted(jobs, key=_job_order)]
 
 
-def _hydra_config(job: Path) -> dict:
+def hydra_config(job: Path) -> dict:
     """A job folder's .hydra/hydra.yaml (empty when missing or damaged)."""
     try:
         loaded = yaml.safe_load((job / ".hydra" / "hydra.yaml").read_text())
@@ -50,7 +50,7 @@ def is_sweep_dir(folder: Path) -> bool:
     if (folder / "multirun.yaml").is_file() or (folder / "optimization_results.yaml").is_file():
         return True
     return folder.is_dir() and any(
-        _hydra_config(job).get("mode") == "MULTIRUN"
+        hydra_config(job).get("mode") == "MULTIRUN"
         for job in folder.iterdir()
         if job.is_dir() and RunFolder(job).config_dir.is_dir()
     )
@@ -73,7 +73,7 @@ def declared_sweep_keys(sweep_dir: Path) -> list[str]:
             (p for p in Path(sweep_dir).iterdir() if RunFolder(p).config_dir.is_dir()),
             key=_job_order,
         )
-        params = _hydra_config(jobs[0]).get("sweeper", {}).get("params") if jobs else None
+        params = hydra_config(jobs[0]).get("sweeper", {}).get("params") if jobs else None
         return sweep_keys([], params) if isinstance(params, dict) else []
     hydra_cfg = (yaml.safe_load(path.read_text()) or {}).get("hydra", {})
     return sweep_keys(

@@ -2,7 +2,7 @@
 
 One panel per completed run with `model.latent_dim=2`: its test examples' codes (posterior means for
 a VAE) coloured by label, on shared axes, so what β does to the code is seen at a glance. A legend
-names the classes where the dataset's are known (CLASS_NAMES), else `class K`.
+names the classes where the dataset's are known (its source's class names), else `class K`.
 """
 
 import math
@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 
 from aecli.console import console
-from aecli.data.arrays import CLASS_NAMES
 from aecli.errors import UserError
 from aecli.rundir.atomic import save_figure
 from aecli.rundir.listing import Run
@@ -19,12 +18,6 @@ from aecli.rundir.listing import Run
 # enough to show the clusters, few enough to encode and draw in a moment per run
 POINTS_PER_RUN = 5000
 PANELS_PER_ROW = 5
-
-
-def class_names(dataset: dict) -> tuple[str, ...] | None:
-    """The names of a run's labels, from its config's dataset section; None where unknown."""
-    name = dataset.get("name")
-    return CLASS_NAMES.get(dataset.get("kind") if name == "synthetic" else name)
 
 
 def legend_entries(labels: np.ndarray, names: tuple[str, ...] | None) -> list[tuple[int, str]]:
@@ -39,13 +32,14 @@ def has_2d_codes(run: Run) -> bool:
     return run.status == "completed" and (run.config.get("model") or {}).get("latent_dim") == 2
 
 
-def test_codes(run_dir: Path) -> tuple[np.ndarray, np.ndarray]:
-    """The 2-D codes and labels of a finished run's first test examples."""
+def test_codes(run_dir: Path) -> tuple[np.ndarray, np.ndarray, tuple[str, ...] | None]:
+    """The 2-D codes and labels of a finished run's first test examples, and the names of its
+    labels (None where the dataset has none)."""
     from aecli.evaluation.reload import load_run  # TensorFlow loads here
 
     run = load_run(run_dir)
     x, y = run.arrays.test.x[:POINTS_PER_RUN], run.arrays.test.y[:POINTS_PER_RUN]
-    return run.model.encode_means(x), y
+    return run.model.encode_means(x), y, tuple(run.arrays.class_names) or None
 
 
 def draw_latent_scatters(
@@ -125,13 +119,7 @@ def write_latent_scatters(path: Path, runs: list[Run], titles: list[str]) -> boo
         if not has_2d_codes(run):
             continue
         try:
-            panels.append(
-                (
-                    title or run.path.name,
-                    *test_codes(run.path),
-                    class_names(run.config.get("dataset") or {}),
-                )
-            )
+            panels.append((title or run.path.name, *test_codes(run.path)))
         except UserError as error:  # e.g. the data files are not on this machine
             console.print(f"[yellow]no latent scatter for {run.path}:[/] {error}", soft_wrap=True)
     if not panels:

@@ -2,6 +2,12 @@
 (one row per group of replicates, aecli/sweeps/aggregate.py), sweep_plot.png, latent_scatter.png
 and TensorBoard HParams.
 
+An Optuna search's summary is read by its objective (aecli/sweeps/study.py): the table is sorted
+by it, best first and marked, its sampled values shown to 4 significant digits (summary.csv/json
+keep them whole, in job order, with a `best` column); optimization_history.png and
+param_importances.png take the place of sweep_plot.png, whose panels assume a grid (each sampled
+value would be a group of its own).
+
 Built from files alone (aecli/sweeps/discover.py), so it is the same whether written at the end of
 `aecli train -m` or rebuilt by `aecli summarize`, and whichever launcher ran the jobs.
 """
@@ -20,6 +26,7 @@ from aecli.sweeps.discover import declared_sweep_keys, rows, sweep_runs, swept_v
 from aecli.sweeps.hparams import write_hparams
 from aecli.sweeps.latents import write_latent_scatters
 from aecli.sweeps.plots import write_sweep_plot
+from aecli.sweeps.study import Search, best_run, optuna_search, ranked, write_study_plots
 from aecli.sweeps.table import group_table, label, mean_pm_std, run_table
 
 
@@ -66,8 +73,14 @@ def summarize(sweep_dir: Path) -> list[dict]:
     replaced whole, so the earlier summary stays as it was."""
     sweep_dir = Path(sweep_dir)
     runs = sweep_runs(sweep_dir)
+    search = optuna_search(runs)
     swept = swept_values(runs, declared_sweep_keys(sweep_dir))
     records = rows(runs, swept)
+    best = best_run(records, search) if search is not None else None
+    if search is not None:
+        for record in records:
+            record["best"] = record["run"] == best
+    digits = 6 if search is None else 4  # a sampler's floats shown shorter (files keep them)
     keys = group_keys(list(swept))
     aggregates = aggregate(
         records, keys, metric_names([run.metrics for run in runs], exclude=list(swept))
@@ -80,11 +93,16 @@ def summarize(sweep_dir: Path) -> list[dict]:
         _write_csv(sweep_dir / "aggregate.csv", aggregates)
         # older summaries' mean over every run, whatever its β
         (sweep_dir / "means.json").unlink(missing_ok=True)
-        write_sweep_plot(sweep_dir / "sweep_plot.png", aggregates, keys, replicates)
+        notes = []
+        if search is None:
+            write_sweep_plot(sweep_dir / "sweep_plot.png", aggregates, keys, replicates)
+        else:
+            (sweep_dir / "sweep_plot.png").unlink(missing_ok=True)
+            notes = write_study_plots(sweep_dir, records, list(swept), search)
         write_latent_scatters(
             sweep_dir / "latent_scatter.png",
             runs,
-            [label({key: record[key] for key in swept}) for record in records],
+            [label({key: record[key] for key in swept}, digits) for record in records],
         )
         if runs:
             write_hparams(sweep_dir, runs, swept)
@@ -93,7 +111,21 @@ def summarize(sweep_dir: Path) -> list[dict]:
             raise
         raise _unwritable(sweep_dir, error) from None
     runs_in = f"{len(records)} run{'s' * (len(records) != 1)} in {sweep_dir}/"
-    console.print(run_table(records, list(swept), runs_in))
+    if search is None:
+        console.print(run_table(records, list(swept), runs_in))
+    else:
+        console.print(
+            run_table(
+                ranked(records, search),
+                list(swept),
+                f"{runs_in}, {search.extreme} {search.objective} first",
+                objective=search.objective,
+                best=best,
+                digits=digits,
+            )
+        )
+        for note in notes:
+            console.print(note, soft_wrap=True)
     if replicates:  # groups of several runs: the answer the sweep was run for
         console.print(group_table(aggregates, keys, replicates, "per group"))
         for row in aggregates:
@@ -103,9 +135,9 @@ def summarize(sweep_dir: Path) -> list[dict]:
                     f"mean ROC-AUC over {row['n']} runs{where}: "
                     f"{mean_pm_std(row['test_roc_auc_mean'], row['test_roc_auc_std'])}"
                 )
-    best = optuna_best(sweep_dir, runs)
-    if best is not None:
-        console.print(best, soft_wrap=True)
+    study_best = optuna_best(sweep_dir, runs, search)
+    if study_best is not None:
+        console.print(study_best, soft_wrap=True)
     failed = sum(record["status"] != "completed" for record in records)
     console.print(
         f"{len(records) - failed} of {len(records)} runs completed; "
@@ -116,10 +148,10 @@ def summarize(sweep_dir: Path) -> list[dict]:
     return records
 
 
-def optuna_best(sweep_dir: Path, runs) -> str | None:
-    """The line naming an Optuna search's best trial, from the optimization_results.yaml its
-    sweeper writes once the study ends (None without one: a grid sweep, a study stopped early, or
-    one whose every trial failed)."""
+def optuna_best(sweep_dir: Path, runs, search: Search | None) -> str | None:
+    """The line naming an Optuna search's best trial and its objective, from the
+    optimization_results.yaml its sweeper writes once the study ends (None without one: a grid
+    sweep, a study stopped early, or one whose every trial failed)."""
     try:
         results = yaml.safe_load((Path(sweep_dir) / "optimization_results.yaml").read_text())
     except (OSError, ValueError, yaml.YAMLError):
@@ -133,9 +165,14 @@ def optuna_best(sweep_dir: Path, runs) -> str | None:
     where = f"run {run}" if run is not None else "a trial outside this folder (a continued study)"
     value = results.get("best_value")
     value = f"{value:g}" if isinstance(value, float) else value
+    objective = (
+        f"{search.objective} {value} (the {search.extreme})"
+        if search is not None
+        else f"objective {value}"
+    )
     return (
-        f"Optuna's best trial: {where}, objective {value} with "
-        f"{label(params)} (optimization_results.yaml)"
+        f"Optuna's best trial: {where}, {objective} with {label(params, 4)} "
+        "(optimization_results.yaml)"
     )
 
 

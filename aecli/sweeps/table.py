@@ -20,17 +20,21 @@ SHORT_NAMES = {
     "test_pr_auc": "PR-\nAUC",
     "test_mig": "MIG",
     "test_dci_disentanglement": "DCI\ndis.",
+    "test_dci_extra_trees_disentanglement": "DCI-ET\ndis.",
     "test_factor_vae_score": "Factor\nVAE",
 }
 
 
-def _number(value) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)
+def _number(value, digits: int = 6) -> str:
+    return f"{value:.{digits}g}" if isinstance(value, float) else str(value)
 
 
-def label(values: dict) -> str:
-    """What sets a run or a group apart, e.g. `beta=0.5 seed=1`."""
-    return " ".join(f"{key}={_number(value)}" for key, value in values.items() if value is not None)
+def label(values: dict, digits: int = 6) -> str:
+    """What sets a run or a group apart, e.g. `beta=0.5 seed=1`, floats to `digits` significant
+    digits."""
+    return " ".join(
+        f"{key}={_number(value, digits)}" for key, value in values.items() if value is not None
+    )
 
 
 # the swept values wrap within at least this many characters
@@ -50,24 +54,40 @@ def _metric_column(table: Table, header: str) -> None:
     )
 
 
-def run_table(records: list[dict], swept: list[str], title: str) -> Table:
-    """One row per run: its job number, the values that differ between runs, its status, its key
-    metrics. In a narrow terminal the swept values wrap; numbers never lose digits."""
+def run_table(
+    records: list[dict],
+    swept: list[str],
+    title: str,
+    objective: str | None = None,
+    best: str | None = None,
+    digits: int = 6,
+) -> Table:
+    """One row per run: its job number, the values that differ between runs (floats to `digits`
+    significant digits), its status, its key metrics. A search's table (`objective`: the metric it
+    optimised) shows that metric first, and marks the `best` run. In a narrow terminal the swept
+    values wrap; numbers never lose digits."""
     table = Table(title=title, **COMPACT_TABLE)
     table.add_column("job", no_wrap=True)
     table.add_column("swept", overflow="fold", min_width=_LABEL_WIDTH)
     table.add_column("status", no_wrap=True)
     shown = [m for m in SHORT_NAMES if any(m in record for record in records)]
+    if objective is not None:
+        shown = [objective, *(m for m in shown if m != objective)]
     for metric in shown:
-        _metric_column(table, SHORT_NAMES[metric])
+        _metric_column(table, SHORT_NAMES.get(metric, metric))
     for record in records:
         status = "[red]failed[/]" if record["status"] == "failed" else record["status"]
+        if record["run"] == best:
+            status = f"[bold green]{status}, best[/]"
         cells = [
             f"{record[m]:.4g}" if isinstance(record.get(m), float) else str(record.get(m, ""))
             for m in shown
         ]
         table.add_row(
-            _job(record["run"]), label({key: record.get(key) for key in swept}), status, *cells
+            _job(record["run"]),
+            label({key: record.get(key) for key in swept}, digits),
+            status,
+            *cells,
         )
     return table
 

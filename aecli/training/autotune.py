@@ -6,9 +6,10 @@ CPU (its vector units, its oneDNN kernels), the layer shapes, the batch and the 
 version: a table measured on one machine misleads on the next (the same fused steps that speed
 an MLP VAE up barely move a convolutional denoiser, and the input pipeline shifts the balance;
 docs/speed.md). So the first run of a configuration times a few steps of every
-candidate (aecli.bench.measure_variants, in turns), keeps the fastest, and remembers it in
-`step_choices.json` in the user's cache folder, keyed by everything that changes the answer; later
-runs of that configuration reuse it for free. `aecli bench --refresh` measures again.
+candidate (aecli.training.step_timing.measure_variants, in turns), keeps the fastest, and
+remembers it in `step_choices.json` in the user's cache folder, keyed by everything that changes
+the answer; later runs of that configuration reuse it for free. `aecli bench --refresh` measures
+again.
 
 `hardware=mixed` (precision mixed_auto) on a CPU that computes bfloat16 natively adds float32 to
 the candidates: such a CPU has the instructions, yet bfloat16 is not faster for every model (on
@@ -192,7 +193,7 @@ def candidates(cfg: TrainConfig, placement) -> list[Candidate]:
 
 def measuring_steps(options: list[Candidate]) -> int:
     """Steps that timing `options` trains: per candidate a warm-up epoch, MEASURE_REPEATS timed
-    ones, and one call that starts its iterator (aecli.bench.measure_variants)."""
+    ones, and one call that starts its iterator (aecli.training.step_timing.measure_variants)."""
     steps = whole_calls(MEASURE_STEPS, [option.per_call for option in options])
     return sum((1 + MEASURE_REPEATS) * steps + option.per_call for option in options)
 
@@ -216,24 +217,25 @@ def choose(
     """XLA, steps per call and (under `hardware=mixed` on a CPU with bfloat16 instructions)
     precision for this run. `planned_steps` None measures whatever the run's length; `refresh`
     measures even when a choice is cached; `timer` replaces the real measurement (otherwise
-    aecli.bench.measure_variants on `arrays`)."""
+    aecli.training.step_timing.measure_variants on `arrays`)."""
     options = candidates(cfg, placement)
     settings = (
         f"hardware.jit_compile={cfg.hardware.jit_compile.value}, "
         f"trainer.steps_per_execution={cfg.trainer.steps_per_execution}"
     )
     first = options[0]  # XLA off where it is left to auto, the fewest steps per call, the policy
-    if placement.strategy.num_replicas_in_sync > 1:
-        from aecli.training.hardware import steps_per_execution
+    from aecli.training import hardware
 
-        per_call = steps_per_execution(first.per_call, placement)
+    if hardware.plain_steps_only(placement):
+        if cfg.hardware.jit_compile == JitCompile.on:
+            log.warning("hardware.jit_compile=on is not supported with several replicas; using off")
+        per_call = hardware.steps_per_execution(first.per_call, placement)
         return StepChoice(
-            first.jit,
+            False,
             per_call,
             first.precision,
             "mirrored",
-            f"{describe(first.jit, per_call)}: TF 2.21 fails to run XLA-compiled or fused steps "
-            "mirrored over several devices (InvalidArgumentError), so neither is measured",
+            f"{describe(False, per_call)}: {hardware.PLAIN_STEPS_REASON}, so neither is measured",
         )
     if len(options) == 1:
         return StepChoice(*first, "setting", f"{describe(first.jit, first.per_call)}: {settings}")
@@ -265,7 +267,7 @@ def choose(
                 f"{planned_steps}; a run of {math.ceil(cost / MAX_SHARE_MEASURING):,} steps or "
                 "more, or `aecli bench`, measures once and caches the fastest",
             )
-    timer = timer or _bench_timer(cfg, arrays, placement)
+    timer = timer or _step_timer(cfg, arrays, placement)
     measured = [
         {
             "jit_compile": jit,
@@ -332,14 +334,14 @@ def _remember(path: Path, key_hash: str, choice: dict) -> None:
         log.warning("the measured choice was not cached in %s (%s)", path, error.strerror or error)
 
 
-def _bench_timer(cfg: TrainConfig, arrays, placement) -> Timer:
+def _step_timer(cfg: TrainConfig, arrays, placement) -> Timer:
     """A few steps of the configured run itself per candidate, with fresh models, timed in turns
-    (aecli.bench.measure_variants); the seeds are reset afterwards so a run that measured trains
-    exactly as one that read the cache."""
+    (aecli.training.step_timing.measure_variants); the seeds are reset afterwards so a run that
+    measured trains exactly as one that read the cache."""
     import keras
 
-    from aecli.bench import measure_variants
     from aecli.training import hardware
+    from aecli.training.step_timing import measure_variants
 
     def timer(options: list[Candidate]) -> list[float]:
         steps = whole_calls(MEASURE_STEPS, [option.per_call for option in options])

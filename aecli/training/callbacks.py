@@ -41,22 +41,28 @@ class TensorBoard(keras.callbacks.TensorBoard):
         self._val_writer.flush()
 
 
-class KLPerDimension(keras.callbacks.Callback):
-    """Each epoch, KL(q(z_j|x) || N(0, 1)) of every latent dimension over (up to 2,000) validation
-    inputs, as `kl_per_dim/z<j>` scalars: which dimensions the KL weight switches off, and when."""
+class EpochScalars(keras.callbacks.Callback):
+    """Each epoch, the scalars the model's family logs over (up to 2,000) validation inputs
+    (Autoencoder.epoch_scalars; the VAE's KL of each latent dimension). A family that logs none
+    gets no event file."""
 
     def __init__(self, val_x, log_dir, stop, count=2000):
         super().__init__()
         self.stop = stop
         self.x = val_x[:count]
-        self.writer = tf.summary.create_file_writer(str(log_dir))
+        self.log_dir = log_dir
+        self.writer = None
 
     def on_epoch_end(self, epoch, logs=None):
         if self.stop.stopped_mid_epoch:
             return  # a partial epoch (stopped by a signal or divergence) is trained again on resume
+        scalars = self.model.epoch_scalars(self.x)
+        if not scalars:
+            return
+        self.writer = self.writer or tf.summary.create_file_writer(str(self.log_dir))
         with self.writer.as_default():
-            for dim, value in enumerate(self.model.kl_per_dimension(self.x)):
-                tf.summary.scalar(f"kl_per_dim/z{dim}", value, step=epoch)
+            for tag, value in scalars.items():
+                tf.summary.scalar(tag, value, step=epoch)
         self.writer.flush()
 
 

@@ -135,7 +135,7 @@ class CheckpointStore:
         overwrites: restore the state wanted afterwards), or None when it cannot be loaded."""
         if self.metadata(name) is None:
             return None
-        model.optimizer.build(model.trainable_variables)
+        model.build_optimizers()
         try:
             model.load_weights(self.path(name))
         except Exception:  # noqa: BLE001 -- restore() reports damaged checkpoints
@@ -149,7 +149,7 @@ class CheckpointStore:
     def restore(self, model) -> dict:
         """Load last, else previous, else best into a compiled model; returns the loaded
         checkpoint's metadata with its `name`."""
-        model.optimizer.build(model.trainable_variables)
+        model.build_optimizers()
         problems = []
         for name in FALLBACK_ORDER:
             if not self.path(name).exists():

@@ -149,10 +149,22 @@ def clear_session() -> None:
     keras.mixed_precision.set_global_policy(policy)
 
 
+# why a run over several replicas trains, and `auto` and `aecli bench` time, one step only
+PLAIN_STEPS_REASON = (
+    "TF 2.21 fails to run XLA-compiled or fused steps mirrored over several devices "
+    "(InvalidArgumentError in `multi_step_on_iterator`)"
+)
+
+
+def plain_steps_only(placement: Placement) -> bool:
+    """Whether `placement` runs only the plain step, XLA off and one step per call
+    (PLAIN_STEPS_REASON): the one rule for a strategy over several replicas."""
+    return placement.strategy.num_replicas_in_sync > 1
+
+
 def steps_per_execution(requested: int, placement: Placement) -> int:
-    """Steps fused per compiled call; 1 under several replicas, where Keras 3.15's fused loop
-    fails to run (InvalidArgumentError in `multi_step_on_iterator`)."""
-    if requested > 1 and placement.strategy.num_replicas_in_sync > 1:
+    """Steps fused per compiled call; 1 where the placement runs plain steps only."""
+    if requested > 1 and plain_steps_only(placement):
         log.warning(
             "trainer.steps_per_execution=%d is not supported with several replicas; using 1",
             requested,

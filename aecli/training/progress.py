@@ -1,8 +1,8 @@
 """The terminal's view of training: a live rich bar on a terminal (epoch, steps, samples/s,
 elapsed and remaining time), one line per epoch with the same terms each time, as many as fit the
-terminal (100 columns at most), and a bar for the final evaluation. `-q` shows none of it."""
+terminal (100 columns at most). `-q` shows none of it (aecli/evaluation/progress.py has the bar
+over the final evaluation)."""
 
-import contextlib
 import time
 
 import keras
@@ -163,38 +163,3 @@ class RichProgress(keras.callbacks.Callback):
     def on_train_end(self, logs=None):
         if self.live:
             self.progress.stop()
-
-
-class _Advance(keras.callbacks.Callback):
-    def __init__(self, advance):
-        super().__init__()
-        self.advance = advance
-
-    def on_test_batch_end(self, batch, logs=None):
-        self.advance()
-
-
-@contextlib.contextmanager
-def evaluation_progress(total: int | None, description: str = "evaluating"):
-    """A transient bar over `total` batches on a terminal; yields `advance(n=1)` and a Keras
-    callback that advances it per `model.evaluate` batch."""
-    if not (console.is_terminal and verbosity() > QUIET):
-        yield (lambda n=1: None), _Advance(lambda: None)
-        return
-    with Progress(
-        TextColumn(description),
-        BarColumn(bar_width=24),
-        MofNCompleteColumn(),
-        TextColumn("batches"),
-        TimeElapsedColumn(),
-        TextColumn("<"),
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
-    ) as progress:
-        task = progress.add_task(description, total=total)
-
-        def advance(n=1):
-            progress.advance(task, n)
-
-        yield advance, _Advance(advance)

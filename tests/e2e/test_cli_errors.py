@@ -63,7 +63,8 @@ def test_train_help_lists_config_groups(aecli):
     result = aecli("train", "--help")
     assert result.returncode == 0
     for group in [
-        "model: beta_tcvae, beta_vae, contractive, conv_denoising, sparse, vae, vanilla",
+        "model: annealed_vae, beta_tcvae, beta_vae, contractive, conv_denoising, dip_vae, "
+        "factor_vae, sparse, vae, vanilla",
         "dataset:",
         "hardware: cpu, gpu, mixed",
         "debug: overfit, smoke, tiny",

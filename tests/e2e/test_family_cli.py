@@ -76,3 +76,33 @@ def test_vae_schedules_log_effective_beta_and_capacity(aecli, tmp_path):
 def test_fully_conv_vae_is_rejected_with_the_key(aecli):
     result = aecli("train", "model=vae", "model.architecture=fully_conv")
     assert result.returncode == 2 and "model.architecture" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "family",
+    [
+        ["model=factor_vae", "model.discriminator_hidden_units=[16]"],
+        ["model=dip_vae", "model.dip_type=ii"],
+    ],
+    ids=["factor_vae", "dip_vae"],
+)
+def test_disentanglement_families_train_and_log_their_regularisers(aecli, tmp_path, family):
+    metrics = _run(
+        aecli,
+        tmp_path,
+        *family,
+        "dataset=synthetic",
+        "dataset.size=300",
+        "trainer.epochs=1",
+        "trainer.batch_size=32",
+        "model.hidden_units=[16]",
+        "model.latent_dim=2",
+    )
+    from tensorboard_events import scalar_series
+
+    terms = (
+        ["tc", "discriminator_loss", "discriminator_accuracy"] if "factor" in family[0] else ["dip"]
+    )
+    for term in terms:
+        assert metrics[f"test_{term}"] == metrics[f"test_{term}"]  # reported, and not NaN
+        assert scalar_series(tmp_path / "run" / "tensorboard" / "train", f"epoch_{term}")

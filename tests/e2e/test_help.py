@@ -8,12 +8,13 @@ import pytest
 
 # what each command's --help must name: its options
 OPTIONS = {
-    "eval": ["eval.k=", "eval.split=", "dataset.limit="],
+    "eval": ["eval.k=", "eval.bound_limit=", "eval.split=", "dataset.limit="],
     "sample": ["sample.count=", "dataset.limit="],
     "encode": ["encode.split=", "dataset.limit="],
     "export": ["export.format="],
     "resume": ["run_dir"],
-    "runs": ["root"],
+    "runs": ["root", "--where", "--sort", "--columns", "--format", "--sweep"],
+    "compare": ["--plot"],
     "summarize": ["sweep_dir"],
     "tensorboard": ["--host", "--port"],
     "bench": ["--steps", "--repeats", "--steps-per-execution"],

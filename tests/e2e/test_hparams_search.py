@@ -10,14 +10,18 @@ import sys
 import time
 
 import yaml
+from tensorboard.plugins.hparams import metadata
+from tensorboard_events import read_events
 
 
 def test_optuna_study_minimises_the_validation_loss_of_its_runs(aecli, tmp_path):
     result = aecli("train", "hparams_search=optuna", "hydra.sweeper.n_trials=3", "debug=tiny")
     assert result.returncode == 0, result.stderr[-3000:]
     sweep = next((tmp_path / "outputs" / "train-multirun").iterdir())
-    trials = sorted(p for p in sweep.iterdir() if (p / "metrics.json").exists())
-    assert [p.name for p in trials] == ["0", "1", "2"]
+    trials = _trials(sweep)
+    # named by trial number and sampled values, as TensorBoard's run names
+    assert [p.name.split("_")[0] for p in trials] == ["0", "1", "2"]
+    assert all("trainer.learning_rate=" in p.name and ",beta=" in p.name for p in trials)
     metrics = [json.loads((p / "metrics.json").read_text()) for p in trials]
     val_losses = [m["val_loss"] for m in metrics]
     assert all(math.isfinite(v) for v in val_losses)
@@ -29,10 +33,38 @@ def test_optuna_study_minimises_the_validation_loss_of_its_runs(aecli, tmp_path)
     assert set(results["best_params"]) == {"trainer.learning_rate", "model.latent_dim", "beta"}
     best = metrics[val_losses.index(min(val_losses))]
     assert best["beta"] == results["best_params"]["beta"]
+    assert f"Best value (val_loss, minimize): {results['best_value']}" in result.stdout
 
+    # the summary: full precision and job order in the files, the best run marked
     summary = json.loads((sweep / "summary.json").read_text())
     assert [r["status"] for r in summary] == ["completed"] * 3
+    assert [r["beta"] for r in summary] == [m["beta"] for m in metrics]
+    assert [r["best"] for r in summary] == [v == min(val_losses) for v in val_losses]
+    # the table: the objective a column, best first and marked, sampled values to 4 digits
+    table = result.stdout[result.stdout.index("Best value (") :]
+    assert "lowest val_loss first" in " ".join(table.split())  # the title, however it wraps
+    rows = [
+        line.split() for line in table.splitlines() if line.split()[:1] in (["0"], ["1"], ["2"])
+    ]
+    assert [int(row[0]) for row in rows] == sorted(range(3), key=val_losses.__getitem__)
+    assert "val_loss" in table and "completed, best" in " ".join(rows[0])
+    assert f"beta={best['beta']:.4g}" in rows[0] and repr(best["beta"]) not in table
     assert "3 of 3 runs completed" in result.stdout
+    # Optuna's figures instead of the grid's sweep_plot.png
+    for figure in ("optimization_history.png", "param_importances.png"):
+        assert (sweep / figure).read_bytes()[:4] == b"\x89PNG"
+    assert not (sweep / "sweep_plot.png").exists()
+
+    # HParams: every value the trial used, overridden or not, and the objective among the metrics
+    session = read_events(trials[0] / "tensorboard" / "hparams")
+    start = metadata.parse_session_start_info_plugin_data(
+        session.SummaryMetadata("_hparams_/session_start_info").plugin_data.content
+    )
+    hparams = dict(start.hparams)
+    assert hparams["beta"].number_value == metrics[0]["beta"]
+    assert hparams["trainer.batch_size"].number_value == 32  # the default, never overridden
+    assert hparams["seed"].number_value == 0 and hparams["debug"].string_value == "smoke"
+    assert {"val/loss", "test/elbo", "config"} <= set(session.Tags()["tensors"])
 
 
 def test_anomaly_search_maximises_the_validation_roc_auc_and_searches_beta(aecli, tmp_path):
@@ -54,6 +86,9 @@ def test_anomaly_search_maximises_the_validation_roc_auc_and_searches_beta(aecli
     objective = [m["val_roc_auc"] for m in metrics]
     results = yaml.safe_load((sweep / "optimization_results.yaml").read_text())
     assert results["best_value"] == max(objective)
+    # the objective named where the search reports it: Hydra's closing line and the table
+    assert f"Best value (val_roc_auc, maximize): {results['best_value']}" in result.stdout
+    assert "highest val_roc_auc first" in " ".join(result.stdout.split())
     assert set(results["best_params"]) == {
         "trainer.learning_rate",
         "model.latent_dim",
@@ -81,8 +116,10 @@ _DIVERGING = [
 
 
 def _trials(sweep):
+    """A search's trial folders (`NUM_key=value,...`) in trial order."""
     return sorted(
-        (p for p in sweep.iterdir() if (p / "status.json").exists()), key=lambda p: int(p.name)
+        (p for p in sweep.iterdir() if (p / "status.json").exists()),
+        key=lambda p: int(p.name.split("_")[0]),
     )
 
 
@@ -94,7 +131,7 @@ def test_a_diverging_trial_fails_alone_and_the_search_goes_on_to_its_summary(aec
     assert "float-castable" not in result.stdout + result.stderr
     sweep = next((tmp_path / "outputs" / "train-multirun").iterdir())
     trials = _trials(sweep)
-    assert [p.name for p in trials] == ["0", "1", "2"]
+    assert [p.name.split("_")[0] for p in trials] == ["0", "1", "2"]
     statuses = {}
     for trial in trials:
         status = json.loads((trial / "status.json").read_text())
@@ -163,7 +200,7 @@ def _kill_9_during_trial_1(cwd, *args):
         text=True,
     )
     deadline = time.monotonic() + 300
-    while not list(cwd.glob("outputs/train-multirun/*/1/status.json")):
+    while not list(cwd.glob("outputs/train-multirun/*/1_*/status.json")):
         assert search.poll() is None, search.communicate()[1][-3000:]
         assert time.monotonic() < deadline, "the second trial never started"
         time.sleep(0.05)
@@ -181,7 +218,7 @@ def test_summarize_rebuilds_an_optuna_search_killed_mid_study(aecli, tmp_path):
     assert result.returncode == 1, result.stdout[-2000:] + result.stderr[-2000:]
     assert "Traceback" not in result.stderr
     summary = json.loads((sweep / "summary.json").read_text())
-    assert [r["run"] for r in summary] == ["0", "1"]
+    assert [r["run"].split("_")[0] for r in summary] == ["0", "1"]
     assert [r["status"] for r in summary] == ["completed", "interrupted"]
     # the search space's keys are the swept columns, as multirun.yaml names them for a grid
     assert {"trainer.learning_rate", "model.latent_dim", "beta"} <= set(summary[0])

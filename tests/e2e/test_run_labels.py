@@ -10,7 +10,7 @@ def test_name_and_tags_reach_metrics_and_the_run_listing(aecli, tmp_path):
     assert metrics["name"] == "baseline" and metrics["tags"] == ["circle", "smoke"]
     listing = aecli("runs", str(tmp_path / "outputs"))
     assert listing.returncode == 0
-    assert "tags" in listing.stdout and "baseline:" in listing.stdout and "circle" in listing.stdout
+    assert "name=baseline" in listing.stdout and "tags=[circle,smoke]" in listing.stdout
 
 
 def test_a_run_refused_by_its_config_leaves_no_folder(aecli, tmp_path):

@@ -99,7 +99,11 @@ def test_sweep_records_hparams_that_tensorboard_reads(beta_sweep):
     start = hparams_metadata.parse_session_start_info_plugin_data(
         session.SummaryMetadata("_hparams_/session_start_info").plugin_data.content
     )
-    assert dict(start.hparams)["beta"].number_value == 2.0
+    hparams = dict(start.hparams)
+    assert hparams["beta"].number_value == 2.0
+    # values the sweep did not vary: set once for all its runs, or never overridden
+    assert hparams["model.latent_dim"].number_value == 2 and hparams["seed"].number_value == 0
+    assert hparams["model"].string_value == "vae" and "val/loss" in tags
     # unique across sweeps: TensorBoard averages a shared group
     assert start.group_name == f"{sweep.name}/1_beta=2"
 
@@ -277,7 +281,15 @@ def test_tensorboard_server_serves_runs_scalars_images_and_hparams(beta_sweep, t
         assert "prior_samples" in images[grids]
         # both sweeps' hyperparameters, and one session group per run, not one per job number
         experiment = _post(f"{base}/data/plugin/hparams/experiment", {"experimentName": ""})
-        assert sorted(info["name"] for info in experiment["hparamInfos"]) == ["beta", "seed"]
+        names = {info["name"] for info in experiment["hparamInfos"]}
+        assert {"beta", "seed", "model.beta", "model.latent_dim", "trainer.learning_rate"} <= names
+        by_name = {group["name"]: group for group in groups}
+        used = by_name[f"{beta.name}/1_beta=2"]["hparams"]
+        assert used["model.latent_dim"] == 2 and used["seed"] == 0  # neither swept
+        # the run's config as YAML in the TEXT tab
+        texts = _get(f"{base}/data/plugin/text/tags")
+        hparams_run = next(r for r in texts if r.endswith("1_beta=2/tensorboard/hparams"))
+        assert "config" in texts[hparams_run]
         assert {"test/recon_mse", "test/kl"} <= {
             info["name"]["tag"] for info in experiment["metricInfos"]
         }

@@ -217,6 +217,16 @@ def test_the_parameter_count_is_the_one_keras_builds(cfg, input_shape):
     assert memory.model_parameters(cfg, input_shape) == built
 
 
+def test_factor_vaes_discriminator_is_counted():
+    from aecli.config.model import FactorVAEConfig
+    from aecli.models import build_model
+
+    cfg = FactorVAEConfig(hidden_units=[16], latent_dim=3, discriminator_hidden_units=[8, 5])
+    model = build_model(cfg, (10,), seed=0)
+    built = sum(net.count_params() for net in (model.encoder, model.decoder, model.discriminator))
+    assert memory.model_parameters(cfg, (10,)) == built
+
+
 def test_a_model_of_a_billion_latent_units_is_refused_before_it_is_built():
     cfg = VAEConfig(hidden_units=[512, 256], latent_dim=10**9)
     with pytest.raises(ConfigError) as error:

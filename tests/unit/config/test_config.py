@@ -12,7 +12,9 @@ from aecli.errors import ConfigError
 
 
 def _options(group: str) -> list[str]:
-    return sorted(path.stem for path in (Path(CONF_DIR) / group).glob("*.yaml"))
+    """The group's options, those in its subfolders too (`experiment=dsprites_study/beta_vae`)."""
+    folder = Path(CONF_DIR) / group
+    return sorted(str(path.relative_to(folder).with_suffix("")) for path in folder.rglob("*.yaml"))
 
 
 MODELS, DATASETS, HARDWARE = _options("model"), _options("dataset"), _options("hardware")
@@ -60,6 +62,19 @@ def test_every_experiment_composes(compose_train, option):
     assert isinstance(settings, run.AnomalyConfig if command == "anomaly" else run.TrainConfig)
 
 
+@pytest.mark.parametrize("option", [o for o in EXPERIMENTS if o.startswith("dsprites_study/")])
+def test_every_run_of_the_dsprites_study_validates(compose_train, option):
+    """Each sweep of the study, each of its grid's points: a run of the model it names."""
+    sweep = OmegaConf.load(Path(CONF_DIR) / "experiment" / f"{option}.yaml").hydra.sweeper.params
+    (key, values), *_ = ((k, v) for k, v in sweep.items() if k != "seed")
+    for value in str(values).split(","):
+        settings = validate(compose_train(f"experiment={option}", f"{key}={value}"))
+        assert settings.model.name == option.split("/")[1].removesuffix("_i").removesuffix("_ii")
+        assert settings.dataset.name.value == "dsprites"
+        if option.startswith("dsprites_study/dip_vae_"):
+            assert settings.model.dip_type.value == option.rsplit("_", 1)[1]
+
+
 @pytest.mark.parametrize("option", DEBUG)
 def test_every_debug_preset_composes(compose_train, option):
     assert validate(compose_train(f"debug={option}")).trainer.epochs >= 1
@@ -79,7 +94,7 @@ def test_dataset_options_map_to_their_source_schemas(compose_train):
     )
     assert type(validate(compose_train("dataset=synthetic")).dataset) is dataset.SyntheticConfig
     tabular = validate(compose_train("dataset=transactions")).dataset
-    assert type(tabular) is dataset.GeneratedDatasetConfig
+    assert type(tabular) is dataset.TabularConfig
     assert tabular.name == dataset.DatasetName.transactions
 
 

@@ -8,9 +8,9 @@ import pytest
 from aecli.config.dataset import (
     CsvConfig,
     DatasetName,
-    GeneratedDatasetConfig,
     SyntheticConfig,
     SyntheticKind,
+    TabularConfig,
 )
 from aecli.data import load_arrays, synthetic, tabular
 from aecli.data.arrays import _scaled
@@ -126,7 +126,7 @@ def test_validation_anomalies_of_a_one_class_run_come_from_the_training_split():
 
 @pytest.mark.parametrize("kind", list(tabular.GENERATORS))
 def test_generated_tables_are_standardised_by_their_normal_training_rows(kind):
-    cfg = GeneratedDatasetConfig(name=DatasetName(kind), size=4000)
+    cfg = TabularConfig(name=DatasetName(kind), size=4000)
     arrays = load_arrays(cfg, seed=0, anomaly=True)
     x_train, _, _, _ = tabular.generate(kind, 4000, seed=0)
     np.testing.assert_allclose(arrays.preprocessing["mean"], x_train.mean(axis=0))

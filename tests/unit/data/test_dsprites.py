@@ -63,15 +63,174 @@ def test_position_moves_the_sprite_right_with_x_and_down_with_y():
     rows = [_centroid(_one(pos_y=y))[0] for y in range(0, 32, 5)]
     assert np.all(np.diff(cols) > 0) and np.all(np.diff(rows) > 0)
     assert _centroid(_one(pos_x=7))[0] == pytest.approx(_centroid(_one(pos_x=20))[0])
-    # positions span the grid evenly: 0.6 of the image over 31 steps
-    assert cols[-1] - cols[0] == pytest.approx(0.6 * 64 * 30 / 31, abs=1.0)
 
 
-def test_square_and_ellipse_areas_match_their_formulas_at_every_scale():
-    for scale_class, scale in enumerate(dsprites.FACTOR_VALUES[1]):
-        half = dsprites.HALF * scale * 64
-        assert _one(0, scale_class).sum() == pytest.approx((2 * half) ** 2, rel=0.12)
-        assert _one(1, scale_class).sum() == pytest.approx(math.pi * half * half / 2, rel=0.12)
+# The official geometry, measured on deepmind/dsprites-dataset (commit fa310c6, 2017): the frames
+# of its README's dsprites.gif (320 frames of 64x64, which traverse one factor at a time; frames
+# numbered from 0) and the 43 images the notebook dsprites_reloading_example.ipynb prints
+# (decoded from its PNG outputs; cell 9 fixes posX = 0, cell 10 orientation class 5). Moments
+# of the white pixels, pixel (row i, column j) standing for the point (j + 0.5, i + 0.5) px.
+# How they were read and what each frame shows: docs/disentanglement.md, "The generator's
+# geometry".
+
+# area (px) at orientation 0, posX = posY = 0, scale classes 0..5: gif frames 256-261 (square),
+# 192-197 (ellipse), 0-5 (heart)
+GIF_AREAS = {
+    0: (100, 144, 196, 256, 324, 400),
+    1: (76, 104, 144, 184, 228, 288),
+    2: (58, 84, 108, 140, 182, 222),
+}
+# c in area = c * scale^2, least squares over the notebook's 15 squares, 17 ellipses and 11
+# hearts (cells 6, 9 and 10), each at the scale class whose c * scale^2 is nearest its area
+NOTEBOOK_AREA_OVER_SCALE_SQUARED = {0: 368.4, 1: 290.2, 2: 224.5}
+# mean area and mean second-moment axis ratio at scale 1, posX = posY = 0, over orientation
+# classes 1..38: gif frames 275-312 (square), 211-248 (ellipse), 19-56 (heart)
+GIF_TURNING_AREA_AND_RATIO = {0: (368.6, 1.000), 1: (289.3, 1.770), 2: (225.0, 1.172)}
+# the ellipse's axis ratio (square root of the second moments' eigenvalue ratio) at orientation
+# 0, scale classes 0..5: gif frames 192-197; and its mean over the notebook's 17 ellipses
+GIF_ELLIPSE_RATIOS = (1.625, 1.845, 1.814, 1.719, 1.839, 1.758)
+NOTEBOOK_ELLIPSE_RATIO = 1.754
+# heart at scale 1, orientation 0: centroid x for posX classes 0..31 at posY 31 (gif frames
+# 90-121), centroid y for posY classes 0..31 at posX 0 (frames 58-89)
+GIF_HEART_X = (
+    16.00, 17.00, 18.08, 19.17, 20.20, 21.24, 22.24, 23.28, 24.31, 25.31, 26.31,
+    27.32, 28.33, 29.39, 30.42, 31.46, 32.54, 33.58, 34.61, 35.67, 36.68, 37.69,
+    38.69, 39.69, 40.72, 41.76, 42.76, 43.80, 44.83, 45.92, 47.00, 48.00,
+)  # fmt: skip
+GIF_HEART_Y = (
+    14.07, 15.07, 16.08, 17.17, 18.17, 19.17, 20.17, 21.23, 22.23, 23.23, 24.23,
+    25.23, 26.23, 27.28, 28.35, 29.35, 30.35, 31.43, 32.50, 33.53, 34.58, 35.71,
+    36.79, 37.79, 38.86, 39.86, 40.92, 42.03, 43.03, 44.03, 45.07, 46.07,
+)  # fmt: skip
+# centroid x of the notebook's seven squares and ellipses drawn with posX = 0 (cell 9; each is
+# symmetric, so its centroid is its centre): 16.04, 15.91, 15.91, 16.05, 15.96, 16.02, 15.87
+NOTEBOOK_POS_X0_CENTRE = 15.97
+# heart at scale 1, posX = posY = 0: centroid (x, y) at every 4th orientation class (gif frames
+# 18 + class): the point turns from down to right, anticlockwise on screen
+GIF_HEART_TURNING = {
+    0: (16.00, 14.07), 4: (14.81, 14.40), 8: (14.13, 15.35), 12: (14.06, 16.74),
+    16: (14.92, 17.74), 20: (16.13, 17.99), 24: (17.31, 17.42), 28: (17.94, 16.39),
+    32: (17.90, 15.08), 36: (16.98, 14.24),
+}  # fmt: skip
+# the major axis's angle, in degrees anticlockwise on screen, of the notebook's four ellipses
+# with orientation class 5 = 0.806 rad = 46.2 degrees (cell 10): 45.72, 46.54, 47.05, 48.14
+NOTEBOOK_ORIENTATION_5_ANGLE = 46.86
+# the official heart's pixels: (top row, left column, rows) of gif frame 5 (scale 1,
+# orientation 0, posX = posY = 0) and frame 28 (orientation class 10, point to the right)
+GIF_HEARTS = {
+    0: (7, 6, (
+        "...#####....#####...",
+        "..#######..#######..",
+        ".########..########.",
+        ".##################.",
+        "####################",
+        "####################",
+        ".##################.",
+        ".##################.",
+        "..################..",
+        "..################..",
+        "...##############...",
+        "....############....",
+        ".....##########.....",
+        "......########......",
+        ".......######.......",
+        "........####........",
+        ".........##.........",
+    )),
+    10: (7, 6, (
+        "...######..........",
+        "..#########........",
+        ".###########.......",
+        ".############......",
+        "##############.....",
+        ".##############....",
+        ".###############...",
+        "..###############..",
+        "...################",
+        "....##############.",
+        "..###############..",
+        "..##############...",
+        ".##############....",
+        ".#############.....",
+        ".############......",
+        ".###########.......",
+        "..#########........",
+        "...#######.........",
+        "....####...........",
+    )),
+}  # fmt: skip
+
+
+def _moments(image):
+    """(area, centroid x, centroid y, axis ratio, major axis in degrees anticlockwise on screen)
+    of a binary image's white pixels, in pixels with (j + 0.5, i + 0.5) for pixel (i, j)."""
+    rows, cols = np.nonzero(image)
+    x, y = cols + 0.5, rows + 0.5
+    dx, dy = x - x.mean(), y - y.mean()
+    xx, yy, xy = (dx * dx).mean(), (dy * dy).mean(), (dx * dy).mean()
+    small, large = np.linalg.eigvalsh([[xx, xy], [xy, yy]])
+    angle = 0.5 * math.degrees(math.atan2(-2 * xy, xx - yy))  # y grows downwards
+    return len(rows), x.mean(), y.mean(), math.sqrt(large / small), angle
+
+
+def test_areas_are_the_official_ones_per_shape_and_scale():
+    turns = np.array(
+        [(o, x, y) for o in range(40) for x, y in ((0, 0), (9, 22), (17, 5), (31, 31))]
+    )
+    for shape in range(3):
+        for scale in range(6):
+            area = _moments(_one(shape, scale, orientation=0, pos_x=0, pos_y=0))[0]
+            assert area == pytest.approx(GIF_AREAS[shape][scale], rel=0.05), (shape, scale)
+            classes = np.column_stack([np.full((len(turns), 2), (shape, scale)), turns])
+            mean = dsprites.render(classes).reshape(len(turns), -1).sum(axis=1).mean()
+            value = dsprites.FACTOR_VALUES[1][scale]
+            expected = NOTEBOOK_AREA_OVER_SCALE_SQUARED[shape] * value**2
+            assert mean == pytest.approx(expected, rel=0.05), (shape, scale)
+
+
+def test_turning_sprites_keep_the_official_area_and_axis_ratio():
+    for shape, (area, ratio) in GIF_TURNING_AREA_AND_RATIO.items():
+        moments = np.array([_moments(_one(shape, 5, o, 0, 0)) for o in range(1, 39)])
+        assert moments[:, 0].mean() == pytest.approx(area, rel=0.05), shape
+        assert moments[:, 3].mean() == pytest.approx(ratio, rel=0.05), shape
+
+
+def test_the_ellipse_has_the_official_axis_ratio_at_every_scale():
+    for scale, ratio in enumerate(GIF_ELLIPSE_RATIOS):
+        assert _moments(_one(1, scale, 0, 0, 0))[3] == pytest.approx(ratio, rel=0.05), scale
+    long, short = dsprites.ELLIPSE_AXES
+    assert long / short == pytest.approx(NOTEBOOK_ELLIPSE_RATIO, rel=0.05)
+
+
+def test_every_position_class_centres_the_sprite_where_the_official_one_is():
+    for pos_x, x in enumerate(GIF_HEART_X):
+        assert _moments(_one(2, 5, 0, pos_x, 31))[1] == pytest.approx(x, abs=0.5), pos_x
+    for pos_y, y in enumerate(GIF_HEART_Y):
+        assert _moments(_one(2, 5, 0, 0, pos_y))[2] == pytest.approx(y, abs=0.5), pos_y
+    # cell 9's second to fourth images, their other classes read by matching them to the grid
+    for shape, scale, orientation, pos_y in ((0, 5, 5, 27), (1, 2, 18, 23), (1, 0, 20, 13)):
+        centre = _moments(_one(shape, scale, orientation, 0, pos_y))[1]
+        assert centre == pytest.approx(NOTEBOOK_POS_X0_CENTRE, abs=0.5)
+
+
+def test_sprites_turn_anticlockwise_on_screen_as_the_official_ones():
+    for scale in (2, 3, 4):  # the scales of cell 10's ellipses
+        angle = _moments(_one(1, scale, orientation=5))[4]
+        assert angle == pytest.approx(NOTEBOOK_ORIENTATION_5_ANGLE, abs=2.0), scale
+    for orientation, centroid in GIF_HEART_TURNING.items():
+        moments = _moments(_one(2, 5, orientation, 0, 0))
+        assert moments[1:3] == pytest.approx(centroid, abs=0.5), orientation
+
+
+def test_the_heart_has_the_official_outline():
+    for orientation, (top, left, rows) in GIF_HEARTS.items():
+        official = np.zeros((64, 64), dtype=bool)
+        official[top : top + len(rows), left : left + len(rows[0])] = [
+            [char == "#" for char in row] for row in rows
+        ]
+        ours = _one(2, 5, orientation, 0, 0).astype(bool)
+        overlap = np.sum(ours & official) / np.sum(ours | official)
+        assert overlap > 0.95, orientation
 
 
 def test_rotation_keeps_the_area_and_a_full_turn_is_the_first_pose():

@@ -5,16 +5,16 @@ import pytest
 
 from aecli.config.dataset import (
     DatasetName,
-    GeneratedDatasetConfig,
     SyntheticConfig,
     SyntheticKind,
+    TabularConfig,
 )
 from aecli.data import load_arrays, synthetic
 
 
 def _arrays(kind, size=500, seed=0, **keys):
     if kind in ("transactions", "network_traffic"):  # the tabular sets are datasets of their own
-        return load_arrays(GeneratedDatasetConfig(name=DatasetName(kind), size=size, **keys), seed)
+        return load_arrays(TabularConfig(name=DatasetName(kind), size=size, **keys), seed)
     return load_arrays(
         SyntheticConfig(name=DatasetName.synthetic, kind=SyntheticKind(kind), size=size, **keys),
         seed,

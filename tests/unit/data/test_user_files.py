@@ -75,6 +75,21 @@ def test_grayscale_and_a_resize_give_the_asked_shape(tmp_path):
     assert loaded.x_train.shape[1:] == (4, 4, 1) and loaded.x_train.dtype == np.uint8
 
 
+@pytest.mark.parametrize("encode", [_png, _jpeg])
+def test_single_channel_images_train_as_grayscale_by_default_and_say_so(tmp_path, capsys, encode):
+    suffix = ".png" if encode is _png else ".jpg"
+    for i in range(4):
+        encode(tmp_path / "imgs" / "a" / f"{i}{suffix}", np.full((6, 5, 1), 40 * i, np.uint8))
+    loaded = user_files.read_image_folder(tmp_path / "imgs", test_fraction=0.25)
+    assert loaded.x_train.shape[1:] == (6, 5, 1)
+    assert "every image is single-channel: they train as grayscale" in capsys.readouterr().out
+    # asked for, three channels stay; one colour image among them keeps all three too
+    assert user_files.read_image_folder(tmp_path / "imgs", color_mode="rgb").x_train.shape[-1] == 3
+    encode(tmp_path / "imgs" / "a" / f"colour{suffix}", np.full((6, 5, 3), 9, np.uint8))
+    mixed = user_files.read_image_folder(tmp_path / "imgs", image_size=4, test_fraction=0.2)
+    assert mixed.x_train.shape[1:] == (4, 4, 3) and "single-channel" not in capsys.readouterr().out
+
+
 def test_jpeg_images_are_read_too(tmp_path):
     for i in range(3):
         _jpeg(tmp_path / "imgs" / "only" / f"{i}.jpg", np.full((8, 8, 3), 100, np.uint8))
@@ -131,7 +146,7 @@ def test_hidden_folders_are_not_classes(tmp_path):
 @pytest.mark.parametrize(
     "keys, problem",
     [
-        (dict(color_mode="rgba"), "dataset.color_mode=rgba is not one of grayscale, rgb"),
+        (dict(color_mode="rgba"), "dataset.color_mode=rgba is not one of auto, grayscale, rgb"),
         (dict(image_size=0), "dataset.image_size=0 is not a positive integer"),
         (dict(test_fraction=1.0), r"dataset.test_fraction=1.0 is out of range"),
     ],

@@ -66,8 +66,15 @@ def test_every_model_family_has_a_model_class_a_schema_and_an_option():
 def test_the_family_hooks_answer_for_every_model_built_from_its_option(compose_train):
     from aecli.config.validate import validate
 
-    for option in ("vanilla", "sparse", "contractive", "vae", "beta_vae", "beta_tcvae"):
-        settings = validate(compose_train(f"model={option}", "model.hidden_units=[8]"))
+    families = ("vanilla", "sparse", "contractive", "vae", "beta_vae", "beta_tcvae", "dip_vae")
+    for option in (*families, "annealed_vae", "factor_vae"):
+        settings = validate(
+            compose_train(
+                f"model={option}",
+                "model.hidden_units=[8]",
+                *(["model.discriminator_hidden_units=[8]"] if option == "factor_vae" else []),
+            )
+        )
         model = build_model(settings.model, (28, 28, 1), seed=0, dataset_size=100)
         x = np.random.default_rng(0).random((4, 28, 28, 1)).astype("float32")
         assert model.code_shape == (settings.model.latent_dim,)

@@ -97,6 +97,9 @@ def test_kl_per_dimension_is_the_closed_form_averaged_over_all_inputs():
     np.testing.assert_allclose(model.kl_per_dimension(IMAGES, batch=5), expected, rtol=1e-5)
     reported = model.posterior_metrics(IMAGES)["test_kl_per_dim"]
     np.testing.assert_allclose(reported, expected, rtol=1e-5)
+    per_epoch = model.epoch_scalars(IMAGES)
+    assert list(per_epoch) == ["kl_per_dim/z0", "kl_per_dim/z1", "kl_per_dim/z2"]
+    np.testing.assert_allclose(list(per_epoch.values()), expected, rtol=1e-5)
     # the dimension's share of the total: the sum is the closed-form KL the loss averages
     total = float(model.loss_terms(IMAGES, IMAGES)["kl"])
     assert sum(reported) == pytest.approx(total, rel=1e-5)

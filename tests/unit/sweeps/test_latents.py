@@ -2,14 +2,8 @@
 
 import numpy as np
 
-from aecli.sweeps.latents import class_names, draw_latent_scatters, legend_entries
-
-
-def test_fashion_mnist_dsprites_and_synthetic_shapes_have_class_names():
-    assert class_names({"name": "fashion_mnist"})[9] == "Ankle boot"
-    assert class_names({"name": "dsprites"}) == ("square", "ellipse", "heart")
-    assert class_names({"name": "synthetic", "kind": "shapes"})[1] == "disc"
-    assert class_names({"name": "synthetic", "kind": "circle"}) is None
+from aecli.data.sources import CLASS_NAMES
+from aecli.sweeps.latents import draw_latent_scatters, legend_entries
 
 
 def test_legend_names_each_present_label_and_falls_back_to_its_number():
@@ -21,7 +15,7 @@ def test_the_scatter_is_a_png(tmp_path):
     rng = np.random.default_rng(0)
     labels = rng.integers(0, 10, 200)
     panels = [
-        (f"beta={beta}", rng.normal(size=(200, 2)), labels, class_names({"name": "fashion_mnist"}))
+        (f"beta={beta}", rng.normal(size=(200, 2)), labels, CLASS_NAMES["fashion_mnist"])
         for beta in (1, 4)
     ]
     draw_latent_scatters(tmp_path / "scatter.png", panels)

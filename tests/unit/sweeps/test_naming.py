@@ -38,3 +38,15 @@ def test_a_long_name_is_cut_and_stays_unique_by_its_number():
 
 def test_without_swept_keys_the_name_is_the_job_number():
     assert job_folder_name(5, ["beta=4"], []) == "5"
+
+
+def test_a_samplers_float_is_shortened_and_whole_numbers_kept():
+    overrides = ["trainer.learning_rate=0.0012345678901234", "model.latent_dim=16", "beta=0.5"]
+    name = job_folder_name(4, overrides, ["trainer.learning_rate", "model.latent_dim", "beta"])
+    assert name == "4_trainer.learning_rate=0.001235,model.latent_dim=16,beta=0.5"
+    assert job_folder_name(0, ["dataset.size=600000"], ["dataset.size"]) == "0_dataset.size=600000"
+
+
+def test_an_optuna_search_space_names_the_keys_it_samples():
+    params = {"trainer.learning_rate": "tag(log, interval(0.0001, 0.01))", "beta": "choice(1, 4)"}
+    assert sweep_keys([], params) == ["trainer.learning_rate", "beta"]

@@ -2,6 +2,7 @@
 on this machine, cached, reused."""
 
 import json
+from types import SimpleNamespace
 
 import pytest
 import tensorflow as tf
@@ -241,3 +242,14 @@ def test_a_cache_written_before_choices_carried_their_precision_is_measured_agai
     timer = CountingTimer()
     assert autotune.choose(settings(), SHAPE, PLACEMENT, timer=timer).source == "measured now"
     assert json.loads(cache.read_text())["choices"][key]["precision"] == "float32"
+
+
+def test_several_replicas_train_the_plain_step_whatever_was_asked(settings, cache):
+    """TF 2.21 fails on XLA or fused steps mirrored over several devices: such a run trains with
+    both off, measured or set, and times nothing."""
+    two_replicas = Placement(False, False, SimpleNamespace(num_replicas_in_sync=2))
+    timer = CountingTimer()
+    for asked in [(), ("hardware.jit_compile=on", "trainer.steps_per_execution=8")]:
+        choice = autotune.choose(settings(*asked), SHAPE, two_replicas, timer=timer)
+        assert (choice.jit, choice.steps_per_execution, choice.source) == (False, 1, "mirrored")
+    assert timer.calls == [] and not cache.exists()

@@ -9,6 +9,8 @@ from aecli.config.model import (
     Architecture,
     AutoencoderConfig,
     ContractiveConfig,
+    DIPVAEConfig,
+    FactorVAEConfig,
     NoiseConfig,
     NoiseType,
     SparseConfig,
@@ -85,6 +87,10 @@ FAMILIES = {
     ),
     "sparse": SparseConfig(name="sparse", hidden_units=[16], latent_dim=8),
     "contractive": ContractiveConfig(name="contractive", hidden_units=[16], latent_dim=4),
+    "dip_vae": DIPVAEConfig(name="dip_vae", hidden_units=[16], latent_dim=4),
+    "factor_vae": FactorVAEConfig(
+        name="factor_vae", hidden_units=[16], latent_dim=4, discriminator_hidden_units=[8]
+    ),
 }
 
 
@@ -126,10 +132,9 @@ def test_timing_the_step_candidates_keeps_the_mixed_precision_policy(
     Each candidate trains under its own precision, and the run's policy is back afterwards."""
     import tensorflow as tf
 
-    from aecli import bench
     from aecli.config.validate import validate
     from aecli.data.arrays import load_arrays
-    from aecli.training import autotune
+    from aecli.training import autotune, step_timing
     from aecli.training.hardware import Placement
 
     cfg = validate(
@@ -146,15 +151,15 @@ def test_timing_the_step_candidates_keeps_the_mixed_precision_policy(
     )
     arrays = load_arrays(cfg.dataset, cfg.seed)
     placement = Placement(False, False, tf.distribute.get_strategy(), "mixed_bfloat16")
-    calls, measure = [], bench.measure_variants
+    calls, measure = [], step_timing.measure_variants
 
     def recorded(*args):
         calls.append(measure(*args))
         return calls[-1]
 
-    monkeypatch.setattr(bench, "measure_variants", recorded)
+    monkeypatch.setattr(step_timing, "measure_variants", recorded)
     # a float32 candidate of a bfloat16 run (`hardware=mixed` times both) beside one in its policy
-    speeds = autotune._bench_timer(cfg, arrays, placement)(
+    speeds = autotune._step_timer(cfg, arrays, placement)(
         [autotune.Candidate(True, 8, "float32"), autotune.Candidate(True, 8, "mixed_bfloat16")]
     )
     assert len(speeds) == 2 and min(speeds) > 0

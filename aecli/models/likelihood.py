@@ -5,11 +5,15 @@ L_1 is the ELBO; L_k rises with k towards log p(x), and equals it when q is the 
 """
 
 import math
+import weakref
 
 import numpy as np
 import tensorflow as tf
 
 LOG_2PI = math.log(2 * math.pi)
+# a model's compiled chunk program, kept while the model lives (an attribute would be tracked,
+# and saved, by Keras)
+_PROGRAMS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 def _log_normal(z, mean, log_var):
@@ -34,6 +38,23 @@ def log_weights(model, x, samples: int, seed=(0, 0)):
     return tf.transpose(log_px_z + log_pz - log_qz)
 
 
+def _chunk_program(model):
+    """One compiled call per (example chunk, sample chunk): the k samples of several examples go
+    through the decoder together and only their log-sum-exp and sum come back, rather than one
+    eager op per layer and the (examples, samples) weights. Cached on the model; traced once per
+    chunk shape (the last chunks of a split may be shorter)."""
+    program = _PROGRAMS.get(model)
+    if program is None:
+
+        @tf.function(reduce_retracing=True)
+        def program(batch, samples, seed):
+            weights = log_weights(model, batch, samples, seed=seed)
+            return tf.reduce_logsumexp(weights, axis=1), tf.reduce_sum(weights, axis=1)
+
+        _PROGRAMS[model] = program
+    return program
+
+
 def importance_weighted_bound(
     model,
     x: np.ndarray,
@@ -42,12 +63,14 @@ def importance_weighted_bound(
     example_chunk: int = 64,
     seed: int = 0,
     offset: int = 0,
+    progress=None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(L_k, ELBO) per example in nats; samples come in chunks whose log-sum-exp is accumulated, so
     memory is bounded by example_chunk x sample_chunk decoder passes whatever k is. `offset`: the
     position of x[0] in a larger array scored in parts (`aecli predict` streams its input): the
     noise is seeded by position, so parts that start at multiples of example_chunk get the bound
-    the whole array would."""
+    the whole array would. `progress(n)`, when given, is told each chunk's n decoder passes."""
+    program = _chunk_program(model)
     bounds, elbos = [], []
     for start in range(0, len(x), example_chunk):
         batch = tf.constant(x[start : start + example_chunk])
@@ -57,15 +80,17 @@ def importance_weighted_bound(
         while drawn < k:
             n = min(sample_chunk, k - drawn)
             # one seed per (example chunk, sample chunk): the same x and k give the same bound
-            weights = log_weights(model, batch, n, seed=(seed, (offset + start) * k + drawn))
-            chunk = tf.reduce_logsumexp(weights, axis=1)
+            chunk_seed = tf.constant([seed, (offset + start) * k + drawn], tf.int64)
+            chunk, chunk_sum = program(batch, n, chunk_seed)
             running = (
                 chunk
                 if running is None
                 else tf.reduce_logsumexp(tf.stack([running, chunk]), axis=0)
             )
-            total += tf.reduce_sum(weights, axis=1)
+            total += chunk_sum
             drawn += n
+            if progress is not None:
+                progress(n * len(batch))
         bounds.append((running - math.log(k)).numpy())
         elbos.append((total / k).numpy())
     return np.concatenate(bounds), np.concatenate(elbos)

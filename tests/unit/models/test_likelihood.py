@@ -6,7 +6,7 @@ import tensorflow as tf
 from keras import layers
 
 from aecli.config.model import Likelihood
-from aecli.evaluation.likelihood import importance_weighted_bound
+from aecli.models.likelihood import importance_weighted_bound
 from aecli.models import VAE
 
 
