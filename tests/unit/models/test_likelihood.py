@@ -6,8 +6,8 @@ import tensorflow as tf
 from keras import layers
 
 from aecli.config.model import Likelihood
-from aecli.models.likelihood import importance_weighted_bound
 from aecli.models import VAE
+from aecli.models.likelihood import importance_weighted_bound
 
 
 def test_importance_weighted_bound_is_exact_for_a_linear_gaussian_model():
