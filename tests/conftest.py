@@ -1,10 +1,8 @@
 """Shared helpers: compose configs in-process and run the real `aecli` CLI in a subprocess."""
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
+import aecli_process
 import pytest
 from hydra import compose, initialize_config_dir
 
@@ -25,16 +23,14 @@ def compose_train():
     return _compose
 
 
-@pytest.fixture(scope="session")
-def step_cache(tmp_path_factory):
-    return tmp_path_factory.mktemp("aecli-cache")
-
-
-@pytest.fixture(autouse=True)
-def hermetic_cache(step_cache, monkeypatch):
+@pytest.fixture(scope="session", autouse=True)
+def hermetic_cache(tmp_path_factory):
     """One cache of measured XLA / steps-per-call choices for the test session, for in-process
-    calls and the commands tests run alike: no test reads or writes the user's ~/.cache/aecli."""
-    monkeypatch.setenv("AECLI_CACHE_DIR", str(step_cache))
+    calls and the commands tests run alike, module fixtures' runs included (they start before any
+    function-scoped fixture): no test reads or writes the user's ~/.cache/aecli."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AECLI_CACHE_DIR", str(tmp_path_factory.mktemp("aecli-cache")))
+        yield
 
 
 # DCI's reference gradient-boosted trees fit 100 trees per factor class, seconds even on a test
@@ -46,32 +42,14 @@ FAST_DCI = "eval.dci_estimator=extra_trees"
 
 @pytest.fixture
 def aecli(tmp_path):
-    """Run `python -m aecli ARGS` in tmp_path (or `cwd`) with the network-free environment CI
-    has; `env` adds variables to it, and a None value removes one (e.g. TF_CPP_MIN_LOG_LEVEL, to
-    see the terminal as a user's shell leaves it). `train` and `anomaly` get FAST_DCI."""
+    """Run `python -m aecli ARGS` in tmp_path (or `cwd`) to its end (tests/aecli_process.py);
+    `train` and `anomaly` get FAST_DCI unless a test sets eval.dci_estimator."""
 
     def _run(*args, timeout=600, env=None, cwd=None):
         if args[:1] in (("train",), ("anomaly",)) and not any(
             str(arg).startswith("eval.dci_estimator=") for arg in args
         ):
             args = (*args, FAST_DCI)
-        environment = {
-            **os.environ,
-            "TF_CPP_MIN_LOG_LEVEL": "2",
-            "PYTHONUNBUFFERED": "1",
-            # a piped command's table width is aecli's own unless a test sets it (pytest-xdist's
-            # workers pass COLUMNS on)
-            "COLUMNS": None,
-            "LINES": None,
-            **(env or {}),
-        }
-        return subprocess.run(
-            [sys.executable, "-m", "aecli", *args],
-            cwd=cwd or tmp_path,
-            env={key: value for key, value in environment.items() if value is not None},
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
+        return aecli_process.run(*args, cwd=cwd or tmp_path, timeout=timeout, env=env)
 
     return _run

@@ -5,8 +5,6 @@ import json
 import numpy as np
 import pytest
 
-from aecli.config.dataset import DatasetName, SyntheticConfig, SyntheticKind
-from aecli.data import load_arrays
 from aecli.evaluation.reload import load_run
 
 
@@ -74,15 +72,6 @@ def test_one_class_sweep_reports_the_mean_roc_auc(aecli, tmp_path):
     mean = np.mean([r["test_roc_auc"] for r in records])
     assert group["test_roc_auc_mean"] == pytest.approx(mean)
     assert "mean ROC-AUC over 2 runs" in result.stdout
-
-
-def test_normal_class_keeps_one_label_for_training_and_all_for_test():
-    cfg = SyntheticConfig(
-        name=DatasetName.synthetic, kind=SyntheticKind.shapes, size=1200, normal_class=3
-    )
-    arrays = load_arrays(cfg, seed=0)
-    assert set(arrays.train.y.tolist()) == {3} and set(arrays.val.y.tolist()) == {3}
-    assert set(arrays.test.y.tolist()) == set(range(6))
 
 
 def test_neg_elbo_score_for_a_plain_autoencoder_is_refused(aecli, tmp_path):

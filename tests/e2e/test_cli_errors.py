@@ -67,7 +67,7 @@ def test_train_help_lists_config_groups(aecli):
         "factor_vae, sparse, vae, vanilla",
         "dataset:",
         "hardware: cpu, gpu, mixed",
-        "debug: overfit, smoke",
+        "debug: overfit, smoke, tiny",
     ]:
         assert group in result.stdout
 

@@ -1,15 +1,10 @@
 """Numbers that mean something: `aecli eval` of a denoiser repeats train's noisy-vs-denoised
-figures, and PSNR is left out where the data has no peak value of 1."""
+figures, and of a linear Gaussian autoencoder sets it beside PCA (PSNR where the data has no peak
+value of 1: tests/unit/evaluation/test_metrics.py)."""
 
 import json
 
-import numpy as np
 import pytest
-import tensorflow as tf
-
-from aecli.config.model import AutoencoderConfig
-from aecli.evaluation.metrics import evaluate
-from aecli.models import build_model
 
 
 def test_eval_of_a_denoiser_reports_the_noisy_and_denoised_psnr_train_reported(aecli, tmp_path):
@@ -35,24 +30,6 @@ def test_eval_of_a_denoiser_reports_the_noisy_and_denoised_psnr_train_reported(a
     assert report["psnr_denoised_db"] == pytest.approx(metrics["test_psnr_denoised_db"], rel=1e-4)
     assert report["ssim_noisy"] == pytest.approx(metrics["test_ssim_noisy"], rel=1e-4)
     assert report["ssim_denoised"] == pytest.approx(metrics["test_ssim_denoised"], rel=1e-4)
-
-
-def _metrics_on(x):
-    model = build_model(
-        AutoencoderConfig(name="vanilla", hidden_units=[8], latent_dim=2, likelihood="gaussian"),
-        (x.shape[1],),
-        seed=0,
-    )
-    model.compile(optimizer="adam")
-    return evaluate(model, tf.data.Dataset.from_tensor_slices(x).batch(16).map(lambda b: (b, b)))
-
-
-def test_psnr_is_reported_for_unit_range_data_and_not_for_standardised_features():
-    rng = np.random.default_rng(0)
-    unit = _metrics_on(rng.random((64, 5)).astype(np.float32))
-    assert np.isfinite(unit["test_psnr_db"])
-    standardised = _metrics_on(rng.normal(size=(64, 5)).astype(np.float32))
-    assert "test_psnr_db" not in standardised and np.isfinite(standardised["test_recon_mse"])
 
 
 def test_eval_of_a_linear_gaussian_autoencoder_reports_the_pca_baseline(aecli, tmp_path):

@@ -2,7 +2,6 @@
 process without aecli, and reproduces the run's own codes, reconstructions, scores and flags."""
 
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -10,9 +9,11 @@ import sys
 import time
 from pathlib import Path
 
+import aecli_process
 import numpy as np
 import pytest
 import tensorflow as tf
+from aecli_process import refusal
 
 from aecli.inference.trained import load_trained
 
@@ -46,17 +47,6 @@ for name, function in loaded.signatures.items():
 assert "aecli" not in sys.modules
 np.savez(out, **results)
 """
-
-
-def _aecli(*args, cwd):
-    return subprocess.run(
-        [sys.executable, "-m", "aecli", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
-    )
 
 
 def _sensor_table(path: Path, rng, normal=300, anomalies=20) -> Path:
@@ -119,7 +109,7 @@ def runs(tmp_path_factory) -> dict[str, Path]:
     made = {}
     for name, command in commands.items():
         run = root / name
-        result = _aecli(
+        result = aecli_process.run(
             *command, "trainer.epochs=1", "trainer.batch_size=32", f"hydra.run.dir={run}", cwd=root
         )
         assert result.returncode == 0, result.stderr[-3000:]
@@ -163,7 +153,7 @@ def _expected(run: Path, raw: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def _export(run: Path, *options: str) -> subprocess.CompletedProcess:
-    return _aecli("export", str(run), *options, cwd=run.parent)
+    return aecli_process.run("export", run, *options, cwd=run.parent)
 
 
 def _served_in_plain_tensorflow(export: Path, raw, code, tmp_path) -> dict[str, np.ndarray]:
@@ -307,18 +297,16 @@ def test_a_run_that_did_not_complete_is_refused_and_nothing_is_written(runs, tmp
     status = json.loads((run / "status.json").read_text())
     (run / "status.json").write_text(json.dumps({**status, "status": "interrupted"}))
 
-    result = _export(run)
-    assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert "is not a completed run (its status is interrupted)" in result.stderr
+    refused = refusal("export", run)
+    assert "is not a completed run (its status is interrupted)" in str(refused)
     assert not (run / "export").exists()
 
 
 def test_an_unknown_format_is_refused_and_nothing_is_written(runs, tmp_path):
     run = tmp_path / "copy"
     shutil.copytree(runs["denoiser"], run, ignore=shutil.ignore_patterns("export"))
-    result = _export(run, "export.format=onnx")
-    assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert "export.format=onnx is not a format aecli exports" in result.stderr
+    refused = refusal("export", run, "export.format=onnx")
+    assert "export.format=onnx is not a format aecli exports" in str(refused)
     assert not (run / "export").exists()
 
 
@@ -328,13 +316,8 @@ def test_a_stopped_export_leaves_no_folder_and_a_killed_ones_leftovers_are_clear
     which then succeeds."""
     run = tmp_path / "copy"
     shutil.copytree(runs["denoiser"], run, ignore=shutil.ignore_patterns("export"))
-    stopped = subprocess.Popen(
-        [sys.executable, "-m", "aecli", "export", str(run)],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+    stopped = aecli_process.start(
+        "export", run, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     building = run / "export" / f".saved_model.{stopped.pid}.tmp"
     while not building.exists() and stopped.poll() is None:
@@ -374,7 +357,7 @@ def test_the_saved_model_reproduces_aecli_predict_on_the_same_files(runs, name, 
         header = ",".join(f"f{i}" for i in range(raw.shape[1]))
         np.savetxt(given, raw, fmt="%.6f", delimiter=",", header=header, comments="")
         raw = np.loadtxt(given, delimiter=",", skiprows=1, dtype=np.float32)
-    result = _aecli("predict", str(run), f"input={given}", "predict.name=new", cwd=tmp_path)
+    result = aecli_process.run("predict", run, f"input={given}", "predict.name=new", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     predicted = run / "predictions" / "new"
     table = np.genfromtxt(predicted / "predictions.csv", delimiter=",", names=True)

@@ -16,17 +16,7 @@ import pytest
 
 from aecli.rundir.listing import read_run
 
-TINY = [
-    "dataset=synthetic",
-    "dataset.kind=shapes",
-    "dataset.size=300",
-    "model.hidden_units=[16]",
-    "model.latent_dim=2",
-    "trainer.epochs=4",
-    "trainer.batch_size=32",
-    "trainer.steps_per_execution=1",
-    "hardware.jit_compile=off",
-]
+TINY = ["debug=tiny", "trainer.epochs=4"]
 EPOCHS = 4
 
 # (point[:hit], status epochs_completed after a SIGKILL there); 6 steps an epoch, so batch:9 is

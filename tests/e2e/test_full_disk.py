@@ -16,17 +16,9 @@ from pathlib import Path
 import h5py
 import pytest
 
-TINY = [
-    "dataset=synthetic",
-    "dataset.kind=shapes",
-    "dataset.size=300",
-    "model.latent_dim=2",
-    "trainer.batch_size=32",
-    "hardware.jit_compile=off",
-]
 # checkpoints of ~2.4 MB (weights and Adam's two moments of the 784-128-2 VAE)
-LARGE = [*TINY, "model.hidden_units=[128]", "trainer.epochs=3"]
-SMALL = [*TINY, "model.hidden_units=[16]", "trainer.epochs=2"]
+LARGE = ["debug=tiny", "model.hidden_units=[128]", "trainer.epochs=3"]
+SMALL = ["debug=tiny", "trainer.epochs=2"]
 
 
 @pytest.fixture

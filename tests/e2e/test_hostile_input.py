@@ -37,15 +37,6 @@ def test_an_unresolvable_sweep_folder_is_one_line_without_hydra_warnings(aecli, 
     assert "Interpolation key 'oops' not found (at `hydra.sweep.dir`)" in line
 
 
-TINY = [
-    "dataset=synthetic",
-    "dataset.size=300",
-    "model.hidden_units=[16]",
-    "trainer.epochs=1",
-    "trainer.batch_size=32",
-]
-
-
 @pytest.mark.parametrize(
     "point, stage", [("data-loading", "data loading"), ("evaluation", "the final evaluation")]
 )
@@ -53,7 +44,7 @@ def test_a_stop_outside_training_does_not_speak_of_a_partial_epoch(aecli, tmp_pa
     run = tmp_path / "run"
     result = aecli(
         "train",
-        *TINY,
+        "debug=tiny",
         f"hydra.run.dir={run}",
         env={"AECLI_FAULT_POINT": point, "AECLI_FAULT_SIGNAL": "SIGTERM"},
     )

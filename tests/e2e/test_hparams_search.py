@@ -13,17 +13,9 @@ import yaml
 from tensorboard.plugins.hparams import metadata
 from tensorboard_events import read_events
 
-TINY = [
-    "debug=smoke",
-    "dataset=synthetic",
-    "dataset.kind=circle",
-    "dataset.size=600",
-    "model.hidden_units=[16]",
-]
-
 
 def test_optuna_study_minimises_the_validation_loss_of_its_runs(aecli, tmp_path):
-    result = aecli("train", "hparams_search=optuna", "hydra.sweeper.n_trials=3", *TINY)
+    result = aecli("train", "hparams_search=optuna", "hydra.sweeper.n_trials=3", "debug=tiny")
     assert result.returncode == 0, result.stderr[-3000:]
     sweep = next((tmp_path / "outputs" / "train-multirun").iterdir())
     trials = _trials(sweep)

@@ -13,6 +13,7 @@ from pathlib import Path
 import h5py
 import keras
 import pytest
+from aecli_process import refusal
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 from tensorboard_events import scalar_series
@@ -155,12 +156,18 @@ def test_resume_of_a_completed_run_is_refused(aecli, tmp_path):
 
 def test_resume_with_an_edited_config_or_corrupt_checkpoints_says_so(aecli, tmp_path):
     run_dir = tmp_path / "run"
-    process = _start(run_dir)
-    _wait_for(run_dir / "checkpoints" / "previous.weights.h5", process)
-    process.kill()
-    process.wait()
+    # SIGKILLed by itself once its second epoch's checkpoint is on disk: `last` and `previous`
+    killed = aecli(
+        "train",
+        "debug=tiny",
+        "trainer.epochs=4",
+        f"hydra.run.dir={run_dir}",
+        env={"AECLI_FAULT_POINT": "epoch-end:2"},
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    assert (run_dir / "checkpoints" / "previous.weights.h5").exists()
     config = run_dir / ".hydra" / "config.yaml"
-    config.write_text(config.read_text().replace("latent_dim: 4", "latent_dim: 7"))
+    config.write_text(config.read_text().replace("latent_dim: 2", "latent_dim: 7"))
     result = aecli("resume", str(run_dir))
     assert (
         result.returncode == 2
@@ -169,7 +176,7 @@ def test_resume_with_an_edited_config_or_corrupt_checkpoints_says_so(aecli, tmp_
     )
     assert "Traceback" not in result.stderr
 
-    config.write_text(config.read_text().replace("latent_dim: 7", "latent_dim: 4"))
+    config.write_text(config.read_text().replace("latent_dim: 7", "latent_dim: 2"))
     (run_dir / "checkpoints" / "last.weights.h5").write_bytes(b"not an h5 file")
     fallback = aecli("resume", str(run_dir))
     assert fallback.returncode == 0, fallback.stderr[-2000:]
@@ -316,13 +323,13 @@ def _saved_config(tmp_path: Path) -> str:
     ["model: [unclosed\n", "- just\n- a list\n", "", "foo: 1\n"],
     ids=["malformed", "a-list", "empty", "foreign"],
 )
-def test_resume_of_a_run_whose_config_is_damaged_says_so_in_one_paragraph(aecli, tmp_path, content):
+def test_resume_of_a_run_whose_config_is_damaged_says_so_in_one_paragraph(tmp_path, content):
     config = tmp_path / "run" / ".hydra" / "config.yaml"
     config.parent.mkdir(parents=True)
     config.write_text(content)
-    result = aecli("resume", str(tmp_path / "run"))
-    assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert "config.yaml" in result.stderr
+    refused = refusal("resume", tmp_path / "run")
+    assert "config.yaml" in str(refused)
+    assert sorted(path.name for path in (tmp_path / "run").iterdir()) == [".hydra"]
 
 
 def test_a_truncated_status_is_listed_as_unknown_and_resume_still_works(aecli, tmp_path):
@@ -377,13 +384,6 @@ def test_a_yaml_error_in_a_config_dir_file_is_one_paragraph(aecli, tmp_path):
     result = aecli("train", "--config-dir", str(tmp_path / "conf"), "trainer=broken")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "broken.yaml" in result.stderr and "not valid YAML" in result.stderr
-
-
-def test_a_key_added_with_plus_that_the_schema_lacks_is_refused(compose_train):
-    from aecli.errors import ConfigError
-
-    with pytest.raises(ConfigError, match="trainer.epochz"):
-        validate(compose_train("+trainer.epochz=1"))
 
 
 def test_the_divergence_step_is_the_same_whatever_steps_per_execution(aecli, tmp_path):

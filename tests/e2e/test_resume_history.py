@@ -7,17 +7,7 @@ import signal
 
 from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
 
-TINY = [
-    "dataset=synthetic",
-    "dataset.kind=shapes",
-    "dataset.size=300",
-    "model.hidden_units=[16]",
-    "model.latent_dim=2",
-    "trainer.epochs=3",
-    "trainer.batch_size=32",
-    "trainer.steps_per_execution=1",
-    "hardware.jit_compile=off",
-]
+TINY = ["debug=tiny", "trainer.epochs=3"]
 ITERATIONS = "evaluation_loss_vs_iterations"
 
 

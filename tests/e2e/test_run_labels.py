@@ -2,17 +2,9 @@
 
 import json
 
-SMALL = [
-    "debug=smoke",
-    "dataset=synthetic",
-    "dataset.kind=circle",
-    "dataset.size=600",
-    "model.hidden_units=[16]",
-]
-
 
 def test_name_and_tags_reach_metrics_and_the_run_listing(aecli, tmp_path):
-    result = aecli("train", *SMALL, "name=baseline", "tags=[circle,smoke]")
+    result = aecli("train", "debug=tiny", "name=baseline", "tags=[circle,smoke]")
     assert result.returncode == 0, result.stderr[-3000:]
     (metrics,) = [json.loads(p.read_text()) for p in tmp_path.glob("outputs/train/*/metrics.json")]
     assert metrics["name"] == "baseline" and metrics["tags"] == ["circle", "smoke"]
@@ -22,6 +14,6 @@ def test_name_and_tags_reach_metrics_and_the_run_listing(aecli, tmp_path):
 
 
 def test_a_run_refused_by_its_config_leaves_no_folder(aecli, tmp_path):
-    result = aecli("train", *SMALL, "model=vanilla", "beta=4")
+    result = aecli("train", "debug=tiny", "model=vanilla", "beta=4")
     assert result.returncode == 2 and "has no KL term" in result.stderr
     assert not list(tmp_path.glob("outputs/train/*"))

@@ -14,18 +14,13 @@ import time
 import urllib.request
 from pathlib import Path
 
+import aecli_process
 import numpy as np
 import pytest
 from tensorboard.plugins.hparams import metadata as hparams_metadata
 from tensorboard_events import read_events
 
-_SMALL = [
-    "dataset=synthetic",
-    "dataset.size=600",
-    "model.hidden_units=[16]",
-    "trainer.epochs=1",
-    "trainer.batch_size=32",
-]
+_SMALL = ["debug=tiny", "dataset.size=600"]
 TINY = [*_SMALL, "model.latent_dim=3"]
 # 2-D codes add the sweep's latent scatter (and its cost: each run is reloaded), so only where it
 # is checked
@@ -42,13 +37,7 @@ def _sweep_dir(root: Path) -> Path:
 def beta_sweep(tmp_path_factory):
     """A three-run beta sweep on synthetic data, run once for the tests that inspect it."""
     root = tmp_path_factory.mktemp("sweep")
-    result = subprocess.run(
-        [sys.executable, "-m", "aecli", "train", "-m", *TINY_2D, "beta=0.5,2,8"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    result = aecli_process.run("train", "-m", *TINY_2D, "beta=0.5,2,8", cwd=root)
     assert result.returncode == 0, result.stderr[-3000:]
     return root, result
 

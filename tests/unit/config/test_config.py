@@ -175,3 +175,10 @@ def test_out_of_range_values_name_their_key(compose_train, override, key):
 def test_the_users_own_data_needs_its_path(compose_train):
     with pytest.raises(ConfigError, match=r"dataset\.path|path"):
         validate(compose_train("dataset=npz"))
+
+
+def test_a_key_added_with_plus_that_the_schema_lacks_is_refused(compose_train):
+    from aecli.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="trainer.epochz"):
+        validate(compose_train("+trainer.epochz=1"))

@@ -138,3 +138,12 @@ def test_generated_tables_are_standardised_by_their_normal_training_rows(kind):
     mean, std = np.array(arrays.preprocessing["mean"]), np.array(arrays.preprocessing["std"])
     np.testing.assert_allclose(arrays.val_anomalies, (raw - mean) / std, rtol=1e-5, atol=1e-5)
     assert arrays.split_counts()["anomalies_left_out"] == 0
+
+
+def test_normal_class_keeps_one_label_for_training_and_all_for_test():
+    cfg = SyntheticConfig(
+        name=DatasetName.synthetic, kind=SyntheticKind.shapes, size=1200, normal_class=3
+    )
+    arrays = load_arrays(cfg, seed=0)
+    assert set(arrays.train.y.tolist()) == {3} and set(arrays.val.y.tolist()) == {3}
+    assert set(arrays.test.y.tolist()) == set(range(6))
