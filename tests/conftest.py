@@ -33,23 +33,11 @@ def hermetic_cache(tmp_path_factory):
         yield
 
 
-# DCI's reference gradient-boosted trees fit 100 trees per factor class, seconds even on a test
-# split of a hundred codes; the runs this fixture starts score their factors with extra-trees
-# unless a test asks otherwise (tests/unit/evaluation tests the reference estimator, and
-# tests/e2e/test_apply.py trains one run with the default)
-FAST_DCI = "eval.dci_estimator=extra_trees"
-
-
 @pytest.fixture
 def aecli(tmp_path):
-    """Run `python -m aecli ARGS` in tmp_path (or `cwd`) to its end (tests/aecli_process.py);
-    `train` and `anomaly` get FAST_DCI unless a test sets eval.dci_estimator."""
+    """Run `python -m aecli ARGS` in tmp_path (or `cwd`) to its end (tests/aecli_process.py)."""
 
     def _run(*args, timeout=600, env=None, cwd=None):
-        if args[:1] in (("train",), ("anomaly",)) and not any(
-            str(arg).startswith("eval.dci_estimator=") for arg in args
-        ):
-            args = (*args, FAST_DCI)
         return aecli_process.run(*args, cwd=cwd or tmp_path, timeout=timeout, env=env)
 
     return _run
