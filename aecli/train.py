@@ -17,7 +17,12 @@ from aecli.console import say  # noqa: E402
 from aecli.data import load_arrays  # noqa: E402
 from aecli.data.pipeline import make_pipelines  # noqa: E402
 from aecli.errors import ConfigError  # noqa: E402
-from aecli.evaluation.metrics import evaluate, factor_metrics, has_factor_codes  # noqa: E402
+from aecli.evaluation.metrics import (  # noqa: E402
+    evaluate,
+    factor_metrics,
+    has_factor_codes,
+    validation_metrics,
+)
 from aecli.evaluation.reload import TrainedRun  # noqa: E402
 from aecli.models import build_model, warn_if_overcomplete  # noqa: E402
 from aecli.rundir.atomic import write_json  # noqa: E402
@@ -345,6 +350,7 @@ def _run_metrics(
         # over every epoch of the run, across resumes (a partial epoch trained again is not counted)
         "optimizer_steps": int(model.optimizer.iterations.numpy()),
         **outcome(history, callbacks),  # val_loss: what a hyperparameter search minimises
+        **validation_metrics(model, data.val),  # val_elbo, ...: choosing runs without the test
         "train_examples": len(arrays.train.x),
         "test_examples": len(arrays.test.x),  # what every test_* metric is averaged over
         "data_files": arrays.files,

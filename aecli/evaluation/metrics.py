@@ -3,6 +3,7 @@
 - test_loss, test_recon, test_kl: the training objective's terms (nats per example),
   averaged over all test examples (`model.evaluate` with batch-size weights).
 - test_elbo: -(recon + KL) at beta = 1, nats per example: a lower bound on log p(x).
+- val_recon, val_kl, ..., val_elbo: the same terms on the validation split (validation_metrics).
 - test_recon_mse: squared error of E[x | z = posterior mean] against the clean input,
   averaged over every test value (examples x dimensions).
 - test_psnr_db: 10 log10(1 / test_recon_mse), the PSNR of that pooled MSE. PSNR takes 1 as
@@ -87,6 +88,18 @@ def _pooled_metrics(model, test, noisy: bool, terms: dict, advance) -> dict:
     metrics.update(model.term_metrics(metrics))
     metrics.update(model.code_metrics(codes))
     return metrics
+
+
+def validation_metrics(model, val) -> dict:
+    """The objective's terms on the validation split at the weights evaluated (`val_recon`,
+    `val_kl`, ...) and what the family derives from them (`val_elbo` for VAEs), averaged over
+    its examples as the test terms are: what runs can be compared and chosen by without looking
+    at the test split. `val_loss` itself comes from training's own record (outcome)."""
+    terms = model.evaluate(val, verbose=0, return_dict=True)
+    derived = model.term_metrics({f"test_{name}": float(value) for name, value in terms.items()})
+    return {f"val_{name}": float(value) for name, value in terms.items() if name != "loss"} | {
+        f"val_{name.removeprefix('test_')}": value for name, value in derived.items()
+    }
 
 
 def has_factor_codes(model, split) -> bool:

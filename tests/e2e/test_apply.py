@@ -34,6 +34,16 @@ def trained_vae(tmp_path_factory) -> Path:
     return run
 
 
+def test_the_validation_terms_and_elbo_are_recorded_beside_val_loss(trained_vae):
+    """metrics.json holds the objective's terms on the validation split, and the VAE's ELBO from
+    them, so runs can be chosen by their validation ELBO without the test split."""
+    metrics = json.loads((trained_vae / "metrics.json").read_text())
+    assert metrics["val_recon"] > 0 and metrics["val_kl"] >= 0
+    assert metrics["val_elbo"] == pytest.approx(-(metrics["val_recon"] + metrics["val_kl"]))
+    # the ELBO at beta = 1 of the same weights: within one posterior sample's noise of val_loss
+    assert metrics["val_elbo"] == pytest.approx(-metrics["val_loss"], rel=0.1)
+
+
 def test_eval_bound_is_above_the_elbo_and_rises_with_k(aecli, trained_vae):
     reports, plans = [], []
     for k, limit in ((1, 1000), (50, 60)):
