@@ -64,7 +64,7 @@ def test_optuna_study_minimises_the_validation_loss_of_its_runs(aecli, tmp_path)
     hparams = dict(start.hparams)
     assert hparams["beta"].number_value == metrics[0]["beta"]
     assert hparams["trainer.batch_size"].number_value == 32  # the default, never overridden
-    assert hparams["seed"].number_value == 0 and hparams["debug"].string_value == "smoke"
+    assert hparams["seed"].number_value == 0 and hparams["debug"].string_value == "tiny"
     assert {"val/loss", "test/elbo", "config"} <= set(session.Tags()["tensors"])
 
 

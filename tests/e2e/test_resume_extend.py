@@ -29,8 +29,17 @@ def test_a_finished_run_is_extended_without_training_an_epoch_twice(aecli, tmp_p
     refused = aecli("resume", str(run), "trainer.epochs=2")
     assert refused.returncode == 2 and "completed 2 epochs already" in refused.stderr
 
+    log = next(run.glob("*.log"))
+    logged = log.read_text()
     extended = aecli("resume", str(run), "trainer.epochs=4")
     assert extended.returncode == 0, extended.stderr[-3000:]
+    # it prints as train does: which checkpoint it goes on from, the epoch lines, no INFO logs,
+    # which go on in the run's own log file
+    lines = extended.stdout.splitlines()
+    assert "resuming after epoch 2 from checkpoint `last`" in lines
+    assert [line.split()[1] for line in lines if line.startswith("epoch ")] == ["3/4", "4/4"]
+    assert "INFO" not in extended.stdout + extended.stderr
+    assert log.read_text().startswith(logged) and "][INFO] - " in log.read_text()[len(logged) :]
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["epochs_completed"] == 4
     assert metrics["optimizer_steps"] == 4 * steps_per_epoch

@@ -30,7 +30,7 @@ def _as_a_user(aecli, *args):
     return aecli(*args, env={"TF_CPP_MIN_LOG_LEVEL": None})
 
 
-def test_a_plain_run_prints_no_framework_lines_and_no_line_over_100_columns(aecli, tmp_path):
+def test_a_plain_run_prints_no_framework_lines_and_no_line_over_100_columns(aecli):
     # with XLA, whose service announces itself
     result = _as_a_user(aecli, "train", *TINY, "hardware.jit_compile=on")
     assert result.returncode == 0, result.stderr[-3000:]
@@ -50,22 +50,6 @@ def test_a_plain_run_prints_no_framework_lines_and_no_line_over_100_columns(aecl
     run = lines[0].split()[1]
     assert f"results in {run}; next:" in result.stdout
     assert f"  aecli sample {run}" in lines and f"  aecli predict {run} input=PATH" in lines
-
-    # `aecli resume` prints as train does: no timestamped INFO lines, the same epoch lines and end
-    log = next((tmp_path / run).glob("*.log"))
-    logged = log.read_text()
-    resumed = _as_a_user(aecli, "resume", run, "trainer.epochs=3")
-    assert resumed.returncode == 0, resumed.stderr[-3000:]
-    output = resumed.stdout + resumed.stderr
-    assert "][INFO]" not in output and "INFO" not in output
-    for line in FRAMEWORK_LINES:
-        assert line not in output, line
-    assert [
-        line.split()[1] for line in resumed.stdout.splitlines() if line.startswith("epoch ")
-    ] == ["3/3"]
-    assert f"results in {run}; next:" in resumed.stdout
-    # while the run's log file goes on with the resumed part's INFO records
-    assert log.read_text().startswith(logged) and "][INFO] - " in log.read_text()[len(logged) :]
 
 
 def test_epoch_lines_keep_their_terms_and_fit_80_columns(aecli):
