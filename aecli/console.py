@@ -9,6 +9,7 @@ lets everything else (Python warnings, real C++ errors) through as it comes.
 """
 
 import atexit
+import logging
 import os
 import re
 import sys
@@ -59,6 +60,12 @@ def set_verbosity(level: int) -> None:
     # WARNING hides TensorFlow's native INFO lines (XLA service, StreamExecutor); -v shows all
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0" if level >= VERBOSE else "2")
     os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+
+
+def terminal_log_level() -> int:
+    """The level of Python logs on the terminal for `-q` / `-v`: errors only, INFO and up, else
+    warnings (a run's log file keeps INFO whatever the terminal shows)."""
+    return {QUIET: logging.ERROR, VERBOSE: logging.INFO}.get(verbosity(), logging.WARNING)
 
 
 def say(message: str) -> None:

@@ -95,9 +95,9 @@ class Terminal(Callback):
     keeps INFO), and one line naming the run folder and the overrides."""
 
     def on_job_start(self, config: DictConfig, **kwargs) -> None:
-        from aecli.console import QUIET, VERBOSE, console, verbosity
+        from aecli.console import QUIET, console, terminal_log_level, verbosity
 
-        level = {QUIET: logging.ERROR, VERBOSE: logging.INFO}.get(verbosity(), logging.WARNING)
+        level = terminal_log_level()
         for handler in logging.getLogger().handlers:
             if type(handler) is logging.StreamHandler:
                 handler.setLevel(level)

@@ -79,13 +79,11 @@ def _log_like_train(folder: RunFolder) -> None:
     """Logs as `aecli train` has them under Hydra: the terminal at the level `-q` / `-v` chose
     (INFO only with -v), and every INFO record appended to the run's own log file, where the
     first part of the run wrote its lines."""
-    from aecli.console import QUIET, VERBOSE, verbosity
+    from aecli.console import terminal_log_level
     from aecli.rundir.runlog import RunLogFile
 
     terminal = logging.StreamHandler()
-    terminal.setLevel(
-        {QUIET: logging.ERROR, VERBOSE: logging.INFO}.get(verbosity(), logging.WARNING)
-    )
+    terminal.setLevel(terminal_log_level())
     terminal.setFormatter(logging.Formatter("%(message)s"))
     handlers: list[logging.Handler] = [terminal]
     log_files = sorted(folder.path.glob("*.log"))
