@@ -9,6 +9,7 @@ from dataclasses import asdict
 from aecli.config.run import TrainConfig
 from aecli.training import hardware
 from aecli.training.autotune import choose, precisions
+from aecli.training.startup import FIRST_STEP, clock
 from aecli.training.step_timing import input_seconds_per_step, measure_variants
 
 
@@ -18,18 +19,18 @@ def run_benchmark(
     steps: int,
     repeats: int,
     steps_per_execution: list[int],
-    started_at: float,
     refresh: bool = False,
 ) -> dict:
     """Every (XLA, steps per execution) variant, under each precision `auto` times, the input
-    pipeline's share, time to first step, and what this configuration's `auto` settings pick
-    (cached, or measured now)."""
+    pipeline's share, time to first step and where it went (aecli.training.startup), and what
+    this configuration's `auto` settings pick (cached, or measured now)."""
     placement = hardware.configure(cfg.hardware)
+    clock.mark("start-up")
     jits = (False, True)
     if hardware.plain_steps_only(placement):  # only the one variant such a run trains with
         jits, steps_per_execution = (False,), [1]
     timed = precisions(cfg, placement)
-    results, first_step = measure_variants(
+    results, first = measure_variants(
         cfg,
         arrays,
         placement,
@@ -42,6 +43,9 @@ def run_benchmark(
         steps,
         repeats,
     )
+    # the first variant's pipelines, model and compile; then its first step (tracing, compiling)
+    clock.mark("building the model", at=first.built_at)
+    clock.mark(FIRST_STEP, at=first.first_step_at)
     # after the variants, so that time to first step is a plain run's
     auto = choose(cfg, arrays.input_shape, placement, refresh=refresh, arrays=arrays)
     baseline = results[0].samples_per_second
@@ -64,7 +68,9 @@ def run_benchmark(
         "batch_size": cfg.trainer.batch_size,
         "steps_per_epoch": steps,
         "repeats": repeats,
-        "seconds_to_first_step": first_step - started_at,
+        "seconds_to_first_step": clock.total(),
+        # seconds of each phase up to it, in order (only `import tensorflow` is TensorFlow's own)
+        "startup_seconds": clock.split(),
         "auto_jit_compile": auto.jit,
         "auto_steps_per_execution": auto.steps_per_execution,
         "auto_precision": auto.precision,

@@ -58,6 +58,7 @@ from aecli.training.optimization import (  # noqa: E402
     steering_state,
 )
 from aecli.training.progress import RichProgress  # noqa: E402
+from aecli.training.startup import FIRST_STEP, clock  # noqa: E402
 from aecli.training.stopping import Diverged, Interrupted, StopConditions  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -92,8 +93,10 @@ def train(
             placement = _placement(cfg, folder, resume)
         with stage("data loading", fault="data-loading"):
             arrays, data = _data(cfg, folder, on_data)
+        with stage("choosing the compiled step"):
+            step = _step(cfg, arrays, data, placement)
         with stage("building the model"):
-            model, step = _model(cfg, arrays, data, placement)
+            model = _model(cfg, arrays, data, placement, step)
             store = CheckpointStore(folder.checkpoints)
             start = _resume(folder, store, model, cfg.trainer) if resume else _Start()
             stop, callbacks = _callbacks(cfg, folder, model, arrays, data, store, start)
@@ -135,6 +138,7 @@ class _Stage:
         if fault is not None:
             fault_point(fault)
         yield
+        clock.mark(name)  # the start-up split (aecli.training.startup) up to the first step
 
 
 class _Start(NamedTuple):
@@ -168,8 +172,8 @@ def _data(cfg: TrainConfig, folder: RunFolder, on_data):
     return arrays, make_pipelines(arrays, cfg.trainer.batch_size, cfg.model.noise, cfg.seed)
 
 
-def _model(cfg: TrainConfig, arrays, data, placement) -> tuple[keras.Model, autotune.StepChoice]:
-    """The model, compiled with the step `auto` chose (XLA, steps per call, precision)."""
+def _step(cfg: TrainConfig, arrays, data, placement) -> autotune.StepChoice:
+    """XLA, steps per call and precision: as set, cached, or measured now (`auto`)."""
     memory.refuse_model_if_over(cfg.model, arrays.input_shape)  # before autotune builds one
     step = autotune.choose(
         cfg,
@@ -181,6 +185,11 @@ def _model(cfg: TrainConfig, arrays, data, placement) -> tuple[keras.Model, auto
     say(step.reason)
     if step.detail:
         log.info(step.detail)
+    return step
+
+
+def _model(cfg: TrainConfig, arrays, data, placement, step: autotune.StepChoice) -> keras.Model:
+    """The model, compiled with the step chosen."""
     placement = hardware.with_precision(placement, step.precision)
     warn_if_overcomplete(cfg.model, arrays.input_shape)
     with placement.strategy.scope():
@@ -193,7 +202,7 @@ def _model(cfg: TrainConfig, arrays, data, placement) -> tuple[keras.Model, auto
             steps_per_execution=step.steps_per_execution,
         )
         init_from(model, cfg.trainer.init_from)
-    return model, step
+    return model
 
 
 def _resume(folder: RunFolder, store: CheckpointStore, model, trainer) -> _Start:
@@ -299,10 +308,18 @@ def _fit(model, data, epochs: int, initial_epoch: int, stop: StopConditions, cal
             validation_data=data.val,
             epochs=epochs,
             initial_epoch=initial_epoch,
-            callbacks=callbacks,
+            callbacks=[*callbacks, keras.callbacks.LambdaCallback(on_train_batch_end=_first_step)],
             shuffle=False,  # tf.data shuffles
             verbose=0,
         )
+
+
+def _first_step(batch, logs) -> None:
+    """Log where the time to the first step went (once per process: a sweep's later jobs start
+    warm)."""
+    if FIRST_STEP not in clock.ends:
+        clock.mark(FIRST_STEP)
+        log.info("start-up: %s", clock.describe())
 
 
 def _raise_if_stopped(

@@ -64,3 +64,17 @@ def log_validation_losses(run: RunFolder, losses: list[float]) -> None:
         for epoch, loss in enumerate(losses):
             tf.summary.scalar("epoch_loss", loss, step=epoch)
     writer.close()
+
+
+# the phases of `aecli train`'s start-up split (aecli.training.startup), in the order they end
+STARTUP_PHASES = (
+    "import aecli, Hydra",
+    "compose",
+    "import tensorflow",
+    "import keras, aecli",
+    "start-up",
+    "data loading",
+    "choosing the compiled step",
+    "building the model",
+    "first step",
+)

@@ -2,6 +2,7 @@
 split."""
 
 from aecli.commands.hydra_app import hydra_command
+from aecli.training import startup
 
 
 def _detect(settings, folder) -> float:
@@ -9,8 +10,11 @@ def _detect(settings, folder) -> float:
     PR-AUC on labelled validation anomalies) is the job's return value, for sweepers that
     optimise it (never a test metric such as the test ROC-AUC: that would tune on the test
     split)."""
-    from aecli.anomaly import detect  # TensorFlow loads here, after the config is known to be good
+    # TensorFlow loads here, after the config is known to be good
+    startup.import_tensorflow()
+    from aecli.anomaly import detect
 
+    startup.clock.mark("import keras, aecli")
     return detect(settings, folder)[settings.anomaly.objective.value]
 
 

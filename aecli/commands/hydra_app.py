@@ -29,6 +29,7 @@ from aecli.rundir.outputs import report_run
 from aecli.rundir.signals import Stopped
 from aecli.rundir.status import read_status, write_status
 from aecli.sweeps.naming import job_name
+from aecli.training.startup import clock
 
 # at import, so launchers that run jobs in other processes (joblib, submitit) have the resolvers too
 register()
@@ -99,7 +100,9 @@ def run_job(cfg: DictConfig, work) -> float | FailedJob:
 
             value = multi_worker.run(hydra_cfg, settings, work)
         else:
-            value = work(settings, claim(folder, settings, hydra_cfg))
+            claimed = claim(folder, settings, hydra_cfg)
+            clock.mark("compose")  # Hydra's composition, validation, the run folder claimed
+            value = work(settings, claimed)
         if hydra_cfg.mode == RunMode.MULTIRUN and isinstance(value, float) and math.isnan(value):
             # an objective Optuna cannot rank: a failed trial, not the end of the search
             return FailedJob(f"its objective is NaN (see {folder.metrics})")
@@ -230,6 +233,7 @@ def hydra_command(config_name: str, work):
         return run_job(cfg, work)
 
     def main(args) -> int:
+        clock.mark("import aecli, Hydra")
         if verbosity() <= QUIET and not {"-h", "--help", "--cfg", "-c"} & set(args):
             # the launcher announces each job (`#0 : beta=4`) through Hydra's own log
             args = [*args, "hydra.hydra_logging.root.level=WARNING"]

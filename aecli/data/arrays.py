@@ -76,19 +76,25 @@ def aligned_empty(shape, dtype) -> np.ndarray:
     return raw[start : start + nbytes].view(dtype).reshape(shape)
 
 
-def _scaled(x: np.ndarray, rows=None) -> np.ndarray:
-    """`x[rows]` (all of `x` without `rows`) as float32 in [0, 1], 8-bit pixels divided by 255,
-    written a chunk at a time into one aligned array, so a split costs its float32 size once.
-    Gathering and then converting peaks at three times that, and the pipeline would copy an
-    unaligned result once more (docs/speed.md, Memory)."""
+def _scaled(x: np.ndarray, rows=None, standardisation=None) -> np.ndarray:
+    """`x[rows]` (all of `x` without `rows`) as float32: a table's columns standardised by
+    `standardisation` (mean, std), else 8-bit pixels divided by 255 and other numbers as they
+    are; written a chunk at a time into one aligned array, so a split costs its float32 size
+    once. Gathering and then converting peaks at three times that (a float64 table standardised
+    whole, at three float64 copies), and the pipeline would copy an unaligned result once more
+    (docs/speed.md, Memory)."""
     rows = np.arange(len(x)) if rows is None else np.asarray(rows)
     out = aligned_empty((len(rows), *x.shape[1:]), np.float32)
     for start in range(0, len(rows), _CHUNK_ROWS):
-        chunk = x[rows[start : start + _CHUNK_ROWS]]
-        if x.dtype == np.uint8:
-            np.divide(chunk, np.float32(255.0), out=out[start : start + _CHUNK_ROWS])
+        chunk, target = x[rows[start : start + _CHUNK_ROWS]], out[start : start + _CHUNK_ROWS]
+        if standardisation is not None:
+            mean, std = standardisation
+            # computed in the chunk's and the statistics' precision, rounded to float32 once
+            np.divide(chunk - mean, std, out=target)
+        elif x.dtype == np.uint8:
+            np.divide(chunk, np.float32(255.0), out=target)
         else:
-            out[start : start + _CHUNK_ROWS] = chunk
+            target[...] = chunk
     return out
 
 
@@ -126,10 +132,8 @@ def load_arrays(cfg, seed: int, anomaly: bool = False) -> Arrays:
     normal = normal_label(cfg, loaded) if anomaly else cfg.normal_class
     factors_train = loaded.factors_train
     trained = np.arange(len(x_train)) if normal is None else _only_class(y_train, normal)
-    standardisation = None
-    if loaded.feature_names:
-        standardisation = _standardisation(x_train[trained])
-        x_train, x_test = (_standardised(x, *standardisation) for x in (x_train, x_test))
+    # a table's statistics, applied as each split is written (_scaled)
+    standardisation = _standardisation(x_train[trained]) if loaded.feature_names else None
     anomalous_rows = np.setdiff1d(np.arange(len(x_train)), trained)
     rng = np.random.default_rng(seed)
     order = trained[rng.permutation(len(trained))]
@@ -148,16 +152,14 @@ def load_arrays(cfg, seed: int, anomaly: bool = False) -> Arrays:
         wanted = _anomalies_wanted(len(val_index), np.mean(y_test[test_index] != normal))
         drawn = source.validation_anomalies(cfg, seed, wanted)
         if drawn is not None:
-            val_anomalies = (
-                _standardised(drawn, *standardisation) if standardisation else _scaled(drawn)
-            )
+            val_anomalies = _scaled(drawn, standardisation=standardisation)
         elif len(anomalous_rows):
             pick = np.sort(
                 np.random.default_rng([seed, 2026]).choice(
                     anomalous_rows, min(wanted, len(anomalous_rows)), replace=False
                 )
             )
-            val_anomalies = _scaled(x_train, pick)
+            val_anomalies = _scaled(x_train, pick, standardisation)
             left_out = len(anomalous_rows) - len(pick)
 
     def factors(rows, index):
@@ -166,13 +168,17 @@ def load_arrays(cfg, seed: int, anomaly: bool = False) -> Arrays:
     class_names = list(loaded.class_names or source.class_names(cfg))
     return Arrays(
         train=Split(
-            _scaled(x_train, train_index), y_train[train_index], factors(factors_train, train_index)
+            _scaled(x_train, train_index, standardisation),
+            y_train[train_index],
+            factors(factors_train, train_index),
         ),
         val=Split(
-            _scaled(x_train, val_index), y_train[val_index], factors(factors_train, val_index)
+            _scaled(x_train, val_index, standardisation),
+            y_train[val_index],
+            factors(factors_train, val_index),
         ),
         test=Split(
-            _scaled(x_test, test_index),
+            _scaled(x_test, test_index, standardisation),
             y_test[test_index],
             factors(loaded.factors_test, test_index),
         ),
@@ -200,10 +206,6 @@ def _standardisation(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     mean, std = rows.mean(axis=0), rows.std(axis=0)
     std[std == 0] = 1.0
     return mean, std
-
-
-def _standardised(x: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
-    return ((x - mean) / std).astype(np.float32)
 
 
 def normal_label(cfg, loaded: Loaded) -> int | None:

@@ -11,6 +11,11 @@ from aecli.data.arrays import ALIGNMENT, aligned_empty
 from aecli.data.noise import corrupt
 from aecli.errors import ConfigError
 
+# The pipeline's functions are straight-line TensorFlow: tf.data would run each through
+# autograph, which only parses their source again, a noticeable share of the time to the first
+# step (docs/speed.md).
+_as_written = tf.autograph.experimental.do_not_convert
+
 
 @dataclass(frozen=True)
 class Pipelines:
@@ -25,11 +30,11 @@ def _with_noise(
 ) -> tf.data.Dataset:
     """Pair each clean batch with its corrupted copy; `fresh` draws new noise on every pass."""
     if noise.type == NoiseType.none:
-        return batches.map(lambda x: (x, x))
+        return batches.map(_as_written(lambda x: (x, x)))
     seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=fresh).batch(2)
     pairs = tf.data.Dataset.zip(batches, seeds)
     return pairs.map(
-        lambda x, s: (corrupt(x, noise.type, noise.level, s), x),
+        _as_written(lambda x, s: (corrupt(x, noise.type, noise.level, s), x)),
         num_parallel_calls=tf.data.AUTOTUNE,
         deterministic=True,
     )
@@ -49,6 +54,7 @@ def shuffled_batches(x: np.ndarray, batch_size: int, seed: int) -> tf.data.Datas
     images = _as_tensor(x)
     steps = len(x) // batch_size
 
+    @_as_written
     def one_pass(pass_seed):
         order = tf.random.experimental.stateless_shuffle(
             tf.range(len(x)), seed=tf.stack([pass_seed, 0])
@@ -62,16 +68,21 @@ def shuffled_batches(x: np.ndarray, batch_size: int, seed: int) -> tf.data.Datas
     orders = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1)
     batches = (
         orders.flat_map(one_pass)
-        .map(lambda rows: tf.gather(images, rows))
+        .map(_as_written(lambda rows: tf.gather(images, rows)))
         # flat_map hides the length; `fit` needs it to end each epoch on time rather than by
         # running dry (it warns, and resumed runs counted more optimizer steps than they took)
         .apply(tf.data.experimental.assert_cardinality(steps))
     )
-    # tf.data's default graph rewrites serialize the pipeline, captured `images` included: one
-    # more copy of the training set for as long as the iterator lives
+    return _without_graph_rewrites(batches)
+
+
+def _without_graph_rewrites(dataset: tf.data.Dataset) -> tf.data.Dataset:
+    """`dataset` without tf.data's default graph rewrites: they serialize the pipeline, the
+    tensors it holds included, which is one more copy of a split for as long as an iterator
+    lives."""
     options = tf.data.Options()
     options.experimental_optimization.apply_default_optimizations = False
-    return batches.with_options(options)
+    return dataset.with_options(options)
 
 
 def _as_tensor(x: np.ndarray) -> tf.Tensor:
@@ -100,8 +111,11 @@ def make_pipelines(arrays, batch_size: int, noise: NoiseConfig, seed: int) -> Pi
     train = shuffled_batches(arrays.train.x, batch_size, seed)
 
     def evaluation(x: np.ndarray, offset: int) -> tf.data.Dataset:
-        batches = tf.data.Dataset.from_tensor_slices(x).batch(batch_size)
-        return _with_noise(batches, noise, seed + offset, fresh=False).prefetch(tf.data.AUTOTUNE)
+        # from the split itself: from_tensor_slices(x) would hold a copy of it, and the graph
+        # rewrites one more
+        batches = tf.data.Dataset.from_tensor_slices(_as_tensor(x)).batch(batch_size)
+        noisy = _with_noise(batches, noise, seed + offset, fresh=False)
+        return _without_graph_rewrites(noisy.prefetch(tf.data.AUTOTUNE))
 
     return Pipelines(
         train=_with_noise(train, noise, seed, fresh=True).prefetch(tf.data.AUTOTUNE),

@@ -8,6 +8,7 @@ the fastest round is the steady state (measure_variants says why).
 
 import time
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import keras
 
@@ -26,6 +27,13 @@ class Measurement:
     compile_seconds: float
     step_ms: float
     samples_per_second: float
+
+
+class FirstVariant(NamedTuple):
+    """perf_counter times: the first variant's model compiled, and its first step ended."""
+
+    built_at: float
+    first_step_at: float
 
 
 class _EpochTimer(keras.callbacks.Callback):
@@ -48,10 +56,10 @@ class _EpochTimer(keras.callbacks.Callback):
 
 def measure_variants(
     cfg: TrainConfig, arrays, placement, variants, steps: int, repeats: int
-) -> tuple[list[Measurement], float]:
+) -> tuple[list[Measurement], FirstVariant]:
     """Each variant's steady-state speed ((XLA, steps per call, precision) triples, e.g.
-    aecli.training.autotune.Candidate), and the perf_counter time the first one's first step
-    ended.
+    aecli.training.autotune.Candidate), and when the first one was built and took its first
+    step (`aecli bench`'s start-up split).
 
     Every variant is built and trained for one warm-up epoch of `steps` steps first (tracing,
     compilation); then `repeats` rounds time `steps` steps of each variant in turn, and a
@@ -63,7 +71,7 @@ def measure_variants(
     steps call each model's train function as `fit` does, on an iterator already running, so an
     epoch's start (callbacks, a new iterator) is not counted against a step."""
     hardware.clear_session()
-    models = []
+    models, built = [], []
     for jit, per_call, precision in variants:
         candidate = hardware.with_precision(placement, precision)
         keras.utils.set_random_seed(cfg.seed)
@@ -77,6 +85,7 @@ def measure_variants(
                 jit_compile=jit,
                 steps_per_execution=hardware.steps_per_execution(per_call, placement),
             )
+        built.append(time.perf_counter())
         warmup = _EpochTimer()
         model.fit(
             data.train.repeat(),
@@ -114,7 +123,7 @@ def measure_variants(
                 samples_per_second=steps * cfg.trainer.batch_size / fastest,
             )
         )
-    return measurements, models[0][2].first_step_at
+    return measurements, FirstVariant(built[0], models[0][2].first_step_at)
 
 
 def input_seconds_per_step(cfg: TrainConfig, arrays, steps: int) -> float:

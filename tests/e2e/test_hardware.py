@@ -5,6 +5,7 @@ import json
 import math
 
 import pytest
+from run_records import STARTUP_PHASES
 
 from aecli.config.run import Precision
 from aecli.training.hardware import BF16_CPU_FLAGS, cpu_identity, resolve_precision
@@ -95,6 +96,12 @@ def test_bench_reports_every_variant_and_the_measured_auto_choice_that_train_the
     assert all(v["samples_per_second"] > 0 for v in report["variants"])
     assert report["variants"][0]["ratio_to_first"] == 1.0
     assert report["seconds_to_first_step"] > 0 and 0 < report["input_share_of_step"]
+    # where the time to the first step went: every phase, from the process's start
+    split = report["startup_seconds"]
+    assert set(split) == {*STARTUP_PHASES} - {"choosing the compiled step"}
+    assert min(split.values()) >= 0
+    assert sum(split.values()) == pytest.approx(report["seconds_to_first_step"])
+    assert "time to the first training step" in result.stdout
     # the default `auto` for both: every (XLA, steps per call) candidate timed, the fastest kept
     assert report["auto_source"] == "measured now" and 0 < report["auto_ratio_to_best"] <= 1
     assert [(m["jit_compile"], m["steps_per_execution"]) for m in report["auto_measured"]] == [

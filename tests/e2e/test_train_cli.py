@@ -6,6 +6,7 @@ from pathlib import Path
 
 import keras
 import pytest
+from run_records import STARTUP_PHASES
 from tensorboard_events import read_events, scalar_series
 
 FASHION = Path("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")
@@ -88,6 +89,10 @@ def test_vae_beta_4_on_fashion_mnist_writes_metrics_events_and_networks(aecli, t
     assert [tuple(t.shape) for t in encoder.outputs] == [(None, 16), (None, 16)]
     assert tuple(decoder.outputs[0].shape) == (None, 28, 28, 1)
     assert "epoch 2/2" in result.stdout
+    # the run's log says where the time to its first step went, phase by phase
+    [log] = run.glob("*.log")
+    [startup] = [line for line in log.read_text().splitlines() if "start-up:" in line]
+    assert all(f"{phase} " in startup for phase in STARTUP_PHASES)
 
 
 def test_synthetic_circle_trains_an_mlp_vanilla_autoencoder(aecli, tmp_path):

@@ -36,6 +36,32 @@ def test_scaling_in_chunks_equals_dividing_the_gathered_pixels(monkeypatch):
     np.testing.assert_array_equal(arrays_module._scaled(values), values.astype(np.float32))
 
 
+def test_a_table_is_standardised_chunk_by_chunk_exactly_as_it_was_whole_in_float64(monkeypatch):
+    monkeypatch.setattr(arrays_module, "_CHUNK_ROWS", 7)  # rows span several chunks
+    rng = np.random.default_rng(0)
+    table = rng.normal(size=(50, 4)) * [1.0, 1e3, 1e-3, 7.0] + [0.0, 5e4, 1.0, -3.0]
+    rows = rng.permutation(50)[:23]
+    mean, std = arrays_module._standardisation(table)
+    np.testing.assert_array_equal(
+        arrays_module._scaled(table, rows, (mean, std)),
+        ((table[rows] - mean) / std).astype(np.float32),
+    )
+
+
+def test_standardising_a_float64_table_makes_no_float64_copy_of_it():
+    table = np.random.default_rng(0).normal(size=(100_000, 50))  # 40 MB
+    statistics = arrays_module._standardisation(table)
+    tracemalloc.start()
+    try:
+        split = arrays_module._scaled(table, None, statistics)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # the float32 split and one chunk's temporaries; standardising the whole table first held
+    # two more float64 copies of it
+    assert split.dtype == np.float32 and peak < table.nbytes
+
+
 def test_the_training_split_reaches_tensorflow_without_a_copy():
     x = load_arrays(_dsprites(size=500, resolution=32), seed=0).train.x
     tensor = _as_tensor(x)

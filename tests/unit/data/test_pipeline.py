@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from aecli.config.model import NoiseConfig, NoiseType
-from aecli.data.arrays import Arrays, Split
+from aecli.data.arrays import Arrays, Split, aligned_empty
 from aecli.data.pipeline import make_pipelines, shuffled_batches
 
 N, BATCH = 103, 10
@@ -56,3 +56,15 @@ def test_training_batches_pair_a_corrupted_input_with_its_clean_target():
     noisy, clean = next(iter(data.train))
     assert data.steps_per_epoch == 5
     assert np.all(clean.numpy() == 0.5) and not np.allclose(noisy.numpy(), 0.5)
+
+
+def test_validation_and_test_batches_are_read_from_the_splits_themselves_not_a_copy():
+    # a copy (from_tensor_slices of the array) held each split twice for the whole run
+    x = aligned_empty((40, 3), np.float32)
+    x[...] = 0.5
+    split = Split(x, np.zeros(40, np.int64))
+    data = make_pipelines(Arrays(split, split, split), 8, NoiseConfig(), seed=0)
+    x[0, 0] = 7.0  # a shared buffer shows the write
+    for dataset in (data.val, data.test):
+        inputs, targets = next(iter(dataset))
+        assert inputs.numpy()[0, 0] == targets.numpy()[0, 0] == 7.0

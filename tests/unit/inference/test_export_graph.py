@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from aecli.data.arrays import _scaled, _standardisation, _standardised
+from aecli.data.arrays import _scaled, _standardisation
 from aecli.inference.export import ExportRefused, _model_input, convert_to_tflite
 
 
@@ -15,7 +15,9 @@ def test_a_table_is_standardised_in_the_graph_exactly_as_training_did():
     record = {"input": "table", "columns": list("abcd"), "mean": mean.tolist(), "std": std.tolist()}
     raw = rows.astype(np.float32)  # what a client sends: the signature's input is float32
     graph = _model_input(tf.constant(raw), record, tf.float64).numpy()
-    np.testing.assert_array_equal(graph, _standardised(raw.astype(np.float64), mean, std))
+    np.testing.assert_array_equal(
+        graph, _scaled(raw.astype(np.float64), standardisation=(mean, std))
+    )
 
 
 def test_pixels_are_scaled_in_the_graph_exactly_as_training_did():
