@@ -1,21 +1,28 @@
-"""Throughput: aecli against PyTorch on the same two workloads, every variant in its own process.
+"""Throughput: aecli against PyTorch on the same workloads, every variant in its own process.
 
     python benchmarks/throughput.py [--examples 10000] [--epochs 3] [--rounds 2] [--workloads mlp]
 
-Workloads, on real Fashion-MNIST, batch 128, Adam(1e-3), BCE from logits summed over pixels:
-- MLP VAE 784-400-20-400-784 (the chapter's section 11.3 model at latent 20);
-- the chapter's mini-project-1 denoiser: conv 64-32-16 with 2x2 max-pooling, a mirror decoder
-  with upsampling, trained on Gaussian-corrupted input (sigma 0.4, fresh every batch).
+Workloads (`WORKLOADS`), Adam(1e-3), BCE from logits summed over pixels:
+- mlp: MLP VAE 784-400-20-400-784 (the chapter's section 11.3 model at latent 20), on real
+  Fashion-MNIST, batch 128;
+- conv: the chapter's mini-project-1 denoiser: conv 64-32-16 with 2x2 max-pooling, a mirror
+  decoder with upsampling, trained on Gaussian-corrupted input (sigma 0.4, fresh every batch), on
+  real Fashion-MNIST, batch 128;
+- tcvae: beta-TCVAE (beta 6, stratified q(z) estimator, N = 737,280) with Chen et al.'s MLP
+  networks (4096-1200-1200-10, ReLU; 10-1200-1200-1200-4096, tanh) on 64x64 dSprites from aecli's
+  generator, batch 2048, the published setting; its PyTorch variants run Chen et al.'s own code,
+  ported in beta_tcvae_reference.py (PyTorch eager is their step as released, diagonal fixed).
 
 Variants:
 - aecli float32 / aecli bfloat16: aecli's pipeline and model classes; XLA and steps per call as
   `auto` picks them: a short timing of every candidate, then the fastest is timed in full.
 - PyTorch eager: a plain loop over pre-loaded tensors that reads the loss every step (`.item()`,
   as a progress bar does).
-- PyTorch tuned: no per-step host read, channels_last for the convs, fused Adam, and
-  OMP_WAIT_POLICY=PASSIVE (unless set): OpenMP's spinning waits lose the cores on a shared machine.
+- PyTorch tuned: no per-step host read, channels_last for the convs, fused Adam, the reference
+  beta-TCVAE without its dead work, and OMP_WAIT_POLICY=PASSIVE (unless set): OpenMP's spinning
+  waits lose the cores on a shared machine.
 - torch.compile: the tuned loop with the loss compiled (its compilation falls in the warm-up).
-- matmul limit (MLP only): the forward and backward matmuls of the VAE alone, float32, XLA, no
+- matmul limit (mlp only): the forward and backward matmuls of the VAE alone, float32, XLA, no
   nonlinearity, loss or optimizer: what the machine can do at all for these shapes.
 
 Every variant runs in a fresh child process (its peak memory is the child's max RSS, the
@@ -33,22 +40,57 @@ import resource
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from aecli.cli import TENSORFLOW_ENVIRONMENT
 
-BATCH, LEARNING_RATE, SIGMA = 128, 1e-3, 0.4
+LEARNING_RATE, SIGMA, TCVAE_BETA = 1e-3, 0.4, 6.0
 DATA_DIR = "/usr/share/datasets/fashion-mnist"
-WORKLOADS = ("MLP VAE 784-400-20", "conv denoiser 64-32-16")
-VARIANTS = (
-    "aecli float32",
-    "aecli bfloat16",
-    "PyTorch eager",
-    "PyTorch tuned",
-    "torch.compile",
-    "matmul limit",
-)
+TORCH_VARIANTS = ("PyTorch eager", "PyTorch tuned", "torch.compile")
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One model every variant trains: `key` names it in --workloads, `quick` is (steps per epoch,
+    epochs) of the short timing that picks aecli's candidate, `variants` run it in this order."""
+
+    key: str
+    title: str
+    batch: int
+    quick: tuple[int, int]
+    variants: tuple[str, ...]
+
+
+WORKLOADS = {
+    w.key: w
+    for w in (
+        Workload(
+            "mlp",
+            "MLP VAE 784-400-20",
+            128,
+            (32, 3),
+            ("aecli float32", "aecli bfloat16", *TORCH_VARIANTS, "matmul limit"),
+        ),
+        Workload(
+            "conv",
+            "conv denoiser 64-32-16",
+            128,
+            (32, 3),
+            ("aecli float32", "aecli bfloat16", *TORCH_VARIANTS),
+        ),
+        # no bfloat16: the step is the q(z) estimate's densities, which aecli keeps in float32,
+        # more than the networks' matmuls; each step is seconds, so the short timing is short
+        Workload(
+            "tcvae",
+            "beta-TCVAE 4096-1200-1200-10, dSprites 64x64",
+            2048,
+            (8, 2),
+            ("aecli float32", *TORCH_VARIANTS),
+        ),
+    )
+}
 
 
 def read_images(examples: int, data_dir: str):
@@ -73,6 +115,24 @@ def load_images(examples: int, data_dir: str):
         ),
         seed=0,
     )
+
+
+def dsprites_images(examples: int):
+    """`examples` 64x64 dSprites images from aecli's generator (NumPy alone), float32 NHWC."""
+    from aecli.data.dsprites import generate
+
+    return generate(examples, seed=0)[0].astype("float32")
+
+
+def dsprites_arrays(examples: int):
+    """The same images as aecli's splits, all of them training (validation and test unused)."""
+    import numpy as np
+
+    from aecli.data import Arrays, Split
+
+    x = dsprites_images(examples)
+    empty = Split(x[:0], np.zeros(0, np.int64))
+    return Arrays(train=Split(x, np.zeros(len(x), np.int64)), val=empty, test=empty)
 
 
 # ---- aecli -------------------------------------------------------------------------------------
@@ -107,6 +167,27 @@ def keras_vae():
     )
 
 
+def keras_beta_tcvae():
+    """aecli's `model=beta_tcvae` at Chen et al.'s networks, beta and dataset size (the whole grid,
+    as their code estimates q(z) with len(dataset))."""
+    from aecli.config.model import Activation, BetaTCVAEConfig
+    from aecli.data.dsprites import NUM_IMAGES
+    from aecli.models import build_model
+
+    config = BetaTCVAEConfig(
+        name="beta_tcvae",
+        latent_dim=10,
+        hidden_units=[1200, 1200],
+        decoder_hidden_units=[1200, 1200, 1200],
+        decoder_activation=Activation.tanh,
+        beta=TCVAE_BETA,
+    )
+    return build_model(config, (64, 64, 1), seed=0, dataset_size=NUM_IMAGES)
+
+
+KERAS_MODELS = {"mlp": keras_vae, "conv": keras_denoiser, "tcvae": keras_beta_tcvae}
+
+
 def train_aecli(workload, arrays, epochs, precision):
     """aecli's core at `precision`: its tf.data pipeline, model class, and XLA and steps per call
     picked as `auto` does (every candidate timed briefly, the fastest kept); returns (samples/s,
@@ -122,13 +203,16 @@ def train_aecli(workload, arrays, epochs, precision):
     placement = hardware.configure(
         HardwareConfig(name="cpu", device="cpu", precision=Precision(precision))
     )
-    mlp = workload == WORKLOADS[0]
-    noise = NoiseConfig() if mlp else NoiseConfig(type=NoiseType.gaussian, level=SIGMA)
+    noise = (
+        NoiseConfig(type=NoiseType.gaussian, level=SIGMA)
+        if workload.key == "conv"
+        else NoiseConfig()
+    )
 
     def fit(jit, per_call, steps_per_epoch, epochs_):
         hardware.clear_session()
         keras.utils.set_random_seed(0)
-        model = keras_vae() if mlp else keras_denoiser()
+        model = KERAS_MODELS[workload.key]()
         model.compile(
             optimizer=build_optimizer(
                 TrainerConfig(learning_rate=LEARNING_RATE), 1, placement.mixed
@@ -136,25 +220,24 @@ def train_aecli(workload, arrays, epochs, precision):
             jit_compile=jit,
             steps_per_execution=per_call,
         )
-        data = make_pipelines(arrays, BATCH, noise, seed=0)
+        data = make_pipelines(arrays, workload.batch, noise, seed=0)
         steps = steps_per_epoch or data.steps_per_epoch
         train = data.train.repeat()
         model.fit(train, epochs=1, steps_per_epoch=steps, verbose=0)
         start = time.perf_counter()
         model.fit(train, epochs=epochs_ - 1, steps_per_epoch=steps, verbose=0)
-        return (epochs_ - 1) * steps * BATCH / (time.perf_counter() - start)
+        return (epochs_ - 1) * steps * workload.batch / (time.perf_counter() - start)
 
-    per_calls = autotune.STEPS_PER_CALL_CANDIDATES
     quick = {
-        (jit, per_call): fit(jit, per_call, 4 * max(per_calls), 3)
+        (jit, per_call): fit(jit, per_call, *workload.quick)
         for jit in (False, True)
-        for per_call in per_calls
+        for per_call in autotune.STEPS_PER_CALL_CANDIDATES
     }
     jit, per_call = max(quick, key=quick.get)
     return fit(jit, per_call, None, epochs), autotune.describe(jit, per_call)
 
 
-def matmul_limit(epochs_steps: int) -> float:
+def matmul_limit(epochs_steps: int, batch: int) -> float:
     """Samples/s of the VAE's matmuls alone: x(128x784)@784x400, h@400x40 (both Gaussian heads),
     z(128x20)@20x400, @400x784, their backward matmuls (input and weight gradients, through
     tf.GradientTape) and a plain SGD update that consumes every gradient in full (so XLA can drop
@@ -167,9 +250,9 @@ def matmul_limit(epochs_steps: int) -> float:
         tf.Variable(rng.standard_normal(s).astype(np.float32) * 0.01)
         for s in [(784, 400), (400, 40), (20, 400), (400, 784)]
     ]
-    x = tf.constant(rng.random((BATCH, 784)).astype(np.float32))
+    x = tf.constant(rng.random((batch, 784)).astype(np.float32))
     # a random upstream gradient: with a plain sum XLA turns the backward matmuls into reductions
-    target = tf.constant(rng.standard_normal((BATCH, 784)).astype(np.float32))
+    target = tf.constant(rng.standard_normal((batch, 784)).astype(np.float32))
     inner = 8
 
     @tf.function(jit_compile=True)
@@ -187,15 +270,22 @@ def matmul_limit(epochs_steps: int) -> float:
     start = time.perf_counter()
     for _ in range(calls):
         steps().numpy()
-    return calls * inner * BATCH / (time.perf_counter() - start)
+    return calls * inner * batch / (time.perf_counter() - start)
 
 
 # ---- PyTorch -----------------------------------------------------------------------------------
 
 
-def torch_model(workload):
+def torch_model(workload, variant):
     import torch
     from torch import nn
+
+    if workload.key == "tcvae":
+        from beta_tcvae_reference import ReferenceBetaTCVAE
+
+        from aecli.data.dsprites import NUM_IMAGES
+
+        return ReferenceBetaTCVAE(NUM_IMAGES, TCVAE_BETA, released=variant == "PyTorch eager")
 
     class TorchVAE(nn.Module):
         def __init__(self):
@@ -247,7 +337,7 @@ def torch_model(workload):
                 x
             )
 
-    return TorchVAE() if workload == WORKLOADS[0] else TorchDenoiser()
+    return TorchVAE() if workload.key == "mlp" else TorchDenoiser()
 
 
 def train_torch(workload, images, epochs, variant):
@@ -255,9 +345,9 @@ def train_torch(workload, images, epochs, variant):
     import torch
 
     torch.manual_seed(0)
-    model = torch_model(workload)
+    model = torch_model(workload, variant)
     tuned = variant != "PyTorch eager"
-    conv = workload != WORKLOADS[0]
+    conv = workload.key == "conv"
     x_all = torch.from_numpy(images.transpose(0, 3, 1, 2).copy())
     if tuned and conv:
         model = model.to(memory_format=torch.channels_last)
@@ -265,13 +355,14 @@ def train_torch(workload, images, epochs, variant):
     optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE, fused=tuned)
     loss_of = torch.compile(model) if variant == "torch.compile" else model
     sigma = SIGMA if conv else 0.0
-    steps = len(x_all) // BATCH
+    batch = workload.batch
+    steps = len(x_all) // batch
     seconds = 0.0
     for epoch in range(epochs):
         start = time.perf_counter()
         order = torch.randperm(len(x_all))
         for step in range(steps):
-            x = x_all[order[step * BATCH : (step + 1) * BATCH]]
+            x = x_all[order[step * batch : (step + 1) * batch]]
             x_in = (x + sigma * torch.randn_like(x)).clamp(0, 1) if sigma else x
             optimizer.zero_grad(set_to_none=True)
             loss = loss_of(x_in, x)
@@ -281,7 +372,7 @@ def train_torch(workload, images, epochs, variant):
                 loss.item()
         if epoch:
             seconds += time.perf_counter() - start
-    return (epochs - 1) * steps * BATCH / seconds, f"{torch.get_num_threads()} threads"
+    return (epochs - 1) * steps * batch / seconds, f"{torch.get_num_threads()} threads"
 
 
 # ---- the driver --------------------------------------------------------------------------------
@@ -289,22 +380,25 @@ def train_torch(workload, images, epochs, variant):
 
 def child(options) -> None:
     """One variant of one workload; prints JSON with samples/s and this process's peak RSS."""
-    variant, workload = options.variant, options.workload
+    variant, workload = options.variant, WORKLOADS[options.workload]
     # aecli trains on its training split (dataset.validation_fraction 0.1 held out): the same count
     examples = int(options.examples * 0.9)
+    dsprites = workload.key == "tcvae"
     if variant.startswith("aecli"):
         speed, note = train_aecli(
             workload,
-            load_images(options.examples, options.data_dir),
+            dsprites_arrays(examples)
+            if dsprites
+            else load_images(options.examples, options.data_dir),
             options.epochs,
             "float32" if variant.endswith("float32") else "mixed_bfloat16",
         )
     elif variant == "matmul limit":
-        speed, note = matmul_limit(options.epochs * (examples // BATCH)), "XLA, float32"
+        steps = options.epochs * (examples // workload.batch)
+        speed, note = matmul_limit(steps, workload.batch), "XLA, float32"
     else:
-        speed, note = train_torch(
-            workload, read_images(examples, options.data_dir), options.epochs, variant
-        )
+        images = dsprites_images(examples) if dsprites else read_images(examples, options.data_dir)
+        speed, note = train_torch(workload, images, options.epochs, variant)
         if os.environ.get("OMP_WAIT_POLICY"):
             note += f", OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}"
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
@@ -317,7 +411,7 @@ def run_child(options, workload, variant) -> dict:
         __file__,
         "--child",
         "--workload",
-        workload,
+        workload.key,
         "--variant",
         variant,
         "--examples",
@@ -336,14 +430,17 @@ def run_child(options, workload, variant) -> dict:
         env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     if done.returncode:
-        raise SystemExit(f"{variant} on {workload} failed:\n{done.stderr[-3000:]}")
+        raise SystemExit(f"{variant} on {workload.title} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--examples", type=int, default=10000, help="training examples of Fashion-MNIST"
+        "--examples",
+        type=int,
+        default=10000,
+        help="examples of Fashion-MNIST (of dSprites for tcvae), 90%% of them trained on",
     )
     parser.add_argument(
         "--epochs", type=int, default=3, help="epochs per variant, the first is warm-up"
@@ -355,7 +452,7 @@ def main():
     parser.add_argument(
         "--workloads",
         default="mlp,conv",
-        help="comma-separated, of mlp and conv (one workload halves the time of a round)",
+        help=f"comma-separated, of {', '.join(WORKLOADS)} (each runs every variant every round)",
     )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--workload", help=argparse.SUPPRESS)
@@ -371,24 +468,22 @@ def main():
 
     cpu = cpu_identity()
     asked = options.workloads.split(",")
-    unknown = sorted(set(asked) - {"mlp", "conv"})
+    unknown = sorted(set(asked) - set(WORKLOADS))
     if unknown:
-        parser.error(f"--workloads: unknown {', '.join(unknown)}; choose from mlp, conv")
-    chosen = [
-        workload for name, workload in zip(("mlp", "conv"), WORKLOADS, strict=True) if name in asked
-    ]
+        parser.error(
+            f"--workloads: unknown {', '.join(unknown)}; choose from {', '.join(WORKLOADS)}"
+        )
+    chosen = [workload for key, workload in WORKLOADS.items() if key in asked]
     results = {}  # (workload, variant) -> one result per round
     for _ in range(options.rounds):
         for workload in chosen:
-            for variant in VARIANTS:
-                if variant == "matmul limit" and workload != WORKLOADS[0]:
-                    continue
+            for variant in workload.variants:
                 results.setdefault((workload, variant), []).append(
                     run_child(options, workload, variant)
                 )
     flags = " ".join(flag for flag in ("avx512f", *BF16_CPU_FLAGS) if flag in cpu.flags)
     table = Table(
-        title=f"samples/s, {options.examples} Fashion-MNIST examples, batch {BATCH}, "
+        title=f"samples/s, {options.examples} examples, "
         f"{options.epochs - 1} timed epochs, {options.rounds} rounds alternating; "
         f"{cpu.model} ({os.cpu_count()} cores; {flags})"
     )
@@ -409,7 +504,7 @@ def main():
             for a, b in zip(ours, runs, strict=True)
         ]
         table.add_row(
-            workload,
+            f"{workload.title}, batch {workload.batch}",
             variant,
             " ".join(f"{r['samples_per_second']:.0f}" for r in runs),
             " ".join(f"{r:.2f}" for r in ratios),
