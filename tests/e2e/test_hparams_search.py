@@ -210,8 +210,9 @@ def _kill_9_during_trial_1(cwd, *args):
     return next((cwd / "outputs" / "train-multirun").iterdir())
 
 
-def test_summarize_rebuilds_an_optuna_search_killed_mid_study(aecli, tmp_path):
-    sweep = _kill_9_during_trial_1(tmp_path, *_SMALL_SEARCH, "hydra.sweeper.n_trials=3")
+def _summarize_rebuilds_the_killed_search(aecli, sweep):
+    """`aecli summarize` of an Optuna search killed during its second trial: the first
+    completed, the second interrupted; and a folder no sweep made is refused, untouched."""
     assert not (sweep / "multirun.yaml").exists()
     assert not (sweep / "optimization_results.yaml").exists()
     result = aecli("summarize", str(sweep))
@@ -226,7 +227,7 @@ def test_summarize_rebuilds_an_optuna_search_killed_mid_study(aecli, tmp_path):
     assert "1 of 2 runs completed" in result.stdout
 
     # a folder no sweep made is still refused, and nothing is written into it
-    run = tmp_path / "outputs" / "single"
+    run = sweep.parents[2] / "not-a-sweep"
     run.mkdir()
     refused = aecli("summarize", str(run))
     assert refused.returncode == 2 and "is not a sweep folder" in refused.stderr
@@ -236,11 +237,13 @@ def test_summarize_rebuilds_an_optuna_search_killed_mid_study(aecli, tmp_path):
 def test_a_study_kept_in_sqlite_continues_after_kill_9_and_runs_no_trial_twice(aecli, tmp_path):
     """`hydra.sweeper.storage=sqlite:///...` works (SQLAlchemy below 2 with Optuna 2.10), and
     the same command continues the study with new trials: a seeded sampler would otherwise draw
-    the killed search's trials again."""
+    the killed search's trials again. Before it continues, `aecli summarize` rebuilds the killed
+    search's summary."""
     import optuna
 
     search = [*_SMALL_SEARCH, "hydra.sweeper.storage=sqlite:///study.db"]
     killed = _kill_9_during_trial_1(tmp_path, *search, "hydra.sweeper.n_trials=3")
+    _summarize_rebuilds_the_killed_search(aecli, killed)
     result = aecli("train", *search, "hydra.sweeper.n_trials=2")
     assert result.returncode == 0, result.stderr[-3000:]
     assert "continuing the Optuna study train of sqlite:///study.db: 2 earlier trials" in (
