@@ -1,4 +1,5 @@
-"""Training speed of one config, measured: XLA on/off and steps per execution side by side.
+"""Training speed of one config, measured: XLA on/off, steps per execution and (under XLA, with
+several steps per call) the fused forms `hardware.fuse_steps` allows, side by side.
 
 Every variant is timed by aecli.training.step_timing, in turns, in one invocation: ratios against
 the first variant matter more than absolute numbers on a noisy machine.
@@ -8,7 +9,8 @@ from dataclasses import asdict
 
 from aecli.config.run import TrainConfig
 from aecli.training import hardware
-from aecli.training.autotune import choose, precisions
+from aecli.training.autotune import Candidate, choose, fused_forms, precisions
+from aecli.training.fused_steps import applies
 from aecli.training.step_timing import input_seconds_per_step, measure_variants
 
 
@@ -21,7 +23,8 @@ def run_benchmark(
     started_at: float,
     refresh: bool = False,
 ) -> dict:
-    """Every (XLA, steps per execution) variant, under each precision `auto` times, the input
+    """Every (XLA, steps per execution, fused steps) variant that can run, under each precision
+    `auto` times (fused forms: those `hardware.fuse_steps` allows), the input
     pipeline's share, time to first step, and what this configuration's `auto` settings pick
     (cached, or measured now)."""
     placement = hardware.configure(cfg.hardware)
@@ -34,10 +37,12 @@ def run_benchmark(
         arrays,
         placement,
         [
-            (jit, per_call, precision)
+            Candidate(jit, per_call, precision, fused)
             for precision in timed
             for jit in jits
             for per_call in steps_per_execution
+            for fused in fused_forms(cfg.hardware.fuse_steps)
+            if fused == "off" or applies(jit, per_call)
         ],
         steps,
         repeats,
@@ -51,8 +56,8 @@ def run_benchmark(
     as_auto = [
         m
         for m in results
-        if (m.jit_compile, m.steps_per_execution, m.precision)
-        == (auto.jit, auto.steps_per_execution, auto.precision)
+        if (m.jit_compile, m.steps_per_execution, m.precision, m.fuse_steps)
+        == (auto.jit, auto.steps_per_execution, auto.precision, auto.fused)
     ]
     return {
         "model": cfg.model.name,
@@ -68,6 +73,7 @@ def run_benchmark(
         "auto_jit_compile": auto.jit,
         "auto_steps_per_execution": auto.steps_per_execution,
         "auto_precision": auto.precision,
+        "auto_fuse_steps": auto.fused,
         "auto_source": auto.source,
         "auto_reason": auto.reason,
         "auto_detail": auto.detail,

@@ -169,7 +169,8 @@ def _data(cfg: TrainConfig, folder: RunFolder, on_data):
 
 
 def _model(cfg: TrainConfig, arrays, data, placement) -> tuple[keras.Model, autotune.StepChoice]:
-    """The model, compiled with the step `auto` chose (XLA, steps per call, precision)."""
+    """The model, compiled with the step `auto` chose (XLA, steps per call, fused steps,
+    precision)."""
     memory.refuse_model_if_over(cfg.model, arrays.input_shape)  # before autotune builds one
     step = autotune.choose(
         cfg,
@@ -192,6 +193,7 @@ def _model(cfg: TrainConfig, arrays, data, placement) -> tuple[keras.Model, auto
             jit_compile=step.jit,
             steps_per_execution=step.steps_per_execution,
         )
+        model.fuse_steps = step.fused
         init_from(model, cfg.trainer.init_from)
     return model, step
 
@@ -360,6 +362,7 @@ def _run_metrics(
         else math.nan,
         "jit_compile": step.jit,
         "steps_per_execution": step.steps_per_execution,
+        "fuse_steps": step.fused,
         "precision": step.precision,
         **evaluate(model, data.test, noisy=cfg.model.noise.type != NoiseType.none),
         **model.posterior_metrics(arrays.test.x),

@@ -1,5 +1,5 @@
 """The speed of a training step, measured: what `auto` (aecli/training/autotune.py) times to choose
-XLA, steps per call and precision, and what `aecli bench` (aecli/bench.py) reports.
+XLA, steps per call, fused steps and precision, and what `aecli bench` (aecli/bench.py) reports.
 
 Each variant trains a fresh model on the real pipeline: a warm-up epoch of `steps` steps pays for
 tracing and compilation, then `repeats` rounds time `steps` steps of every variant in turn, and
@@ -23,6 +23,7 @@ class Measurement:
     jit_compile: bool
     steps_per_execution: int
     precision: str
+    fuse_steps: str
     compile_seconds: float
     step_ms: float
     samples_per_second: float
@@ -49,8 +50,8 @@ class _EpochTimer(keras.callbacks.Callback):
 def measure_variants(
     cfg: TrainConfig, arrays, placement, variants, steps: int, repeats: int
 ) -> tuple[list[Measurement], float]:
-    """Each variant's steady-state speed ((XLA, steps per call, precision) triples, e.g.
-    aecli.training.autotune.Candidate), and the perf_counter time the first one's first step
+    """Each variant's steady-state speed (aecli.training.autotune.Candidate: XLA, steps per call,
+    precision, fused steps), and the perf_counter time the first one's first step
     ended.
 
     Every variant is built and trained for one warm-up epoch of `steps` steps first (tracing,
@@ -64,7 +65,7 @@ def measure_variants(
     epoch's start (callbacks, a new iterator) is not counted against a step."""
     hardware.clear_session()
     models = []
-    for jit, per_call, precision in variants:
+    for jit, per_call, precision, fused in variants:
         candidate = hardware.with_precision(placement, precision)
         keras.utils.set_random_seed(cfg.seed)
         data = make_pipelines(arrays, cfg.trainer.batch_size, cfg.model.noise, cfg.seed)
@@ -77,6 +78,7 @@ def measure_variants(
                 jit_compile=jit,
                 steps_per_execution=hardware.steps_per_execution(per_call, placement),
             )
+            model.fuse_steps = fused
         warmup = _EpochTimer()
         model.fit(
             data.train.repeat(),
@@ -100,7 +102,7 @@ def measure_variants(
                 model.train_function(batches)
             seconds.append(time.perf_counter() - start)
     measurements = []
-    for (jit, per_call, _), (model, _, warmup), seconds in zip(
+    for (jit, per_call, _, fused), (model, _, warmup), seconds in zip(
         variants, models, rounds, strict=True
     ):
         fastest = min(seconds)
@@ -109,6 +111,7 @@ def measure_variants(
                 jit_compile=jit,
                 steps_per_execution=per_call,
                 precision=model.dtype_policy.name,  # what the model computed in, not what was asked
+                fuse_steps=fused,
                 compile_seconds=max(0.0, warmup.seconds[0] - fastest),
                 step_ms=1000 * fastest / steps,
                 samples_per_second=steps * cfg.trainer.batch_size / fastest,

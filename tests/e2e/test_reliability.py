@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import aecli_process
 import h5py
 import keras
 import pytest
@@ -33,11 +34,11 @@ LONG_RUN = [
 
 
 def _start(run_dir: Path, *extra) -> subprocess.Popen:
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    return subprocess.Popen(
-        [sys.executable, "-m", "aecli", *LONG_RUN, *extra, f"hydra.run.dir={run_dir}"],
+    return aecli_process.start(
+        *LONG_RUN,
+        *extra,
+        f"hydra.run.dir={run_dir}",
         cwd=run_dir.parent,
-        env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
