@@ -17,6 +17,12 @@ from aecli.models import build_model
 from aecli.training import hardware
 from aecli.training.optimization import build_optimizer
 
+# A variant whose round takes this many times the fastest variant's in the same round is not timed
+# again: it cannot win, and a candidate that slows the step down many times over (a convolutional
+# step inside an XLA loop, docs/speed.md) would cost that many times its steps every round. Twice
+# as slow is within what a busy machine does to one round (see measure_variants), so not that.
+GIVE_UP_SLOWER = 4.0
+
 
 @dataclass(frozen=True)
 class Measurement:
@@ -62,7 +68,8 @@ def measure_variants(
     cases). In turns, a spell falls on every variant alike, and noise only
     ever slows a step, so the fastest round is the nearest to the variant's own speed. The timed
     steps call each model's train function as `fit` does, on an iterator already running, so an
-    epoch's start (callbacks, a new iterator) is not counted against a step."""
+    epoch's start (callbacks, a new iterator) is not counted against a step. A variant
+    GIVE_UP_SLOWER times slower than the fastest in a round sits out the rounds after it."""
     hardware.clear_session()
     models = []
     for jit, per_call, precision, fused in variants:
@@ -94,13 +101,17 @@ def measure_variants(
         models.append((model, batches, warmup))
     hardware.with_precision(placement, placement.precision)
     rounds = [[] for _ in models]  # seconds per round, per variant
+    timed = set(range(len(models)))
     for _ in range(repeats):
-        for (model, batches, _warmup), seconds in zip(models, rounds, strict=True):
+        for index in sorted(timed):
+            model, batches, _warmup = models[index]
             calls = steps // model.steps_per_execution
             start = time.perf_counter()
             for _call in range(calls):
                 model.train_function(batches)
-            seconds.append(time.perf_counter() - start)
+            rounds[index].append(time.perf_counter() - start)
+        fastest = min(rounds[index][-1] for index in timed)
+        timed = {index for index in timed if rounds[index][-1] <= GIVE_UP_SLOWER * fastest}
     measurements = []
     for (jit, per_call, _, fused), (model, _, warmup), seconds in zip(
         variants, models, rounds, strict=True

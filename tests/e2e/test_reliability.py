@@ -396,7 +396,11 @@ def test_the_divergence_step_is_the_same_whatever_steps_per_execution(aecli, tmp
         "trainer.epochs=2",
     ]
     one = aecli(
-        "train", *diverging, "trainer.steps_per_execution=1", f"hydra.run.dir={tmp_path / 'a'}"
+        "train",
+        *diverging,
+        "trainer.steps_per_execution=1",
+        "hardware.fuse_steps=auto",  # a --train-override forcing fused steps: none in one a call
+        f"hydra.run.dir={tmp_path / 'a'}",
     )
     four = aecli(
         "train", *diverging, "trainer.steps_per_execution=4", f"hydra.run.dir={tmp_path / 'b'}"
