@@ -7,7 +7,7 @@ the first variant matter more than absolute numbers on a noisy machine.
 
 from dataclasses import asdict
 
-from aecli.config.run import TrainConfig
+from aecli.config.run import FuseSteps, TrainConfig
 from aecli.training import hardware
 from aecli.training.autotune import Candidate, choose, fused_forms, precisions
 from aecli.training.fused_steps import applies
@@ -24,7 +24,8 @@ def run_benchmark(
     refresh: bool = False,
 ) -> dict:
     """Every (XLA, steps per execution, fused steps) variant that can run, under each precision
-    `auto` times (fused forms: those `hardware.fuse_steps` allows), the input
+    `auto` times (Keras' loop of steps always, and the fused forms `hardware.fuse_steps` allows,
+    so that a fused form is timed against it), the input
     pipeline's share, time to first step, and what this configuration's `auto` settings pick
     (cached, or measured now)."""
     placement = hardware.configure(cfg.hardware)
@@ -32,6 +33,7 @@ def run_benchmark(
     if hardware.plain_steps_only(placement):  # only the one variant such a run trains with
         jits, steps_per_execution = (False,), [1]
     timed = precisions(cfg, placement)
+    forms = dict.fromkeys((FuseSteps.off.value, *fused_forms(cfg.hardware.fuse_steps)))
     results, first_step = measure_variants(
         cfg,
         arrays,
@@ -41,8 +43,8 @@ def run_benchmark(
             for precision in timed
             for jit in jits
             for per_call in steps_per_execution
-            for fused in fused_forms(cfg.hardware.fuse_steps)
-            if fused == "off" or applies(jit, per_call)
+            for fused in forms
+            if fused == FuseSteps.off.value or applies(jit, per_call)
         ],
         steps,
         repeats,

@@ -13,17 +13,16 @@ import pytest
 from aecli.cli import COMMANDS
 from aecli.errors import UserError
 
-# overrides every `aecli train` a test starts runs with, from pytest's --train-override
-# (tests/conftest.py), where the test sets no value of its own for the key: to run a suite again
-# under another setting, e.g. the fault suite with the steps of a call fused into one XLA program
+# overrides every `aecli train` a test starts runs with, after (so over) its own, from pytest's
+# --train-override (tests/conftest.py): to run a suite again under another setting, e.g. the
+# fault suite with the steps of a call fused into one XLA program
 TRAIN_OVERRIDES: list[str] = []
 
 
 def _command(args) -> list[str]:
     args = [str(arg) for arg in args]
     if args[:1] == ["train"]:
-        own = {arg.partition("=")[0] for arg in args}
-        args += [o for o in TRAIN_OVERRIDES if o.partition("=")[0] not in own]
+        args += TRAIN_OVERRIDES
     return [sys.executable, "-m", "aecli", *args]
 
 

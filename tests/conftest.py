@@ -16,8 +16,8 @@ def pytest_addoption(parser):
         "--train-override",
         action="append",
         default=[],
-        help="a Hydra override added to every `aecli train` the tests start, where the test "
-        "sets no value of its own for the key (repeatable), e.g. "
+        help="a Hydra override added after the test's own to every `aecli train` the tests "
+        "start (repeatable), e.g. "
         "the fault suite with fused steps: --train-override=hardware.fuse_steps=loop "
         "--train-override=hardware.jit_compile=on --train-override=trainer.steps_per_execution=2 "
         "--train-override=trainer.batch_size=19 (debug=tiny's 216 examples: 11 steps, six calls "
