@@ -1,4 +1,5 @@
-"""Training speed of one config, measured: XLA on/off and steps per execution side by side.
+"""Training speed of one config, measured: XLA on/off, steps per execution and (under XLA, with
+several steps per call) the fused forms `hardware.fuse_steps` allows, side by side.
 
 Every variant is timed by aecli.training.step_timing, in turns, in one invocation: ratios against
 the first variant matter more than absolute numbers on a noisy machine.
@@ -6,9 +7,10 @@ the first variant matter more than absolute numbers on a noisy machine.
 
 from dataclasses import asdict
 
-from aecli.config.run import TrainConfig
+from aecli.config.run import FuseSteps, TrainConfig
 from aecli.training import hardware
-from aecli.training.autotune import choose, precisions
+from aecli.training.autotune import Candidate, choose, fused_forms, precisions
+from aecli.training.fused_steps import applies
 from aecli.training.startup import FIRST_STEP, clock
 from aecli.training.step_timing import input_seconds_per_step, measure_variants
 
@@ -21,24 +23,29 @@ def run_benchmark(
     steps_per_execution: list[int],
     refresh: bool = False,
 ) -> dict:
-    """Every (XLA, steps per execution) variant, under each precision `auto` times, the input
-    pipeline's share, time to first step and where it went (aecli.training.startup), and what
-    this configuration's `auto` settings pick (cached, or measured now)."""
+    """Every (XLA, steps per execution, fused steps) variant that can run, under each precision
+    `auto` times (Keras' loop of steps always, and the fused forms `hardware.fuse_steps` allows,
+    so that a fused form is timed against it), the input pipeline's share, time to first step
+    and where it went (aecli.training.startup), and what this configuration's `auto` settings
+    pick (cached, or measured now)."""
     placement = hardware.configure(cfg.hardware)
     clock.mark("start-up")
     jits = (False, True)
     if hardware.plain_steps_only(placement):  # only the one variant such a run trains with
         jits, steps_per_execution = (False,), [1]
     timed = precisions(cfg, placement)
+    forms = dict.fromkeys((FuseSteps.off.value, *fused_forms(cfg.hardware.fuse_steps)))
     results, first = measure_variants(
         cfg,
         arrays,
         placement,
         [
-            (jit, per_call, precision)
+            Candidate(jit, per_call, precision, fused)
             for precision in timed
             for jit in jits
             for per_call in steps_per_execution
+            for fused in forms
+            if fused == FuseSteps.off.value or applies(jit, per_call)
         ],
         steps,
         repeats,
@@ -55,8 +62,8 @@ def run_benchmark(
     as_auto = [
         m
         for m in results
-        if (m.jit_compile, m.steps_per_execution, m.precision)
-        == (auto.jit, auto.steps_per_execution, auto.precision)
+        if (m.jit_compile, m.steps_per_execution, m.precision, m.fuse_steps)
+        == (auto.jit, auto.steps_per_execution, auto.precision, auto.fused)
     ]
     return {
         "model": cfg.model.name,
@@ -74,6 +81,7 @@ def run_benchmark(
         "auto_jit_compile": auto.jit,
         "auto_steps_per_execution": auto.steps_per_execution,
         "auto_precision": auto.precision,
+        "auto_fuse_steps": auto.fused,
         "auto_source": auto.source,
         "auto_reason": auto.reason,
         "auto_detail": auto.detail,

@@ -173,7 +173,8 @@ def _data(cfg: TrainConfig, folder: RunFolder, on_data):
 
 
 def _step(cfg: TrainConfig, arrays, data, placement) -> autotune.StepChoice:
-    """XLA, steps per call and precision: as set, cached, or measured now (`auto`)."""
+    """XLA, steps per call, fused steps and precision: as set, cached, or measured now
+    (`auto`)."""
     memory.refuse_model_if_over(cfg.model, arrays.input_shape)  # before autotune builds one
     step = autotune.choose(
         cfg,
@@ -201,6 +202,7 @@ def _model(cfg: TrainConfig, arrays, data, placement, step: autotune.StepChoice)
             jit_compile=step.jit,
             steps_per_execution=step.steps_per_execution,
         )
+        model.fuse_steps = step.fused
         init_from(model, cfg.trainer.init_from)
     return model
 
@@ -377,6 +379,7 @@ def _run_metrics(
         else math.nan,
         "jit_compile": step.jit,
         "steps_per_execution": step.steps_per_execution,
+        "fuse_steps": step.fused,
         "precision": step.precision,
         **evaluate(model, data.test, noisy=cfg.model.noise.type != NoiseType.none),
         **model.posterior_metrics(arrays.test.x),

@@ -13,6 +13,18 @@ import pytest
 from aecli.cli import COMMANDS
 from aecli.errors import UserError
 
+# overrides every `aecli train` a test starts runs with, after (so over) its own, from pytest's
+# --train-override (tests/conftest.py): to run a suite again under another setting, e.g. the
+# fault suite with the steps of a call fused into one XLA program
+TRAIN_OVERRIDES: list[str] = []
+
+
+def _command(args) -> list[str]:
+    args = [str(arg) for arg in args]
+    if args[:1] == ["train"]:
+        args += TRAIN_OVERRIDES
+    return [sys.executable, "-m", "aecli", *args]
+
 
 def environment(env: dict | None = None) -> dict:
     """os.environ as a command sees it in CI; `env` adds variables, and a None value removes one
@@ -33,7 +45,7 @@ def environment(env: dict | None = None) -> dict:
 def run(*args, cwd, timeout=600, env=None) -> subprocess.CompletedProcess:
     """`python -m aecli ARGS` in `cwd`, to its end; stdout and stderr captured as text."""
     return subprocess.run(
-        [sys.executable, "-m", "aecli", *map(str, args)],
+        _command(args),
         cwd=cwd,
         env=environment(env),
         capture_output=True,
@@ -44,9 +56,7 @@ def run(*args, cwd, timeout=600, env=None) -> subprocess.CompletedProcess:
 
 def start(*args, cwd, env=None, **popen) -> subprocess.Popen:
     """`python -m aecli ARGS` in `cwd`, left running: for a test that signals or kills it."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "aecli", *map(str, args)], cwd=cwd, env=environment(env), **popen
-    )
+    return subprocess.Popen(_command(args), cwd=cwd, env=environment(env), **popen)
 
 
 def refusal(command: str, *args, exit_code: int = 2) -> UserError:

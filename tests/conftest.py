@@ -11,6 +11,24 @@ from aecli.config.store import CONF_DIR, register
 REPO = Path(__file__).resolve().parents[1]
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--train-override",
+        action="append",
+        default=[],
+        help="a Hydra override added after the test's own to every `aecli train` the tests "
+        "start (repeatable), e.g. "
+        "the fault suite with fused steps: --train-override=hardware.fuse_steps=loop "
+        "--train-override=hardware.jit_compile=on --train-override=trainer.steps_per_execution=2 "
+        "--train-override=trainer.batch_size=19 (debug=tiny's 216 examples: 11 steps, six calls "
+        "an epoch as with one step a call, the last of them partial)",
+    )
+
+
+def pytest_configure(config):
+    aecli_process.TRAIN_OVERRIDES[:] = config.getoption("train_override")
+
+
 @pytest.fixture
 def compose_train():
     """Compose conf/train.yaml with overrides, as `aecli train` would, with paths pinned to tmp."""

@@ -22,7 +22,8 @@ def _arguments(args):
     parser = argparse.ArgumentParser(
         prog="aecli bench",
         description="Train the configured model with XLA off and on and several steps per "
-        "execution (and, under `hardware=mixed` on a CPU with AMX or AVX512_BF16, in bfloat16 "
+        "execution, their steps fused into one XLA program where `hardware.fuse_steps` allows "
+        "(and, under `hardware=mixed` on a CPU with AMX or AVX512_BF16, in bfloat16 "
         "and float32), timed in turns, and report samples/s (writes bench.json). Overrides are "
         "Hydra's, as for `aecli train`, e.g. "
         "`aecli bench model=conv_denoising dataset.limit=8192`.",
@@ -54,7 +55,16 @@ def _table(report: dict) -> Table:
         title=f"{report['model']} ({report['architecture']}) on {report['dataset']}, "
         f"{report['hardware']} {report['precision']}, batch {report['batch_size']}"
     )
-    columns = ("precision", "XLA", "steps/call", "compile s", "step ms", "samples/s", "ratio")
+    columns = (
+        "precision",
+        "XLA",
+        "steps/call",
+        "fused",
+        "compile s",
+        "step ms",
+        "samples/s",
+        "ratio",
+    )
     for column in columns:
         table.add_column(column, justify="right")
     for v in report["variants"]:
@@ -62,6 +72,7 @@ def _table(report: dict) -> Table:
             v["precision"],
             "on" if v["jit_compile"] else "off",
             str(v["steps_per_execution"]),
+            v["fuse_steps"],
             f"{v['compile_seconds']:.2f}",
             f"{v['step_ms']:.2f}",
             f"{v['samples_per_second']:.0f}",

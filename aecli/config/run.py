@@ -52,6 +52,18 @@ class JitCompile(str, Enum):
     off = "off"
 
 
+class FuseSteps(str, Enum):
+    """How the steps of one call run under XLA (aecli/training/fused_steps.py): Keras' loop of one
+    XLA launch a step (`off`), all in one XLA program as a while loop (`loop`) or written out
+    (`unrolled`), or `auto`: those that apply are timed with the other candidates
+    (aecli/training/autotune.py)."""
+
+    auto = "auto"
+    off = "off"
+    loop = "loop"
+    unrolled = "unrolled"
+
+
 @dataclass
 class HardwareConfig:
     """Device, numeric precision and compilation.
@@ -64,6 +76,9 @@ class HardwareConfig:
                whichever is measured faster (aecli/training/autotune.py); bfloat16 on GPUs of
                compute capability >= 8.0, float16 on older GPUs, float32 on other CPUs.
     jit_compile: XLA on | off | auto.
+    fuse_steps: the steps of one call in one XLA program: off | loop | unrolled | auto (timed
+                where XLA is on and a call has several steps). loop or unrolled needs XLA and
+                several steps per call, and forces both where they are left to auto.
     strategy: none | mirrored (tf.distribute.MirroredStrategy over the local devices) | multi_worker
               (MultiWorkerMirroredStrategy, cluster from the TF_CONFIG environment variable).
     cpu_devices: split the CPU into this many logical devices (device=cpu), so the mirrored
@@ -75,6 +90,7 @@ class HardwareConfig:
     device: str = "auto"
     precision: Precision = Precision.float32
     jit_compile: JitCompile = JitCompile.auto
+    fuse_steps: FuseSteps = FuseSteps.auto
     strategy: Strategy = Strategy.none
     cpu_devices: int = 1
     intra_op_threads: int = 0
@@ -87,6 +103,12 @@ class HardwareConfig:
             self.device,
             "one of cpu, gpu, auto",
         )
+        require(
+            self.jit_compile != JitCompile.off or not self.fused,
+            "hardware.fuse_steps",
+            self.fuse_steps.value,
+            "off or auto with hardware.jit_compile=off (fused steps are one XLA program)",
+        )
         require(self.cpu_devices >= 1, "hardware.cpu_devices", self.cpu_devices, "an integer >= 1")
         require(
             self.intra_op_threads >= 0, "hardware.intra_op_threads", self.intra_op_threads, ">= 0"
@@ -94,6 +116,11 @@ class HardwareConfig:
         require(
             self.inter_op_threads >= 0, "hardware.inter_op_threads", self.inter_op_threads, ">= 0"
         )
+
+    @property
+    def fused(self) -> bool:
+        """Whether fused steps are asked for (loop or unrolled), not merely allowed (auto)."""
+        return self.fuse_steps in (FuseSteps.loop, FuseSteps.unrolled)
 
 
 class OptimizerName(str, Enum):
@@ -328,6 +355,13 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         require_seed("seed", self.seed)
+        require(
+            not self.hardware.fused or self.trainer.steps_per_execution != 1,
+            "hardware.fuse_steps",
+            self.hardware.fuse_steps.value,
+            "off or auto with trainer.steps_per_execution=1 (there is one step to a call, "
+            "nothing to fuse)",
+        )
         if self.beta is None:
             return
         if not self.model.variational:

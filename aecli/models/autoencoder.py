@@ -9,6 +9,7 @@ from keras import ops
 from aecli.config.model import Likelihood
 from aecli.models import losses
 from aecli.models.networks import build_decoder, build_encoder
+from aecli.training import fused_steps
 
 
 class Autoencoder(keras.Model):
@@ -20,6 +21,9 @@ class Autoencoder(keras.Model):
     """
 
     loss_names = ("loss", "recon")
+    # how the steps of one call run where they can be fused (aecli/training/fused_steps.py):
+    # "off" (Keras' loop, one XLA launch a step), "loop" or "unrolled"; set after compile
+    fuse_steps = "off"
     # the code's activation: sigmoid for the families whose penalties read it as a firing rate
     code_activation = None
 
@@ -187,6 +191,16 @@ class Autoencoder(keras.Model):
         """Each loss term, averaged over the batch; "loss" is what the optimizer minimises."""
         recon = ops.mean(self.reconstruction_nll(x_clean, self(x_in, training=training)))
         return {"loss": recon, "recon": recon}
+
+    def make_train_function(self, force=False):
+        """Keras' train function, or the fused one where `fuse_steps` asks for it and applies."""
+        if self.fuse_steps == "off" or not fused_steps.applies(
+            bool(self.jit_compile), self.steps_per_execution
+        ):
+            return super().make_train_function(force)
+        if self.train_function is None or force:
+            self.train_function = fused_steps.train_function(self, self.fuse_steps)
+        return self.train_function
 
     def train_step(self, data):
         x_in, x_clean = data

@@ -41,6 +41,7 @@ _RUN_FACTS = (
     "tags",
     "jit_compile",
     "steps_per_execution",
+    "fuse_steps",
     "precision",
 )
 

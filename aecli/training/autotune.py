@@ -11,6 +11,10 @@ remembers it in `step_choices.json` in the user's cache folder, keyed by everyth
 the answer; later runs of that configuration reuse it for free. `aecli bench --refresh` measures
 again.
 
+`hardware.fuse_steps=auto` adds, where XLA is on and a call has several steps, the same call with
+its steps in one XLA program (aecli/training/fused_steps.py, as a loop or unrolled): it speeds
+some models up and slows others down many times over (docs/speed.md), so it is measured too.
+
 `hardware=mixed` (precision mixed_auto) on a CPU that computes bfloat16 natively adds float32 to
 the candidates: such a CPU has the instructions, yet bfloat16 is not faster for every model (on
 one such CPU it sped the convolutional denoiser up and slowed the MLP VAE's matmuls down;
@@ -30,14 +34,15 @@ from pathlib import Path
 from typing import NamedTuple
 
 from aecli.config.model import Architecture
-from aecli.config.run import AUTO, JitCompile, Precision, TrainConfig
+from aecli.config.run import AUTO, FuseSteps, JitCompile, Precision, TrainConfig
 from aecli.rundir.atomic import write_json
+from aecli.training import fused_steps
 
 log = logging.getLogger(__name__)
 
 CACHE_FILE = "step_choices.json"
-# 2: every choice carries its precision
-CACHE_VERSION = 2
+# 2: every choice carries its precision; 3: and whether its steps are fused (fuse_steps)
+CACHE_VERSION = 3
 # `trainer.steps_per_execution=auto` picks among these; a run too short to measure uses the last.
 STEPS_PER_CALL_CANDIDATES = (1, 8)
 MEASURE_STEPS = 16
@@ -50,11 +55,13 @@ MAX_SHARE_MEASURING = 0.1
 
 
 class Candidate(NamedTuple):
-    """XLA on; steps per compiled call; dtype policy."""
+    """XLA on; steps per compiled call; dtype policy; how the call's steps run (FuseSteps' off,
+    loop or unrolled)."""
 
     jit: bool
     per_call: int
     precision: str
+    fused: str = FuseSteps.off.value
 
 
 # samples/s of the configured run under each candidate, measured together
@@ -64,23 +71,33 @@ Timer = Callable[[list[Candidate]], list[float]]
 @dataclass(frozen=True)
 class StepChoice:
     """jit: XLA on; steps_per_execution: train steps per compiled call; precision: the dtype policy
-    to train under; source: setting | mirrored | cached | measured now | short run; reason: one
+    to train under; fused: off, or how the call's steps run in one XLA program (loop, unrolled);
+    source: setting | mirrored | cached | measured now | short run; reason: one
     line for the terminal; detail: the measured figures and where they are cached, for the log and
     `aecli bench`; measured: one {"jit_compile", "steps_per_execution", "precision",
-    "samples_per_second"} per candidate timed (now or when the choice was cached)."""
+    "fuse_steps", "samples_per_second"} per candidate timed (now or when the choice was cached)."""
 
     jit: bool
     steps_per_execution: int
     precision: str
+    fused: str
     source: str
     reason: str
     measured: list = field(default_factory=list)
     detail: str = ""
 
 
-def describe(jit: bool, per_call: int, precision: str | None = None) -> str:
-    """'XLA on, 8 steps per call', preceded by the precision where it was a candidate."""
+FUSED_WORDS = {"loop": "fused in an XLA loop", "unrolled": "fused unrolled"}
+
+
+def describe(
+    jit: bool, per_call: int, precision: str | None = None, fused: str = FuseSteps.off.value
+) -> str:
+    """'XLA on, 8 steps per call', then how they are fused where they are ('fused in an XLA
+    loop'), preceded by the precision where it was a candidate."""
     step = f"XLA {'on' if jit else 'off'}, {per_call} step{'s' * (per_call > 1)} per call"
+    if fused in FUSED_WORDS:
+        step += f", {FUSED_WORDS[fused]}"
     return f"precision {precision}, {step}" if precision else step
 
 
@@ -117,6 +134,7 @@ def config_key(cfg: TrainConfig, input_shape, placement) -> dict:
         "noise": model.noise.type.value,
         "batch_size": cfg.trainer.batch_size,
         "jit_compile": cfg.hardware.jit_compile.value,
+        "fuse_steps": cfg.hardware.fuse_steps.value,
         "steps_per_execution": cfg.trainer.steps_per_execution,
         "precision": "/".join(precisions(cfg, placement)),
         "device": _device_name(placement),
@@ -171,8 +189,17 @@ def precisions(cfg: TrainConfig, placement) -> tuple[str, ...]:
     return (placement.precision,)
 
 
+def fused_forms(setting: FuseSteps) -> tuple[str, ...]:
+    """How the steps of a call may run under `hardware.fuse_steps`: Keras' loop (off) and, under
+    auto, each fused form; only the form asked for where one is."""
+    if setting == FuseSteps.auto:
+        return (FuseSteps.off.value, *fused_steps.FORMS)
+    return (setting.value,)
+
+
 def candidates(cfg: TrainConfig, placement) -> list[Candidate]:
-    """The variants to time: every combination of what is left to `auto`."""
+    """The variants to time: every combination of what is left to `auto` that can run (fused
+    steps need XLA and several steps per call, so asking for them rules out the rest)."""
     jits = (
         (False, True)
         if cfg.hardware.jit_compile == JitCompile.auto
@@ -184,10 +211,12 @@ def candidates(cfg: TrainConfig, placement) -> list[Candidate]:
         else (cfg.trainer.steps_per_execution,)
     )
     return [
-        Candidate(jit, per_call, precision)
+        Candidate(jit, per_call, precision, fused)
         for precision in precisions(cfg, placement)
         for jit in jits
         for per_call in per_calls
+        for fused in fused_forms(cfg.hardware.fuse_steps)
+        if fused == FuseSteps.off.value or fused_steps.applies(jit, per_call)
     ]
 
 
@@ -221,7 +250,8 @@ def choose(
     options = candidates(cfg, placement)
     settings = (
         f"hardware.jit_compile={cfg.hardware.jit_compile.value}, "
-        f"trainer.steps_per_execution={cfg.trainer.steps_per_execution}"
+        f"trainer.steps_per_execution={cfg.trainer.steps_per_execution}, "
+        f"hardware.fuse_steps={cfg.hardware.fuse_steps.value}"
     )
     first = options[0]  # XLA off where it is left to auto, the fewest steps per call, the policy
     from aecli.training import hardware
@@ -229,16 +259,23 @@ def choose(
     if hardware.plain_steps_only(placement):
         if cfg.hardware.jit_compile == JitCompile.on:
             log.warning("hardware.jit_compile=on is not supported with several replicas; using off")
+        if cfg.hardware.fused:
+            log.warning("hardware.fuse_steps is not supported with several replicas; using off")
         per_call = hardware.steps_per_execution(first.per_call, placement)
         return StepChoice(
             False,
             per_call,
             first.precision,
+            FuseSteps.off.value,
             "mirrored",
             f"{describe(False, per_call)}: {hardware.PLAIN_STEPS_REASON}, so neither is measured",
         )
     if len(options) == 1:
-        return StepChoice(*first, "setting", f"{describe(first.jit, first.per_call)}: {settings}")
+        return StepChoice(
+            *first,
+            "setting",
+            f"{describe(first.jit, first.per_call, fused=first.fused)}: {settings}",
+        )
     key = config_key(cfg, input_shape, placement)
     path = cache_dir() / CACHE_FILE
     cached = load_choices(path).get(key_id(key))
@@ -247,6 +284,7 @@ def choose(
             cached["jit_compile"],
             cached["steps_per_execution"],
             cached["precision"],
+            cached["fuse_steps"],
             "cached",
             "",
             cached["measured"],
@@ -255,17 +293,20 @@ def choose(
     if not refresh and planned_steps is not None:
         cost = measuring_steps(options)
         if cost > MAX_SHARE_MEASURING * planned_steps:
-            # XLA off where auto (no compilation), the most steps per call, the policy in force
-            jit, per_call = first.jit, options[-1].per_call
+            # XLA off where auto (no compilation), so steps unfused unless asked for; the most
+            # steps per call; the policy in force
+            jit, per_call, fused = first.jit, options[-1].per_call, first.fused
             return StepChoice(
                 jit,
                 per_call,
                 first.precision,
+                fused,
                 "short run",
-                f"{describe(jit, per_call)}, not measured: timing the {len(options)} candidates "
-                f"trains {cost} steps, over {MAX_SHARE_MEASURING:.0%} of this run's "
-                f"{planned_steps}; a run of {math.ceil(cost / MAX_SHARE_MEASURING):,} steps or "
-                "more, or `aecli bench`, measures once and caches the fastest",
+                f"{describe(jit, per_call, fused=fused)}, not measured: timing the "
+                f"{len(options)} candidates trains {cost} steps, over "
+                f"{MAX_SHARE_MEASURING:.0%} of this run's {planned_steps}; a run of "
+                f"{math.ceil(cost / MAX_SHARE_MEASURING):,} steps or more, or `aecli bench`, "
+                "measures once and caches the fastest",
             )
     timer = timer or _step_timer(cfg, arrays, placement)
     measured = [
@@ -273,9 +314,10 @@ def choose(
             "jit_compile": jit,
             "steps_per_execution": per_call,
             "precision": precision,
+            "fuse_steps": fused,
             "samples_per_second": speed,
         }
-        for (jit, per_call, precision), speed in zip(options, timer(options), strict=True)
+        for (jit, per_call, precision, fused), speed in zip(options, timer(options), strict=True)
     ]
     best = max(measured, key=lambda m: m["samples_per_second"])
     _remember(
@@ -286,6 +328,7 @@ def choose(
             "jit_compile": best["jit_compile"],
             "steps_per_execution": best["steps_per_execution"],
             "precision": best["precision"],
+            "fuse_steps": best["fuse_steps"],
             "measured": measured,
             "measured_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         },
@@ -294,6 +337,7 @@ def choose(
         best["jit_compile"],
         best["steps_per_execution"],
         best["precision"],
+        best["fuse_steps"],
         "measured now",
         "",
         measured,
@@ -305,14 +349,20 @@ def _explained(choice: StepChoice, when: str, path: Path) -> StepChoice:
     """The choice with its reason and detail; precisions named where more than one was timed."""
     several = len({m["precision"] for m in choice.measured}) > 1
     speeds = "; ".join(
-        describe(m["jit_compile"], m["steps_per_execution"], m["precision"] if several else None)
+        describe(
+            m["jit_compile"],
+            m["steps_per_execution"],
+            m["precision"] if several else None,
+            m["fuse_steps"],
+        )
         + f": {m['samples_per_second']:,.0f}"
         for m in choice.measured
     )
     shown = choice.precision if several else None
     return replace(
         choice,
-        reason=f"{describe(choice.jit, choice.steps_per_execution, shown)}: the fastest of "
+        reason=f"{describe(choice.jit, choice.steps_per_execution, shown, choice.fused)}: the "
+        "fastest of "
         f"{len(choice.measured)} candidates {when}",
         detail=f"samples/s measured: {speeds}; cached in {path}",
     )

@@ -1,5 +1,5 @@
 """The speed of a training step, measured: what `auto` (aecli/training/autotune.py) times to choose
-XLA, steps per call and precision, and what `aecli bench` (aecli/bench.py) reports.
+XLA, steps per call, fused steps and precision, and what `aecli bench` (aecli/bench.py) reports.
 
 Each variant trains a fresh model on the real pipeline: a warm-up epoch of `steps` steps pays for
 tracing and compilation, then `repeats` rounds time `steps` steps of every variant in turn, and
@@ -18,12 +18,19 @@ from aecli.models import build_model
 from aecli.training import hardware
 from aecli.training.optimization import build_optimizer
 
+# A variant whose round takes this many times the fastest variant's in the same round is not timed
+# again: it cannot win, and a candidate that slows the step down many times over (a convolutional
+# step inside an XLA loop, docs/speed.md) would cost that many times its steps every round. Twice
+# as slow is within what a busy machine does to one round (see measure_variants), so not that.
+GIVE_UP_SLOWER = 4.0
+
 
 @dataclass(frozen=True)
 class Measurement:
     jit_compile: bool
     steps_per_execution: int
     precision: str
+    fuse_steps: str
     compile_seconds: float
     step_ms: float
     samples_per_second: float
@@ -57,9 +64,9 @@ class _EpochTimer(keras.callbacks.Callback):
 def measure_variants(
     cfg: TrainConfig, arrays, placement, variants, steps: int, repeats: int
 ) -> tuple[list[Measurement], FirstVariant]:
-    """Each variant's steady-state speed ((XLA, steps per call, precision) triples, e.g.
-    aecli.training.autotune.Candidate), and when the first one was built and took its first
-    step (`aecli bench`'s start-up split).
+    """Each variant's steady-state speed (aecli.training.autotune.Candidate: XLA, steps per call,
+    precision, fused steps), and when the first one was built and took its first step (`aecli
+    bench`'s start-up split).
 
     Every variant is built and trained for one warm-up epoch of `steps` steps first (tracing,
     compilation); then `repeats` rounds time `steps` steps of each variant in turn, and a
@@ -69,10 +76,11 @@ def measure_variants(
     cases). In turns, a spell falls on every variant alike, and noise only
     ever slows a step, so the fastest round is the nearest to the variant's own speed. The timed
     steps call each model's train function as `fit` does, on an iterator already running, so an
-    epoch's start (callbacks, a new iterator) is not counted against a step."""
+    epoch's start (callbacks, a new iterator) is not counted against a step. A variant
+    GIVE_UP_SLOWER times slower than the fastest in a round sits out the rounds after it."""
     hardware.clear_session()
     models, built = [], []
-    for jit, per_call, precision in variants:
+    for jit, per_call, precision, fused in variants:
         candidate = hardware.with_precision(placement, precision)
         keras.utils.set_random_seed(cfg.seed)
         data = make_pipelines(arrays, cfg.trainer.batch_size, cfg.model.noise, cfg.seed)
@@ -85,6 +93,7 @@ def measure_variants(
                 jit_compile=jit,
                 steps_per_execution=hardware.steps_per_execution(per_call, placement),
             )
+            model.fuse_steps = fused
         built.append(time.perf_counter())
         warmup = _EpochTimer()
         model.fit(
@@ -101,15 +110,19 @@ def measure_variants(
         models.append((model, batches, warmup))
     hardware.with_precision(placement, placement.precision)
     rounds = [[] for _ in models]  # seconds per round, per variant
+    timed = set(range(len(models)))
     for _ in range(repeats):
-        for (model, batches, _warmup), seconds in zip(models, rounds, strict=True):
+        for index in sorted(timed):
+            model, batches, _warmup = models[index]
             calls = steps // model.steps_per_execution
             start = time.perf_counter()
             for _call in range(calls):
                 model.train_function(batches)
-            seconds.append(time.perf_counter() - start)
+            rounds[index].append(time.perf_counter() - start)
+        fastest = min(rounds[index][-1] for index in timed)
+        timed = {index for index in timed if rounds[index][-1] <= GIVE_UP_SLOWER * fastest}
     measurements = []
-    for (jit, per_call, _), (model, _, warmup), seconds in zip(
+    for (jit, per_call, _, fused), (model, _, warmup), seconds in zip(
         variants, models, rounds, strict=True
     ):
         fastest = min(seconds)
@@ -118,6 +131,7 @@ def measure_variants(
                 jit_compile=jit,
                 steps_per_execution=per_call,
                 precision=model.dtype_policy.name,  # what the model computed in, not what was asked
+                fuse_steps=fused,
                 compile_seconds=max(0.0, warmup.seconds[0] - fastest),
                 step_ms=1000 * fastest / steps,
                 samples_per_second=steps * cfg.trainer.batch_size / fastest,

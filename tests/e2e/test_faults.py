@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from aecli.config.validate import load_run_config
 from aecli.rundir.listing import read_run
 
 TINY = ["debug=tiny", "trainer.epochs=4"]
@@ -95,7 +96,8 @@ def _assert_finished_as_if_never_stopped(run_dir: Path):
     status, metrics = _status(run_dir), json.loads((run_dir / "metrics.json").read_text())
     assert status["status"] == "completed" and status["epochs_completed"] == EPOCHS
     assert metrics["epochs_completed"] == EPOCHS
-    steps_per_epoch = metrics["train_examples"] // 32
+    # the batch the run trained with: TINY's, or the one a --train-override sets
+    steps_per_epoch = metrics["train_examples"] // load_run_config(run_dir).trainer.batch_size
     assert metrics["optimizer_steps"] == EPOCHS * steps_per_epoch, "an epoch was trained twice"
     assert duplicated_steps(run_dir / "tensorboard") == []
     assert logged_steps(run_dir / "tensorboard", "train", "epoch_loss") == list(range(EPOCHS))

@@ -91,8 +91,15 @@ def test_bench_reports_every_variant_and_the_measured_auto_choice_that_train_the
     result = aecli("bench", "--steps", "8", "--repeats", "1", *config, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(next(tmp_path.glob("outputs/bench/*/bench.json")).read_text())
-    variants = {(v["jit_compile"], v["steps_per_execution"]) for v in report["variants"]}
-    assert variants == {(False, 1), (False, 8), (True, 1), (True, 8)}
+    variants = {
+        (v["jit_compile"], v["steps_per_execution"], v["fuse_steps"]) for v in report["variants"]
+    }
+    # fused steps where XLA is on with several steps a call, as a loop and unrolled
+    assert variants == {
+        *((jit, per_call, "off") for jit in (False, True) for per_call in (1, 8)),
+        (True, 8, "loop"),
+        (True, 8, "unrolled"),
+    }
     assert all(v["samples_per_second"] > 0 for v in report["variants"])
     assert report["variants"][0]["ratio_to_first"] == 1.0
     assert report["seconds_to_first_step"] > 0 and 0 < report["input_share_of_step"]
@@ -102,20 +109,26 @@ def test_bench_reports_every_variant_and_the_measured_auto_choice_that_train_the
     assert min(split.values()) >= 0
     assert sum(split.values()) == pytest.approx(report["seconds_to_first_step"])
     assert "time to the first training step" in result.stdout
-    # the default `auto` for both: every (XLA, steps per call) candidate timed, the fastest kept
+    # the default `auto` for all three: every candidate timed, the fastest kept
     assert report["auto_source"] == "measured now" and 0 < report["auto_ratio_to_best"] <= 1
-    assert [(m["jit_compile"], m["steps_per_execution"]) for m in report["auto_measured"]] == [
-        (False, 1),
-        (False, 8),
-        (True, 1),
-        (True, 8),
+    assert [
+        (m["jit_compile"], m["steps_per_execution"], m["fuse_steps"])
+        for m in report["auto_measured"]
+    ] == [
+        (False, 1, "off"),
+        (False, 8, "off"),
+        (True, 1, "off"),
+        (True, 8, "off"),
+        (True, 8, "loop"),
+        (True, 8, "unrolled"),
     ]
     assert "samples/s" in result.stdout and "trains with (measured now)" in result.stdout
     cached = json.loads((tmp_path / "cache" / "step_choices.json").read_text())["choices"]
     [choice] = cached.values()
-    assert (choice["jit_compile"], choice["steps_per_execution"]) == (
+    assert (choice["jit_compile"], choice["steps_per_execution"], choice["fuse_steps"]) == (
         report["auto_jit_compile"],
         report["auto_steps_per_execution"],
+        report["auto_fuse_steps"],
     )
 
     # a run of the same configuration, however short, reuses the choice without measuring
@@ -125,9 +138,10 @@ def test_bench_reports_every_variant_and_the_measured_auto_choice_that_train_the
     assert trained.returncode == 0, trained.stderr[-3000:]
     assert "measured here on" in trained.stdout + trained.stderr
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
-    assert (metrics["jit_compile"], metrics["steps_per_execution"]) == (
+    assert (metrics["jit_compile"], metrics["steps_per_execution"], metrics["fuse_steps"]) == (
         choice["jit_compile"],
         choice["steps_per_execution"],
+        choice["fuse_steps"],
     )
 
 

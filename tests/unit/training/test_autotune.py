@@ -8,6 +8,7 @@ import pytest
 import tensorflow as tf
 
 from aecli.config.validate import validate
+from aecli.errors import ConfigError
 from aecli.training import autotune
 from aecli.training.hardware import Placement
 
@@ -23,18 +24,21 @@ class CountingTimer:
     steps per call, `bfloat16` times that under mixed_bfloat16, and which candidates it was asked
     for ((XLA, steps per call), and the precision of each in `precisions`)."""
 
-    def __init__(self, off=100.0, on=150.0, fused=1.0, bfloat16=1.0):
+    def __init__(self, off=100.0, on=150.0, fused=1.0, bfloat16=1.0, in_xla=None):
         self.speeds, self.fused, self.bfloat16 = {False: off, True: on}, fused, bfloat16
-        self.calls, self.precisions = [], []
+        self.in_xla = in_xla or {}  # fuse_steps form: factor over Keras' loop of XLA steps
+        self.calls, self.precisions, self.forms = [], [], []
 
     def __call__(self, candidates) -> list[float]:
         return [self.speed(*candidate) for candidate in candidates]
 
-    def speed(self, jit: bool, per_call: int, precision: str) -> float:
+    def speed(self, jit: bool, per_call: int, precision: str, fused: str) -> float:
         self.calls.append((jit, per_call))
         self.precisions.append(precision)
+        self.forms.append(fused)
         half = self.bfloat16 if precision == "mixed_bfloat16" else 1.0
-        return self.speeds[jit] * (self.fused if per_call > 1 else 1.0) * half
+        in_xla = self.in_xla.get(fused, 1.0)
+        return self.speeds[jit] * (self.fused if per_call > 1 else 1.0) * half * in_xla
 
 
 @pytest.fixture
@@ -45,7 +49,10 @@ def cache(tmp_path, monkeypatch):
 
 @pytest.fixture
 def settings(compose_train):
-    return lambda *overrides: validate(compose_train("model=vae", "hardware=cpu", *overrides))
+    """XLA, steps per call and precision left to auto; fused steps off (their own tests below)."""
+    return lambda *overrides: validate(
+        compose_train("model=vae", "hardware=cpu", "hardware.fuse_steps=off", *overrides)
+    )
 
 
 def test_the_cache_folder_follows_the_environment(cache, tmp_path, monkeypatch):
@@ -253,3 +260,100 @@ def test_several_replicas_train_the_plain_step_whatever_was_asked(settings, cach
         choice = autotune.choose(settings(*asked), SHAPE, two_replicas, timer=timer)
         assert (choice.jit, choice.steps_per_execution, choice.source) == (False, 1, "mirrored")
     assert timer.calls == [] and not cache.exists()
+
+
+# the candidates of hardware.fuse_steps=auto: Keras' loop of XLA steps, and the same 8 steps in one
+# XLA program, as a loop and unrolled
+FUSED = [(True, 8, "loop"), (True, 8, "unrolled")]
+
+
+def _timed(timer) -> list[tuple]:
+    return [(*call, form) for call, form in zip(timer.calls, timer.forms, strict=True)]
+
+
+def test_fused_steps_are_timed_where_xla_is_on_with_several_steps_a_call(settings, cache):
+    timer = CountingTimer(in_xla={"unrolled": 1.3, "loop": 1.1})
+    choice = autotune.choose(settings("hardware.fuse_steps=auto"), SHAPE, PLACEMENT, timer=timer)
+    assert _timed(timer) == [(*c, "off") for c in ALL] + FUSED
+    assert (choice.jit, choice.steps_per_execution, choice.fused) == (True, 8, "unrolled")
+    assert choice.reason.startswith("XLA on, 8 steps per call, fused unrolled: the fastest of 6")
+    assert "XLA on, 8 steps per call, fused in an XLA loop: 165" in choice.detail
+    cached = json.loads(cache.read_text())["choices"].popitem()[1]
+    assert cached["fuse_steps"] == "unrolled"
+    assert [m["fuse_steps"] for m in cached["measured"]] == ["off"] * 4 + ["loop", "unrolled"]
+    again = autotune.choose(settings("hardware.fuse_steps=auto"), SHAPE, PLACEMENT, timer=timer)
+    assert (again.fused, again.source, len(timer.calls)) == ("unrolled", "cached", 6)
+
+
+def test_fused_steps_lose_where_they_measure_slower(settings, cache):
+    timer = CountingTimer(fused=1.2, in_xla={"unrolled": 0.9, "loop": 0.05})
+    choice = autotune.choose(settings("hardware.fuse_steps=auto"), SHAPE, PLACEMENT, timer=timer)
+    assert (choice.jit, choice.steps_per_execution, choice.fused) == (True, 8, "off")
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [("hardware.jit_compile=off",), ("trainer.steps_per_execution=1",), ()],
+    ids=["xla_off", "one_step_a_call", "fuse_steps_off"],
+)
+def test_fused_steps_are_not_timed_where_they_cannot_run_or_are_off(settings, cache, overrides):
+    fuse = [] if overrides else ["hardware.fuse_steps=off"]
+    timer = CountingTimer()
+    autotune.choose(
+        settings("hardware.fuse_steps=auto", *overrides, *fuse), SHAPE, PLACEMENT, timer=timer
+    )
+    assert set(timer.forms) == {"off"}
+
+
+@pytest.mark.parametrize("form", ["loop", "unrolled"])
+def test_fused_steps_asked_for_are_obeyed_with_xla_and_the_most_steps_a_call(settings, cache, form):
+    timer = CountingTimer()
+    choice = autotune.choose(settings(f"hardware.fuse_steps={form}"), SHAPE, PLACEMENT, timer=timer)
+    assert (choice.jit, choice.steps_per_execution, choice.fused, choice.source) == (
+        True,
+        8,
+        form,
+        "setting",
+    )
+    assert timer.calls == [] and f"hardware.fuse_steps={form}" in choice.reason
+
+
+@pytest.mark.parametrize(
+    "overrides, named",
+    [
+        (("hardware.jit_compile=off",), "hardware.jit_compile=off"),
+        (("trainer.steps_per_execution=1",), "trainer.steps_per_execution=1"),
+    ],
+)
+def test_fused_steps_without_xla_or_with_one_step_a_call_are_refused(
+    compose_train, overrides, named
+):
+    with pytest.raises(ConfigError, match="hardware.fuse_steps") as refused:
+        validate(compose_train("hardware.fuse_steps=loop", *overrides))
+    assert named in str(refused.value)
+
+
+def test_a_short_run_does_not_fuse_unless_asked(settings, cache):
+    """Six candidates cost 418 steps: 2 x 65 (one step a call) + 4 x 72 (eight)."""
+    short = autotune.choose(
+        settings("hardware.fuse_steps=auto"),
+        SHAPE,
+        PLACEMENT,
+        planned_steps=4000,
+        timer=CountingTimer(),
+    )
+    assert (short.jit, short.fused, short.source) == (False, "off", "short run")
+    assert "418 steps" in short.reason
+    asked = autotune.choose(
+        settings("hardware.fuse_steps=loop", "hardware.jit_compile=on"),
+        SHAPE,
+        PLACEMENT,
+        planned_steps=100,
+    )
+    assert (asked.jit, asked.steps_per_execution, asked.fused) == (True, 8, "loop")
+
+
+def test_several_replicas_do_not_fuse_steps_even_when_asked(settings, cache):
+    two_replicas = Placement(False, False, SimpleNamespace(num_replicas_in_sync=2))
+    choice = autotune.choose(settings("hardware.fuse_steps=loop"), SHAPE, two_replicas)
+    assert (choice.jit, choice.steps_per_execution, choice.fused) == (False, 1, "off")
