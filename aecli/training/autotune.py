@@ -250,9 +250,13 @@ def choose(
     options = candidates(cfg, placement)
     settings = (
         f"hardware.jit_compile={cfg.hardware.jit_compile.value}, "
-        f"trainer.steps_per_execution={cfg.trainer.steps_per_execution}, "
-        f"hardware.fuse_steps={cfg.hardware.fuse_steps.value}"
+        f"trainer.steps_per_execution={cfg.trainer.steps_per_execution}"
     )
+    # fuse_steps is named where it was set or could have fused: else it changed nothing
+    if cfg.hardware.fuse_steps != FuseSteps.auto or any(
+        fused_steps.applies(option.jit, option.per_call) for option in options
+    ):
+        settings += f", hardware.fuse_steps={cfg.hardware.fuse_steps.value}"
     first = options[0]  # XLA off where it is left to auto, the fewest steps per call, the policy
     from aecli.training import hardware
 

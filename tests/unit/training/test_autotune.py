@@ -192,6 +192,19 @@ def test_an_explicit_setting_is_obeyed_without_measuring(settings, cache):
         "setting",
         [],
     )
+    assert choice.reason.endswith("trainer.steps_per_execution=2, hardware.fuse_steps=off")
+    # fuse_steps left to auto where it could not fuse (XLA off) is not named
+    left = autotune.choose(
+        settings(
+            "hardware.jit_compile=off", "trainer.steps_per_execution=2", "hardware.fuse_steps=auto"
+        ),
+        SHAPE,
+        PLACEMENT,
+        timer=timer,
+    )
+    assert left.reason == (
+        "XLA off, 2 steps per call: hardware.jit_compile=off, trainer.steps_per_execution=2"
+    )
 
 
 # `hardware=mixed` on a CPU whose flags made it pick bfloat16 (AVX512_BF16 or AMX)
