@@ -9,8 +9,7 @@ from dataclasses import asdict
 
 from aecli.config.run import FuseSteps, TrainConfig
 from aecli.training import hardware
-from aecli.training.autotune import Candidate, choose, fused_forms, precisions
-from aecli.training.fused_steps import applies
+from aecli.training.autotune import choose, combinations, fused_forms, precisions
 from aecli.training.startup import FIRST_STEP, clock
 from aecli.training.step_timing import input_seconds_per_step, measure_variants
 
@@ -39,14 +38,7 @@ def run_benchmark(
         cfg,
         arrays,
         placement,
-        [
-            Candidate(jit, per_call, precision, fused)
-            for precision in timed
-            for jit in jits
-            for per_call in steps_per_execution
-            for fused in forms
-            if fused == FuseSteps.off.value or applies(jit, per_call)
-        ],
+        combinations(timed, jits, steps_per_execution, forms),
         steps,
         repeats,
     )

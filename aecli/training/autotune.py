@@ -210,12 +210,20 @@ def candidates(cfg: TrainConfig, placement) -> list[Candidate]:
         if cfg.trainer.steps_per_execution == AUTO
         else (cfg.trainer.steps_per_execution,)
     )
+    return combinations(
+        precisions(cfg, placement), jits, per_calls, fused_forms(cfg.hardware.fuse_steps)
+    )
+
+
+def combinations(precisions_, jits, per_calls, forms) -> list[Candidate]:
+    """Every (precision, XLA, steps per call, fused form) that can run, in that nesting order:
+    a fused form only with XLA and several steps per call (aecli.training.fused_steps.applies)."""
     return [
         Candidate(jit, per_call, precision, fused)
-        for precision in precisions(cfg, placement)
+        for precision in precisions_
         for jit in jits
         for per_call in per_calls
-        for fused in fused_forms(cfg.hardware.fuse_steps)
+        for fused in forms
         if fused == FuseSteps.off.value or fused_steps.applies(jit, per_call)
     ]
 
