@@ -14,8 +14,9 @@ Workloads (`WORKLOADS`), Adam(1e-3), BCE from logits summed over pixels:
   ported in beta_tcvae_reference.py (PyTorch eager is their step as released, diagonal fixed).
 
 Variants:
-- aecli float32 / aecli bfloat16: aecli's pipeline and model classes; XLA and steps per call as
-  `auto` picks them: a short timing of every candidate, then the fastest is timed in full.
+- aecli float32 / aecli bfloat16: aecli's pipeline and model classes; XLA, steps per call and the
+  fused form (`hardware.fuse_steps`) as `auto` picks them: a short timing of every candidate, then
+  the fastest is timed in full.
 - PyTorch eager: a plain loop over pre-loaded tensors that reads the loss every step (`.item()`,
   as a progress bar does).
 - PyTorch tuned: no per-step host read, channels_last for the convs, fused Adam, the reference
@@ -189,15 +190,15 @@ KERAS_MODELS = {"mlp": keras_vae, "conv": keras_denoiser, "tcvae": keras_beta_tc
 
 
 def train_aecli(workload, arrays, epochs, precision):
-    """aecli's core at `precision`: its tf.data pipeline, model class, and XLA and steps per call
-    picked as `auto` does (every candidate timed briefly, the fastest kept); returns (samples/s,
-    note)."""
+    """aecli's core at `precision`: its tf.data pipeline, model class, and XLA, steps per call and
+    fused form picked as `auto` does (every candidate timed briefly, the fastest kept); returns
+    (samples/s, note)."""
     import keras
 
     from aecli.config.model import NoiseConfig, NoiseType
-    from aecli.config.run import HardwareConfig, Precision, TrainerConfig
+    from aecli.config.run import FuseSteps, HardwareConfig, Precision, TrainerConfig
     from aecli.data.pipeline import make_pipelines
-    from aecli.training import autotune, hardware
+    from aecli.training import autotune, fused_steps, hardware
     from aecli.training.optimization import build_optimizer
 
     placement = hardware.configure(
@@ -209,7 +210,7 @@ def train_aecli(workload, arrays, epochs, precision):
         else NoiseConfig()
     )
 
-    def fit(jit, per_call, steps_per_epoch, epochs_):
+    def fit(jit, per_call, fused, steps_per_epoch, epochs_):
         hardware.clear_session()
         keras.utils.set_random_seed(0)
         model = KERAS_MODELS[workload.key]()
@@ -220,6 +221,7 @@ def train_aecli(workload, arrays, epochs, precision):
             jit_compile=jit,
             steps_per_execution=per_call,
         )
+        model.fuse_steps = fused
         data = make_pipelines(arrays, workload.batch, noise, seed=0)
         steps = steps_per_epoch or data.steps_per_epoch
         train = data.train.repeat()
@@ -228,13 +230,21 @@ def train_aecli(workload, arrays, epochs, precision):
         model.fit(train, epochs=epochs_ - 1, steps_per_epoch=steps, verbose=0)
         return (epochs_ - 1) * steps * workload.batch / (time.perf_counter() - start)
 
+    candidates = autotune.combinations(
+        [precision],
+        (False, True),
+        autotune.STEPS_PER_CALL_CANDIDATES,
+        (FuseSteps.off.value, *fused_steps.FORMS),
+    )
     quick = {
-        (jit, per_call): fit(jit, per_call, *workload.quick)
-        for jit in (False, True)
-        for per_call in autotune.STEPS_PER_CALL_CANDIDATES
+        option: fit(option.jit, option.per_call, option.fused, *workload.quick)
+        for option in candidates
     }
-    jit, per_call = max(quick, key=quick.get)
-    return fit(jit, per_call, None, epochs), autotune.describe(jit, per_call)
+    best = max(quick, key=quick.get)
+    return (
+        fit(best.jit, best.per_call, best.fused, None, epochs),
+        autotune.describe(best.jit, best.per_call, fused=best.fused),
+    )
 
 
 def matmul_limit(epochs_steps: int, batch: int) -> float:
