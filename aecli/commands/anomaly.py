@@ -11,11 +11,8 @@ def _detect(settings, folder) -> float:
     optimise it (never a test metric such as the test ROC-AUC: that would tune on the test
     split)."""
     # TensorFlow loads here, after the config is known to be good
-    startup.import_tensorflow()
-    from aecli.anomaly import detect
-
-    startup.clock.mark("import keras, aecli")
-    return detect(settings, folder)[settings.anomaly.objective.value]
+    anomaly = startup.import_with_tensorflow("aecli.anomaly")
+    return anomaly.detect(settings, folder)[settings.anomaly.objective.value]
 
 
 main = hydra_command("anomaly", _detect)

@@ -107,14 +107,12 @@ def main(args) -> int:
     steps = whole_calls(options.steps, per_call)
     startup.clock.mark("compose")
 
-    startup.import_tensorflow()
-    from aecli.bench import run_benchmark
-    from aecli.data import load_arrays
+    bench = startup.import_with_tensorflow("aecli.bench")
+    from aecli.data import load_arrays  # NumPy and the readers: counted with the data
 
-    startup.clock.mark("import keras, aecli")
     arrays = load_arrays(settings.dataset, settings.seed)
     startup.clock.mark("data loading")
-    report = run_benchmark(
+    report = bench.run_benchmark(
         settings, arrays, steps, options.repeats, per_call, refresh=options.refresh
     )
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -8,11 +8,8 @@ def _train(settings, folder) -> float:
     """Train; the validation loss is the job's return value, for sweepers that optimise it
     (never a test metric: tuning on the test split would make its numbers optimistic)."""
     # TensorFlow loads here, after the config is known to be good
-    startup.import_tensorflow()
-    from aecli.train import train
-
-    startup.clock.mark("import keras, aecli")
-    return train(settings, folder)["val_loss"]
+    training = startup.import_with_tensorflow("aecli.train")
+    return training.train(settings, folder)["val_loss"]
 
 
 main = hydra_command("train", _train)

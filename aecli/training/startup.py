@@ -8,9 +8,11 @@ it can cut. The clock counts from the process's start (Linux's /proc says when; 
 this module's import), so the split adds up to the time a user waits. It imports nothing heavy.
 """
 
+import importlib
 import os
 import time
 from pathlib import Path
+from types import ModuleType
 
 FIRST_STEP = "first step"
 
@@ -61,8 +63,12 @@ class StartupClock:
 clock = StartupClock()
 
 
-def import_tensorflow() -> None:
-    """`import tensorflow`, marked apart from what aecli imports with it."""
+def import_with_tensorflow(module: str) -> ModuleType:
+    """`import tensorflow`, then aecli's `module` (with Keras), each marked on the clock: what a
+    command that trains loads once its config is known to be good."""
     import tensorflow  # noqa: F401
 
     clock.mark("import tensorflow")
+    loaded = importlib.import_module(module)
+    clock.mark("import keras, aecli")
+    return loaded
