@@ -198,7 +198,7 @@ def train_aecli(workload, arrays, epochs, precision):
     from aecli.config.model import NoiseConfig, NoiseType
     from aecli.config.run import FuseSteps, HardwareConfig, Precision, TrainerConfig
     from aecli.data.pipeline import make_pipelines
-    from aecli.training import autotune, fused_steps, hardware
+    from aecli.training import autotune, hardware
     from aecli.training.optimization import build_optimizer
 
     placement = hardware.configure(
@@ -234,7 +234,7 @@ def train_aecli(workload, arrays, epochs, precision):
         [precision],
         (False, True),
         autotune.STEPS_PER_CALL_CANDIDATES,
-        (FuseSteps.off.value, *fused_steps.FORMS),
+        autotune.fused_forms(FuseSteps.auto),
     )
     quick = {
         option: fit(option.jit, option.per_call, option.fused, *workload.quick)
