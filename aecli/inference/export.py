@@ -32,6 +32,7 @@ from aecli.inference.trained import TrainedModel, load_trained
 from aecli.models import losses
 from aecli.rundir.atomic import published_folder
 from aecli.rundir.provenance import provenance, run_seeds
+from aecli.rundir.signals import guard
 
 FORMATS = ("saved_model", "tflite")
 METADATA = "metadata.json"
@@ -268,12 +269,14 @@ def export_run(run_dir: Path, fmt: str) -> tuple[Path, dict]:
     functions, refusal = serving_functions(trained, table_dtype)
     record = metadata(trained, fmt, functions, refusal, table_dtype)
     with published_folder(target, synced=True) as building:
-        if fmt == "saved_model":
-            write_saved_model(trained, functions, building)
-        else:
-            staged = building / ".saved_model"
-            write_saved_model(trained, functions, staged)
-            (building / TFLITE_MODEL).write_bytes(convert_to_tflite(staged, trained.cfg.model.name))
-            shutil.rmtree(staged)
+        with guard.deferred():  # a stop waits for TensorFlow's writer, then removes the folder
+            if fmt == "saved_model":
+                write_saved_model(trained, functions, building)
+            else:
+                staged = building / ".saved_model"
+                write_saved_model(trained, functions, staged)
+                model = convert_to_tflite(staged, trained.cfg.model.name)
+                (building / TFLITE_MODEL).write_bytes(model)
+                shutil.rmtree(staged)
         (building / METADATA).write_text(json.dumps(record, indent=2, allow_nan=True) + "\n")
     return target, record

@@ -2,9 +2,11 @@
 training, evaluation, saving, and the gaps between a sweep's jobs.
 
 Inside `model.fit` a signal only asks training to stop after the current step (the callback that
-watches for it registers itself with `during_fit`), so the run ends at a clean point. Anywhere
-else it raises `Stopped` at once. `Stopped` is a KeyboardInterrupt, not an Exception: Hydra's
-launchers and every `except Exception` let it through to the code that records the run's end.
+watches for it registers itself with `during_fit`), so the run ends at a clean point. Inside a
+`deferred` block (a third-party write whose own clean-up a KeyboardInterrupt can break) it waits for
+the block's end. Anywhere else it raises `Stopped` at once. `Stopped` is a KeyboardInterrupt, not
+an Exception: Hydra's launchers and every `except Exception` let it through to the code that
+records the run's end.
 No TensorFlow here: the guard is installed before anything heavy is imported.
 """
 
@@ -55,6 +57,23 @@ class _Guard:
             yield
         finally:
             self._fit = previous
+
+    @contextlib.contextmanager
+    def deferred(self):
+        """A first signal while the block runs raises Stopped when the block ends, a second one at
+        once. For library code that cannot take an exception at any bytecode: TensorFlow's
+        SavedModel writer reads its logging level inside a `try` whose `finally` restores it, so
+        a signal between the two turns the stop into an UnboundLocalError and a traceback."""
+        pending = []
+
+        def wait_for_the_block(signum) -> bool:
+            pending.append(signum)
+            return len(pending) == 1
+
+        with self.during_fit(wait_for_the_block):
+            yield
+        if pending:
+            raise Stopped(pending[0])
 
 
 guard = _Guard()

@@ -1,8 +1,13 @@
 """The export's in-graph preprocessing against aecli's own, and the TFLite refusal."""
 
+import os
+import signal
+
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from tensorflow.python.trackable import autotrackable
 
 from aecli.data.arrays import _scaled, _standardisation
 from aecli.inference.export import ExportRefused, _model_input, convert_to_tflite
@@ -42,3 +47,42 @@ def test_a_graph_with_ops_tflite_lacks_is_refused_naming_them(tmp_path):
     message = str(refused.value)
     assert "tf.Sub" in message and "tf.RealDiv" in message and "\n" not in message
     assert "export.format=saved_model" in message and refused.value.exit_code == 2
+
+
+def test_a_signal_inside_tensorflows_savedmodel_writer_stops_after_the_write(tmp_path, monkeypatch):
+    """The CI failure of 2026-12-04: SIGTERM landed between `try:` and the read of the logging level
+    in TensorFlow's autotrackable, whose `finally` then raised UnboundLocalError instead of the
+    stop. The signal is sent at exactly that point; the export's deferred block lets the write
+    finish and stops after it."""
+    from keras.export import ExportArchive
+
+    from aecli.rundir.signals import Stopped, guard
+
+    reads, read_verbosity = [], autotrackable.logging.get_verbosity  # absl's, shared
+
+    def verbosity_with_a_signal():
+        if not reads:
+            os.kill(os.getpid(), signal.SIGTERM)
+        reads.append(True)
+        return read_verbosity()
+
+    kept = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    installed = guard.installed
+    guard.install()
+    monkeypatch.setattr(autotrackable.logging, "get_verbosity", verbosity_with_a_signal)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    archive = ExportArchive()
+    archive.track(model)
+    archive.add_endpoint(
+        "serve", tf.function(model, input_signature=[tf.TensorSpec((None, 3), tf.float32)])
+    )
+    try:
+        with pytest.raises(Stopped) as stopped:
+            with guard.deferred():
+                archive.write_out(str(tmp_path / "model"), verbose=False)
+    finally:
+        for signum, handler in kept.items():
+            signal.signal(signum, handler)
+        guard.installed = installed
+    assert reads and stopped.value.exit_code == 143
+    assert (tmp_path / "model" / "saved_model.pb").exists()
