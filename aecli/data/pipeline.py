@@ -73,15 +73,21 @@ def shuffled_batches(x: np.ndarray, batch_size: int, seed: int) -> tf.data.Datas
         # running dry (it warns, and resumed runs counted more optimizer steps than they took)
         .apply(tf.data.experimental.assert_cardinality(steps))
     )
-    return _without_graph_rewrites(batches)
+    return _untuned(batches)
 
 
-def _without_graph_rewrites(dataset: tf.data.Dataset) -> tf.data.Dataset:
-    """`dataset` without tf.data's default graph rewrites: they serialize the pipeline, the
-    tensors it holds included, which is one more copy of a split for as long as an iterator
-    lives."""
+def _untuned(dataset: tf.data.Dataset) -> tf.data.Dataset:
+    """`dataset` without tf.data's default graph rewrites and without its autotuning.
+
+    The rewrites serialize the pipeline, the tensors it holds included, which is one more copy of
+    a split for as long as an iterator lives. The autotuner's thread sleeps in periods that double
+    from 10 ms up to a minute, and deleting an iterator waits for its next wake-up: as long again
+    as the iterator had lived, so every `fit` returned that much after its last step and every
+    validation pass took up to twice its time (docs/speed.md). Untuned, AUTOTUNE parallelism is
+    the number of cores and prefetching still overlaps the step, what the tuner chose here."""
     options = tf.data.Options()
     options.experimental_optimization.apply_default_optimizations = False
+    options.autotune.enabled = False
     return dataset.with_options(options)
 
 
@@ -115,7 +121,7 @@ def make_pipelines(arrays, batch_size: int, noise: NoiseConfig, seed: int) -> Pi
         # rewrites one more
         batches = tf.data.Dataset.from_tensor_slices(_as_tensor(x)).batch(batch_size)
         noisy = _with_noise(batches, noise, seed + offset, fresh=False)
-        return _without_graph_rewrites(noisy.prefetch(tf.data.AUTOTUNE))
+        return _untuned(noisy.prefetch(tf.data.AUTOTUNE))
 
     return Pipelines(
         train=_with_noise(train, noise, seed, fresh=True).prefetch(tf.data.AUTOTUNE),

@@ -68,3 +68,16 @@ def test_validation_and_test_batches_are_read_from_the_splits_themselves_not_a_c
     for dataset in (data.val, data.test):
         inputs, targets = next(iter(dataset))
         assert inputs.numpy()[0, 0] == targets.numpy()[0, 0] == 7.0
+
+
+def test_no_pipeline_runs_tf_datas_autotuner_whose_thread_delays_deleting_an_iterator():
+    """Deleting an iterator waits for the autotuner's next wake-up, as long again as the iterator
+    lived: `aecli bench` and `auto` abandon theirs mid-stream (docs/speed.md, 2026-12-04)."""
+    split = Split(np.full((40, 3), 0.5, np.float32), np.zeros(40, np.int64))
+    data = make_pipelines(
+        Arrays(split, split, split), 8, NoiseConfig(type=NoiseType.gaussian, level=0.3), seed=0
+    )
+    for dataset in (data.train, data.train.repeat(), data.val, data.test):
+        options = dataset.options()
+        assert options.autotune.enabled is False
+        assert options.experimental_optimization.apply_default_optimizations is False
