@@ -1,5 +1,7 @@
-"""Shared helpers: compose configs in-process and run the real `aecli` CLI in a subprocess."""
+"""Shared helpers: compose configs in-process, run the real `aecli` CLI in a subprocess, and
+install its signal guard for a test."""
 
+import signal
 from pathlib import Path
 
 import aecli_process
@@ -59,3 +61,18 @@ def aecli(tmp_path):
         return aecli_process.run(*args, cwd=cwd or tmp_path, timeout=timeout, env=env)
 
     return _run
+
+
+@pytest.fixture
+def signal_guard():
+    """aecli's SIGINT/SIGTERM guard installed in this process for one test, pytest's handlers
+    restored after it."""
+    from aecli.rundir.signals import guard
+
+    kept = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    installed = guard.installed
+    guard.install()
+    yield guard
+    for signum, handler in kept.items():
+        signal.signal(signum, handler)
+    guard.installed = installed

@@ -81,10 +81,10 @@ def _untuned(dataset: tf.data.Dataset) -> tf.data.Dataset:
 
     The rewrites serialize the pipeline, the tensors it holds included, which is one more copy of
     a split for as long as an iterator lives. The autotuner's thread sleeps in periods that double
-    from 10 ms up to a minute, and deleting an iterator waits for its next wake-up: as long again
-    as the iterator had lived, so every `fit` returned that much after its last step and every
-    validation pass took up to twice its time (docs/speed.md). Untuned, AUTOTUNE parallelism is
-    the number of cores and prefetching still overlaps the step, what the tuner chose here."""
+    from 10 ms up to a minute, and deleting an iterator not read to its end waits for its next
+    wake-up, up to as long again as the iterator lived: `auto`'s measuring and `aecli bench`,
+    which drop theirs mid-stream, took up to twice their time (docs/speed.md). Untuned, AUTOTUNE
+    parallelism is the number of cores and prefetching still overlaps the step."""
     options = tf.data.Options()
     options.experimental_optimization.apply_default_optimizations = False
     options.autotune.enabled = False

@@ -49,14 +49,16 @@ def test_a_graph_with_ops_tflite_lacks_is_refused_naming_them(tmp_path):
     assert "export.format=saved_model" in message and refused.value.exit_code == 2
 
 
-def test_a_signal_inside_tensorflows_savedmodel_writer_stops_after_the_write(tmp_path, monkeypatch):
+def test_a_signal_inside_tensorflows_savedmodel_writer_stops_after_the_write(
+    tmp_path, monkeypatch, signal_guard
+):
     """The CI failure of 2026-12-04: SIGTERM landed between `try:` and the read of the logging level
     in TensorFlow's autotrackable, whose `finally` then raised UnboundLocalError instead of the
     stop. The signal is sent at exactly that point; the export's deferred block lets the write
     finish and stops after it."""
     from keras.export import ExportArchive
 
-    from aecli.rundir.signals import Stopped, guard
+    from aecli.rundir.signals import Stopped
 
     reads, read_verbosity = [], autotrackable.logging.get_verbosity  # absl's, shared
 
@@ -66,9 +68,6 @@ def test_a_signal_inside_tensorflows_savedmodel_writer_stops_after_the_write(tmp
         reads.append(True)
         return read_verbosity()
 
-    kept = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
-    installed = guard.installed
-    guard.install()
     monkeypatch.setattr(autotrackable.logging, "get_verbosity", verbosity_with_a_signal)
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
     archive = ExportArchive()
@@ -76,13 +75,8 @@ def test_a_signal_inside_tensorflows_savedmodel_writer_stops_after_the_write(tmp
     archive.add_endpoint(
         "serve", tf.function(model, input_signature=[tf.TensorSpec((None, 3), tf.float32)])
     )
-    try:
-        with pytest.raises(Stopped) as stopped:
-            with guard.deferred():
-                archive.write_out(str(tmp_path / "model"), verbose=False)
-    finally:
-        for signum, handler in kept.items():
-            signal.signal(signum, handler)
-        guard.installed = installed
+    with pytest.raises(Stopped) as stopped:
+        with signal_guard.deferred():
+            archive.write_out(str(tmp_path / "model"), verbose=False)
     assert reads and stopped.value.exit_code == 143
     assert (tmp_path / "model" / "saved_model.pb").exists()

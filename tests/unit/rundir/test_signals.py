@@ -6,34 +6,23 @@ import signal
 
 import pytest
 
-from aecli.rundir.signals import Stopped, guard
+from aecli.rundir.signals import Stopped
 
 
-@pytest.fixture
-def installed_guard():
-    kept = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
-    installed = guard.installed
-    guard.install()
-    yield guard
-    for signum, handler in kept.items():
-        signal.signal(signum, handler)
-    guard.installed = installed
-
-
-def test_a_signal_in_a_deferred_block_stops_at_its_end_with_the_signals_exit_code(installed_guard):
+def test_a_signal_in_a_deferred_block_stops_at_its_end_with_the_signals_exit_code(signal_guard):
     finished = []
     with pytest.raises(Stopped) as stopped:
-        with installed_guard.deferred():
+        with signal_guard.deferred():
             os.kill(os.getpid(), signal.SIGTERM)
             finished.append("the rest of the block")
     assert finished == ["the rest of the block"]
     assert stopped.value.exit_code == 143
 
 
-def test_a_second_signal_in_a_deferred_block_stops_at_once(installed_guard):
+def test_a_second_signal_in_a_deferred_block_stops_at_once(signal_guard):
     finished = []
     with pytest.raises(Stopped) as stopped:
-        with installed_guard.deferred():
+        with signal_guard.deferred():
             os.kill(os.getpid(), signal.SIGINT)
             os.kill(os.getpid(), signal.SIGINT)
             finished.append("the rest of the block")
@@ -41,8 +30,8 @@ def test_a_second_signal_in_a_deferred_block_stops_at_once(installed_guard):
     assert stopped.value.exit_code == 130
 
 
-def test_outside_a_deferred_block_a_signal_stops_at_once(installed_guard):
-    with installed_guard.deferred():
+def test_outside_a_deferred_block_a_signal_stops_at_once(signal_guard):
+    with signal_guard.deferred():
         pass
     with pytest.raises(Stopped):
         os.kill(os.getpid(), signal.SIGTERM)
