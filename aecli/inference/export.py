@@ -275,8 +275,8 @@ def export_run(run_dir: Path, fmt: str) -> tuple[Path, dict]:
             else:
                 staged = building / ".saved_model"
                 write_saved_model(trained, functions, staged)
-                model = convert_to_tflite(staged, trained.cfg.model.name)
-                (building / TFLITE_MODEL).write_bytes(model)
+                flatbuffer = convert_to_tflite(staged, trained.cfg.model.name)
+                (building / TFLITE_MODEL).write_bytes(flatbuffer)
                 shutil.rmtree(staged)
         (building / METADATA).write_text(json.dumps(record, indent=2, allow_nan=True) + "\n")
     return target, record
